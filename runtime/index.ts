@@ -1,0 +1,2 @@
+/** The runtime's public entry point (`vibee-consensus`). */
+export type * from './env/types.js';
