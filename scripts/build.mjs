@@ -18,6 +18,9 @@ for (const file of readdirSync(join(root, 'grammar')).filter((f) => f.endsWith('
   run(bin('peggy'), ['--format', 'es', '--dts', '-o', join(grammarOut, `${base}.js`), join('grammar', file)]);
 }
 
+// `--grammar-only`: just step 1, for running the parser's tests from source (vitest) quickly.
+if (process.argv.includes('--grammar-only')) process.exit(0);
+
 // 2. TypeScript -> dist/.
 rmSync(join(root, 'dist'), { recursive: true, force: true });
 run(bin('tsc'), ['-p', 'tsconfig.build.json']);
