@@ -1,0 +1,198 @@
+/**
+ * The client side of the client channel: one connection to a node, many concurrent requests
+ * multiplexed by a request id in a small envelope: `u32 requestId | opaque frame`, the reply
+ * carries the same id. Leader redirects and retries belong to a higher layer.
+ */
+import { randomUUID } from 'node:crypto';
+import type net from 'node:net';
+import { TransportError } from './errors.js';
+import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, encodeFrame } from './framing.js';
+import { MAX_HANDSHAKE_BYTES, PROTOCOL_VERSION, decodeAck, encodeHello } from './handshake.js';
+import { type Endpoint, openSocket, parseEndpoint } from './socket-util.js';
+import type { RequestOptions, TcpClientConnection, TcpClientOptions } from './types.js';
+
+interface Pending {
+  resolve(frame: Uint8Array): void;
+  reject(err: TransportError): void;
+  sent: boolean;
+}
+
+/** Creates a client connection to `endpoint`; it connects lazily on the first request. */
+export function createTcpClientConnection(options: TcpClientOptions): TcpClientConnection {
+  const endpoint: Endpoint = parseEndpoint(options.endpoint);
+  const clientId = options.clientId ?? randomUUID();
+  const maxFrameBytes = options.limits?.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+  const handshakeTimeoutMs = options.limits?.handshakeTimeoutMs ?? 5000;
+  const pending = new Map<number, Pending>();
+  let nextId = 1;
+  let socket: net.Socket | undefined;
+  let ready = false;
+  let connecting: Promise<void> | undefined;
+  let closed = false;
+
+  function failAll(make: (sent: boolean) => TransportError): void {
+    const all = [...pending.values()];
+    pending.clear();
+    for (const p of all) p.reject(make(p.sent));
+  }
+
+  function connect(): Promise<void> {
+    if (closed) return Promise.reject(new TransportError('closed', 'client connection closed'));
+    if (ready) return Promise.resolve();
+    if (connecting) return connecting;
+    connecting = new Promise<void>((resolve, reject) => {
+      const decoder = new FrameDecoder(MAX_HANDSHAKE_BYTES);
+      let settled = false;
+      const settle = (err?: TransportError): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        connecting = undefined;
+        if (err) {
+          s.destroy();
+          reject(err);
+        } else {
+          ready = true;
+          decoder.setMaxFrameBytes(maxFrameBytes);
+          resolve();
+        }
+      };
+      const s = openSocket(endpoint, options.tls, () => {
+        s.setNoDelay(true);
+        s.write(
+          encodeFrame(
+            encodeHello({ kind: 'client', clusterId: options.clusterId ?? '', senderId: clientId, receiverId: '' }),
+          ),
+        );
+      });
+      socket = s;
+      const timer = setTimeout(
+        () => settle(new TransportError('handshake-timeout', `no handshake ACK from ${options.endpoint}`)),
+        handshakeTimeoutMs,
+      );
+      s.on('error', () => {}); // reported through 'close'
+      s.on('close', () => {
+        if (socket === s) {
+          socket = undefined;
+          ready = false;
+        }
+        settle(new TransportError('connect-failed', `connection to ${options.endpoint} closed during handshake`));
+        failAll((sent) => new TransportError('connection-lost', `connection to ${options.endpoint} lost`, { sent }));
+      });
+      s.on('data', (chunk: Buffer) => {
+        try {
+          decoder.append(chunk);
+          for (let f = decoder.next(); f !== null; f = decoder.next()) {
+            if (!ready) {
+              const ack = decodeAck(f);
+              if (ack.rejected !== null)
+                return settle(
+                  new TransportError('handshake-rejected', `refused: ${ack.message}`, { reason: ack.rejected }),
+                );
+              if (ack.version !== PROTOCOL_VERSION)
+                return settle(new TransportError('handshake-rejected', 'protocol version', { reason: 'version' }));
+              if (options.clusterId !== undefined && ack.clusterId !== options.clusterId)
+                return settle(
+                  new TransportError('handshake-rejected', `node is in cluster '${ack.clusterId}'`, { reason: 'cluster' }),
+                );
+              settle();
+              continue;
+            }
+            if (f.length < 4) throw new TransportError('malformed', 'reply envelope too short');
+            const id = Buffer.from(f.buffer, f.byteOffset, 4).readUInt32BE(0);
+            const p = pending.get(id);
+            if (p) {
+              pending.delete(id);
+              p.resolve(f.subarray(4));
+            } // else: a late reply to a timed-out or aborted request
+          }
+        } catch (err) {
+          const e = err instanceof TransportError ? err : new TransportError('malformed', String(err));
+          settle(e);
+          s.destroy();
+        }
+      });
+    });
+    return connecting;
+  }
+
+  async function request(frame: Uint8Array, opts: RequestOptions = {}): Promise<Uint8Array> {
+    if (closed) throw new TransportError('closed', 'client connection closed');
+    if (frame.length + 4 > maxFrameBytes) throw new TransportError('frame-too-large', 'request exceeds maximum frame size');
+    opts.signal?.throwIfAborted();
+    const id = nextId;
+    nextId = nextId >= 0xffffffff ? 1 : nextId + 1;
+    const timeoutMs = opts.timeoutMs ?? 10_000;
+    return new Promise<Uint8Array>((resolve, reject) => {
+      const entry: Pending = {
+        sent: false,
+        resolve: (f) => {
+          cleanup();
+          resolve(f);
+        },
+        reject: (e) => {
+          cleanup();
+          reject(e);
+        },
+      };
+      const timer = setTimeout(() => {
+        pending.delete(id);
+        entry.reject(new TransportError('timeout', `no reply within ${timeoutMs} ms`, { sent: entry.sent }));
+      }, timeoutMs);
+      const onAbort = (): void => {
+        pending.delete(id);
+        entry.reject(new TransportError('aborted', 'request aborted', { sent: entry.sent, cause: opts.signal?.reason }));
+      };
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      function cleanup(): void {
+        clearTimeout(timer);
+        opts.signal?.removeEventListener('abort', onAbort);
+      }
+      pending.set(id, entry);
+      connect().then(
+        () => {
+          if (pending.get(id) !== entry) return; // timed out or aborted meanwhile
+          const s = socket;
+          if (!s || !ready) {
+            pending.delete(id);
+            entry.reject(new TransportError('connection-lost', 'not connected'));
+            return;
+          }
+          const head = Buffer.allocUnsafe(8);
+          head.writeUInt32BE(frame.length + 4, 0);
+          head.writeUInt32BE(id, 4);
+          s.cork();
+          s.write(head);
+          s.write(frame);
+          s.uncork();
+          entry.sent = true;
+        },
+        (err: unknown) => {
+          if (pending.get(id) !== entry) return;
+          pending.delete(id);
+          entry.reject(err instanceof TransportError ? err : new TransportError('connect-failed', String(err)));
+        },
+      );
+    });
+  }
+
+  return {
+    clientId,
+    connect,
+    request,
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      failAll((sent) => new TransportError('closed', 'client connection closed', { sent }));
+      const s = socket;
+      socket = undefined;
+      ready = false;
+      if (s && !s.destroyed) {
+        await new Promise<void>((resolve) => {
+          s.once('close', () => resolve());
+          s.destroy();
+        });
+      }
+    },
+  };
+}

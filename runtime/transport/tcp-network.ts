@@ -1,0 +1,695 @@
+/**
+ * The TCP implementation of the contract's `Network`: fire-and-forget frames between node ids over
+ * one lazily opened outbound connection per peer, plus the client channel on the same port.
+ *
+ * Invariants:
+ * - Memory is bounded: per-peer send queues are bounded (frames and bytes, overflow counted as
+ *   drops); we stop writing when `socket.write` returns false and resume on 'drain'; inbound
+ *   decoders hold only received bytes, at most one maximum-size frame per connection, and at most
+ *   MAX_HANDSHAKE_BYTES before the handshake completes.
+ * - Hostile input only ever closes the offending connection and bumps a metric; handler exceptions
+ *   are caught and logged. The node keeps serving.
+ * - Each direction uses its own connection: frames to P go on our outbound connection to P, frames
+ *   from P arrive on P's outbound connection to us, identified by P's handshake.
+ */
+import net from 'node:net';
+import tls from 'node:tls';
+import { type HandshakeRejectReason, TransportError } from './errors.js';
+import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, encodeFrame, frameHeader } from './framing.js';
+import {
+  MAX_HANDSHAKE_BYTES,
+  PROTOCOL_VERSION,
+  decodeAck,
+  decodeHello,
+  encodeAck,
+  encodeHello,
+} from './handshake.js';
+import { type Endpoint, openSocket, parseEndpoint, silentLogger } from './socket-util.js';
+import type {
+  ClientRequestHandler,
+  PeerMetrics,
+  TcpNetwork,
+  TcpNetworkOptions,
+  TransportEvent,
+  TransportLogger,
+  TransportMetrics,
+} from './types.js';
+
+/** Resolved limits (every field set). */
+interface Limits {
+  maxFrameBytes: number;
+  maxQueueFrames: number;
+  maxQueueBytes: number;
+  queueOverflow: 'drop-oldest' | 'drop-new';
+  handshakeTimeoutMs: number;
+  reconnectBaseMs: number;
+  reconnectMaxMs: number;
+  maxInboundConnections: number;
+  maxClientWriteBufferBytes: number;
+}
+
+/** One accepted connection (a peer, a client, or not yet identified). */
+interface Inbound {
+  socket: net.Socket;
+  decoder: FrameDecoder;
+  state: 'handshake' | 'peer' | 'client' | 'closed';
+  id: string;
+  remote: string;
+  timer: NodeJS.Timeout | undefined;
+}
+
+/** Our outbound side toward one peer. */
+interface Peer {
+  id: string;
+  address: string;
+  endpoint: Endpoint | null;
+  queue: Uint8Array[];
+  head: number;
+  queuedBytes: number;
+  state: 'idle' | 'connecting' | 'ready' | 'backoff';
+  socket: net.Socket | undefined;
+  decoder: FrameDecoder | undefined;
+  timer: NodeJS.Timeout | undefined;
+  attempt: number;
+  waitingDrain: boolean;
+  dropped: number;
+  reconnects: number;
+  /** Set once the peer was removed: nothing may reconnect it. */
+  removed: boolean;
+}
+
+/** Fills in defaults and validates limits. */
+export function resolveLimits(l: TcpNetworkOptions['limits'] = {}): Limits {
+  const out: Limits = {
+    maxFrameBytes: l.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
+    maxQueueFrames: l.maxQueueFrames ?? 1024,
+    maxQueueBytes: l.maxQueueBytes ?? 64 * 1024 * 1024,
+    queueOverflow: l.queueOverflow ?? 'drop-oldest',
+    handshakeTimeoutMs: l.handshakeTimeoutMs ?? 5000,
+    reconnectBaseMs: l.reconnectBaseMs ?? 50,
+    reconnectMaxMs: l.reconnectMaxMs ?? 5000,
+    maxInboundConnections: l.maxInboundConnections ?? 1024,
+    maxClientWriteBufferBytes: l.maxClientWriteBufferBytes ?? 64 * 1024 * 1024,
+  };
+  if (out.maxFrameBytes < 4 || out.maxFrameBytes > 0x7fffffff) throw new RangeError('maxFrameBytes out of range');
+  if (out.maxQueueFrames < 1 || out.maxQueueBytes < 1) throw new RangeError('queue bounds must be positive');
+  return out;
+}
+
+/**
+ * Creates a TCP network for node `nodeId`. Nothing happens until `start()` (listening) or the
+ * first `send` (lazy outbound connection).
+ */
+export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
+  const { nodeId, clusterId } = options;
+  const limits = resolveLimits(options.limits);
+  const log: TransportLogger = options.logger ?? silentLogger;
+  const random = options.random ?? Math.random;
+  const handlers: Array<(from: string, frame: Uint8Array) => void> = [];
+  let clientHandler: ClientRequestHandler | undefined;
+  const listeners = new Set<(e: TransportEvent) => void>();
+  const inbound = new Set<Inbound>();
+  const peers = new Map<string, Peer>();
+  let server: net.Server | undefined;
+  let closed = false;
+
+  const m = {
+    bytesIn: 0,
+    bytesOut: 0,
+    framesIn: 0,
+    framesOut: 0,
+    droppedFrames: 0,
+    rejectedHandshakes: 0,
+    rejectedByReason: {} as Partial<Record<HandshakeRejectReason, number>>,
+    malformedFrames: 0,
+    handshakeTimeouts: 0,
+    connectionsAccepted: 0,
+    connectionsOpened: 0,
+    clientRequests: 0,
+  };
+
+  function emit(e: TransportEvent): void {
+    for (const l of listeners) {
+      try {
+        l(e);
+      } catch (err) {
+        log.error({ err }, 'transport event listener threw');
+      }
+    }
+  }
+
+  function countRejection(direction: 'inbound' | 'outbound', reason: HandshakeRejectReason, remote: string, message: string): void {
+    m.rejectedHandshakes++;
+    m.rejectedByReason[reason] = (m.rejectedByReason[reason] ?? 0) + 1;
+    log.warn({ direction, reason, remote, nodeId, clusterId }, `handshake refused: ${message}`);
+    emit({ type: 'handshake-rejected', direction, reason, remote, message });
+  }
+
+  function deliver(from: string, frame: Uint8Array): void {
+    m.framesIn++;
+    for (const h of handlers) {
+      try {
+        h(from, frame);
+      } catch (err) {
+        log.error({ err, from }, 'network receive handler threw');
+      }
+    }
+  }
+
+  function drop(peer: string, reason: 'queue-full' | 'oversize' | 'unknown-peer' | 'closed', p?: Peer): void {
+    m.droppedFrames++;
+    if (p) p.dropped++;
+    emit({ type: 'dropped', peer, reason });
+  }
+
+  // ---------------------------------------------------------------- inbound side
+
+  function remoteOf(socket: net.Socket): string {
+    return `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+  }
+
+  function closeInbound(c: Inbound, reason: string): void {
+    if (c.state === 'closed') return;
+    const was = c.state;
+    c.state = 'closed';
+    if (c.timer) clearTimeout(c.timer);
+    c.timer = undefined;
+    c.socket.destroy();
+    if (was === 'peer') emit({ type: 'peer-disconnected', peer: c.id, direction: 'inbound', reason });
+    else if (was === 'client') emit({ type: 'client-disconnected', clientId: c.id, reason });
+    emit({ type: 'connection-closed', direction: 'inbound', remote: c.remote, reason });
+  }
+
+  /** Refuses a handshake: ACK with the reason when the sender speaks our format, then close. */
+  function refuseInbound(c: Inbound, reason: HandshakeRejectReason, message: string, sendAck: boolean): void {
+    countRejection('inbound', reason, c.remote, message);
+    if (!sendAck || c.state === 'closed') {
+      closeInbound(c, `handshake refused: ${reason}`);
+      return;
+    }
+    c.state = 'closed';
+    if (c.timer) clearTimeout(c.timer);
+    const ack = encodeFrame(encodeAck({ rejected: reason, clusterId, responderId: nodeId, message }));
+    m.bytesOut += ack.length;
+    // Give the ACK a moment to leave, but never let the refused socket linger.
+    const kill = setTimeout(() => c.socket.destroy(), 1000);
+    kill.unref();
+    c.socket.end(ack, () => {
+      clearTimeout(kill);
+      c.socket.destroy();
+    });
+    emit({ type: 'connection-closed', direction: 'inbound', remote: c.remote, reason: `handshake refused: ${reason}` });
+  }
+
+  function onHello(c: Inbound, frame: Uint8Array): void {
+    let hello: ReturnType<typeof decodeHello>;
+    try {
+      hello = decodeHello(frame);
+    } catch (err) {
+      const reason = err instanceof TransportError && err.reason ? err.reason : 'malformed';
+      if (reason === 'malformed' || reason === 'bad-magic') m.malformedFrames++;
+      // Answer in our format only when the sender used our magic (a version mismatch, say).
+      refuseInbound(c, reason, (err as Error).message, reason === 'version' || reason === 'kind');
+      return;
+    }
+    if (hello.kind === 'peer') {
+      if (hello.clusterId !== clusterId)
+        return refuseInbound(c, 'cluster', `peer '${hello.senderId}' is in cluster '${hello.clusterId}', not '${clusterId}'`, true);
+      if (hello.senderId === nodeId) return refuseInbound(c, 'self', `peer claims our own id '${nodeId}'`, true);
+      if (hello.receiverId !== '' && hello.receiverId !== nodeId)
+        return refuseInbound(c, 'receiver', `peer meant to reach '${hello.receiverId}', this is '${nodeId}'`, true);
+    } else if (hello.clusterId !== '' && hello.clusterId !== clusterId) {
+      return refuseInbound(c, 'cluster', `client '${hello.senderId}' expects cluster '${hello.clusterId}'`, true);
+    }
+    if (c.timer) clearTimeout(c.timer);
+    c.timer = undefined;
+    c.id = hello.senderId;
+    c.state = hello.kind;
+    c.decoder.setMaxFrameBytes(limits.maxFrameBytes);
+    const ack = encodeFrame(encodeAck({ rejected: null, clusterId, responderId: nodeId, message: '' }));
+    m.bytesOut += ack.length;
+    c.socket.write(ack);
+    if (hello.kind === 'peer') {
+      log.info({ peer: hello.senderId, remote: c.remote }, 'inbound peer connected');
+      emit({ type: 'peer-connected', peer: hello.senderId, direction: 'inbound' });
+    } else {
+      emit({ type: 'client-connected', clientId: hello.senderId });
+    }
+  }
+
+  function onClientFrame(c: Inbound, frame: Uint8Array): void {
+    if (frame.length < 4) {
+      m.malformedFrames++;
+      emit({ type: 'malformed', direction: 'inbound', remote: c.remote, message: 'client envelope too short' });
+      closeInbound(c, 'malformed client envelope');
+      return;
+    }
+    m.clientRequests++;
+    const requestId = Buffer.from(frame.buffer, frame.byteOffset, 4).readUInt32BE(0);
+    const payload = frame.subarray(4);
+    let replied = false;
+    const reply = (resp: Uint8Array): void => {
+      if (replied || c.state !== 'client') return;
+      replied = true;
+      if (resp.length + 4 > limits.maxFrameBytes) {
+        drop(`client:${c.id}`, 'oversize');
+        return;
+      }
+      const head = Buffer.allocUnsafe(8);
+      head.writeUInt32BE(resp.length + 4, 0);
+      head.writeUInt32BE(requestId, 4);
+      c.socket.cork();
+      c.socket.write(head);
+      c.socket.write(resp);
+      c.socket.uncork();
+      m.bytesOut += 8 + resp.length;
+      // A client that does not read its replies must not make us buffer without bound.
+      if (c.socket.writableLength > limits.maxClientWriteBufferBytes) closeInbound(c, 'client not reading replies');
+    };
+    if (!clientHandler) return;
+    try {
+      clientHandler(c.id, payload, reply);
+    } catch (err) {
+      log.error({ err, clientId: c.id }, 'client request handler threw');
+    }
+  }
+
+  function onInboundData(c: Inbound, chunk: Buffer): void {
+    if (c.state === 'closed') return;
+    m.bytesIn += chunk.length;
+    c.decoder.append(chunk);
+    for (;;) {
+      let frame: Uint8Array | null;
+      try {
+        frame = c.decoder.next();
+      } catch (err) {
+        m.malformedFrames++;
+        const message = (err as Error).message;
+        emit({ type: 'malformed', direction: 'inbound', remote: c.remote, message });
+        if (c.state === 'handshake') refuseInbound(c, 'frame-too-large', message, false);
+        else {
+          log.warn({ remote: c.remote, peer: c.id, err: message }, 'closing connection: malformed frame');
+          closeInbound(c, 'malformed frame');
+        }
+        return;
+      }
+      if (frame === null) return;
+      if (c.state === 'handshake') onHello(c, frame);
+      else if (c.state === 'peer') deliver(c.id, frame);
+      else if (c.state === 'client') onClientFrame(c, frame);
+      if ((c.state as Inbound['state']) === 'closed') return;
+    }
+  }
+
+  function onConnection(socket: net.Socket): void {
+    const c: Inbound = {
+      socket,
+      decoder: new FrameDecoder(MAX_HANDSHAKE_BYTES),
+      state: 'handshake',
+      id: '',
+      remote: remoteOf(socket),
+      timer: undefined,
+    };
+    socket.on('error', (err) => log.debug({ err: err.message, remote: c.remote }, 'inbound socket error'));
+    socket.on('close', () => {
+      inbound.delete(c);
+      closeInbound(c, 'closed by remote');
+    });
+    if (closed) {
+      socket.destroy();
+      return;
+    }
+    m.connectionsAccepted++;
+    inbound.add(c);
+    if (inbound.size > limits.maxInboundConnections) {
+      refuseInbound(c, 'too-many-connections', 'too many inbound connections', false);
+      return;
+    }
+    socket.setNoDelay(true);
+    c.timer = setTimeout(() => {
+      if (c.state !== 'handshake') return;
+      m.handshakeTimeouts++;
+      refuseInbound(c, 'timeout', `handshake not complete after ${limits.handshakeTimeoutMs} ms`, false);
+    }, limits.handshakeTimeoutMs);
+    socket.on('data', (chunk: Buffer) => onInboundData(c, chunk));
+  }
+
+  // ---------------------------------------------------------------- outbound side
+
+  function newPeer(id: string, address: string): Peer {
+    let endpoint: Endpoint | null = null;
+    try {
+      endpoint = parseEndpoint(address);
+    } catch {
+      log.error({ peer: id, address }, 'bad peer address; frames to it are dropped');
+    }
+    return {
+      id,
+      address,
+      endpoint,
+      queue: [],
+      head: 0,
+      queuedBytes: 0,
+      state: 'idle',
+      socket: undefined,
+      decoder: undefined,
+      timer: undefined,
+      attempt: 0,
+      waitingDrain: false,
+      dropped: 0,
+      reconnects: 0,
+      removed: false,
+    };
+  }
+
+  function queueLength(p: Peer): number {
+    return p.queue.length - p.head;
+  }
+
+  function dequeue(p: Peer): Uint8Array | undefined {
+    if (p.head >= p.queue.length) return undefined;
+    const f = p.queue[p.head]!;
+    p.queue[p.head] = undefined as unknown as Uint8Array; // release the reference
+    p.head++;
+    p.queuedBytes -= f.length;
+    if (p.head === p.queue.length) {
+      p.queue = [];
+      p.head = 0;
+    } else if (p.head > 1024 && p.head * 2 > p.queue.length) {
+      p.queue = p.queue.slice(p.head);
+      p.head = 0;
+    }
+    return f;
+  }
+
+  function clearQueue(p: Peer): void {
+    for (let f = dequeue(p); f !== undefined; f = dequeue(p)) drop(p.id, 'closed', p);
+  }
+
+  function enqueue(p: Peer, frame: Uint8Array): void {
+    if (limits.queueOverflow === 'drop-new') {
+      if (queueLength(p) >= limits.maxQueueFrames || p.queuedBytes + frame.length > limits.maxQueueBytes) {
+        drop(p.id, 'queue-full', p);
+        return;
+      }
+    } else {
+      while (
+        queueLength(p) > 0 &&
+        (queueLength(p) >= limits.maxQueueFrames || p.queuedBytes + frame.length > limits.maxQueueBytes)
+      ) {
+        dequeue(p);
+        drop(p.id, 'queue-full', p);
+      }
+    }
+    p.queue.push(frame);
+    p.queuedBytes += frame.length;
+  }
+
+  function flush(p: Peer): void {
+    const s = p.socket;
+    if (p.state !== 'ready' || !s || p.waitingDrain) return;
+    for (let f = dequeue(p); f !== undefined; f = dequeue(p)) {
+      s.cork();
+      s.write(frameHeader(f.length));
+      const ok = s.write(f);
+      s.uncork();
+      m.bytesOut += 4 + f.length;
+      m.framesOut++;
+      if (!ok) {
+        // Backpressure: stop until the kernel took what the socket holds.
+        p.waitingDrain = true;
+        s.once('drain', () => {
+          p.waitingDrain = false;
+          if (p.socket === s) flush(p);
+        });
+        return;
+      }
+    }
+  }
+
+  function scheduleReconnect(p: Peer): void {
+    if (closed || p.removed) return;
+    const exp = Math.min(limits.reconnectMaxMs, limits.reconnectBaseMs * 2 ** Math.min(p.attempt, 30));
+    const delay = Math.max(1, Math.round(exp * (0.5 + 0.5 * random())));
+    p.attempt++;
+    p.state = 'backoff';
+    p.timer = setTimeout(() => {
+      p.timer = undefined;
+      if (closed || p.removed || p.state !== 'backoff') return;
+      p.state = 'idle';
+      if (queueLength(p) > 0) connect(p);
+    }, delay);
+  }
+
+  /** Tears down the current outbound socket of `p` (if any) without scheduling anything. */
+  function dropSocket(p: Peer): net.Socket | undefined {
+    const s = p.socket;
+    p.socket = undefined;
+    p.decoder = undefined;
+    p.waitingDrain = false;
+    if (p.timer) clearTimeout(p.timer);
+    p.timer = undefined;
+    s?.destroy();
+    return s;
+  }
+
+  function refuseOutbound(p: Peer, reason: HandshakeRejectReason, message: string): void {
+    countRejection('outbound', reason, p.address, message);
+    p.socket?.destroy();
+  }
+
+  function onOutboundData(p: Peer, s: net.Socket, chunk: Buffer): void {
+    if (p.socket !== s || !p.decoder) return;
+    m.bytesIn += chunk.length;
+    if (p.state === 'ready') {
+      // The accepting side sends nothing after the ACK on a peer connection.
+      m.malformedFrames++;
+      emit({ type: 'malformed', direction: 'outbound', remote: p.address, message: 'unexpected bytes after ACK' });
+      s.destroy();
+      return;
+    }
+    let frame: Uint8Array | null;
+    try {
+      p.decoder.append(chunk);
+      frame = p.decoder.next();
+    } catch (err) {
+      m.malformedFrames++;
+      refuseOutbound(p, 'frame-too-large', (err as Error).message);
+      return;
+    }
+    if (frame === null) return;
+    let ack: ReturnType<typeof decodeAck>;
+    try {
+      ack = decodeAck(frame);
+    } catch (err) {
+      m.malformedFrames++;
+      refuseOutbound(p, (err instanceof TransportError && err.reason) || 'malformed', (err as Error).message);
+      return;
+    }
+    if (ack.rejected !== null) return refuseOutbound(p, ack.rejected, `refused by remote: ${ack.message}`);
+    if (ack.version !== PROTOCOL_VERSION) return refuseOutbound(p, 'version', `remote speaks version ${ack.version}`);
+    if (ack.clusterId !== clusterId) return refuseOutbound(p, 'cluster', `remote is in cluster '${ack.clusterId}'`);
+    if (ack.responderId !== p.id)
+      return refuseOutbound(p, 'wrong-peer', `address ${p.address} is node '${ack.responderId}', not '${p.id}'`);
+    if (p.decoder.bufferedBytes > 0) {
+      m.malformedFrames++;
+      s.destroy();
+      return;
+    }
+    if (p.timer) clearTimeout(p.timer);
+    p.timer = undefined;
+    p.state = 'ready';
+    p.attempt = 0;
+    log.info({ peer: p.id, address: p.address }, 'outbound peer connected');
+    emit({ type: 'peer-connected', peer: p.id, direction: 'outbound' });
+    flush(p);
+  }
+
+  function connect(p: Peer): void {
+    if (closed || p.removed || !p.endpoint) return;
+    p.state = 'connecting';
+    m.connectionsOpened++;
+    const hello = encodeFrame(encodeHello({ kind: 'peer', clusterId, senderId: nodeId, receiverId: p.id }));
+    const s = openSocket(p.endpoint, options.tls, () => {
+      if (p.socket !== s) return;
+      s.setNoDelay(true);
+      m.bytesOut += hello.length;
+      s.write(hello);
+    });
+    p.socket = s;
+    p.decoder = new FrameDecoder(MAX_HANDSHAKE_BYTES);
+    p.timer = setTimeout(() => {
+      if (p.socket !== s || p.state !== 'connecting') return;
+      m.handshakeTimeouts++;
+      refuseOutbound(p, 'timeout', `no handshake ACK from ${p.address} after ${limits.handshakeTimeoutMs} ms`);
+    }, limits.handshakeTimeoutMs);
+    s.on('data', (chunk: Buffer) => onOutboundData(p, s, chunk));
+    s.on('error', (err) => log.debug({ peer: p.id, err: err.message }, 'outbound socket error'));
+    s.on('close', () => {
+      if (p.socket !== s) return;
+      const wasReady = p.state === 'ready';
+      dropSocket(p);
+      if (wasReady) {
+        p.reconnects++;
+        emit({ type: 'peer-disconnected', peer: p.id, direction: 'outbound', reason: 'connection closed' });
+      }
+      emit({ type: 'connection-closed', direction: 'outbound', remote: p.address, reason: 'closed' });
+      scheduleReconnect(p);
+    });
+  }
+
+  // ---------------------------------------------------------------- peers map
+
+  function setPeers(map: Record<string, string>): void {
+    for (const [id, p] of peers) {
+      if (map[id] === undefined || id === nodeId) {
+        p.removed = true;
+        dropSocket(p);
+        clearQueue(p);
+        peers.delete(id);
+      }
+    }
+    for (const [id, address] of Object.entries(map)) {
+      if (id === nodeId) continue;
+      const existing = peers.get(id);
+      if (existing && existing.address === address) continue;
+      const p = newPeer(id, address);
+      if (existing) {
+        // Address changed: keep the queued frames, reconnect to the new address.
+        existing.removed = true;
+        dropSocket(existing);
+        p.queue = existing.queue.slice(existing.head);
+        p.queuedBytes = existing.queuedBytes;
+      }
+      peers.set(id, p);
+      if (queueLength(p) > 0) connect(p);
+    }
+  }
+  setPeers(options.peers);
+
+  // ---------------------------------------------------------------- public surface
+
+  return {
+    send(to: string, frame: Uint8Array): void {
+      if (closed) return drop(to, 'closed');
+      if (frame.length > limits.maxFrameBytes) return drop(to, 'oversize', peers.get(to));
+      if (to === nodeId) {
+        // Loopback without a socket, still asynchronous like every other delivery.
+        queueMicrotask(() => {
+          if (!closed) deliver(nodeId, frame);
+        });
+        return;
+      }
+      const p = peers.get(to);
+      if (!p || !p.endpoint) return drop(to, 'unknown-peer');
+      enqueue(p, frame);
+      if (p.state === 'idle') connect(p);
+      else if (p.state === 'ready') flush(p);
+    },
+
+    onReceive(handler: (from: string, frame: Uint8Array) => void): void {
+      handlers.push(handler);
+    },
+
+    onClientRequest(handler: ClientRequestHandler): void {
+      clientHandler = handler;
+    },
+
+    onEvent(listener: (e: TransportEvent) => void): () => void {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+
+    setPeers,
+
+    start(): Promise<{ port: number }> {
+      if (closed) return Promise.reject(new TransportError('closed', 'network closed'));
+      if (server) return Promise.reject(new Error('already started'));
+      const tlsOpts = options.tls;
+      const srv: net.Server = tlsOpts
+        ? tls.createServer(
+            {
+              key: tlsOpts.key,
+              cert: tlsOpts.cert,
+              ca: tlsOpts.ca,
+              requestCert: true,
+              rejectUnauthorized: true,
+              handshakeTimeout: limits.handshakeTimeoutMs,
+            },
+            onConnection,
+          )
+        : net.createServer(onConnection);
+      if (tlsOpts) {
+        srv.on('tlsClientError', (err: Error, socket: tls.TLSSocket) => {
+          const timeout = /timeout/i.test(err.message);
+          if (timeout) m.handshakeTimeouts++;
+          countRejection('inbound', timeout ? 'timeout' : 'tls', remoteOf(socket), err.message);
+          socket.destroy();
+        });
+      }
+      // TLS sockets only reach onConnection after the TLS handshake; cap raw connections too.
+      srv.maxConnections = limits.maxInboundConnections + 16;
+      server = srv;
+      return new Promise((resolve, reject) => {
+        srv.once('error', reject);
+        srv.listen(options.listen.port, options.listen.host, () => {
+          srv.off('error', reject);
+          srv.on('error', (err) => log.error({ err }, 'server error'));
+          const port = (srv.address() as net.AddressInfo).port;
+          log.info({ nodeId, host: options.listen.host, port }, 'transport listening');
+          emit({ type: 'listening', port });
+          resolve({ port });
+        });
+      });
+    },
+
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      for (const p of peers.values()) {
+        p.removed = true;
+        dropSocket(p);
+        p.queue = [];
+        p.head = 0;
+        p.queuedBytes = 0;
+      }
+      for (const c of inbound) closeInbound(c, 'network closed');
+      inbound.clear();
+      const srv = server;
+      if (srv) await new Promise<void>((resolve) => srv.close(() => resolve()));
+    },
+
+    metrics(): TransportMetrics {
+      let activeInbound = 0;
+      let activeClients = 0;
+      let buffered = 0;
+      for (const c of inbound) {
+        if (c.state === 'peer') activeInbound++;
+        if (c.state === 'client') activeClients++;
+        buffered += c.decoder.bufferedBytes;
+      }
+      const peerMetrics: Record<string, PeerMetrics> = {};
+      let activeOutbound = 0;
+      for (const p of peers.values()) {
+        if (p.state === 'ready') activeOutbound++;
+        peerMetrics[p.id] = {
+          address: p.address,
+          connected: p.state === 'ready',
+          queuedFrames: queueLength(p),
+          queuedBytes: p.queuedBytes,
+          droppedFrames: p.dropped,
+          reconnects: p.reconnects,
+        };
+      }
+      return {
+        ...m,
+        rejectedByReason: { ...m.rejectedByReason },
+        activeInbound,
+        activeClients,
+        activeOutbound,
+        inboundBufferedBytes: buffered,
+        peers: peerMetrics,
+      };
+    },
+  };
+}

@@ -1,0 +1,169 @@
+/** Options, metrics, events and logger types of the TCP transport. */
+import type { Network } from '../env/types.js';
+import type { HandshakeRejectReason } from './errors.js';
+
+/**
+ * Minimal structured logger; a pino logger fits (`logger.warn({ peer }, 'msg')`). Defaults to a
+ * silent logger.
+ */
+export interface TransportLogger {
+  debug(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+/** PEM material for mutual TLS; both sides present a certificate signed by `ca`. */
+export interface TransportTlsOptions {
+  key: string | Buffer;
+  cert: string | Buffer;
+  ca: string | Buffer | Array<string | Buffer>;
+  /**
+   * Hostname check of the remote certificate when connecting. Defaults to node's check against the
+   * host of the peer address; pass `() => undefined` to rely on the CA alone.
+   */
+  checkServerIdentity?: (host: string, cert: import('node:tls').PeerCertificate) => Error | undefined;
+}
+
+/** Tunables; every field has a default suited to production (tests shorten the timeouts). */
+export interface TransportLimits {
+  /** Largest frame payload accepted or sent. Default 16 MiB. */
+  maxFrameBytes?: number;
+  /** Frames queued per peer while disconnected or backpressured. Default 1024. */
+  maxQueueFrames?: number;
+  /** Bytes queued per peer. Default 64 MiB. */
+  maxQueueBytes?: number;
+  /** What to drop when a peer's queue is full. Default `drop-oldest` (newest state wins). */
+  queueOverflow?: 'drop-oldest' | 'drop-new';
+  /** A connection whose handshake is not complete after this long is closed. Default 5000. */
+  handshakeTimeoutMs?: number;
+  /** First reconnect delay. Default 50. */
+  reconnectBaseMs?: number;
+  /** Reconnect delay cap. Default 5000. */
+  reconnectMaxMs?: number;
+  /** Concurrent inbound connections (peers, clients and not-yet-identified). Default 1024. */
+  maxInboundConnections?: number;
+  /**
+   * Bytes the socket may hold unsent toward a client that does not read its replies; beyond this
+   * the client connection is closed. Default 64 MiB.
+   */
+  maxClientWriteBufferBytes?: number;
+}
+
+/** Options of {@link createTcpNetwork}. */
+export interface TcpNetworkOptions {
+  nodeId: string;
+  clusterId: string;
+  listen: { host: string; port: number };
+  /** Peer id -> 'host:port'. May include this node's own id (ignored for connecting). */
+  peers: Record<string, string>;
+  tls?: TransportTlsOptions;
+  logger?: TransportLogger;
+  limits?: TransportLimits;
+  /** Randomness for reconnect jitter, in [0, 1). Default Math.random. */
+  random?: () => number;
+}
+
+/** Per-peer view in {@link TransportMetrics}. */
+export interface PeerMetrics {
+  address: string;
+  connected: boolean;
+  queuedFrames: number;
+  queuedBytes: number;
+  droppedFrames: number;
+  reconnects: number;
+}
+
+/** Counters and gauges of one network instance (all counters start at 0 and only grow). */
+export interface TransportMetrics {
+  bytesIn: number;
+  bytesOut: number;
+  framesIn: number;
+  framesOut: number;
+  /** Frames dropped by this node: queue overflow, oversize, unknown peer, closed. */
+  droppedFrames: number;
+  /** Handshakes refused, by this node or (for its outbound connections) by the remote. */
+  rejectedHandshakes: number;
+  rejectedByReason: Partial<Record<HandshakeRejectReason, number>>;
+  /** Connections closed because of bytes that broke framing or the envelope. */
+  malformedFrames: number;
+  handshakeTimeouts: number;
+  connectionsAccepted: number;
+  connectionsOpened: number;
+  /** Gauges. */
+  activeInbound: number;
+  activeClients: number;
+  activeOutbound: number;
+  /** Bytes held by all inbound decoders right now (bounded by the limits). */
+  inboundBufferedBytes: number;
+  clientRequests: number;
+  peers: Record<string, PeerMetrics>;
+}
+
+/** Observable transport events (for logs, metrics and tests that wait on them). */
+export type TransportEvent =
+  | { type: 'listening'; port: number }
+  | { type: 'peer-connected'; peer: string; direction: 'inbound' | 'outbound' }
+  | { type: 'peer-disconnected'; peer: string; direction: 'inbound' | 'outbound'; reason: string }
+  | { type: 'client-connected'; clientId: string }
+  | { type: 'client-disconnected'; clientId: string; reason: string }
+  | {
+      type: 'handshake-rejected';
+      direction: 'inbound' | 'outbound';
+      reason: HandshakeRejectReason;
+      remote: string;
+      message: string;
+    }
+  | { type: 'malformed'; direction: 'inbound' | 'outbound'; remote: string; message: string }
+  | { type: 'dropped'; peer: string; reason: 'queue-full' | 'oversize' | 'unknown-peer' | 'closed' }
+  | { type: 'connection-closed'; direction: 'inbound' | 'outbound'; remote: string; reason: string };
+
+/** Handler for client requests; call `reply` at most once (later calls are ignored). */
+export type ClientRequestHandler = (clientId: string, frame: Uint8Array, reply: (frame: Uint8Array) => void) => void;
+
+/** The network a node runs on: the contract's {@link Network} plus lifecycle and metrics. */
+export interface TcpNetwork extends Network {
+  /** Starts listening; resolves with the bound port (useful with port 0). */
+  start(): Promise<{ port: number }>;
+  /** Stops listening, closes every connection and timer; queued frames are dropped. */
+  close(): Promise<void>;
+  metrics(): TransportMetrics;
+  /** Replaces the peer address map (membership change); removed peers are disconnected. */
+  setPeers(peers: Record<string, string>): void;
+  onClientRequest(handler: ClientRequestHandler): void;
+  /** Subscribes to transport events; returns an unsubscribe function. */
+  onEvent(listener: (event: TransportEvent) => void): () => void;
+}
+
+/** Options of {@link createTcpClientConnection}. */
+export interface TcpClientOptions {
+  /** 'host:port' of a node. */
+  endpoint: string;
+  /** When set, a node of another cluster refuses the connection (and the client checks the ACK). */
+  clusterId?: string;
+  /** Client id sent in the handshake. Default: a random id. */
+  clientId?: string;
+  tls?: TransportTlsOptions;
+  limits?: Pick<TransportLimits, 'maxFrameBytes' | 'handshakeTimeoutMs'>;
+}
+
+/** Per-request options. */
+export interface RequestOptions {
+  signal?: AbortSignal;
+  /** Deadline for the reply. Default 10000 ms. */
+  timeoutMs?: number;
+}
+
+/** A client connection multiplexing concurrent requests by request id. */
+export interface TcpClientConnection {
+  readonly clientId: string;
+  /** Connects (if not connected) and completes the handshake. */
+  connect(): Promise<void>;
+  /**
+   * Sends one request frame and resolves with the reply frame. Rejects with a TransportError:
+   * `timeout`/`connection-lost` with `sent: true` mean the outcome is unknown.
+   */
+  request(frame: Uint8Array, opts?: RequestOptions): Promise<Uint8Array>;
+  /** Closes the connection; pending requests reject with `closed`. */
+  close(): Promise<void>;
+}
