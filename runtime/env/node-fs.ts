@@ -1,0 +1,171 @@
+/**
+ * The real `FileSystem` of the env contract on node:fs/promises, rooted at a data dir.
+ * `sync` is fdatasync on a handle kept open per path (reopening per write and per sync costs two
+ * syscalls and a path lookup on the hot WAL path); `syncDir` fsyncs the directory itself, which
+ * is what makes creations, renames and removals durable on Linux.
+ */
+import { constants } from 'node:fs';
+import { type FileHandle, mkdir, open, readFile, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { isAbsolute, join, normalize, sep } from 'node:path';
+import type { FileSystem } from './types.js';
+
+/** A node:fs backed FileSystem; `close()` closes the cached handles. */
+export interface NodeFileSystem extends FileSystem {
+  /** The absolute root all paths are relative to. */
+  readonly root: string;
+  /** Closes every cached file handle (the file system stays usable; handles reopen on demand). */
+  close(): Promise<void>;
+}
+
+/** Options of `createNodeFileSystem`. */
+export interface NodeFileSystemOptions {
+  /** Most file handles kept open at once (least recently opened closed first). Default 64. */
+  maxOpenHandles?: number;
+}
+
+function isCode(e: unknown, code: string): boolean {
+  return (e as { code?: unknown } | null)?.code === code;
+}
+
+/**
+ * Creates a FileSystem rooted at `rootDir`. Paths are relative to the root; absolute paths and
+ * paths that escape the root through `..` are refused with an Error (code 'EACCES').
+ */
+export function createNodeFileSystem(rootDir: string, opts: NodeFileSystemOptions = {}): NodeFileSystem {
+  const root = normalize(rootDir);
+  const maxOpen = opts.maxOpenHandles ?? 64;
+  // Open (or opening) handles by resolved path; insertion order approximates age.
+  const handles = new Map<string, Promise<FileHandle>>();
+
+  function resolve(path: string): string {
+    const n = normalize(path);
+    if (isAbsolute(path) || n === '..' || n.startsWith(`..${sep}`)) {
+      const e = new Error(`path '${path}' escapes the data dir ${root}`) as Error & { code: string };
+      e.code = 'EACCES';
+      throw e;
+    }
+    return join(root, n);
+  }
+
+  async function handle(abs: string): Promise<FileHandle> {
+    const existing = handles.get(abs);
+    if (existing) return existing;
+    const opening = open(abs, constants.O_RDWR | constants.O_CREAT, 0o644);
+    handles.set(abs, opening);
+    opening.catch(() => handles.delete(abs));
+    if (handles.size > maxOpen) {
+      const [oldest] = handles.keys();
+      if (oldest !== undefined && oldest !== abs) await drop(oldest);
+    }
+    return opening;
+  }
+
+  async function drop(abs: string): Promise<void> {
+    const h = handles.get(abs);
+    if (!h) return;
+    handles.delete(abs);
+    try {
+      await (await h).close();
+    } catch {
+      // A handle that failed to open or is already closed has nothing to release.
+    }
+  }
+
+  return {
+    root,
+    async readFile(path) {
+      try {
+        return new Uint8Array(await readFile(resolve(path)));
+      } catch (e) {
+        if (isCode(e, 'ENOENT')) return null;
+        throw e;
+      }
+    },
+    async write(path, offset, bytes) {
+      const h = await handle(resolve(path));
+      let done = 0;
+      while (done < bytes.length) {
+        const { bytesWritten } = await h.write(bytes, done, bytes.length - done, offset + done);
+        done += bytesWritten;
+      }
+    },
+    async truncate(path, size) {
+      const abs = resolve(path);
+      const h = handles.get(abs);
+      if (h) await (await h).truncate(size);
+      else {
+        const fh = await open(abs, constants.O_RDWR);
+        try {
+          await fh.truncate(size);
+        } finally {
+          await fh.close();
+        }
+      }
+    },
+    async sync(path) {
+      const abs = resolve(path);
+      const h = handles.get(abs);
+      if (h) {
+        await (await h).datasync();
+        return;
+      }
+      const fh = await open(abs, constants.O_RDWR);
+      try {
+        await fh.datasync();
+      } finally {
+        await fh.close();
+      }
+    },
+    async rename(from, to) {
+      const a = resolve(from);
+      const b = resolve(to);
+      await drop(b);
+      await rename(a, b);
+      // The open handle still refers to the same inode; keep it under the new name.
+      const h = handles.get(a);
+      if (h) {
+        handles.delete(a);
+        handles.set(b, h);
+      }
+    },
+    async remove(path) {
+      const abs = resolve(path);
+      await drop(abs);
+      try {
+        await unlink(abs);
+      } catch (e) {
+        if (!isCode(e, 'ENOENT')) throw e;
+      }
+    },
+    async list(dir) {
+      try {
+        return (await readdir(resolve(dir))).sort();
+      } catch (e) {
+        if (isCode(e, 'ENOENT')) return [];
+        throw e;
+      }
+    },
+    async mkdir(dir) {
+      await mkdir(resolve(dir), { recursive: true });
+    },
+    async syncDir(dir) {
+      const fh = await open(resolve(dir), constants.O_RDONLY);
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    },
+    async size(path) {
+      try {
+        return (await stat(resolve(path))).size;
+      } catch (e) {
+        if (isCode(e, 'ENOENT')) return null;
+        throw e;
+      }
+    },
+    async close() {
+      await Promise.all([...handles.keys()].map((k) => drop(k)));
+    },
+  };
+}

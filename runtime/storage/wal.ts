@@ -1,0 +1,782 @@
+/**
+ * Segmented write-ahead log with group commit, written only against the env `FileSystem`
+ * (durability through `sync`/`syncDir`; see runtime/env/types.ts), so the same code runs on node:fs
+ * and on the simulator's crashing file system.
+ *
+ * Invariants:
+ * - At most one write is unsynced at any moment (each flush is one write, then one fdatasync), so
+ *   after a crash only the final write can be torn; damage anywhere else is corruption.
+ * - A segment gets its Seal record only after its successor (header written, synced, dir synced) is
+ *   durable; a sealed last segment therefore means a segment was lost.
+ * - `seq` is consecutive over the whole log and each segment header repeats the log state (base
+ *   index, hard state, snapshot), so a lost record, a missing segment or a gap is detected.
+ * - After a failed fs call the WAL is failed for good: nothing is acknowledged after it.
+ */
+import { posix } from 'node:path';
+import type { FileSystem } from '../env/types.js';
+import { StorageFailedError, WalCorruptionError } from './errors.js';
+import { LogState, LogStateError } from './log-state.js';
+import {
+  type DecodedRecord,
+  type HardState,
+  RECORD_ALIGN,
+  RECORD_HEADER_SIZE,
+  RecordType,
+  type RecordTypeTag,
+  type SegmentHeader,
+  type SnapshotMeta,
+  type WalEntry,
+  decodeEntry,
+  decodeHardState,
+  decodeRecordAt,
+  decodeSegmentHeader,
+  decodeSnapshotMeta,
+  decodeTruncate,
+  encodeEntry,
+  encodeHardState,
+  encodeSegmentHeader,
+  encodeSnapshotMeta,
+  encodeTruncate,
+  endOfData,
+  recordSize,
+  writeRecord,
+} from './record.js';
+
+/** Options of `openWal`. */
+export interface WalOptions {
+  /** Bytes preallocated per segment (default 64 MiB). Records larger than this grow the segment. */
+  segmentSize?: number;
+}
+
+/** What recovery repaired (nothing acknowledged is ever dropped by a repair). */
+export interface RepairReport {
+  /** A torn or zero-filled tail that was cut back to the last valid record, if any. */
+  tornTail: { file: string; offset: number; bytesDiscarded: number; defect: string } | null;
+  /** Files removed (an incomplete segment left by a crash during creation or rollover). */
+  removedFiles: string[];
+}
+
+/** The durable state found by `openWal`. */
+export interface WalRecovered {
+  hardState: HardState;
+  /** The entries after the latest snapshot marker, in index order, contiguous. */
+  entries: WalEntry[];
+  /** Latest snapshot marker ({0, 0} when none). */
+  snapshot: SnapshotMeta;
+  /** Index of the last entry (the snapshot index when no entry follows it). */
+  lastIndex: number;
+  repair: RepairReport;
+  /** Segment files in order. */
+  segments: string[];
+}
+
+/** Counters for tests, metrics and benchmarks. */
+export interface WalStats {
+  writes: number;
+  syncs: number;
+  bytesWritten: number;
+  segmentsCreated: number;
+  segmentsRemoved: number;
+}
+
+/** Segment file name for segment number `n` (the number is the sort key). */
+export function segmentFileName(n: number): string {
+  return `${String(n).padStart(20, '0')}.wal`;
+}
+
+const SEGMENT_NAME = /^(\d{20})\.wal$/;
+const SEAL_SIZE = recordSize(0);
+const DEFAULT_SEGMENT_SIZE = 64 * 1024 * 1024;
+
+interface PendingRecord {
+  type: RecordTypeTag;
+  payload: Uint8Array;
+  apply: (s: LogState) => void;
+}
+
+interface SegmentInfo {
+  no: number;
+  name: string;
+  /** Log last index when the segment was created. */
+  base: number;
+}
+
+interface Waiter {
+  target: number;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
+/**
+ * The write side of the log. `append` buffers in memory and validates synchronously; `sync`
+ * resolves when everything appended before it is durable. Callers that sync concurrently share
+ * one write and one fdatasync (group commit); a leader can append, replicate, then sync.
+ */
+export class Wal {
+  private readonly segmentSize: number;
+  private segments: SegmentInfo[];
+  private writeOffset: number;
+  private capacity: number;
+  private nextSeq: number;
+  /** State including appended-but-unwritten records (validates appends). */
+  private readonly mem: LogState;
+  /** State of what has been written to segments (feeds new segment headers). */
+  private readonly disk: LogState;
+  private durableSnapshotIndex: number;
+  private pending: PendingRecord[] = [];
+  private appended = 0;
+  private durable = 0;
+  private waiters: Waiter[] = [];
+  private flushing = false;
+  private failure: StorageFailedError | null = null;
+  private closed = false;
+  private readonly counters: WalStats = {
+    writes: 0,
+    syncs: 0,
+    bytesWritten: 0,
+    segmentsCreated: 0,
+    segmentsRemoved: 0,
+  };
+
+  /** @internal use `openWal`. */
+  constructor(
+    private readonly fs: FileSystem,
+    private readonly dir: string,
+    init: {
+      segmentSize: number;
+      segments: SegmentInfo[];
+      writeOffset: number;
+      capacity: number;
+      nextSeq: number;
+      mem: LogState;
+      disk: LogState;
+    },
+  ) {
+    this.segmentSize = init.segmentSize;
+    this.segments = init.segments;
+    this.writeOffset = init.writeOffset;
+    this.capacity = init.capacity;
+    this.nextSeq = init.nextSeq;
+    this.mem = init.mem;
+    this.disk = init.disk;
+    this.durableSnapshotIndex = init.disk.snapshot.index;
+  }
+
+  /** Index of the last appended entry. */
+  get lastIndex(): number {
+    return this.mem.lastIndex;
+  }
+
+  /** Latest hard state appended. */
+  get hardState(): HardState {
+    return { ...this.mem.hardState };
+  }
+
+  /** The failure that stopped this WAL, or null while healthy. */
+  get failed(): StorageFailedError | null {
+    return this.failure;
+  }
+
+  /** Counters (writes, syncs, bytes, segments). */
+  stats(): WalStats {
+    return { ...this.counters };
+  }
+
+  /** Current segment file names, oldest first. */
+  segmentFiles(): string[] {
+    return this.segments.map((s) => s.name);
+  }
+
+  private checkUsable(): void {
+    if (this.failure) throw this.failure;
+    if (this.closed) throw new Error('WAL is closed');
+  }
+
+  private enqueue(r: PendingRecord): void {
+    r.apply(this.mem);
+    this.pending.push(r);
+    this.appended++;
+  }
+
+  /**
+   * Buffers entries (and optionally a new hard state) for the next flush. Entries must be
+   * contiguous and start at most one past the last index; starting lower overwrites the suffix
+   * from there (a follower resolving a conflict). Not durable until `sync` resolves.
+   * Throws StorageFailedError once the WAL has failed, RangeError for an invalid sequence.
+   */
+  append(entries: readonly WalEntry[], hardState?: HardState): void {
+    this.checkUsable();
+    // Validate the whole batch before touching state, so a rejected append changes nothing.
+    let expected = -1;
+    for (const e of entries) {
+      if (expected !== -1 && e.index !== expected) {
+        throw new RangeError(`entries must be contiguous: got ${e.index}, expected ${expected}`);
+      }
+      expected = e.index + 1;
+    }
+    const first = entries[0];
+    if (first) {
+      if (first.index <= this.mem.snapshot.index || first.index > this.mem.lastIndex + 1) {
+        throw new RangeError(
+          `entry ${first.index} must be in (${this.mem.snapshot.index}, ${this.mem.lastIndex + 1}]`,
+        );
+      }
+    }
+    for (const e of entries) {
+      const copy: WalEntry = { index: e.index, term: e.term, payload: e.payload };
+      this.enqueue({ type: RecordType.Entry, payload: encodeEntry(copy), apply: (s) => s.entry(copy) });
+    }
+    if (hardState) {
+      const hs = { term: hardState.term, votedFor: hardState.votedFor, commit: hardState.commit };
+      this.enqueue({
+        type: RecordType.HardState,
+        payload: encodeHardState(hs),
+        apply: (s) => {
+          s.hardState = hs;
+        },
+      });
+    }
+  }
+
+  /** Discards entries from `from` on, without appending (buffered like `append`). */
+  truncateSuffix(from: number): void {
+    this.checkUsable();
+    if (from <= this.mem.snapshot.index || from > this.mem.lastIndex + 1) {
+      throw new RangeError(`truncate point ${from} must be in (${this.mem.snapshot.index}, ${this.mem.lastIndex + 1}]`);
+    }
+    this.enqueue({ type: RecordType.TruncateSuffix, payload: encodeTruncate(from), apply: (s) => s.truncateFrom(from) });
+  }
+
+  /** Resolves when every record appended before the call is durable; rejects once failed. */
+  sync(): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.closed) return Promise.reject(new Error('WAL is closed'));
+    const target = this.appended;
+    if (this.durable >= target) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.waiters.push({ target, resolve, reject });
+      if (!this.flushing) void this.flushLoop();
+    });
+  }
+
+  /** `append` then `sync`: resolves when these entries and hard state are durable. */
+  save(entries: readonly WalEntry[], hardState?: HardState): Promise<void> {
+    try {
+      this.append(entries, hardState);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.sync();
+  }
+
+  /**
+   * Records that a durable snapshot covers the log up to `meta.index` and syncs it. Call only after
+   * the snapshot itself is durable (see SnapshotStore.save). If the log has the entry at
+   * `meta.index` with `meta.term`, the entries after it are kept; otherwise the log is discarded.
+   */
+  markSnapshot(meta: SnapshotMeta): Promise<void> {
+    try {
+      this.checkUsable();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const m = { index: meta.index, term: meta.term };
+    this.enqueue({ type: RecordType.Snapshot, payload: encodeSnapshotMeta(m), apply: (s) => s.markSnapshot(m) });
+    return this.sync();
+  }
+
+  /**
+   * Removes whole segments whose entries all lie at or below `uptoIndex`, oldest first. Requires
+   * a durable snapshot marker at or above `uptoIndex` (the removed entries are in the snapshot).
+   * The current segment is never removed. Returns the number of segments removed.
+   */
+  async compact(uptoIndex: number): Promise<number> {
+    this.checkUsable();
+    if (uptoIndex > this.durableSnapshotIndex) {
+      throw new RangeError(
+        `cannot compact to ${uptoIndex}: the durable snapshot only covers ${this.durableSnapshotIndex}`,
+      );
+    }
+    let removed = 0;
+    // Segment k may go when the log, as it stood when segment k+1 was created, ended at or below
+    // uptoIndex: then everything in k is either in the snapshot or was overwritten later.
+    while (this.segments.length > 1 && (this.segments[1] as SegmentInfo).base <= uptoIndex) {
+      const victim = this.segments[0] as SegmentInfo;
+      // One removal per directory sync: a crash never leaves a hole in the middle.
+      await this.guard('compact', async () => {
+        await this.fs.remove(posix.join(this.dir, victim.name));
+        await this.fs.syncDir(this.dir);
+      });
+      this.segments.shift();
+      this.counters.segmentsRemoved++;
+      removed++;
+    }
+    return removed;
+  }
+
+  /** Waits for pending syncs, then refuses further use. Does not sync unsynced appends. */
+  async close(): Promise<void> {
+    while (this.flushing) await new Promise<void>((r) => queueMicrotask(r));
+    this.closed = true;
+  }
+
+  private async guard<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    if (this.failure) throw this.failure;
+    try {
+      return await fn();
+    } catch (e) {
+      this.fail(operation, e);
+      throw this.failure;
+    }
+  }
+
+  private fail(operation: string, cause: unknown): void {
+    if (!this.failure) this.failure = cause instanceof StorageFailedError ? cause : new StorageFailedError(operation, cause);
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w.reject(this.failure);
+  }
+
+  private async flushLoop(): Promise<void> {
+    this.flushing = true;
+    try {
+      while (this.pending.length > 0 && !this.failure) {
+        const batch = this.pending;
+        this.pending = [];
+        const upto = this.durable + batch.length;
+        try {
+          await this.writeBatch(batch);
+        } catch (e) {
+          this.fail('write', e);
+          return;
+        }
+        this.durable = upto;
+        this.durableSnapshotIndex = this.disk.snapshot.index;
+        const still: Waiter[] = [];
+        for (const w of this.waiters) (w.target <= upto ? w.resolve() : still.push(w));
+        this.waiters = still;
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private get currentPath(): string {
+    return posix.join(this.dir, (this.segments[this.segments.length - 1] as SegmentInfo).name);
+  }
+
+  /** Writes records (rolling segments over as needed), then syncs. One unsynced write at a time. */
+  private async writeBatch(batch: PendingRecord[]): Promise<void> {
+    let i = 0;
+    while (i < batch.length) {
+      const start = this.writeOffset;
+      let end = start;
+      let j = i;
+      while (j < batch.length) {
+        const size = recordSize((batch[j] as PendingRecord).payload.length);
+        const fits = end + size + SEAL_SIZE <= this.capacity;
+        // A record larger than a whole segment goes alone into a segment that only holds a header.
+        const oversized = j === i && this.segmentOnlyHeader() && !fits;
+        if (!fits && !oversized) break;
+        end += size;
+        j++;
+        if (oversized) break;
+      }
+      if (j === i) {
+        await this.rollover();
+        continue;
+      }
+      const buf = new Uint8Array(end - start);
+      let at = 0;
+      for (let k = i; k < j; k++) {
+        const r = batch[k] as PendingRecord;
+        at += writeRecord(buf, at, r.type, this.nextSeq++, start, r.payload);
+        r.apply(this.disk);
+      }
+      await this.fs.write(this.currentPath, start, buf);
+      this.counters.writes++;
+      this.counters.bytesWritten += buf.length;
+      this.writeOffset = end;
+      if (end + SEAL_SIZE > this.capacity) this.capacity = end + SEAL_SIZE;
+      i = j;
+      if (i < batch.length) {
+        await this.fs.sync(this.currentPath);
+        this.counters.syncs++;
+        await this.rollover();
+      }
+    }
+    await this.fs.sync(this.currentPath);
+    this.counters.syncs++;
+  }
+
+  private headerEnd = 0;
+
+  private segmentOnlyHeader(): boolean {
+    return this.writeOffset === this.headerEnd;
+  }
+
+  /** Creates the next segment durably, then seals the current one (see the module invariants). */
+  private async rollover(): Promise<void> {
+    const cur = this.segments[this.segments.length - 1] as SegmentInfo;
+    const next: SegmentInfo = { no: cur.no + 1, name: segmentFileName(cur.no + 1), base: this.disk.lastIndex };
+    const headerSeq = this.nextSeq + 1; // the seal of `cur` takes nextSeq
+    const headerEnd = await createSegment(this.fs, this.dir, next, this.disk, headerSeq, this.segmentSize);
+    this.counters.segmentsCreated++;
+    const seal = new Uint8Array(SEAL_SIZE);
+    writeRecord(seal, 0, RecordType.Seal, this.nextSeq, this.writeOffset, new Uint8Array(0));
+    await this.fs.write(this.currentPath, this.writeOffset, seal);
+    await this.fs.sync(this.currentPath);
+    this.counters.writes++;
+    this.counters.syncs++;
+    this.nextSeq = headerSeq + 1;
+    this.segments.push(next);
+    this.writeOffset = headerEnd;
+    this.headerEnd = headerEnd;
+    this.capacity = this.segmentSize;
+  }
+
+  /** @internal set by openWal. */
+  setHeaderEnd(n: number): void {
+    this.headerEnd = n;
+  }
+}
+
+/** Writes a new segment (header, preallocated to `size`), syncs it and its directory. */
+async function createSegment(
+  fs: FileSystem,
+  dir: string,
+  seg: SegmentInfo,
+  state: LogState,
+  seq: number,
+  size: number,
+): Promise<number> {
+  const header: SegmentHeader = {
+    segment: seg.no,
+    base: seg.base,
+    hardState: { ...state.hardState },
+    snapshot: { ...state.snapshot },
+  };
+  const payload = encodeSegmentHeader(header);
+  const buf = new Uint8Array(recordSize(payload.length));
+  writeRecord(buf, 0, RecordType.SegmentHeader, seq, 0, payload);
+  const path = posix.join(dir, seg.name);
+  await fs.write(path, 0, buf);
+  // Preallocation: the file is extended with zeros so appends do not grow it.
+  if (size > buf.length) await fs.truncate(path, size);
+  await fs.sync(path);
+  await fs.syncDir(dir);
+  return buf.length;
+}
+
+interface ScannedSegment {
+  info: SegmentInfo;
+  path: string;
+  bytes: Uint8Array;
+  header: SegmentHeader | null;
+  headerSeq: number;
+  headerEnd: number;
+  /** Valid records after the header, up to the first invalid one or the seal. */
+  records: Array<DecodedRecord & { offset: number }>;
+  sealed: boolean;
+  /** Offset of the first invalid record (end of the valid prefix) when not sealed. */
+  stop: number;
+  stopDefect: string;
+}
+
+function scanSegment(info: SegmentInfo, path: string, bytes: Uint8Array): ScannedSegment {
+  const out: ScannedSegment = {
+    info,
+    path,
+    bytes,
+    header: null,
+    headerSeq: -1,
+    headerEnd: 0,
+    records: [],
+    sealed: false,
+    stop: 0,
+    stopDefect: '',
+  };
+  const first = decodeRecordAt(bytes, 0, bytes.length);
+  if (!first.ok) {
+    out.stopDefect = first.defect;
+    return out;
+  }
+  if (first.type !== RecordType.SegmentHeader) {
+    out.stopDefect = 'first record is not a segment header';
+    return out;
+  }
+  try {
+    out.header = decodeSegmentHeader(first.payload);
+  } catch (e) {
+    out.stopDefect = (e as Error).message;
+    return out;
+  }
+  out.headerSeq = first.seq;
+  out.headerEnd = first.size;
+  let at = first.size;
+  for (;;) {
+    const r = decodeRecordAt(bytes, at, bytes.length);
+    if (!r.ok) {
+      out.stop = at;
+      out.stopDefect = r.defect;
+      return out;
+    }
+    if (r.type === RecordType.Seal) {
+      out.sealed = true;
+      out.stop = at;
+      out.records.push({ ...r, offset: at });
+      return out;
+    }
+    out.records.push({ ...r, offset: at });
+    at += r.size;
+  }
+}
+
+/** Whether a valid record with seq > `afterSeq` exists at an aligned offset in (from, end). */
+function lastValidRecordAfter(
+  bytes: Uint8Array,
+  from: number,
+  end: number,
+  afterSeq: number,
+): DecodedRecord | null {
+  let found: DecodedRecord | null = null;
+  let at = from + RECORD_ALIGN;
+  while (at + RECORD_HEADER_SIZE <= end) {
+    const r = decodeRecordAt(bytes, at, bytes.length);
+    if (r.ok && r.seq > afterSeq) {
+      found = r;
+      at += r.size;
+    } else {
+      at += RECORD_ALIGN;
+    }
+  }
+  return found;
+}
+
+/**
+ * Opens (creating if needed) the WAL in `dir` and recovers it. A torn or zero-filled tail of the
+ * last write is cut back to the last valid record and reported; any other damage throws
+ * WalCorruptionError naming the file, the offset and the remedy.
+ */
+export async function openWal(
+  fs: FileSystem,
+  dir: string,
+  opts: WalOptions = {},
+): Promise<{ wal: Wal; recovered: WalRecovered }> {
+  const segmentSize = opts.segmentSize ?? DEFAULT_SEGMENT_SIZE;
+  if (!Number.isInteger(segmentSize) || segmentSize < 4096) throw new RangeError('segmentSize must be an integer >= 4096');
+  const repair: RepairReport = { tornTail: null, removedFiles: [] };
+  await fs.mkdir(dir);
+  const names = (await fs.list(dir))
+    .filter((n) => SEGMENT_NAME.test(n))
+    .sort();
+  const infos: SegmentInfo[] = names.map((name) => ({ no: Number(SEGMENT_NAME.exec(name)?.[1]), name, base: 0 }));
+  for (let k = 1; k < infos.length; k++) {
+    const prev = infos[k - 1] as SegmentInfo;
+    const cur = infos[k] as SegmentInfo;
+    if (cur.no !== prev.no + 1) {
+      throw new WalCorruptionError(
+        posix.join(dir, cur.name),
+        0,
+        `segment gap: ${segmentFileName(prev.no + 1)} is missing between ${prev.name} and ${cur.name}`,
+      );
+    }
+  }
+  const scanned: ScannedSegment[] = [];
+  for (const info of infos) {
+    const path = posix.join(dir, info.name);
+    const bytes = (await fs.readFile(path)) ?? new Uint8Array(0);
+    scanned.push(scanSegment(info, path, bytes));
+  }
+
+  // A crash during rollover can leave a last segment that holds nothing after its header (or
+  // not even a valid header) while its predecessor is not sealed yet: drop it, nothing in it was
+  // ever acknowledged. A crash while creating the very first segment leaves an empty log.
+  const last = scanned[scanned.length - 1];
+  if (last && last.records.length === 0 && !last.sealed && !hasValidRecordAfter(last)) {
+    const prev = scanned[scanned.length - 2];
+    const incompleteRollover = prev !== undefined && !prev.sealed;
+    const incompleteCreation = scanned.length === 1 && last.info.no === 1 && last.header === null;
+    if (incompleteRollover || incompleteCreation) {
+      await fs.remove(last.path);
+      await fs.syncDir(dir);
+      repair.removedFiles.push(last.path);
+      scanned.pop();
+    }
+  }
+
+  if (scanned.length === 0) {
+    const state = new LogState(0, false);
+    const info: SegmentInfo = { no: 1, name: segmentFileName(1), base: 0 };
+    await fs.mkdir(dir);
+    const headerEnd = await createSegment(fs, dir, info, state, 0, segmentSize);
+    await fs.syncDir(posix.dirname(dir));
+    const wal = new Wal(fs, dir, {
+      segmentSize,
+      segments: [info],
+      writeOffset: headerEnd,
+      capacity: segmentSize,
+      nextSeq: 1,
+      mem: state,
+      disk: cloneState(state),
+    });
+    wal.setHeaderEnd(headerEnd);
+    return {
+      wal,
+      recovered: {
+        hardState: { ...state.hardState },
+        entries: [],
+        snapshot: { index: 0, term: 0 },
+        lastIndex: 0,
+        repair,
+        segments: [info.name],
+      },
+    };
+  }
+
+  let state: LogState | null = null;
+  let expectSeq = -1;
+  for (let k = 0; k < scanned.length; k++) {
+    const seg = scanned[k] as ScannedSegment;
+    const isLast = k === scanned.length - 1;
+    const header = seg.header;
+    if (!header) {
+      throw new WalCorruptionError(seg.path, 0, `segment header is unreadable (${seg.stopDefect})`);
+    }
+    if (header.segment !== seg.info.no) {
+      throw new WalCorruptionError(seg.path, 0, `segment header names segment ${header.segment}, not ${seg.info.no}`);
+    }
+    seg.info.base = header.base;
+    if (state === null) {
+      state = new LogState(header.base, true);
+      state.hardState = header.hardState;
+      state.snapshot = header.snapshot;
+      if (header.snapshot.index > header.base) state.offset = header.snapshot.index;
+    } else {
+      if (seg.headerSeq !== expectSeq) {
+        throw new WalCorruptionError(seg.path, 0, `segment starts at record ${seg.headerSeq}, expected ${expectSeq}`);
+      }
+      if (header.base !== state.lastIndex) {
+        throw new WalCorruptionError(
+          seg.path,
+          0,
+          `segment continues the log after index ${header.base}, but the previous segments end at ${state.lastIndex}`,
+        );
+      }
+    }
+    expectSeq = seg.headerSeq + 1;
+    for (const r of seg.records) {
+      if (r.seq !== expectSeq) {
+        throw new WalCorruptionError(seg.path, r.offset, `record ${r.seq} found where record ${expectSeq} belongs`);
+      }
+      expectSeq++;
+      try {
+        applyRecord(state, r);
+      } catch (e) {
+        const what = e instanceof LogStateError || e instanceof Error ? e.message : String(e);
+        throw new WalCorruptionError(seg.path, r.offset, `invalid record: ${what}`);
+      }
+    }
+    if (!isLast) {
+      if (!seg.sealed) {
+        throw new WalCorruptionError(
+          seg.path,
+          seg.stop,
+          `segment ends without a seal record (${seg.stopDefect}) but later segments follow`,
+        );
+      }
+      continue;
+    }
+    if (seg.sealed) {
+      throw new WalCorruptionError(
+        seg.path,
+        seg.stop,
+        `segment is sealed but its successor ${segmentFileName(seg.info.no + 1)} is missing`,
+      );
+    }
+    // Tail of the last segment: everything after the valid prefix must be zero, or be the torn
+    // remains of the final write (no valid record of an earlier write follows the damage).
+    const end = endOfData(seg.bytes, seg.bytes.length);
+    if (end > seg.stop) {
+      const later = lastValidRecordAfter(seg.bytes, seg.stop, end, expectSeq - 1);
+      if (later && later.batchStart > seg.stop) {
+        throw new WalCorruptionError(
+          seg.path,
+          seg.stop,
+          `damaged record (${seg.stopDefect}) followed by valid records of a later write`,
+        );
+      }
+      await fs.write(seg.path, seg.stop, new Uint8Array(end - seg.stop));
+      await fs.sync(seg.path);
+      repair.tornTail = { file: seg.path, offset: seg.stop, bytesDiscarded: end - seg.stop, defect: seg.stopDefect };
+    }
+  }
+  const st = state as LogState;
+  const first = scanned[0] as ScannedSegment;
+  if ((first.header as SegmentHeader).base > st.snapshot.index) {
+    throw new WalCorruptionError(
+      first.path,
+      0,
+      `the oldest segment continues the log after index ${(first.header as SegmentHeader).base}, ` +
+        `but the latest snapshot only covers index ${st.snapshot.index}: earlier segments are missing`,
+    );
+  }
+  const lastSeg = scanned[scanned.length - 1] as ScannedSegment;
+  const recovered: WalRecovered = {
+    hardState: { ...st.hardState },
+    entries: st.entries(),
+    snapshot: { ...st.snapshot },
+    lastIndex: st.lastIndex,
+    repair,
+    segments: scanned.map((s) => s.info.name),
+  };
+  const walState = cloneState(st);
+  const wal = new Wal(fs, dir, {
+    segmentSize,
+    segments: scanned.map((s) => s.info),
+    writeOffset: lastSeg.stop,
+    capacity: Math.max(lastSeg.bytes.length, lastSeg.stop + SEAL_SIZE),
+    nextSeq: expectSeq,
+    mem: walState,
+    disk: cloneState(walState),
+  });
+  wal.setHeaderEnd(lastSeg.headerEnd);
+  return { wal, recovered };
+}
+
+function hasValidRecordAfter(seg: ScannedSegment): boolean {
+  const end = endOfData(seg.bytes, seg.bytes.length);
+  const from = seg.header ? seg.stop : 0;
+  if (from >= end) return false;
+  return lastValidRecordAfter(seg.bytes, from - RECORD_ALIGN, end, -1) !== null;
+}
+
+function applyRecord(state: LogState, r: DecodedRecord): void {
+  switch (r.type) {
+    case RecordType.Entry:
+      state.entry(decodeEntry(r.payload));
+      return;
+    case RecordType.HardState:
+      state.hardState = decodeHardState(r.payload);
+      return;
+    case RecordType.Snapshot:
+      state.markSnapshot(decodeSnapshotMeta(r.payload));
+      return;
+    case RecordType.TruncateSuffix:
+      state.truncateFrom(decodeTruncate(r.payload));
+      return;
+    case RecordType.Seal:
+      return; // scanSegment stops after it; it only counts in the seq chain
+    default:
+      throw new LogStateError(`unexpected record type ${r.type}`);
+  }
+}
+
+/** A copy without payloads (the writer only needs indexes and terms). */
+function cloneState(s: LogState): LogState {
+  const c = new LogState(s.offset, false);
+  c.terms = s.terms.slice();
+  c.hardState = { ...s.hardState };
+  c.snapshot = { ...s.snapshot };
+  return c;
+}
