@@ -38,6 +38,14 @@ export interface WorldOptions {
   clockDrift?: number;
   /** Default disk options of every node. */
   disk?: SimDiskOptions;
+  /**
+   * How the world lets promise continuations run between events. `'tick'` (default) resumes from
+   * a `process.nextTick`, which Node runs only once the promise-microtask queue is empty: cheap,
+   * and enough unless the code under test itself defers work with `process.nextTick`/
+   * `queueMicrotask` chains interleaved with promises; `'immediate'` waits a `setImmediate` turn
+   * (every microtask and tick has run; several times slower).
+   */
+  yieldMode?: 'tick' | 'immediate';
 }
 
 /** Per-node options of `createEnv`. */
@@ -118,12 +126,14 @@ export class World {
   private seq = 0;
   private eventsRun = 0;
   private readonly traceFrames: boolean;
+  private readonly drain: () => Promise<void>;
 
   /** See `createWorld`. */
   constructor(private readonly opts: WorldOptions) {
     this.rng = new Prng(opts.seed);
     this.trace = new Trace(opts.trace);
     this.traceFrames = opts.traceFrames ?? true;
+    this.drain = opts.yieldMode === 'immediate' ? drainImmediate : drainTick;
     this.network = new SimNetwork({ rng: this.rng, nodeIds: () => [...this.nodes.keys()] });
     if (opts.network) this.network.setDefaults(opts.network);
   }
@@ -165,7 +175,7 @@ export class World {
   async run(opts: RunOptions = {}): Promise<RunResult> {
     const { until, maxEvents, stopWhen } = opts;
     let events = 0;
-    await drainMicrotasks();
+    await this.drain();
     for (;;) {
       if (stopWhen?.()) return { reason: 'stopped', events, now: this.time };
       if (maxEvents !== undefined && events >= maxEvents) return { reason: 'maxEvents', events, now: this.time };
@@ -176,7 +186,7 @@ export class World {
       }
       if (this.dispatch()) {
         events++;
-        await drainMicrotasks();
+        await this.drain();
       }
     }
   }
@@ -188,10 +198,10 @@ export class World {
 
   /** Runs exactly one event (skipping discarded ones); false when the queue is empty. */
   async step(): Promise<boolean> {
-    await drainMicrotasks();
+    await this.drain();
     while (this.queue.size > 0) {
       if (this.dispatch()) {
-        await drainMicrotasks();
+        await this.drain();
         return true;
       }
     }
@@ -470,8 +480,14 @@ function localNow(n: NodeState, worldTime: number): number {
 }
 
 /** Lets every queued microtask (and the microtasks they queue) run: a macrotask turn. */
-function drainMicrotasks(): Promise<void> {
+function drainImmediate(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Resumes after the promise-microtask queue is empty: Node processes the nextTick queue only
+ * when `runMicrotasks()` has drained it. */
+function drainTick(): Promise<void> {
+  return new Promise((resolve) => process.nextTick(resolve));
 }
 
 /** Creates a simulated world for `seed`. */
