@@ -1,0 +1,98 @@
+/**
+ * Runs workloads against targets side by side and reports. Workloads run in order and, within a
+ * workload, targets run one after the other on the same machine in the same process, so ambient
+ * load affects both sides of a row alike.
+ */
+import { writeFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
+import { type FloorResult, measureFloor } from './floor.js';
+import { renderPlot } from './plot.js';
+import { type BenchReport, createProgress, formatTable, toJson } from './report.js';
+import type { BenchTarget } from './targets/types.js';
+import type { Workload, WorkloadResult } from './workloads/types.js';
+
+/** Options of `runBench`. */
+export interface RunBenchOptions {
+  targets: BenchTarget[];
+  workloads: Workload[];
+  /** Write the JSON report here. */
+  json?: string;
+  /** Write an SVG of the latency distributions here. */
+  plot?: string;
+  /** Keep raw samples in the JSON (default false). */
+  jsonSamples?: boolean;
+  /**
+   * Table columns (default: the targets' names). Naming a column no target fills (e.g. `ours`
+   * while our cluster is not plugged in) keeps the side-by-side layout with `-` cells.
+   */
+  columns?: string[];
+  /** Measure the physical floor on this directory's file system (skipped when absent). */
+  floorDir?: string;
+  /** A floor measured beforehand (takes precedence over `floorDir`). */
+  floor?: FloorResult;
+  /** Where the table goes (default stdout); `null` prints nothing. */
+  out?: NodeJS.WritableStream | null;
+  /** Progress bar stream (default stdout; drawn only if it is a TTY). */
+  progressStream?: NodeJS.WriteStream;
+}
+
+/**
+ * Runs every workload on every target and returns the report; prints the table and writes the
+ * JSON / SVG files when asked. A workload that throws on one target is recorded as `error` with
+ * the message and does not stop the rest of the run.
+ */
+export async function runBench(opts: RunBenchOptions): Promise<BenchReport> {
+  const runId = `r${Date.now().toString(36)}`;
+  const startedAt = new Date().toISOString();
+  const progress = createProgress(opts.progressStream ?? process.stdout);
+  const results: WorkloadResult[] = [];
+  for (const w of opts.workloads) {
+    for (const t of opts.targets) {
+      const label = `${t.name} ${w.id}`;
+      const t0 = performance.now();
+      try {
+        results.push(
+          await w.run(t, {
+            runId: `${runId}/${t.name}`,
+            progress: (done, total) => progress.update(label, done, total),
+          }),
+        );
+      } catch (err) {
+        results.push({
+          workload: w.id,
+          target: t.name,
+          status: 'error',
+          reason: err instanceof Error ? err.message : String(err),
+          ops: 0,
+          durationMs: performance.now() - t0,
+          truncated: false,
+          metrics: [],
+        });
+      }
+      progress.end();
+    }
+  }
+  const floor = opts.floor ?? (opts.floorDir !== undefined ? await measureFloor(opts.floorDir) : undefined);
+  const cpu = cpus();
+  const report: BenchReport = {
+    version: 1,
+    startedAt,
+    host: {
+      node: process.version,
+      platform: process.platform,
+      arch: process.arch,
+      cpus: cpu.length,
+      cpuModel: cpu[0]?.model ?? 'unknown',
+    },
+    targets: opts.columns ?? opts.targets.map((t) => t.name),
+    workloads: opts.workloads.map((w) => ({ id: w.id, title: w.title, ops: w.ops, maxMs: w.maxMs })),
+    results,
+    notes: opts.targets.flatMap((t) => [...t.notes]),
+  };
+  if (floor !== undefined) report.floor = floor;
+  const out = opts.out === undefined ? process.stdout : opts.out;
+  if (out !== null) out.write(`${formatTable(report)}\n`);
+  if (opts.json !== undefined) await writeFile(opts.json, toJson(report, opts.jsonSamples ?? false));
+  if (opts.plot !== undefined) await writeFile(opts.plot, renderPlot(report));
+  return report;
+}

@@ -1,0 +1,29 @@
+/**
+ * The benchmark workloads and the default suite (issues 5, 6 and 7).
+ */
+import { barrierLatency } from './barrier-latency.js';
+import { lockContention } from './lock-contention.js';
+import { lockLatency } from './lock-latency.js';
+import { putLatency } from './put-latency.js';
+import { putThroughput } from './put-throughput.js';
+import { readLatency } from './read-latency.js';
+import type { Workload } from './types.js';
+
+export { barrierLatency, lockContention, lockLatency, putLatency, putThroughput, readLatency };
+export type { Metric, Workload, WorkloadBounds, WorkloadContext, WorkloadResult } from './types.js';
+
+/**
+ * The default suite. `scale` multiplies every op count (at least 1 op each): 1 for real figures,
+ * small values (0.01) for smoke tests. `maxMs` bounds each workload's wall time.
+ */
+export function defaultWorkloads(scale = 1, maxMs = 30_000): Workload[] {
+  const n = (base: number) => Math.max(1, Math.round(base * scale));
+  return [
+    putLatency({ ops: n(1000), maxMs }),
+    putThroughput({ ops: n(10_000), maxMs }),
+    readLatency({ ops: n(1000), maxMs }),
+    lockLatency({ ops: n(300), maxMs }),
+    lockContention({ ops: n(500), maxMs }),
+    barrierLatency({ ops: n(50), maxMs }),
+  ];
+}
