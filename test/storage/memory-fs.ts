@@ -13,6 +13,8 @@ interface Inode {
   durable: Uint8Array;
 }
 
+type Match = (path: string, bytes?: Uint8Array) => boolean;
+
 type Op = 'readFile' | 'write' | 'truncate' | 'sync' | 'rename' | 'remove' | 'list' | 'mkdir' | 'syncDir' | 'size';
 
 function norm(p: string): string {
@@ -26,20 +28,29 @@ export class MemoryFileSystem implements FileSystem {
   private durableNames = new Map<string, Inode>();
   private dirs = new Set<string>(['.']);
   private lastWrite: { inode: Inode; offset: number; bytes: Uint8Array } | null = null;
-  private faults: Array<{ op: Op; code: string; path?: string; remaining: number }> = [];
+  private faults: Array<{ op: Op; code: string; path?: string; match?: Match; remaining: number }> = [];
   /** Call counters per operation. */
   readonly calls: Record<Op, number> = {
     readFile: 0, write: 0, truncate: 0, sync: 0, rename: 0, remove: 0, list: 0, mkdir: 0, syncDir: 0, size: 0,
   };
 
-  /** Makes the next `times` calls of `op` (optionally on `path`) throw an error with `code`. */
-  failOn(op: Op, code: string, opts: { path?: string; times?: number } = {}): void {
-    this.faults.push({ op, code, path: opts.path, remaining: opts.times ?? 1 });
+  /**
+   * Makes the next `times` calls of `op` (optionally only on `path`, or only those `match`
+   * accepts) throw an error with `code`.
+   */
+  failOn(op: Op, code: string, opts: { path?: string; match?: Match; times?: number } = {}): void {
+    this.faults.push({ op, code, path: opts.path, match: opts.match, remaining: opts.times ?? 1 });
   }
 
-  private enter(op: Op, path?: string): void {
+  private enter(op: Op, path?: string, bytes?: Uint8Array): void {
     this.calls[op]++;
-    const f = this.faults.find((x) => x.op === op && (x.path === undefined || x.path === path) && x.remaining > 0);
+    const f = this.faults.find(
+      (x) =>
+        x.op === op &&
+        (x.path === undefined || x.path === path) &&
+        (x.match === undefined || x.match(path ?? '', bytes)) &&
+        x.remaining > 0,
+    );
     if (f) {
       f.remaining--;
       const err = new Error(`${f.code}: injected fault, ${op} '${path ?? ''}'`) as Error & { code: string };
@@ -87,7 +98,7 @@ export class MemoryFileSystem implements FileSystem {
   }
 
   async write(path: string, offset: number, bytes: Uint8Array): Promise<void> {
-    this.enter('write', path);
+    this.enter('write', path, bytes);
     const p = norm(path);
     if (!this.dirs.has(posix.dirname(p))) throw fsError('ENOENT', path);
     let inode = this.names.get(p);
