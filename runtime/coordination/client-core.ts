@@ -1,0 +1,240 @@
+/**
+ * Client core: turns high-level calls into coordination commands and command results into typed
+ * outcomes. Transport-agnostic: the in-process client passes a `propose` that appends to the local
+ * node's log; the TCP client (later) one that sends a `ClientRequest`.
+ *
+ * Contracts:
+ * - Errors from the state machine become `CoordinationError` with the same stable code.
+ * - A transport that cannot know whether a command applied throws `CoordinationError('INDETERMINATE')`;
+ *   it is passed through, never turned into a failure.
+ * - A held lock's `signal` aborts BEFORE the server-side lease can end: the local deadline is
+ *   `grant seen + ttl - driftBound - roundTrip` on the caller's monotonic clock (the server counts
+ *   the lease from its apply, which is after the request was sent, in committed time, which never
+ *   runs faster than real time), and at once when the apply that ends the lease is seen.
+ */
+import { CoordinationError } from './errors.js';
+import type { BarrierRelease, WaiterRegistry } from './waiter-registry.js';
+import type { CommandMessage, CommandResult } from './types.js';
+import type { KvRead } from './state-machine.js';
+
+/** Sends one command through the log and resolves with its result. */
+export type Propose = (cmd: CommandMessage, signal?: AbortSignal) => Promise<CommandResult>;
+
+/** The monotonic clock the client core needs (the contract's `env.clock`). */
+export interface CoreClock {
+  now(): number;
+  setTimer(ms: number, fn: () => void): unknown;
+  clearTimer(handle: unknown): void;
+}
+
+/** Options of `CoordinationClientCore`. */
+export interface ClientCoreOptions {
+  sessionId: string;
+  propose: Propose;
+  registry: WaiterRegistry;
+  clock: CoreClock;
+  /** Clock-drift bound subtracted from leases (CLOCK_DRIFT_BOUND_MS). */
+  driftBoundMs?: number;
+  /** Default lease (LOCK_LEASE_TIMEOUT_MS). */
+  defaultTtlMs?: number;
+  /** Actor id for KV writes (defaults to the session id). */
+  actor?: string;
+}
+
+/** A held lock. */
+export interface HeldLock {
+  readonly name: string;
+  readonly fenceToken: bigint;
+  /** Aborts when the lock may be lost (local deadline, lease or session end seen). */
+  readonly signal: AbortSignal;
+  renew(): Promise<void>;
+  release(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** The result of a barrier wait. */
+export type BarrierResult = BarrierRelease;
+
+function raise(r: CommandResult): never {
+  throw new CoordinationError(r.errorCode, r.message);
+}
+
+/** See module doc. */
+export class CoordinationClientCore {
+  private seq = 0;
+  private readonly drift: number;
+  private readonly defaultTtl: number;
+
+  constructor(private readonly o: ClientCoreOptions) {
+    this.drift = o.driftBoundMs ?? 20;
+    this.defaultTtl = o.defaultTtlMs ?? 10000;
+  }
+
+  private nextRequestId(): string {
+    this.seq += 1;
+    return `${this.o.sessionId}/${this.seq}`;
+  }
+
+  /** Opens this core's session. */
+  async openSession(ttlMs = 0, clientId = this.o.sessionId): Promise<void> {
+    const r = await this.o.propose({ type: 'SessionOpen', sessionId: this.o.sessionId, clientId, ttlMs });
+    if (!r.ok) raise(r);
+  }
+
+  /** Keeps the session alive (call well within its TTL). */
+  async keepAlive(): Promise<void> {
+    const r = await this.o.propose({ type: 'SessionKeepAlive', sessionId: this.o.sessionId });
+    if (!r.ok) raise(r);
+  }
+
+  /** Closes the session: everything it holds is released. */
+  async closeSession(): Promise<void> {
+    const r = await this.o.propose({ type: 'SessionClose', sessionId: this.o.sessionId });
+    if (!r.ok) raise(r);
+  }
+
+  /** Try-lock: the held lock, or null when busy. */
+  async tryLock(name: string, opts: { ttlMs?: number } = {}): Promise<HeldLock | null> {
+    try {
+      return await this.acquire(name, opts.ttlMs ?? 0, 0, true, undefined);
+    } catch (e) {
+      if (e instanceof CoordinationError && e.code === 'LOCK_BUSY') return null;
+      throw e;
+    }
+  }
+
+  /** Acquires a lock, waiting FIFO (server-side up to `waitMs`, 0 = until the session ends). */
+  lock(name: string, opts: { ttlMs?: number; waitMs?: number; signal?: AbortSignal } = {}): Promise<HeldLock> {
+    return this.acquire(name, opts.ttlMs ?? 0, opts.waitMs ?? 0, false, opts.signal);
+  }
+
+  private async acquire(name: string, ttlMs: number, waitMs: number, tryOnly: boolean, signal: AbortSignal | undefined): Promise<HeldLock> {
+    signal?.throwIfAborted();
+    const requestId = this.nextRequestId();
+    const wait = this.o.registry.waitLock(this.o.sessionId, requestId);
+    wait.promise.catch(() => undefined); // settled through `await` below or dropped on error
+    const sentAt = this.o.clock.now();
+    let r: CommandResult;
+    try {
+      r = await this.o.propose({ type: 'LockAcquire', sessionId: this.o.sessionId, name, requestId, ttlMs, waitMs, tryOnly }, signal);
+    } catch (e) {
+      wait.cancel();
+      throw e;
+    }
+    const rtt = this.o.clock.now() - sentAt;
+    if (!r.ok) { wait.cancel(); raise(r); }
+    const ttl = ttlMs || this.defaultTtl;
+    if (r.outcome === 'acquired') { wait.cancel(); return this.held(name, r.fenceToken, ttl, rtt); }
+    // Queued: wait for the granting apply, or give up on abort (cancel server-side, and release if
+    // the grant won the race).
+    const grant = await new Promise<bigint>((resolve, rejectFn) => {
+      const onAbort = () => {
+        this.o.propose({ type: 'LockRelease', sessionId: this.o.sessionId, name, fenceToken: 0n }).then((c) => {
+          if (!c.ok) return; // granted first: handled by the grant branch below
+          wait.cancel();
+          rejectFn(signal?.reason ?? new CoordinationError('ABORTED', 'lock wait aborted'));
+        }, rejectFn);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      wait.promise.then((g) => {
+        signal?.removeEventListener('abort', onAbort);
+        if (signal?.aborted) {
+          void this.o.propose({ type: 'LockRelease', sessionId: this.o.sessionId, name, fenceToken: g.fenceToken });
+          rejectFn(signal.reason ?? new CoordinationError('ABORTED', 'lock wait aborted'));
+        } else resolve(g.fenceToken);
+      }, (e) => { signal?.removeEventListener('abort', onAbort); rejectFn(e); });
+    });
+    return this.held(name, grant, ttl, rtt);
+  }
+
+  private held(name: string, fenceToken: bigint, ttlMs: number, rttMs: number): HeldLock {
+    const ac = new AbortController();
+    const clock = this.o.clock;
+    let timer: unknown = null;
+    const arm = (seenAt: number) => {
+      if (timer !== null) clock.clearTimer(timer);
+      const ms = Math.max(0, seenAt + ttlMs - this.drift - rttMs - clock.now());
+      timer = clock.setTimer(ms, () => ac.abort(new CoordinationError('LEASE_MAY_HAVE_EXPIRED', `lock "${name}" lease may have expired`)));
+    };
+    arm(clock.now());
+    const unsub = this.o.registry.onLockLost(this.o.sessionId, name, (reason, token) => {
+      if (token === fenceToken && !ac.signal.aborted) ac.abort(new CoordinationError('LOCK_LOST', `lock "${name}" lost: ${reason}`));
+    });
+    const done = () => { if (timer !== null) clock.clearTimer(timer); timer = null; unsub(); };
+    ac.signal.addEventListener('abort', done, { once: true });
+    let released = false;
+    const release = async () => {
+      if (released) return;
+      released = true;
+      done();
+      const r = await this.o.propose({ type: 'LockRelease', sessionId: this.o.sessionId, name, fenceToken });
+      if (!r.ok) raise(r);
+    };
+    return {
+      name, fenceToken, signal: ac.signal,
+      renew: async () => {
+        const sentAt = clock.now();
+        const r = await this.o.propose({ type: 'LockRenew', sessionId: this.o.sessionId, name, fenceToken });
+        if (!r.ok) { ac.abort(new CoordinationError(r.errorCode, r.message)); raise(r); }
+        if (!ac.signal.aborted) arm(sentAt);
+      },
+      release,
+      [Symbol.asyncDispose]: release,
+    };
+  }
+
+  /** Arrives at a barrier and resolves when it is released (satisfied, timed out or cancelled). */
+  async barrier(name: string, opts: { participants: number; threshold?: number; timeoutMs?: number }): Promise<BarrierResult> {
+    const wait = this.o.registry.waitBarrier(name, this.o.sessionId);
+    wait.promise.catch(() => undefined);
+    let r: CommandResult;
+    try {
+      r = await this.o.propose({
+        type: 'BarrierArrive', sessionId: this.o.sessionId, name, participants: opts.participants,
+        threshold: opts.threshold ?? 1, timeoutMs: opts.timeoutMs ?? 0,
+      });
+    } catch (e) { wait.cancel(); throw e; }
+    if (!r.ok) { wait.cancel(); raise(r); }
+    if (r.outcome !== 'waiting') { wait.cancel(); return { outcome: r.outcome as BarrierResult['outcome'], arrived: r.arrived, generation: r.epoch }; }
+    return wait.promise;
+  }
+
+  /** Leaves a barrier before it is released. */
+  async leaveBarrier(name: string): Promise<void> {
+    const r = await this.o.propose({ type: 'BarrierLeave', sessionId: this.o.sessionId, name });
+    if (!r.ok) raise(r);
+  }
+
+  /** Campaigns and resolves with the leadership epoch (a fence) once elected. */
+  async campaign(name: string, value: Uint8Array): Promise<{ epoch: bigint }> {
+    const wait = this.o.registry.waitLeadership(name, this.o.sessionId);
+    wait.promise.catch(() => undefined);
+    let r: CommandResult;
+    try {
+      r = await this.o.propose({ type: 'ElectionCampaign', sessionId: this.o.sessionId, name, value });
+    } catch (e) { wait.cancel(); throw e; }
+    if (!r.ok) { wait.cancel(); raise(r); }
+    if (r.outcome === 'elected') { wait.cancel(); return { epoch: r.epoch }; }
+    return { epoch: (await wait.promise).epoch };
+  }
+
+  /** Resigns leadership (epoch) or withdraws a pending campaign (epoch 0n). */
+  async resign(name: string, epoch: bigint): Promise<void> {
+    const r = await this.o.propose({ type: 'ElectionResign', sessionId: this.o.sessionId, name, epoch });
+    if (!r.ok) raise(r);
+  }
+
+  /** Writes `value` based on `context` (from a read; empty for a blind write). */
+  async put(key: string, value: Uint8Array, context: KvRead['context'] = { entries: [] }): Promise<KvRead> {
+    const r = await this.o.propose({ type: 'KvPut', key, value, context, actor: this.o.actor ?? this.o.sessionId });
+    if (!r.ok) raise(r);
+    return { value: r.value, siblings: r.siblings, context: r.context };
+  }
+
+  /** Deletes `key` based on `context`. */
+  async delete(key: string, context: KvRead['context'] = { entries: [] }): Promise<KvRead> {
+    const r = await this.o.propose({ type: 'KvDelete', key, context, actor: this.o.actor ?? this.o.sessionId });
+    if (!r.ok) raise(r);
+    return { value: r.value, siblings: r.siblings, context: r.context };
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * The byte-level state machine of the contract (`{ apply, snapshot, restore }`): decodes a log
+ * entry's command with the generated codec, applies it, and encodes the `CommandResult`.
+ *
+ * Contract: `apply` never throws for bad bytes; a malformed command yields an error result with
+ * code `DECODE_ERROR` (and, like every error, changes nothing but the applied index).
+ */
+import { type CoordinationOptions, CoordinationStateMachine, errorResult } from './state-machine.js';
+import type { CommandMessage, CommandResult } from './types.js';
+
+/** Encoding of commands and results (the generated `encodeCommandMessage` & co). */
+export interface CommandCodec {
+  decodeCommand(bytes: Uint8Array): CommandMessage;
+  encodeCommand(cmd: CommandMessage): Uint8Array;
+  encodeResult(result: CommandResult): Uint8Array;
+  decodeResult(bytes: Uint8Array): CommandResult;
+}
+
+/** The contract's replicated state machine interface. */
+export interface StateMachine {
+  apply(command: Uint8Array, index: number): Uint8Array;
+  snapshot(): Uint8Array;
+  restore(snapshot: Uint8Array): void;
+}
+
+/** A byte-level coordination state machine; `machine` is the typed one underneath (queries, events). */
+export interface CoordinationReplica extends StateMachine {
+  readonly machine: CoordinationStateMachine;
+}
+
+/** Wraps a typed machine with a codec. */
+export function createCoordinationReplica(codec: CommandCodec, options: CoordinationOptions = {}): CoordinationReplica {
+  const machine = new CoordinationStateMachine(options);
+  return {
+    machine,
+    apply(command: Uint8Array, index: number): Uint8Array {
+      let cmd: CommandMessage;
+      try {
+        cmd = codec.decodeCommand(command);
+      } catch (e) {
+        // Still consumes the index, like any applied entry that fails.
+        const r = machine.applyCommand({ type: 'TimeAdvance', elapsedMs: 0 }, index);
+        return codec.encodeResult(r.ok ? errorResult('DECODE_ERROR', `malformed command: ${e instanceof Error ? e.message : String(e)}`) : r);
+      }
+      return codec.encodeResult(machine.applyCommand(cmd, index));
+    },
+    snapshot: () => machine.snapshot(),
+    restore: (s: Uint8Array) => machine.restore(s),
+  };
+}
