@@ -77,7 +77,9 @@ export class FrameDecoder {
   append(chunk: Uint8Array): void {
     if (this.failed) throw new TransportError('malformed', 'decoder already failed');
     if (chunk.length === 0) return;
-    this.chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
+    this.chunks.push(
+      Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length),
+    );
     this.buffered += chunk.length;
   }
 
@@ -96,7 +98,10 @@ export class FrameDecoder {
         this.failed = true;
         this.chunks = [];
         this.buffered = 0;
-        throw new TransportError('frame-too-large', `frame length ${length} exceeds maximum ${this.maxFrameBytes}`);
+        throw new TransportError(
+          'frame-too-large',
+          `frame length ${length} exceeds maximum ${this.maxFrameBytes}`,
+        );
       }
       this.pending = length;
     }

@@ -11,7 +11,7 @@
  *        str clusterId | str responderId | str message
  * where str = u16 big-endian byte length + UTF-8 bytes.
  */
-import { TransportError, type HandshakeRejectReason } from './errors.js';
+import { type HandshakeRejectReason, TransportError } from './errors.js';
 
 /** The four magic bytes at the start of every handshake frame. */
 export const HANDSHAKE_MAGIC = Buffer.from('VBCN', 'latin1');
@@ -77,7 +77,8 @@ function encodeStrings(head: Buffer, strings: string[]): Buffer {
   const parts: Buffer[] = [head];
   for (const s of strings) {
     const bytes = Buffer.from(s, 'utf8');
-    if (bytes.length > MAX_ID_BYTES) throw new RangeError(`handshake string too long (${bytes.length} bytes)`);
+    if (bytes.length > MAX_ID_BYTES)
+      throw new RangeError(`handshake string too long (${bytes.length} bytes)`);
     const len = Buffer.allocUnsafe(2);
     len.writeUInt16BE(bytes.length, 0);
     parts.push(len, bytes);
@@ -96,11 +97,10 @@ function head(version: number, kind: number, byte: number): Buffer {
 
 /** Encodes a HELLO payload (to be framed). */
 export function encodeHello(hello: Omit<Hello, 'version'> & { version?: number }): Buffer {
-  return encodeStrings(head(hello.version ?? PROTOCOL_VERSION, hello.kind === 'peer' ? KIND_PEER : KIND_CLIENT, 0), [
-    hello.clusterId,
-    hello.senderId,
-    hello.receiverId,
-  ]);
+  return encodeStrings(
+    head(hello.version ?? PROTOCOL_VERSION, hello.kind === 'peer' ? KIND_PEER : KIND_CLIENT, 0),
+    [hello.clusterId, hello.senderId, hello.receiverId],
+  );
 }
 
 /** Encodes an ACK payload (to be framed). */
@@ -118,7 +118,11 @@ function fail(reason: HandshakeRejectReason, message: string): never {
 /** Reads the magic and version; throws `bad-magic`/`malformed`. Returns the version. */
 function readHead(buf: Uint8Array): { version: number; kind: number; byte: number } {
   const b = Buffer.from(buf.buffer, buf.byteOffset, buf.length);
-  if (b.length < 8) fail(b.length >= 4 && !b.subarray(0, 4).equals(HANDSHAKE_MAGIC) ? 'bad-magic' : 'malformed', 'handshake too short');
+  if (b.length < 8)
+    fail(
+      b.length >= 4 && !b.subarray(0, 4).equals(HANDSHAKE_MAGIC) ? 'bad-magic' : 'malformed',
+      'handshake too short',
+    );
   if (!b.subarray(0, 4).equals(HANDSHAKE_MAGIC)) fail('bad-magic', 'bad handshake magic');
   return { version: b.readUInt16BE(4), kind: b.readUInt8(6), byte: b.readUInt8(7) };
 }
@@ -150,12 +154,19 @@ function readStrings(buf: Uint8Array, count: number): string[] {
  */
 export function decodeHello(payload: Uint8Array): Hello {
   const h = readHead(payload);
-  if (h.version !== PROTOCOL_VERSION) fail('version', `protocol version ${h.version}, expected ${PROTOCOL_VERSION}`);
+  if (h.version !== PROTOCOL_VERSION)
+    fail('version', `protocol version ${h.version}, expected ${PROTOCOL_VERSION}`);
   if (h.kind !== KIND_PEER && h.kind !== KIND_CLIENT) fail('kind', `unknown connection kind ${h.kind}`);
   if (h.byte !== 0) fail('malformed', 'unknown handshake flags');
   const [clusterId, senderId, receiverId] = readStrings(payload, 3) as [string, string, string];
   if (senderId.length === 0) fail('malformed', 'empty sender id');
-  return { version: h.version, kind: h.kind === KIND_PEER ? 'peer' : 'client', clusterId, senderId, receiverId };
+  return {
+    version: h.version,
+    kind: h.kind === KIND_PEER ? 'peer' : 'client',
+    clusterId,
+    senderId,
+    receiverId,
+  };
 }
 
 /**

@@ -13,7 +13,8 @@ export interface Endpoint {
 export function parseEndpoint(address: string): Endpoint {
   const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(address.trim());
   const port = m ? Number(m[3]) : Number.NaN;
-  if (!m || !(port >= 0 && port <= 65535)) throw new RangeError(`bad endpoint '${address}', expected host:port`);
+  if (!m || !(port >= 0 && port <= 65535))
+    throw new RangeError(`bad endpoint '${address}', expected host:port`);
   return { host: (m[1] ?? m[2]) as string, port };
 }
 
@@ -21,7 +22,11 @@ export function parseEndpoint(address: string): Endpoint {
  * Opens a TCP (or TLS, with mutual authentication) connection. `onReady` runs once the socket can
  * carry application bytes ('connect' for TCP, 'secureConnect' for TLS).
  */
-export function openSocket(ep: Endpoint, tlsOpts: TransportTlsOptions | undefined, onReady: () => void): net.Socket {
+export function openSocket(
+  ep: Endpoint,
+  tlsOpts: TransportTlsOptions | undefined,
+  onReady: () => void,
+): net.Socket {
   if (tlsOpts) {
     const opts: tls.ConnectionOptions = {
       host: ep.host,

@@ -6,8 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import type net from 'node:net';
 import { TransportError } from './errors.js';
-import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, encodeFrame } from './framing.js';
-import { MAX_HANDSHAKE_BYTES, PROTOCOL_VERSION, decodeAck, encodeHello } from './handshake.js';
+import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, FrameDecoder } from './framing.js';
+import { decodeAck, encodeHello, MAX_HANDSHAKE_BYTES, PROTOCOL_VERSION } from './handshake.js';
 import { type Endpoint, openSocket, parseEndpoint } from './socket-util.js';
 import type { RequestOptions, TcpClientConnection, TcpClientOptions } from './types.js';
 
@@ -30,10 +30,13 @@ export function createTcpClientConnection(options: TcpClientOptions): TcpClientC
   let connecting: Promise<void> | undefined;
   let closed = false;
 
-  function failAll(make: (sent: boolean) => TransportError): void {
-    const all = [...pending.values()];
-    pending.clear();
-    for (const p of all) p.reject(make(p.sent));
+  /** Rejects pending requests; with `sentOnly`, those still waiting for connect() are left to it. */
+  function failAll(make: (sent: boolean) => TransportError, sentOnly = false): void {
+    for (const [id, p] of [...pending]) {
+      if (sentOnly && !p.sent) continue;
+      pending.delete(id);
+      p.reject(make(p.sent));
+    }
   }
 
   function connect(): Promise<void> {
@@ -61,7 +64,12 @@ export function createTcpClientConnection(options: TcpClientOptions): TcpClientC
         s.setNoDelay(true);
         s.write(
           encodeFrame(
-            encodeHello({ kind: 'client', clusterId: options.clusterId ?? '', senderId: clientId, receiverId: '' }),
+            encodeHello({
+              kind: 'client',
+              clusterId: options.clusterId ?? '',
+              senderId: clientId,
+              receiverId: '',
+            }),
           ),
         );
       });
@@ -76,8 +84,13 @@ export function createTcpClientConnection(options: TcpClientOptions): TcpClientC
           socket = undefined;
           ready = false;
         }
-        settle(new TransportError('connect-failed', `connection to ${options.endpoint} closed during handshake`));
-        failAll((sent) => new TransportError('connection-lost', `connection to ${options.endpoint} lost`, { sent }));
+        settle(
+          new TransportError('connect-failed', `connection to ${options.endpoint} closed during handshake`),
+        );
+        failAll(
+          (sent) => new TransportError('connection-lost', `connection to ${options.endpoint} lost`, { sent }),
+          true,
+        );
       });
       s.on('data', (chunk: Buffer) => {
         try {
@@ -87,13 +100,19 @@ export function createTcpClientConnection(options: TcpClientOptions): TcpClientC
               const ack = decodeAck(f);
               if (ack.rejected !== null)
                 return settle(
-                  new TransportError('handshake-rejected', `refused: ${ack.message}`, { reason: ack.rejected }),
+                  new TransportError('handshake-rejected', `refused: ${ack.message}`, {
+                    reason: ack.rejected,
+                  }),
                 );
               if (ack.version !== PROTOCOL_VERSION)
-                return settle(new TransportError('handshake-rejected', 'protocol version', { reason: 'version' }));
+                return settle(
+                  new TransportError('handshake-rejected', 'protocol version', { reason: 'version' }),
+                );
               if (options.clusterId !== undefined && ack.clusterId !== options.clusterId)
                 return settle(
-                  new TransportError('handshake-rejected', `node is in cluster '${ack.clusterId}'`, { reason: 'cluster' }),
+                  new TransportError('handshake-rejected', `node is in cluster '${ack.clusterId}'`, {
+                    reason: 'cluster',
+                  }),
                 );
               settle();
               continue;
@@ -118,7 +137,8 @@ export function createTcpClientConnection(options: TcpClientOptions): TcpClientC
 
   async function request(frame: Uint8Array, opts: RequestOptions = {}): Promise<Uint8Array> {
     if (closed) throw new TransportError('closed', 'client connection closed');
-    if (frame.length + 4 > maxFrameBytes) throw new TransportError('frame-too-large', 'request exceeds maximum frame size');
+    if (frame.length + 4 > maxFrameBytes)
+      throw new TransportError('frame-too-large', 'request exceeds maximum frame size');
     opts.signal?.throwIfAborted();
     const id = nextId;
     nextId = nextId >= 0xffffffff ? 1 : nextId + 1;
@@ -141,7 +161,9 @@ export function createTcpClientConnection(options: TcpClientOptions): TcpClientC
       }, timeoutMs);
       const onAbort = (): void => {
         pending.delete(id);
-        entry.reject(new TransportError('aborted', 'request aborted', { sent: entry.sent, cause: opts.signal?.reason }));
+        entry.reject(
+          new TransportError('aborted', 'request aborted', { sent: entry.sent, cause: opts.signal?.reason }),
+        );
       };
       opts.signal?.addEventListener('abort', onAbort, { once: true });
       function cleanup(): void {
@@ -170,7 +192,9 @@ export function createTcpClientConnection(options: TcpClientOptions): TcpClientC
         (err: unknown) => {
           if (pending.get(id) !== entry) return;
           pending.delete(id);
-          entry.reject(err instanceof TransportError ? err : new TransportError('connect-failed', String(err)));
+          entry.reject(
+            err instanceof TransportError ? err : new TransportError('connect-failed', String(err)),
+          );
         },
       );
     });

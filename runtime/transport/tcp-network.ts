@@ -15,14 +15,14 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { type HandshakeRejectReason, TransportError } from './errors.js';
-import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, encodeFrame, frameHeader } from './framing.js';
+import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, FrameDecoder, frameHeader } from './framing.js';
 import {
-  MAX_HANDSHAKE_BYTES,
-  PROTOCOL_VERSION,
   decodeAck,
   decodeHello,
   encodeAck,
   encodeHello,
+  MAX_HANDSHAKE_BYTES,
+  PROTOCOL_VERSION,
 } from './handshake.js';
 import { type Endpoint, openSocket, parseEndpoint, silentLogger } from './socket-util.js';
 import type {
@@ -91,7 +91,8 @@ export function resolveLimits(l: TcpNetworkOptions['limits'] = {}): Limits {
     maxInboundConnections: l.maxInboundConnections ?? 1024,
     maxClientWriteBufferBytes: l.maxClientWriteBufferBytes ?? 64 * 1024 * 1024,
   };
-  if (out.maxFrameBytes < 4 || out.maxFrameBytes > 0x7fffffff) throw new RangeError('maxFrameBytes out of range');
+  if (out.maxFrameBytes < 4 || out.maxFrameBytes > 0x7fffffff)
+    throw new RangeError('maxFrameBytes out of range');
   if (out.maxQueueFrames < 1 || out.maxQueueBytes < 1) throw new RangeError('queue bounds must be positive');
   return out;
 }
@@ -138,7 +139,12 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
     }
   }
 
-  function countRejection(direction: 'inbound' | 'outbound', reason: HandshakeRejectReason, remote: string, message: string): void {
+  function countRejection(
+    direction: 'inbound' | 'outbound',
+    reason: HandshakeRejectReason,
+    remote: string,
+    message: string,
+  ): void {
     m.rejectedHandshakes++;
     m.rejectedByReason[reason] = (m.rejectedByReason[reason] ?? 0) + 1;
     log.warn({ direction, reason, remote, nodeId, clusterId }, `handshake refused: ${message}`);
@@ -198,7 +204,26 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
       clearTimeout(kill);
       c.socket.destroy();
     });
-    emit({ type: 'connection-closed', direction: 'inbound', remote: c.remote, reason: `handshake refused: ${reason}` });
+    emit({
+      type: 'connection-closed',
+      direction: 'inbound',
+      remote: c.remote,
+      reason: `handshake refused: ${reason}`,
+    });
+  }
+
+  /** Why a well-formed HELLO is refused, or null to accept it. */
+  function checkHello(hello: ReturnType<typeof decodeHello>): [HandshakeRejectReason, string] | null {
+    if (hello.kind === 'peer') {
+      if (hello.clusterId !== clusterId)
+        return ['cluster', `peer '${hello.senderId}' is in cluster '${hello.clusterId}', not '${clusterId}'`];
+      if (hello.senderId === nodeId) return ['self', `peer claims our own id '${nodeId}'`];
+      if (hello.receiverId !== '' && hello.receiverId !== nodeId)
+        return ['receiver', `peer meant to reach '${hello.receiverId}', this is '${nodeId}'`];
+    } else if (hello.clusterId !== '' && hello.clusterId !== clusterId) {
+      return ['cluster', `client '${hello.senderId}' expects cluster '${hello.clusterId}'`];
+    }
+    return null;
   }
 
   function onHello(c: Inbound, frame: Uint8Array): void {
@@ -212,14 +237,10 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
       refuseInbound(c, reason, (err as Error).message, reason === 'version' || reason === 'kind');
       return;
     }
-    if (hello.kind === 'peer') {
-      if (hello.clusterId !== clusterId)
-        return refuseInbound(c, 'cluster', `peer '${hello.senderId}' is in cluster '${hello.clusterId}', not '${clusterId}'`, true);
-      if (hello.senderId === nodeId) return refuseInbound(c, 'self', `peer claims our own id '${nodeId}'`, true);
-      if (hello.receiverId !== '' && hello.receiverId !== nodeId)
-        return refuseInbound(c, 'receiver', `peer meant to reach '${hello.receiverId}', this is '${nodeId}'`, true);
-    } else if (hello.clusterId !== '' && hello.clusterId !== clusterId) {
-      return refuseInbound(c, 'cluster', `client '${hello.senderId}' expects cluster '${hello.clusterId}'`, true);
+    const refusal = checkHello(hello);
+    if (refusal) {
+      refuseInbound(c, refusal[0], refusal[1], true);
+      return;
     }
     if (c.timer) clearTimeout(c.timer);
     c.timer = undefined;
@@ -240,7 +261,12 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
   function onClientFrame(c: Inbound, frame: Uint8Array): void {
     if (frame.length < 4) {
       m.malformedFrames++;
-      emit({ type: 'malformed', direction: 'inbound', remote: c.remote, message: 'client envelope too short' });
+      emit({
+        type: 'malformed',
+        direction: 'inbound',
+        remote: c.remote,
+        message: 'client envelope too short',
+      });
       closeInbound(c, 'malformed client envelope');
       return;
     }
@@ -264,7 +290,8 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
       c.socket.uncork();
       m.bytesOut += 8 + resp.length;
       // A client that does not read its replies must not make us buffer without bound.
-      if (c.socket.writableLength > limits.maxClientWriteBufferBytes) closeInbound(c, 'client not reading replies');
+      if (c.socket.writableLength > limits.maxClientWriteBufferBytes)
+        closeInbound(c, 'client not reading replies');
     };
     if (!clientHandler) return;
     try {
@@ -464,7 +491,12 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
     if (p.state === 'ready') {
       // The accepting side sends nothing after the ACK on a peer connection.
       m.malformedFrames++;
-      emit({ type: 'malformed', direction: 'outbound', remote: p.address, message: 'unexpected bytes after ACK' });
+      emit({
+        type: 'malformed',
+        direction: 'outbound',
+        remote: p.address,
+        message: 'unexpected bytes after ACK',
+      });
       s.destroy();
       return;
     }
@@ -486,11 +518,20 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
       refuseOutbound(p, (err instanceof TransportError && err.reason) || 'malformed', (err as Error).message);
       return;
     }
-    if (ack.rejected !== null) return refuseOutbound(p, ack.rejected, `refused by remote: ${ack.message}`);
-    if (ack.version !== PROTOCOL_VERSION) return refuseOutbound(p, 'version', `remote speaks version ${ack.version}`);
-    if (ack.clusterId !== clusterId) return refuseOutbound(p, 'cluster', `remote is in cluster '${ack.clusterId}'`);
-    if (ack.responderId !== p.id)
-      return refuseOutbound(p, 'wrong-peer', `address ${p.address} is node '${ack.responderId}', not '${p.id}'`);
+    const refusal: [HandshakeRejectReason, string] | null =
+      ack.rejected !== null
+        ? [ack.rejected, `refused by remote: ${ack.message}`]
+        : ack.version !== PROTOCOL_VERSION
+          ? ['version', `remote speaks version ${ack.version}`]
+          : ack.clusterId !== clusterId
+            ? ['cluster', `remote is in cluster '${ack.clusterId}'`]
+            : ack.responderId !== p.id
+              ? ['wrong-peer', `address ${p.address} is node '${ack.responderId}', not '${p.id}'`]
+              : null;
+    if (refusal) {
+      refuseOutbound(p, refusal[0], refusal[1]);
+      return;
+    }
     if (p.decoder.bufferedBytes > 0) {
       m.malformedFrames++;
       s.destroy();
@@ -521,7 +562,11 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
     p.timer = setTimeout(() => {
       if (p.socket !== s || p.state !== 'connecting') return;
       m.handshakeTimeouts++;
-      refuseOutbound(p, 'timeout', `no handshake ACK from ${p.address} after ${limits.handshakeTimeoutMs} ms`);
+      refuseOutbound(
+        p,
+        'timeout',
+        `no handshake ACK from ${p.address} after ${limits.handshakeTimeoutMs} ms`,
+      );
     }, limits.handshakeTimeoutMs);
     s.on('data', (chunk: Buffer) => onOutboundData(p, s, chunk));
     s.on('error', (err) => log.debug({ peer: p.id, err: err.message }, 'outbound socket error'));
@@ -571,8 +616,14 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
 
   return {
     send(to: string, frame: Uint8Array): void {
-      if (closed) return drop(to, 'closed');
-      if (frame.length > limits.maxFrameBytes) return drop(to, 'oversize', peers.get(to));
+      if (closed) {
+        drop(to, 'closed');
+        return;
+      }
+      if (frame.length > limits.maxFrameBytes) {
+        drop(to, 'oversize', peers.get(to));
+        return;
+      }
       if (to === nodeId) {
         // Loopback without a socket, still asynchronous like every other delivery.
         queueMicrotask(() => {
@@ -581,7 +632,10 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
         return;
       }
       const p = peers.get(to);
-      if (!p || !p.endpoint) return drop(to, 'unknown-peer');
+      if (!p?.endpoint) {
+        drop(to, 'unknown-peer');
+        return;
+      }
       enqueue(p, frame);
       if (p.state === 'idle') connect(p);
       else if (p.state === 'ready') flush(p);

@@ -119,7 +119,11 @@ export type TransportEvent =
   | { type: 'connection-closed'; direction: 'inbound' | 'outbound'; remote: string; reason: string };
 
 /** Handler for client requests; call `reply` at most once (later calls are ignored). */
-export type ClientRequestHandler = (clientId: string, frame: Uint8Array, reply: (frame: Uint8Array) => void) => void;
+export type ClientRequestHandler = (
+  clientId: string,
+  frame: Uint8Array,
+  reply: (frame: Uint8Array) => void,
+) => void;
 
 /** The network a node runs on: the contract's {@link Network} plus lifecycle and metrics. */
 export interface TcpNetwork extends Network {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FrameDecoder, TransportError, encodeFrame, frameHeader } from '../../runtime/transport/index.js';
+import { encodeFrame, FrameDecoder, frameHeader, TransportError } from '../../runtime/transport/index.js';
 
 describe('framing', () => {
   it('round-trips any frames under any chunking, holding only unreturned received bytes', () => {
@@ -64,7 +64,13 @@ describe('framing', () => {
 
   it('handles empty frames and switching the maximum between frames', () => {
     const dec = new FrameDecoder(4);
-    dec.append(Buffer.concat([encodeFrame(new Uint8Array(0)), encodeFrame(Uint8Array.of(1, 2, 3, 4)), encodeFrame(new Uint8Array(100))]));
+    dec.append(
+      Buffer.concat([
+        encodeFrame(new Uint8Array(0)),
+        encodeFrame(Uint8Array.of(1, 2, 3, 4)),
+        encodeFrame(new Uint8Array(100)),
+      ]),
+    );
     expect(dec.next()).toEqual(Buffer.alloc(0));
     expect(Array.from(dec.next()!)).toEqual([1, 2, 3, 4]);
     dec.setMaxFrameBytes(100);

@@ -1,12 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  PROTOCOL_VERSION,
-  TransportError,
   decodeAck,
   decodeHello,
   encodeAck,
   encodeHello,
+  PROTOCOL_VERSION,
+  TransportError,
 } from '../../runtime/transport/index.js';
 
 function reasonOf(fn: () => unknown): string | undefined {
@@ -33,14 +33,28 @@ describe('handshake codec', () => {
         },
       ),
     );
-    const ack = decodeAck(encodeAck({ rejected: 'cluster', clusterId: 'c', responderId: 'n1', message: 'no' }));
-    expect(ack).toEqual({ version: PROTOCOL_VERSION, rejected: 'cluster', clusterId: 'c', responderId: 'n1', message: 'no' });
-    expect(decodeAck(encodeAck({ rejected: null, clusterId: 'c', responderId: 'n', message: '' })).rejected).toBeNull();
+    const ack = decodeAck(
+      encodeAck({ rejected: 'cluster', clusterId: 'c', responderId: 'n1', message: 'no' }),
+    );
+    expect(ack).toEqual({
+      version: PROTOCOL_VERSION,
+      rejected: 'cluster',
+      clusterId: 'c',
+      responderId: 'n1',
+      message: 'no',
+    });
+    expect(
+      decodeAck(encodeAck({ rejected: null, clusterId: 'c', responderId: 'n', message: '' })).rejected,
+    ).toBeNull();
   });
 
   it('names the reason for a foreign version, a bad magic and damage', () => {
     const good = encodeHello({ kind: 'peer', clusterId: 'c', senderId: 'a', receiverId: 'b' });
-    expect(reasonOf(() => decodeHello(encodeHello({ kind: 'peer', clusterId: 'c', senderId: 'a', receiverId: '', version: 2 })))).toBe('version');
+    expect(
+      reasonOf(() =>
+        decodeHello(encodeHello({ kind: 'peer', clusterId: 'c', senderId: 'a', receiverId: '', version: 2 })),
+      ),
+    ).toBe('version');
     const badMagic = Buffer.from(good);
     badMagic[0] = 0x58;
     expect(reasonOf(() => decodeHello(badMagic))).toBe('bad-magic');
@@ -48,15 +62,18 @@ describe('handshake codec', () => {
     const badKind = Buffer.from(good);
     badKind[6] = 9;
     expect(reasonOf(() => decodeHello(badKind))).toBe('kind');
-    expect(reasonOf(() => decodeHello(encodeHello({ kind: 'peer', clusterId: 'c', senderId: '', receiverId: '' })))).toBe(
-      'malformed',
-    );
+    expect(
+      reasonOf(() =>
+        decodeHello(encodeHello({ kind: 'peer', clusterId: 'c', senderId: '', receiverId: '' })),
+      ),
+    ).toBe('malformed');
     // Invalid UTF-8 in an id.
     const utf = Buffer.from(encodeHello({ kind: 'peer', clusterId: 'c', senderId: 'ab', receiverId: '' }));
     utf[utf.length - 3] = 0xff;
     expect(reasonOf(() => decodeHello(utf))).toBe('malformed');
     // Every truncation fails with a typed error.
-    for (let n = 0; n < good.length; n++) expect(reasonOf(() => decodeHello(good.subarray(0, n)))).not.toBe('no error');
+    for (let n = 0; n < good.length; n++)
+      expect(reasonOf(() => decodeHello(good.subarray(0, n)))).not.toBe('no error');
   });
 
   it('only ever throws TransportError on arbitrary bytes', () => {

@@ -1,12 +1,12 @@
 /** Shared helpers of the transport tests: nodes on 127.0.0.1 port 0, event waits, raw sockets. */
 import net from 'node:net';
 import {
-  type TcpNetwork,
-  type TcpNetworkOptions,
-  type TransportEvent,
   createTcpNetwork,
   encodeFrame,
   encodeHello,
+  type TcpNetwork,
+  type TcpNetworkOptions,
+  type TransportEvent,
 } from '../../runtime/transport/index.js';
 
 /** Short timeouts so hostile-input tests finish quickly. */
@@ -60,7 +60,9 @@ export class Inbox {
 
   /** Frames from `from`, decoded as UTF-8. */
   texts(from?: string): string[] {
-    return this.frames.filter((f) => from === undefined || f.from === from).map((f) => Buffer.from(f.frame).toString());
+    return this.frames
+      .filter((f) => from === undefined || f.from === from)
+      .map((f) => Buffer.from(f.frame).toString());
   }
 
   /** Resolves once `pred()` holds (checked on every received frame). */

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TcpNetwork, frameHeader } from '../../runtime/transport/index.js';
+import { frameHeader, type TcpNetwork } from '../../runtime/transport/index.js';
 import { FAST_LIMITS, helloFrame, rawSocket, startCluster } from './helpers.js';
 
 let a: TcpNetwork;
@@ -197,10 +197,14 @@ describe('hostile input', () => {
   it('a flood of idle connections beyond the cap is refused; the healthy peer is unaffected', async () => {
     const before = a.metrics();
     const socks = await Promise.all(Array.from({ length: 50 }, () => rawSocket(port)));
-    await roundsUntil(() => a.metrics().connectionsAccepted >= before.connectionsAccepted + 50, 'all accepted');
+    await roundsUntil(
+      () => a.metrics().connectionsAccepted >= before.connectionsAccepted + 50,
+      'all accepted',
+    );
     await moreRounds(5); // during the flood
     // Cap 40 with b connected: 39 idle ones are held (until the handshake timeout), 11 refused.
-    const refused = (a.metrics().rejectedByReason['too-many-connections'] ?? 0) -
+    const refused =
+      (a.metrics().rejectedByReason['too-many-connections'] ?? 0) -
       (before.rejectedByReason['too-many-connections'] ?? 0);
     expect(refused).toBe(11);
     for (const s of socks) s.socket.destroy();

@@ -1,14 +1,13 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  type TcpNetwork,
-  FrameDecoder,
   createTcpNetwork,
   decodeHello,
   encodeAck,
   encodeFrame,
+  FrameDecoder,
 } from '../../runtime/transport/index.js';
-import { FAST_LIMITS, Inbox, freePort, startCluster, waitForEvent } from './helpers.js';
+import { FAST_LIMITS, freePort, Inbox, startCluster, waitForEvent } from './helpers.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -147,7 +146,9 @@ describe('TCP network', () => {
           if (!hello) {
             hello = true;
             expect(decodeHello(f).senderId).toBe('a');
-            s.write(encodeFrame(encodeAck({ rejected: null, clusterId: 'c1', responderId: 'b', message: '' })));
+            s.write(
+              encodeFrame(encodeAck({ rejected: null, clusterId: 'c1', responderId: 'b', message: '' })),
+            );
             continue;
           }
           received++;

@@ -1,0 +1,204 @@
+/**
+ * Mutual TLS: certificates are generated with openssl at test time into a temp dir. Skipped (with
+ * the reason in the test name) only when openssl is not installed.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createTcpClientConnection,
+  createTcpNetwork,
+  type TcpNetwork,
+  type TransportTlsOptions,
+} from '../../runtime/transport/index.js';
+import { FAST_LIMITS, helloFrame, Inbox, rawSocket, waitForEvent } from './helpers.js';
+
+function hasOpenssl(): boolean {
+  try {
+    execFileSync('openssl', ['version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const OPENSSL = hasOpenssl();
+let dir = '';
+
+function ossl(...args: string[]): void {
+  execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+}
+
+function makeCa(name: string): void {
+  ossl(
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    `${name}.key`,
+    '-out',
+    `${name}.crt`,
+    '-days',
+    '1',
+    '-subj',
+    `/CN=${name}`,
+  );
+}
+
+function makeCert(name: string, ca: string): TransportTlsOptions {
+  ossl(
+    'req',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    `${name}.key`,
+    '-out',
+    `${name}.csr`,
+    '-subj',
+    `/CN=${name}`,
+  );
+  writeFileSync(
+    join(dir, `${name}.ext`),
+    'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n',
+  );
+  ossl(
+    'x509',
+    '-req',
+    '-in',
+    `${name}.csr`,
+    '-CA',
+    `${ca}.crt`,
+    '-CAkey',
+    `${ca}.key`,
+    '-CAcreateserial',
+    '-out',
+    `${name}.crt`,
+    '-days',
+    '1',
+    '-extfile',
+    `${name}.ext`,
+  );
+  return {
+    key: readFileSync(join(dir, `${name}.key`)),
+    cert: readFileSync(join(dir, `${name}.crt`)),
+    ca: readFileSync(join(dir, `${ca}.crt`)),
+  };
+}
+
+function node(
+  id: string,
+  tls: TransportTlsOptions | undefined,
+  peers: Record<string, string> = {},
+): TcpNetwork {
+  return createTcpNetwork({
+    nodeId: id,
+    clusterId: 'c1',
+    listen: { host: '127.0.0.1', port: 0 },
+    peers,
+    limits: FAST_LIMITS,
+    ...(tls ? { tls } : {}),
+  });
+}
+
+describe.skipIf(!OPENSSL)(`mutual TLS${OPENSSL ? '' : ' (skipped: openssl not found on PATH)'}`, () => {
+  let certs: Record<string, TransportTlsOptions> = {};
+  let a: TcpNetwork;
+  let b: TcpNetwork;
+  let portA = 0;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'vibee-tls-'));
+    makeCa('ca');
+    makeCa('rogue-ca');
+    certs = { a: makeCert('a', 'ca'), b: makeCert('b', 'ca'), client: makeCert('client', 'ca') };
+    // A certificate from a CA the cluster does not trust, but which itself trusts the cluster CA.
+    certs.rogue = { ...makeCert('rogue', 'rogue-ca'), ca: certs.a!.ca };
+    a = node('a', certs.a);
+    b = node('b', certs.b);
+    portA = (await a.start()).port;
+    const portB = (await b.start()).port;
+    const map = { a: `127.0.0.1:${portA}`, b: `127.0.0.1:${portB}` };
+    a.setPeers(map);
+    b.setPeers(map);
+  });
+
+  afterAll(async () => {
+    await Promise.all([a?.close(), b?.close()]);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('members with certificates from the cluster CA exchange frames both ways', async () => {
+    const ia = new Inbox(a);
+    const ib = new Inbox(b);
+    a.send('b', Buffer.from('hello b'));
+    b.send('a', Buffer.from('hello a'));
+    await ib.until(() => ib.frames.length === 1, 'b receives');
+    await ia.until(() => ia.frames.length === 1, 'a receives');
+    expect(ib.texts('a')).toEqual(['hello b']);
+    expect(ia.texts('b')).toEqual(['hello a']);
+  });
+
+  it('refuses a peer whose certificate is not signed by the cluster CA', async () => {
+    const inbox = new Inbox(a);
+    const rogue = node('r', certs.rogue, { a: `127.0.0.1:${portA}` });
+    await rogue.start();
+    const refusedByA = waitForEvent(
+      a,
+      (e) => (e?.type === 'handshake-rejected' ? e.reason : undefined),
+      'a refuses',
+    );
+    rogue.send('a', Buffer.from('let me in'));
+    expect(await refusedByA).toBe('tls');
+    expect(rogue.metrics().framesOut).toBe(0);
+    await rogue.close();
+    expect(inbox.frames.filter((f) => f.from === 'r')).toEqual([]);
+  });
+
+  it('refuses a peer with no certificate and a plain-TCP peer', async () => {
+    const before = a.metrics().rejectedByReason.tls ?? 0;
+    const refused = waitForEvent(
+      a,
+      (e) => (e?.type === 'handshake-rejected' ? e.reason : undefined),
+      'no cert',
+    );
+    // Without key/cert node:tls connects as an anonymous client; the server demands a certificate.
+    const anon = createTcpNetwork({
+      nodeId: 'n',
+      clusterId: 'c1',
+      listen: { host: '127.0.0.1', port: 0 },
+      peers: { a: `127.0.0.1:${portA}` },
+      limits: FAST_LIMITS,
+      tls: { ca: certs.a!.ca } as TransportTlsOptions,
+    });
+    anon.send('a', Buffer.from('anonymous'));
+    expect(await refused).toBe('tls');
+    await anon.close();
+    const plain = await rawSocket(portA);
+    plain.socket.write(helloFrame({ senderId: 'plain' }));
+    await plain.closed;
+    expect((a.metrics().rejectedByReason.tls ?? 0) - before).toBeGreaterThanOrEqual(2);
+  });
+
+  it('serves TLS clients with a valid certificate', async () => {
+    a.onClientRequest((_id, frame, reply) => reply(frame));
+    const client = createTcpClientConnection({
+      endpoint: `127.0.0.1:${portA}`,
+      clusterId: 'c1',
+      tls: certs.client,
+    });
+    try {
+      expect(Buffer.from(await client.request(Buffer.from('over tls'))).toString()).toBe('over tls');
+    } finally {
+      await client.close();
+    }
+  });
+});
