@@ -24,3 +24,14 @@ export {
   openWal,
   segmentFileName,
 } from './wal.js';
+export {
+  type Snapshot,
+  type SkippedSnapshot,
+  SnapshotStore,
+  type SnapshotStoreOptions,
+  decodeSnapshot,
+  encodeSnapshot,
+  openSnapshotStore,
+  snapshotFileName,
+} from './snapshot-store.js';
+export { type Recovered, type Storage, type StorageOptions, openStorage } from './storage.js';

@@ -320,6 +320,15 @@ export class Wal {
     this.closed = true;
   }
 
+  /**
+   * Puts the WAL into the failed state because a related write (e.g. a snapshot) hit a disk
+   * error: from now on nothing is acknowledged. Returns the (first) failure.
+   */
+  markFailed(operation: string, cause: unknown): StorageFailedError {
+    this.fail(operation, cause);
+    return this.failure as StorageFailedError;
+  }
+
   private async guard<T>(operation: string, fn: () => Promise<T>): Promise<T> {
     if (this.failure) throw this.failure;
     try {

@@ -1,0 +1,138 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  CORRUPTION_REMEDY,
+  decodeSnapshot,
+  encodeSnapshot,
+  openSnapshotStore,
+  openStorage,
+  type Snapshot,
+  snapshotFileName,
+  StorageFailedError,
+  WalCorruptionError,
+} from '../../runtime/storage/index.js';
+import { entries, type FsUnderTest, fileSystems, show } from './helpers.js';
+import { MemoryFileSystem } from './memory-fs.js';
+
+const SMALL = 4096;
+
+function snap(index: number, term: number, fill = index): Snapshot {
+  return {
+    index,
+    term,
+    configuration: { voters: ['a', 'b', 'c'], learners: [], index },
+    data: new Uint8Array(100 + (index % 50)).fill(fill % 256),
+  };
+}
+
+describe('snapshot file format', () => {
+  it('round-trips and detects every single-bit corruption', () => {
+    const s = snap(42, 7);
+    const bytes = encodeSnapshot(s);
+    expect(decodeSnapshot(bytes)).toEqual(s);
+    for (let p = 0; p < bytes.length; p++) {
+      const bad = bytes.slice();
+      bad[p] = (bad[p] as number) ^ (1 << (p % 8));
+      expect(() => decodeSnapshot(bad), `flip at ${p}`).toThrow(/magic|version|checksum/);
+    }
+    expect(() => decodeSnapshot(bytes.subarray(0, bytes.length - 1))).toThrow(/checksum/);
+  });
+});
+
+describe.each(fileSystems)('snapshot store on %s fs', (_name, make) => {
+  let t: FsUnderTest;
+  afterEach(async () => t?.cleanup());
+
+  it('saves atomically, loads the newest, keeps `retain` snapshots', async () => {
+    t = await make();
+    const store = await openSnapshotStore(t.fs, 'snap', { retain: 2 });
+    expect((await store.load()).snapshot).toBeNull();
+    for (const i of [10, 20, 30]) await store.save(snap(i, 2));
+    expect(await store.names()).toEqual([snapshotFileName(20, 2), snapshotFileName(30, 2)]);
+    const again = await openSnapshotStore(await t.restart(), 'snap');
+    expect((await again.load()).snapshot).toEqual(snap(30, 2));
+  });
+});
+
+describe('snapshot store crashes', () => {
+  it('falls back to the previous snapshot when the newest is damaged, and says why', async () => {
+    const fs = new MemoryFileSystem();
+    const store = await openSnapshotStore(fs, 'snap');
+    await store.save(snap(10, 1));
+    await store.save(snap(20, 1));
+    const file = `snap/${snapshotFileName(20, 1)}`;
+    const bytes = fs.getFile(file) as Uint8Array;
+    bytes[60] = (bytes[60] as number) ^ 1;
+    fs.setFile(file, bytes);
+    const loaded = await store.load();
+    expect(loaded.snapshot?.index).toBe(10);
+    expect(loaded.skipped).toEqual([{ file, reason: 'checksum mismatch' }]);
+  });
+
+  it('a crash at any point of save leaves the old or the new snapshot, never a torn one', async () => {
+    for (const op of ['write', 'sync', 'rename', 'syncDir'] as const) {
+      const fs = new MemoryFileSystem();
+      const store = await openSnapshotStore(fs, 'snap', { retain: 1 });
+      await store.save(snap(10, 1));
+      fs.failOn(op, 'EIO');
+      await expect(store.save(snap(20, 1))).rejects.toThrow(/EIO/);
+      fs.crash({ tornBytes: 50 });
+      const reopened = await openSnapshotStore(fs, 'snap', { retain: 1 });
+      const loaded = await reopened.load();
+      expect(loaded.snapshot, op).toEqual(snap(10, 1));
+      expect(loaded.skipped, op).toEqual([]);
+      expect((await fs.list('snap')).filter((n) => n.endsWith('.tmp')), op).toEqual([]);
+    }
+  });
+});
+
+describe('openStorage', () => {
+  it('installSnapshot: snapshot durable, then WAL marker, then compaction; restart resumes', async () => {
+    const fs = new MemoryFileSystem();
+    const { storage } = await openStorage(fs, { segmentSize: SMALL });
+    for (let i = 1; i <= 300; i += 10) await storage.wal.save(entries(i, i + 9, 1), { term: 1, votedFor: 'a', commit: i + 9 });
+    const before = storage.wal.segmentFiles().length;
+    await storage.installSnapshot(snap(250, 1));
+    expect(storage.wal.segmentFiles().length).toBeLessThan(before);
+    fs.crash();
+    const { recovered } = await openStorage(fs, { segmentSize: SMALL });
+    expect(recovered.snapshot).toEqual(snap(250, 1));
+    expect(show(recovered.entries)).toEqual(show(entries(251, 300, 1)));
+    expect(recovered.hardState).toEqual({ term: 1, votedFor: 'a', commit: 300 });
+  });
+
+  it('a crash between snapshot save and WAL marker is reconciled on open', async () => {
+    const fs = new MemoryFileSystem();
+    const { storage } = await openStorage(fs, { segmentSize: SMALL });
+    await storage.wal.save(entries(1, 40, 1));
+    await storage.snapshots.save(snap(30, 1)); // ... and crash before markSnapshot
+    fs.crash();
+    const { storage: s2, recovered } = await openStorage(fs, { segmentSize: SMALL });
+    expect(recovered.snapshot?.index).toBe(30);
+    expect(show(recovered.entries)).toEqual(show(entries(31, 40, 1)));
+    expect(s2.wal.lastIndex).toBe(40);
+  });
+
+  it('refuses when the WAL records a snapshot that no valid file holds', async () => {
+    const fs = new MemoryFileSystem();
+    const { storage } = await openStorage(fs, { segmentSize: SMALL });
+    await storage.wal.save(entries(1, 40, 1));
+    await storage.installSnapshot(snap(30, 1));
+    await fs.remove(`snap/${snapshotFileName(30, 1)}`);
+    await fs.syncDir('snap');
+    const e = await openStorage(fs, { segmentSize: SMALL }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(WalCorruptionError);
+    expect((e as Error).message).toBe(
+      'WAL corruption in snap at offset 0: the WAL records a snapshot at index 30 (term 1) but the newest ' +
+        `valid snapshot file covers nothing; ${CORRUPTION_REMEDY}`,
+    );
+  });
+
+  it('a disk error while saving a snapshot stops the WAL acknowledging', async () => {
+    const fs = new MemoryFileSystem();
+    const { storage } = await openStorage(fs, { segmentSize: SMALL });
+    await storage.wal.save(entries(1, 10, 1));
+    fs.failOn('write', 'ENOSPC', { match: (p) => p.startsWith('snap/') });
+    await expect(storage.installSnapshot(snap(5, 1))).rejects.toBeInstanceOf(StorageFailedError);
+    await expect(storage.wal.save(entries(11, 11, 1))).rejects.toMatchObject({ code: 'ENOSPC' });
+  });
+});
