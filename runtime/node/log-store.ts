@@ -1,0 +1,33 @@
+import type { HardState, LogEntry } from '../../generated/index.js';
+import type { Snapshot } from '../raft/types.js';
+
+/** What a LogStore recovered. */
+export interface LoadedState {
+  hardState: HardState;
+  /** Entries above the snapshot, contiguous, in index order. */
+  entries: LogEntry[];
+  snapshot: Snapshot | null;
+}
+
+/**
+ * Durable storage of the Raft log, hard state and latest snapshot. Every promise resolves only once
+ * its effect is durable (survives a crash); a crash before resolution may keep or lose the effect,
+ * but never corrupts what was durable before. The node awaits `save` before sending the messages of
+ * the same Ready (votes and acknowledgements must never be sent for state that a crash can lose).
+ */
+export interface LogStore {
+  /** Reads everything back (an empty, fresh store yields term 0, no entries, no snapshot). */
+  load(): Promise<LoadedState>;
+  /**
+   * Appends `entries` (which replace every stored entry at or after `entries[0].index`) and records
+   * `hardState` when given, durably.
+   */
+  save(hardState: HardState | undefined, entries: readonly LogEntry[]): Promise<void>;
+  /**
+   * Atomically records `snapshot` as the latest one and drops entries at or below its index. With
+   * `replaceLog` (a snapshot installed from the leader) every stored entry is dropped too.
+   */
+  saveSnapshot(snapshot: Snapshot, replaceLog: boolean): Promise<void>;
+  /** Drops entries at or below `index` (which must be covered by the saved snapshot). */
+  compact(index: number): Promise<void>;
+}

@@ -1,0 +1,404 @@
+import {
+  type ConfChange,
+  DecodeError,
+  decodeRaftMessage,
+  encodeRaftMessage,
+  type HardState,
+  type LogEntry,
+  type NodeRole,
+  SNAPSHOT_INTERVAL,
+} from '../../generated/index.js';
+import type { Env, TimerHandle } from '../env/types.js';
+import { ProposalRejected } from '../raft/errors.js';
+import { createRaft, type Raft, type RaftConfig } from '../raft/raft.js';
+import type { RaftStatus, Ready } from '../raft/types.js';
+import { KvStateMachine, type StateMachine } from './kv-state-machine.js';
+import type { LogStore } from './log-store.js';
+import { SimpleLogStore } from './simple-log-store.js';
+
+/** Node options beyond the core's (timeouts, pre-vote, limits: see `RaftConfig`). */
+export interface NodeConfig extends Partial<Omit<RaftConfig, 'id' | 'peers' | 'random' | 'restored' | 'now'>> {
+  /** Applied entries between two snapshots (default SNAPSHOT_INTERVAL). */
+  snapshotInterval?: number;
+  /** TEST ONLY, breaks safety: send a Ready's messages before its entries and hard state are durable. */
+  unsafeSendBeforePersist?: boolean;
+}
+
+/** Hooks for checkers and tracing; called synchronously, must not call back into the node. */
+export interface NodeObserver {
+  /** An entry was applied to the state machine (commands, no-ops and configurations). */
+  onApply?(id: string, entry: LogEntry): void;
+  /** A Ready's hard state and entries became durable. */
+  onPersisted?(id: string, hardState: HardState | undefined, entries: readonly LogEntry[]): void;
+  /** After every processed Ready: the role/term/commit as seen by this member. */
+  onState?(id: string, status: { role: NodeRole; term: number; commit: number; leaderId: string | null }): void;
+  /** A role transition. */
+  onRoleChange?(id: string, t: { from: NodeRole; to: NodeRole; event: string; term: number }): void;
+  /** The core threw an invariant error (a bug; the node stops). */
+  onError?(id: string, err: unknown): void;
+}
+
+/** Options of `createNode`. */
+export interface CreateNodeOptions {
+  id: string;
+  /** Initial voters, including `id` (ignored when storage holds a configuration). */
+  peers: readonly string[];
+  env: Env;
+  /** Directory inside `env.fs` for the log (default: the fs root). */
+  dataDir?: string;
+  config?: NodeConfig;
+  stateMachine?: StateMachine;
+  /** Storage behind the LogStore interface (default: SimpleLogStore on env.fs). */
+  logStore?: LogStore;
+  observer?: NodeObserver;
+}
+
+/** Result of a committed proposal. */
+export interface ProposeResult {
+  index: number;
+  term: number;
+  /** What the state machine's `apply` returned. */
+  result: unknown;
+}
+
+/** The proposal's entry was overwritten by another leader's entry: it will never commit. */
+export class ProposalDropped extends Error {
+  constructor(readonly index: number) {
+    super(`proposal at index ${index} was superseded by another leader`);
+    this.name = 'ProposalDropped';
+  }
+}
+
+/** The node was stopped. */
+export class NodeStopped extends Error {
+  constructor() {
+    super('node stopped');
+    this.name = 'NodeStopped';
+  }
+}
+
+/** Counters and state reported by `status()`. */
+export interface NodeStatus extends RaftStatus {
+  framesDropped: number;
+  messagesSent: number;
+  messagesReceived: number;
+  snapshotsTaken: number;
+}
+
+interface Pending {
+  term: number;
+  resolve: (r: ProposeResult) => void;
+  reject: (e: unknown) => void;
+}
+
+/**
+ * A Raft member driven on an `Env`: one ticker timer re-armed at the core's next deadline, every
+ * message through the generated codecs over `env.network` (malformed frames are dropped and
+ * counted), persistence through a LogStore before any message of the same Ready is sent, and
+ * committed entries applied to the state machine in order.
+ */
+export class RaftNode {
+  readonly id: string;
+  /** The pure core (exposed for tests and checkers; do not drive it directly). */
+  readonly raft: Raft;
+  readonly stateMachine: StateMachine;
+  private readonly env: Env;
+  private readonly store: LogStore;
+  private readonly observer: NodeObserver;
+  private readonly snapshotInterval: number;
+  private readonly unsafeSendBeforePersist: boolean;
+  private timer: TimerHandle | null = null;
+  private timerAt = Number.POSITIVE_INFINITY;
+  private processing = false;
+  private again = false;
+  private stopped = false;
+  private failed: unknown = null;
+  private proposals = new Map<number, Pending>();
+  private confChanges = new Map<number, Pending>();
+  private reads = new Map<string, { resolve: (r: { index: number }) => void; reject: (e: unknown) => void }>();
+  private readyReads: { index: number; ctx: string }[] = [];
+  private readCounter = 0;
+  private lastSnapshotIndex: number;
+  private counters = { framesDropped: 0, messagesSent: 0, messagesReceived: 0, snapshotsTaken: 0 };
+
+  /** Use `createNode`. */
+  constructor(opts: CreateNodeOptions, raft: Raft, store: LogStore, sm: StateMachine) {
+    this.id = opts.id;
+    this.env = opts.env;
+    this.raft = raft;
+    this.store = store;
+    this.stateMachine = sm;
+    this.observer = opts.observer ?? {};
+    this.snapshotInterval = opts.config?.snapshotInterval ?? SNAPSHOT_INTERVAL;
+    this.unsafeSendBeforePersist = opts.config?.unsafeSendBeforePersist ?? false;
+    this.lastSnapshotIndex = raft.log.snapshotIndex;
+    this.env.network.onReceive((from, frame) => this.onFrame(from, frame));
+    this.kick();
+  }
+
+  private onFrame(from: string, frame: Uint8Array): void {
+    if (this.stopped) return;
+    let msg: ReturnType<typeof decodeRaftMessage>;
+    try {
+      msg = decodeRaftMessage(frame);
+    } catch (e) {
+      if (!(e instanceof DecodeError)) this.counters.framesDropped++;
+      else this.counters.framesDropped++;
+      return;
+    }
+    this.counters.messagesReceived++;
+    this.guard(() => {
+      this.raft.tick(this.env.clock.now());
+      this.raft.step(from, msg);
+    });
+    this.kick();
+  }
+
+  private guard(fn: () => void): void {
+    if (this.failed) return;
+    try {
+      fn();
+    } catch (e) {
+      if (e instanceof ProposalRejected) throw e;
+      this.failed = e;
+      this.observer.onError?.(this.id, e);
+      this.stop();
+    }
+  }
+
+  private onTimer(): void {
+    this.timer = null;
+    this.timerAt = Number.POSITIVE_INFINITY;
+    if (this.stopped) return;
+    this.guard(() => this.raft.tick(this.env.clock.now()));
+    this.kick();
+  }
+
+  private armTimer(): void {
+    if (this.stopped) return;
+    const at = this.raft.nextDeadline();
+    if (at === this.timerAt && this.timer !== null) return;
+    if (this.timer !== null) this.env.clock.clearTimer(this.timer);
+    const now = this.env.clock.now();
+    this.timerAt = at;
+    this.timer = this.env.clock.setTimer(Math.max(1, Math.ceil(at - now)), () => this.onTimer());
+  }
+
+  /** Starts (or re-runs) the Ready loop; one loop at a time. */
+  private kick(): void {
+    if (this.stopped) return;
+    if (this.processing) {
+      this.again = true;
+      return;
+    }
+    this.processing = true;
+    void this.loop().catch((e) => {
+      this.failed = e;
+      this.observer.onError?.(this.id, e);
+      this.stop();
+    });
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      do {
+        this.again = false;
+        while (!this.stopped && this.raft.hasReady()) {
+          const rd = this.raft.ready();
+          await this.handleReady(rd);
+          if (this.stopped) return;
+          this.raft.advance(rd);
+          this.afterAdvance();
+          await this.maybeSnapshot();
+        }
+      } while (this.again && !this.stopped);
+    } finally {
+      this.processing = false;
+    }
+    this.armTimer();
+  }
+
+  private async handleReady(rd: Ready): Promise<void> {
+    if (this.unsafeSendBeforePersist) this.sendAll(rd);
+    if (rd.snapshot) await this.store.saveSnapshot(rd.snapshot, true);
+    if (rd.entries.length > 0 || rd.hardState) await this.store.save(rd.hardState, rd.entries);
+    if (this.stopped) return;
+    this.observer.onPersisted?.(this.id, rd.hardState, rd.entries);
+    // Contract: entries and hard state are durable BEFORE the messages are sent.
+    if (!this.unsafeSendBeforePersist) this.sendAll(rd);
+    if (rd.snapshot) {
+      this.stateMachine.restore(rd.snapshot.data);
+      this.lastSnapshotIndex = rd.snapshot.meta.index;
+    }
+    for (const e of rd.committedEntries) this.apply(e);
+    for (const r of rd.readStates) this.readyReads.push(r);
+    const s = rd.softState;
+    this.observer.onState?.(this.id, { role: s.role, term: s.term, leaderId: s.leaderId, commit: this.raft.commit });
+  }
+
+  private sendAll(rd: Ready): void {
+    for (const m of rd.messages) {
+      this.counters.messagesSent++;
+      this.env.network.send(m.to, encodeRaftMessage(m.message));
+    }
+  }
+
+  private apply(e: LogEntry): void {
+    let result: unknown;
+    if (e.entryType === 'command') result = this.stateMachine.apply(e.command, e.index);
+    this.observer.onApply?.(this.id, e);
+    for (const map of [this.proposals, this.confChanges]) {
+      const p = map.get(e.index);
+      if (!p) continue;
+      map.delete(e.index);
+      if (p.term === e.term) p.resolve({ index: e.index, term: e.term, result });
+      else p.reject(new ProposalDropped(e.index));
+    }
+  }
+
+  private afterAdvance(): void {
+    const applied = this.raft.applied;
+    if (this.readyReads.length > 0) {
+      const keep: { index: number; ctx: string }[] = [];
+      for (const r of this.readyReads) {
+        const w = this.reads.get(r.ctx);
+        if (!w) continue;
+        if (r.index <= applied) {
+          this.reads.delete(r.ctx);
+          w.resolve({ index: r.index });
+        } else keep.push(r);
+      }
+      this.readyReads = keep;
+    }
+    // A proposal whose slot now holds another term's entry (or was truncated away) never commits.
+    const log = this.raft.log;
+    for (const map of [this.proposals, this.confChanges]) {
+      for (const [index, p] of map) {
+        const t = log.term(index);
+        if ((t !== undefined && t !== p.term) || (index > log.lastIndex() && this.raft.term > p.term)) {
+          map.delete(index);
+          p.reject(new ProposalDropped(index));
+        }
+      }
+    }
+  }
+
+  private async maybeSnapshot(): Promise<void> {
+    const applied = this.raft.applied;
+    if (applied - this.lastSnapshotIndex < this.snapshotInterval) return;
+    const data = this.stateMachine.snapshot();
+    const { meta, compactedTo } = this.raft.createSnapshot(applied, data);
+    this.lastSnapshotIndex = applied;
+    this.counters.snapshotsTaken++;
+    await this.store.saveSnapshot({ meta, data }, false);
+    await this.store.compact(compactedTo);
+  }
+
+  // ------------------------------------------------------------------ public API
+
+  /**
+   * Proposes a command; resolves once it is applied (with the state machine's result). Rejects at
+   * once with ProposalRejected (`not_leader` with the leader's id, `backpressure`, ...), or later
+   * with ProposalDropped when another leader overwrote it.
+   */
+  propose(command: Uint8Array): Promise<ProposeResult> {
+    if (this.stopped) return Promise.reject(new NodeStopped());
+    let r: { index: number; term: number };
+    try {
+      r = this.raft.propose(command);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const p = new Promise<ProposeResult>((resolve, reject) => this.proposals.set(r.index, { term: r.term, resolve, reject }));
+    this.kick();
+    return p;
+  }
+
+  /**
+   * Resolves when the local state machine may be read at the requested consistency: `stale` at
+   * once; `linearizable` after a ReadIndex round; `lease` within the leader's lease (falls back to
+   * ReadIndex). Resolves with the index the state machine has applied at least up to.
+   */
+  read(consistency: 'linearizable' | 'lease' | 'stale' = 'linearizable'): Promise<{ index: number }> {
+    if (this.stopped) return Promise.reject(new NodeStopped());
+    if (consistency === 'stale') return Promise.resolve({ index: this.raft.applied });
+    const ctx = `${this.id}:${++this.readCounter}`;
+    try {
+      this.raft.readIndex(ctx, { lease: consistency === 'lease' });
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const p = new Promise<{ index: number }>((resolve, reject) => this.reads.set(ctx, { resolve, reject }));
+    this.kick();
+    return p;
+  }
+
+  /** Hands leadership to `target` (resolves once requested; watch `status()` for the outcome). */
+  transferLeadership(target: string): void {
+    this.raft.transferLeadership(target);
+    this.kick();
+  }
+
+  /** Proposes a membership change; resolves once its entry is applied. */
+  changeMembership(cc: ConfChange): Promise<ProposeResult> {
+    if (this.stopped) return Promise.reject(new NodeStopped());
+    let r: { index: number; term: number };
+    try {
+      r = this.raft.proposeConfChange(cc);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const p = new Promise<ProposeResult>((resolve, reject) => this.confChanges.set(r.index, { term: r.term, resolve, reject }));
+    this.kick();
+    return p;
+  }
+
+  /** Role, term, indexes, membership, progress and counters. */
+  status(): NodeStatus {
+    return { ...this.raft.status(), ...this.counters };
+  }
+
+  /** The error that stopped the node, if any. */
+  get error(): unknown {
+    return this.failed;
+  }
+
+  /** Stops timers and message handling; pending calls reject with NodeStopped. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.timer !== null) this.env.clock.clearTimer(this.timer);
+    this.timer = null;
+    const err = new NodeStopped();
+    for (const p of this.proposals.values()) p.reject(err);
+    for (const p of this.confChanges.values()) p.reject(err);
+    for (const r of this.reads.values()) r.reject(err);
+    this.proposals.clear();
+    this.confChanges.clear();
+    this.reads.clear();
+  }
+}
+
+/**
+ * Starts a member on `env`: loads the log store, restores the state machine from the latest
+ * snapshot, then runs. Resolves once the member is running.
+ */
+export async function createNode(opts: CreateNodeOptions): Promise<RaftNode> {
+  const store = opts.logStore ?? new SimpleLogStore(opts.env.fs, opts.dataDir ?? '');
+  const sm = opts.stateMachine ?? new KvStateMachine();
+  const loaded = await store.load();
+  if (loaded.snapshot) sm.restore(loaded.snapshot.data);
+  const fresh = loaded.hardState.term === 0 && loaded.entries.length === 0 && !loaded.snapshot;
+  const { snapshotInterval: _si, unsafeSendBeforePersist: _u, ...raftCfg } = opts.config ?? {};
+  const obs = opts.observer;
+  const raft = createRaft({
+    ...raftCfg,
+    id: opts.id,
+    peers: opts.peers,
+    random: () => opts.env.random(),
+    now: opts.env.clock.now(),
+    restored: fresh ? undefined : loaded,
+    onRoleChange: obs?.onRoleChange ? (t) => obs.onRoleChange?.(opts.id, t) : raftCfg.onRoleChange,
+  });
+  return new RaftNode(opts, raft, store, sm);
+}
