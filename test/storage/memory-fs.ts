@@ -42,8 +42,17 @@ export class MemoryFileSystem implements FileSystem {
     this.faults.push({ op, code, path: opts.path, match: opts.match, remaining: opts.times ?? 1 });
   }
 
+  /** After `calls` more calls, every call throws EIO until `crash()` (the machine lost power). */
+  haltAfter(calls: number): void {
+    this.haltIn = calls;
+  }
+
+  private haltIn = -1;
+
   private enter(op: Op, path?: string, bytes?: Uint8Array): void {
     this.calls[op]++;
+    if (this.haltIn === 0) throw Object.assign(new Error(`EIO: halted, ${op} '${path ?? ''}'`), { code: 'EIO' });
+    if (this.haltIn > 0) this.haltIn--;
     const f = this.faults.find(
       (x) =>
         x.op === op &&
@@ -90,6 +99,7 @@ export class MemoryFileSystem implements FileSystem {
     this.names = names;
     this.lastWrite = null;
     this.faults = [];
+    this.haltIn = -1;
   }
 
   async readFile(path: string): Promise<Uint8Array | null> {
