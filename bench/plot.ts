@@ -50,7 +50,7 @@ export function renderPlot(report: BenchReport): string {
       `<text x="${ox + m.l + iw / 2}" y="${oy + ph - 8}" text-anchor="middle">latency (ms, log)</text>`,
     );
     for (let d = Math.ceil(lo); d <= Math.floor(hi); d++) {
-      const x = X(10 ** d);
+      const x = X(10 ** d).toFixed(1);
       parts.push(
         `<line x1="${x}" y1="${oy + m.t}" x2="${x}" y2="${oy + m.t + ih}" stroke="#eee"/>`,
         `<text x="${x}" y="${oy + m.t + ih + 14}" text-anchor="middle">${10 ** d}</text>`,
@@ -64,7 +64,8 @@ export function renderPlot(report: BenchReport): string {
       const sorted = sortedCopy(s.samples!);
       const step = Math.max(1, Math.floor(sorted.length / 400)); // bound the point count
       const pts: string[] = [];
-      for (let i = 0; i < sorted.length; i += step) pts.push(`${X(sorted[i]!).toFixed(1)},${Y((i + 1) / sorted.length).toFixed(1)}`);
+      for (let i = 0; i < sorted.length; i += step)
+        pts.push(`${X(sorted[i]!).toFixed(1)},${Y((i + 1) / sorted.length).toFixed(1)}`);
       pts.push(`${X(sorted[sorted.length - 1]!).toFixed(1)},${Y(1).toFixed(1)}`);
       parts.push(`<polyline fill="none" stroke="${color}" stroke-width="1.5" points="${pts.join(' ')}"/>`);
     }

@@ -70,7 +70,12 @@ export function renderTable(header: string[], rows: string[][], alignRight: bool
 export function formatTable(report: BenchReport): string {
   const targets = report.targets;
   const withRatio = targets.length === 2;
-  const header = ['workload', 'metric', ...targets.map((t) => t), ...(withRatio ? [`${targets[0]}/${targets[1]}`] : [])];
+  const header = [
+    'workload',
+    'metric',
+    ...targets.map((t) => t),
+    ...(withRatio ? [`${targets[0]}/${targets[1]}`] : []),
+  ];
   const rows: string[][] = [];
   for (const w of report.workloads) {
     // The metric list comes from whichever target produced figures (all targets run the same code).
@@ -81,7 +86,7 @@ export function formatTable(report: BenchReport): string {
       continue;
     }
     metrics.forEach((m, i) => {
-      const row = [i === 0 ? w.title : '', `${m.name} (${m.unit})`];
+      const row = [i === 0 ? w.title : '', m.name === m.unit ? m.name : `${m.name} (${m.unit})`];
       for (const t of targets) row.push(cell(findResult(report.results, w.id, t), m.name, m.unit));
       if (withRatio) {
         const v = (t: string) => {
@@ -95,7 +100,8 @@ export function formatTable(report: BenchReport): string {
   }
   const align = header.map((_, i) => i >= 2);
   const out = [renderTable(header, rows, align)];
-  if (withRatio) out.push(`ratio = ${targets[0]} / ${targets[1]}: for ms lower is better, for ops/s higher is better.`);
+  if (withRatio)
+    out.push(`ratio = ${targets[0]} / ${targets[1]}: for ms lower is better, for ops/s higher is better.`);
   if (report.results.some((r) => r.truncated)) out.push('* stopped by the time bound before its op count.');
   const errors = report.results.filter((r) => r.status !== 'ok' && r.reason !== undefined);
   for (const e of errors) out.push(`${e.target} ${e.workload}: ${e.status}: ${e.reason}`);

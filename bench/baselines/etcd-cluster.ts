@@ -114,7 +114,9 @@ export async function startEtcdCluster(opts: EtcdClusterOptions): Promise<EtcdCl
   await mkdir(opts.dataRoot, { recursive: true });
   const dir = await mkdtemp(join(opts.dataRoot, 'etcd-'));
   const ports =
-    opts.basePort === undefined ? await freePorts(2 * n) : Array.from({ length: 2 * n }, (_, i) => opts.basePort! + i);
+    opts.basePort === undefined
+      ? await freePorts(2 * n)
+      : Array.from({ length: 2 * n }, (_, i) => opts.basePort! + i);
   const names = Array.from({ length: n }, (_, i) => `m${i}`);
   const clientUrl = (i: number) => `http://127.0.0.1:${ports[2 * i]}`;
   const peerUrl = (i: number) => `http://127.0.0.1:${ports[2 * i + 1]}`;
@@ -173,7 +175,9 @@ export async function startEtcdCluster(opts: EtcdClusterOptions): Promise<EtcdCl
       if (health.every(Boolean)) break;
       if (performance.now() > deadline) {
         const sick = endpoints.filter((_, i) => !health[i]).join(', ');
-        throw new Error(`etcd cluster not healthy after ${healthTimeoutMs} ms (${sick}):\n${tails.join('\n')}`);
+        throw new Error(
+          `etcd cluster not healthy after ${healthTimeoutMs} ms (${sick}):\n${tails.join('\n')}`,
+        );
       }
       await sleep(100);
     }

@@ -67,7 +67,8 @@ export async function connectEtcdTarget(opts: EtcdTargetOptions): Promise<BenchT
   const ttl = opts.leaseTtlSec ?? 300;
   const gatewayBase = opts.endpoints[0]!;
   const gw = opts.lockApi === 'recipe' ? null : await probeGatewayPrefix(gatewayBase);
-  if (opts.lockApi === 'v3lock' && gw === null) throw new Error(`etcd v3lock gateway not reachable at ${gatewayBase}`);
+  if (opts.lockApi === 'v3lock' && gw === null)
+    throw new Error(`etcd v3lock gateway not reachable at ${gatewayBase}`);
   const lockApi = gw === null ? 'recipe' : 'v3lock';
 
   // v3lock keys are `<name>/<lease id>`: two concurrent lockers sharing a lease would get the same
@@ -166,7 +167,9 @@ export async function connectEtcdTarget(opts: EtcdTargetOptions): Promise<BenchT
     lock: lockApi === 'v3lock' ? lockV3 : lockRecipe,
     barrier,
     async close() {
-      await Promise.allSettled(allLeases.map((ID) => gatewayPost(`${gatewayBase}${gw}/lease/revoke`, { ID })));
+      await Promise.allSettled(
+        allLeases.map((ID) => gatewayPost(`${gatewayBase}${gw}/lease/revoke`, { ID })),
+      );
       await client
         .delete()
         .prefix(prefix)

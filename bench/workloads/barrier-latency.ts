@@ -1,4 +1,4 @@
-import { sequential, latencyResult } from './common.js';
+import { latencyResult, sequential } from './common.js';
 import type { Workload, WorkloadBounds } from './types.js';
 
 /**

@@ -9,8 +9,8 @@ import { putThroughput } from './put-throughput.js';
 import { readLatency } from './read-latency.js';
 import type { Workload } from './types.js';
 
-export { barrierLatency, lockContention, lockLatency, putLatency, putThroughput, readLatency };
 export type { Metric, Workload, WorkloadBounds, WorkloadContext, WorkloadResult } from './types.js';
+export { barrierLatency, lockContention, lockLatency, putLatency, putThroughput, readLatency };
 
 /**
  * The default suite. `scale` multiplies every op count (at least 1 op each): 1 for real figures,

@@ -3,9 +3,9 @@ import type { Workload, WorkloadBounds } from './types.js';
 
 /**
  * Contended lock: `workers` (default 8) loops acquire and release one lock; reports acquisitions
- * per second over the run. Also checks mutual exclusion as seen by the clients: a holder leaves
- * the critical section before it sends its release, so an acquire resolving while another holder
- * is still inside is a real violation, and the run fails.
+ * per second over the run. Also checks mutual exclusion as seen by the clients: a holder stays in
+ * its critical section for one event-loop turn and leaves it before it sends its release, so an
+ * acquire resolving while another holder is still inside is a real violation, and the run fails.
  */
 export function lockContention(bounds: WorkloadBounds & { workers?: number } = {}): Workload {
   const ops = bounds.ops ?? 500;
@@ -27,6 +27,10 @@ export function lockContention(bounds: WorkloadBounds & { workers?: number } = {
         async () => {
           const l = await target.lock(name);
           if (++inside > 1) violations++;
+          // Stay inside for one event-loop turn so other acquires whose answers are already here
+          // resolve now and, if the lock did not exclude them, are seen overlapping.
+          await new Promise<void>((r) => setImmediate(r));
+          if (inside > 1) violations++;
           inside--;
           await l.release();
         },
@@ -34,11 +38,21 @@ export function lockContention(bounds: WorkloadBounds & { workers?: number } = {
       );
       const res = latencyResult(this.id, target.name, run);
       if (violations > 0) {
-        return { ...res, status: 'error', reason: `mutual exclusion violated ${violations} times`, metrics: [] };
+        return {
+          ...res,
+          status: 'error',
+          reason: `mutual exclusion violated ${violations} times`,
+          metrics: [],
+        };
       }
       if (res.status === 'ok') {
         res.metrics = [
-          { name: 'acq/s', unit: 'ops/s', value: (run.samples.length / run.durationMs) * 1000, better: 'higher' },
+          {
+            name: 'acq/s',
+            unit: 'ops/s',
+            value: (run.samples.length / run.durationMs) * 1000,
+            better: 'higher',
+          },
           ...res.metrics.filter((m) => m.name === 'p99'),
         ];
       }

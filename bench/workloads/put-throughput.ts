@@ -25,7 +25,12 @@ export function putThroughput(bounds: WorkloadBounds & { inFlight?: number } = {
       const res = latencyResult(this.id, target.name, run);
       if (res.status === 'ok') {
         res.metrics = [
-          { name: 'ops/s', unit: 'ops/s', value: (run.samples.length / run.durationMs) * 1000, better: 'higher' },
+          {
+            name: 'ops/s',
+            unit: 'ops/s',
+            value: (run.samples.length / run.durationMs) * 1000,
+            better: 'higher',
+          },
           ...res.metrics.filter((m) => m.name !== 'mean'),
         ];
       }

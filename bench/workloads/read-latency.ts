@@ -23,7 +23,8 @@ export function readLatency(bounds: WorkloadBounds & { consistency?: Consistency
         maxMs,
         async () => {
           const v = await target.get(key, { consistency });
-          if (v === null || v.length !== VALUE_128.length) throw new Error(`read of ${key} returned ${v?.length ?? 'null'}`);
+          if (v === null || v.length !== VALUE_128.length)
+            throw new Error(`read of ${key} returned ${v?.length ?? 'null'}`);
         },
         ctx.progress,
       );

@@ -1,11 +1,24 @@
 import { describe, expect, it } from 'vitest';
 import type { FloorResult } from '../../bench/floor.js';
 import { renderPlot } from '../../bench/plot.js';
-import { type BenchReport, createProgress, formatRatio, formatTable, formatValue, toJson } from '../../bench/report.js';
+import {
+  type BenchReport,
+  createProgress,
+  formatRatio,
+  formatTable,
+  formatValue,
+  toJson,
+} from '../../bench/report.js';
 import { summarize } from '../../bench/stats.js';
 import type { WorkloadResult } from '../../bench/workloads/types.js';
 
-const ok = (workload: string, target: string, p50: number, p99: number, samples: number[]): WorkloadResult => ({
+const ok = (
+  workload: string,
+  target: string,
+  p50: number,
+  p99: number,
+  samples: number[],
+): WorkloadResult => ({
   workload,
   target,
   status: 'ok',
@@ -59,8 +72,26 @@ function report(): BenchReport {
         truncated: false,
         metrics: [{ name: 'acq/s', unit: 'ops/s', value: 617.2, better: 'higher' }],
       },
-      { workload: 'barrier', target: 'ours', status: 'error', reason: 'boom', ops: 0, durationMs: 0, truncated: false, metrics: [] },
-      { workload: 'barrier', target: 'etcd', status: 'n/a', reason: 'no barrier', ops: 0, durationMs: 0, truncated: false, metrics: [] },
+      {
+        workload: 'barrier',
+        target: 'ours',
+        status: 'error',
+        reason: 'boom',
+        ops: 0,
+        durationMs: 0,
+        truncated: false,
+        metrics: [],
+      },
+      {
+        workload: 'barrier',
+        target: 'etcd',
+        status: 'n/a',
+        reason: 'no barrier',
+        ops: 0,
+        durationMs: 0,
+        truncated: false,
+        metrics: [],
+      },
     ],
     floor,
     notes: ['etcd: note one', 'etcd: note one', 'etcd: note two'],
@@ -98,7 +129,15 @@ describe('formatTable', () => {
 
   it('puts both targets of a metric on one row with the ratio', () => {
     const p50 = lines.find((l) => l.includes('p50 (ms)'))!;
-    expect(p50.split('|').map((c) => c.trim())).toEqual(['', 'sequential put', 'p50 (ms)', '2.00', '4.00', '0.50x', '']);
+    expect(p50.split('|').map((c) => c.trim())).toEqual([
+      '',
+      'sequential put',
+      'p50 (ms)',
+      '2.00',
+      '4.00',
+      '0.50x',
+      '',
+    ]);
     const p99 = lines.find((l) => l.includes('p99 (ms)'))!;
     expect(p99.split('|').map((c) => c.trim())).toEqual(['', '', 'p99 (ms)', '8.00', '10.0', '0.80x', '']);
   });
@@ -132,7 +171,15 @@ describe('formatTable', () => {
     const row = formatTable(r2)
       .split('\n')
       .find((l) => l.includes('p50 (ms)'))!;
-    expect(row.split('|').map((c) => c.trim())).toEqual(['', 'sequential put', 'p50 (ms)', '-', '4.00', '-', '']);
+    expect(row.split('|').map((c) => c.trim())).toEqual([
+      '',
+      'sequential put',
+      'p50 (ms)',
+      '-',
+      '4.00',
+      '-',
+      '',
+    ]);
   });
 });
 
@@ -141,7 +188,11 @@ describe('toJson', () => {
     const parsed = JSON.parse(toJson(report()));
     expect(parsed.version).toBe(1);
     expect(parsed.targets).toEqual(['ours', 'etcd']);
-    expect(parsed.workloads.map((w: { id: string }) => w.id)).toEqual(['put-latency', 'lock-contended', 'barrier']);
+    expect(parsed.workloads.map((w: { id: string }) => w.id)).toEqual([
+      'put-latency',
+      'lock-contended',
+      'barrier',
+    ]);
     expect(parsed.results).toHaveLength(6);
     expect(parsed.results[0].samples).toBeUndefined();
     expect(parsed.results[0].latency.p50).toBe(2);

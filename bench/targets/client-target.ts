@@ -1,0 +1,89 @@
+/**
+ * Our cluster as a `BenchTarget`: a thin adapter over the contract's `Client` (`node.client()` or
+ * `await connect({ endpoints })`). Typed structurally against CONTRACT.md so it compiles before
+ * the runtime client lands and keeps working as its types are refined; plugging our cluster into
+ * the bench is `clientTarget(await connect({ endpoints }))`.
+ */
+import type { BenchLock, BenchTarget, Consistency } from './types.js';
+
+/** A barrier handle as in the contract: `arrive()` resolves with how the barrier was released. */
+export interface BarrierLike {
+  arrive(): Promise<unknown>;
+}
+
+/** The part of the contract's `Client` the bench uses. */
+export interface ClientLike {
+  put(key: string, value: Uint8Array): Promise<unknown>;
+  get(key: string, opts: { consistency: Consistency }): Promise<unknown>;
+  lock(name: string, opts?: Record<string, unknown>): Promise<{ release(): Promise<unknown> }>;
+  barrier?(name: string, opts: { participants: number }): BarrierLike | Promise<BarrierLike>;
+  close?(): Promise<unknown> | unknown;
+}
+
+/** Options of `clientTarget`. */
+export interface ClientTargetOptions {
+  /** Column name (default `ours`). */
+  name?: string;
+  /** Extra notes for the table (cluster size, transport, fsync policy...). */
+  notes?: string[];
+  /** Called by `close()` after the client is closed (e.g. stop the cluster the bench started). */
+  onClose?: () => Promise<void>;
+}
+
+/**
+ * Extracts the value bytes from whatever `get` returns: null/undefined (absent), bytes, a string,
+ * or an object carrying `value` (the contract's value + version-vector context).
+ */
+export function valueBytes(got: unknown): Uint8Array | null {
+  if (got === null || got === undefined) return null;
+  if (got instanceof Uint8Array) return got;
+  if (typeof got === 'string') return new TextEncoder().encode(got);
+  if (typeof got === 'object' && 'value' in got) return valueBytes((got as { value: unknown }).value);
+  throw new TypeError(`unexpected get() result: ${Object.prototype.toString.call(got)}`);
+}
+
+/**
+ * Throws unless a barrier result reads as released because everyone arrived: a result carrying
+ * `outcome`, `status` or `how` must say `satisfied` (a timeout or cancel is a failed round).
+ */
+export function checkBarrierOutcome(result: unknown): void {
+  if (result === null || typeof result !== 'object') return;
+  for (const field of ['outcome', 'status', 'how'] as const) {
+    const v = (result as Record<string, unknown>)[field];
+    if (typeof v === 'string' && v !== 'satisfied') throw new Error(`barrier released as ${v}`);
+  }
+}
+
+/** Wraps a contract `Client` as a `BenchTarget`. */
+export function clientTarget(client: ClientLike, opts: ClientTargetOptions = {}): BenchTarget {
+  const barrier = client.barrier?.bind(client);
+  const target: BenchTarget = {
+    name: opts.name ?? 'ours',
+    notes: opts.notes ?? [],
+    async put(key, value) {
+      await client.put(key, value);
+    },
+    async get(key, { consistency }) {
+      return valueBytes(await client.get(key, { consistency }));
+    },
+    async lock(name): Promise<BenchLock> {
+      const held = await client.lock(name);
+      return {
+        release: async () => {
+          await held.release();
+        },
+      };
+    },
+    async close() {
+      await client.close?.();
+      await opts.onClose?.();
+    },
+  };
+  if (barrier !== undefined) {
+    target.barrier = async (name, participants) => {
+      const b = await barrier(name, { participants });
+      checkBarrierOutcome(await b.arrive());
+    };
+  }
+  return target;
+}
