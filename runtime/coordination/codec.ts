@@ -7,6 +7,7 @@
  */
 import { type CoordinationOptions, CoordinationStateMachine, errorResult } from './state-machine.js';
 import type { CommandMessage, CommandResult } from './types.js';
+import { decodeCommandMessage, decodeResultMessage, encodeCommandMessage, encodeResultMessage } from '../../generated/index.js';
 
 /** Encoding of commands and results (the generated `encodeCommandMessage` & co). */
 export interface CommandCodec {
@@ -15,6 +16,14 @@ export interface CommandCodec {
   encodeResult(result: CommandResult): Uint8Array;
   decodeResult(bytes: Uint8Array): CommandResult;
 }
+
+/** The generated codecs (the log format of coordination commands). */
+export const GENERATED_COMMAND_CODEC: CommandCodec = Object.freeze({
+  decodeCommand: decodeCommandMessage,
+  encodeCommand: encodeCommandMessage,
+  encodeResult: encodeResultMessage,
+  decodeResult: decodeResultMessage,
+});
 
 /** The contract's replicated state machine interface. */
 export interface StateMachine {
@@ -29,7 +38,7 @@ export interface CoordinationReplica extends StateMachine {
 }
 
 /** Wraps a typed machine with a codec. */
-export function createCoordinationReplica(codec: CommandCodec, options: CoordinationOptions = {}): CoordinationReplica {
+export function createCoordinationReplica(options: CoordinationOptions = {}, codec: CommandCodec = GENERATED_COMMAND_CODEC): CoordinationReplica {
   const machine = new CoordinationStateMachine(options);
   return {
     machine,

@@ -12,7 +12,7 @@ export {
   type BarrierView, type ConflictRule, type ConflictStrategy, type CoordinationOptions, type ElectionView,
   type KvRead, type LockView,
 } from './state-machine.js';
-export { createCoordinationReplica, type CommandCodec, type CoordinationReplica, type StateMachine } from './codec.js';
+export { GENERATED_COMMAND_CODEC, createCoordinationReplica, type CommandCodec, type CoordinationReplica, type StateMachine } from './codec.js';
 export { FenceGuard } from './fence-guard.js';
 export { WaiterRegistry, type BarrierRelease, type Leadership, type LockGrant } from './waiter-registry.js';
 export {

@@ -1,8 +1,12 @@
 /**
- * Limits of the coordination state machine. The values mirror the spec's constants
- * (`specs/consensus_coordination.vibee`); a test asserts they equal the generated ones once
- * `generated/` exports them, so the spec stays the single source of truth.
+ * Limits of the coordination state machine. Defaults are the spec's constants (generated from
+ * `specs/consensus_coordination.vibee`); tests may lower them.
  */
+import {
+  BARRIER_TIMEOUT_MS, LOCK_DELAY_MS, LOCK_LEASE_TIMEOUT_MS, LOCK_QUEUE_MAX, MAX_BARRIERS, MAX_CONCURRENT_LOCKS,
+  MAX_KEY_BYTES, MAX_NAME_BYTES, MAX_VALUE_BYTES, SESSION_TTL_MS, VECTOR_CLOCK_MAX_ENTRIES,
+} from '../../generated/index.js';
+
 export interface CoordinationLimits {
   /** Waiters per lock (FIFO); one more is `LOCK_QUEUE_FULL`. */
   lockQueueMax: number;
@@ -30,15 +34,15 @@ export interface CoordinationLimits {
 
 /** Defaults: the spec's constants. */
 export const DEFAULT_COORDINATION_LIMITS: Readonly<CoordinationLimits> = Object.freeze({
-  lockQueueMax: 64,
-  maxConcurrentLocks: 256,
-  maxBarriers: 64,
-  barrierTimeoutMs: 30000,
-  lockLeaseTimeoutMs: 10000,
-  sessionTtlMs: 10000,
-  lockDelayMs: 0,
-  vectorClockMaxEntries: 32,
-  maxKeyBytes: 4096,
-  maxValueBytes: 1048576,
-  maxNameBytes: 512,
+  lockQueueMax: LOCK_QUEUE_MAX,
+  maxConcurrentLocks: MAX_CONCURRENT_LOCKS,
+  maxBarriers: MAX_BARRIERS,
+  barrierTimeoutMs: BARRIER_TIMEOUT_MS,
+  lockLeaseTimeoutMs: LOCK_LEASE_TIMEOUT_MS,
+  sessionTtlMs: SESSION_TTL_MS,
+  lockDelayMs: LOCK_DELAY_MS,
+  vectorClockMaxEntries: VECTOR_CLOCK_MAX_ENTRIES,
+  maxKeyBytes: MAX_KEY_BYTES,
+  maxValueBytes: MAX_VALUE_BYTES,
+  maxNameBytes: MAX_NAME_BYTES,
 });

@@ -537,14 +537,18 @@ export class CoordinationStateMachine {
     base.set(actor, { counter, at: this.index });
     let siblings: Sibling[];
     const liveConcurrent = concurrent.filter((s) => s.value !== null);
-    if (liveConcurrent.length === 0 || value === null && this.strategyFor(key).strategy !== 'reject' && this.strategyFor(key).strategy !== 'application_callback') {
-      // No live concurrent value (or a delete under lww/merge): the write supersedes everything.
+    const rule = this.strategyFor(key);
+    // `reject` also refuses a write concurrent with a tombstone (the writer never saw the delete);
+    // the other strategies let a write replace an unseen tombstone, and a delete under lww/merge wins.
+    const conflict = rule.strategy === 'reject'
+      ? concurrent.length > 0
+      : liveConcurrent.length > 0 && (value !== null || rule.strategy === 'application_callback');
+    if (!conflict) {
       siblings = [{ value, vv: join(base, ...concurrent.map((s) => s.vv)), index: this.index }];
     } else {
-      const rule = this.strategyFor(key);
       switch (rule.strategy) {
         case 'reject':
-          reject('KV_CONFLICT', `write to "${key}" is concurrent with ${liveConcurrent.length} stored value(s); read it and retry with its context`);
+          reject('KV_CONFLICT', `write to "${key}" is concurrent with ${concurrent.length} stored value(s) or delete(s); read it and retry with its context`);
           break;
         case 'last_writer_wins':
           // "Last" is log order: this entry commits after every stored value, on every replica.

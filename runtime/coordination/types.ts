@@ -1,61 +1,41 @@
 /**
  * Command, result and event types of the coordination state machine.
  *
- * The command shapes are exactly the generated `CommandMessage` union (spec group `command`,
- * camelCase fields, `type` discriminant), so a decoded log entry is passed through unchanged.
+ * Commands and results are the generated types (spec groups `command` and `result`), so a decoded
+ * log entry is applied unchanged.
  * `KvCompact` is an in-process extension (not yet in the spec; see the report/README) used for
  * tombstone collection.
  */
 
-/** One actor's counter in a version vector (wire form). */
-export interface VersionVectorEntry {
-  actor: string;
-  counter: number;
-}
+import type {
+  BarrierArrive, BarrierLeave, CommandMessage, CommandResult, ElectionCampaign, ElectionResign, KvDelete, KvPut,
+  LockAcquire, LockRelease, LockRenew, SessionClose, SessionExpire, SessionKeepAlive, SessionOpen, TimeAdvance,
+  VersionVector, VersionVectorEntry,
+} from '../../generated/index.js';
 
-/** A version vector (wire form): at most VECTOR_CLOCK_MAX_ENTRIES entries, sorted by actor. */
-export interface VersionVector {
-  entries: VersionVectorEntry[];
-}
-
-/** Opens a session. `ttlMs` 0 means SESSION_TTL_MS. */
-export interface SessionOpen { type: 'SessionOpen'; sessionId: string; clientId: string; ttlMs: number }
-/** Restores a session's remaining TTL to its full TTL. */
-export interface SessionKeepAlive { type: 'SessionKeepAlive'; sessionId: string }
-/** Ends a session: its locks are released (no lock delay), its waits cancelled. */
-export interface SessionClose { type: 'SessionClose'; sessionId: string }
-/** The leader's expiry decision: like close, but held locks count as expired (lock delay applies). */
-export interface SessionExpire { type: 'SessionExpire'; sessionId: string }
-/** Committed elapsed time; the only way time passes inside the state machine. */
-export interface TimeAdvance { type: 'TimeAdvance'; elapsedMs: number }
-/** Acquire or queue for a lock. `ttlMs` 0: LOCK_LEASE_TIMEOUT_MS; `waitMs` 0: wait until the session ends. */
-export interface LockAcquire {
-  type: 'LockAcquire'; sessionId: string; name: string; requestId: string; ttlMs: number; waitMs: number; tryOnly: boolean;
-}
-/** Release one level of a held lock; with `fenceToken` 0n, cancel this session's queued request instead. */
-export interface LockRelease { type: 'LockRelease'; sessionId: string; name: string; fenceToken: bigint }
-/** Extend a held lock's lease by its TTL from now. */
-export interface LockRenew { type: 'LockRenew'; sessionId: string; name: string; fenceToken: bigint }
-/** Arrive at (and create on first arrival) a barrier. `timeoutMs` 0: BARRIER_TIMEOUT_MS. */
-export interface BarrierArrive {
-  type: 'BarrierArrive'; sessionId: string; name: string; participants: number; threshold: number; timeoutMs: number;
-}
-/** Leave a barrier before release: the arrival is withdrawn and the barrier needs one participant fewer. */
-export interface BarrierLeave { type: 'BarrierLeave'; sessionId: string; name: string }
-/** Campaign in a named election. */
-export interface ElectionCampaign { type: 'ElectionCampaign'; sessionId: string; name: string; value: Uint8Array }
-/** Resign leadership (epoch of the leadership) or withdraw a candidacy (epoch 0n). */
-export interface ElectionResign { type: 'ElectionResign'; sessionId: string; name: string; epoch: bigint }
-/** Write a value based on `context`. */
-export interface KvPut { type: 'KvPut'; key: string; value: Uint8Array; context: VersionVector; actor: string }
-/** Delete a key based on `context` (leaves a tombstone). */
-export interface KvDelete { type: 'KvDelete'; key: string; context: VersionVector; actor: string }
-
-/** The spec's command group, as generated. */
-export type CommandMessage =
-  | SessionOpen | SessionKeepAlive | SessionClose | SessionExpire | TimeAdvance
-  | LockAcquire | LockRelease | LockRenew | BarrierArrive | BarrierLeave
-  | ElectionCampaign | ElectionResign | KvPut | KvDelete;
+/*
+ * Semantics of the generated command fields (0 means "the default" for durations):
+ * - SessionOpen.ttlMs 0: SESSION_TTL_MS. SessionKeepAlive restores the full TTL.
+ * - SessionClose releases held locks (no lock delay); SessionExpire (the leader's decision) expires
+ *   them (lock delay applies). Both cancel waits, arrivals and campaigns of the session.
+ * - TimeAdvance: the only way time passes inside the state machine; deadlines due on the way
+ *   (leases, waits, lock delays, sessions, barrier timeouts) fire in time order.
+ * - LockAcquire.ttlMs 0: LOCK_LEASE_TIMEOUT_MS; waitMs 0: wait until the session ends; tryOnly:
+ *   LOCK_BUSY instead of queueing.
+ * - LockRelease releases one level; with fenceToken 0n it cancels the session's queued request.
+ * - LockRenew extends the lease to now + TTL.
+ * - BarrierArrive.timeoutMs 0: BARRIER_TIMEOUT_MS; a larger participants count than the barrier's
+ *   is a join; a name `base#k` (k >= 2) is stage k of a cascade and opens when `base#(k-1)` is
+ *   satisfied (a timed-out or cancelled stage cancels the next).
+ * - BarrierLeave withdraws the arrival and one required participant.
+ * - ElectionResign with the leadership epoch resigns; with epoch 0n withdraws a pending campaign.
+ * - KvPut / KvDelete carry the context they were based on (see `state-machine.ts`).
+ */
+export type {
+  BarrierArrive, BarrierLeave, CommandMessage, CommandResult, ElectionCampaign, ElectionResign, KvDelete, KvPut,
+  LockAcquire, LockRelease, LockRenew, SessionClose, SessionExpire, SessionKeepAlive, SessionOpen, TimeAdvance,
+  VersionVector, VersionVectorEntry,
+};
 
 /**
  * Extension: collect tombstones of deletes applied at or below `appliedFloor`, the lowest applied
@@ -65,28 +45,6 @@ export interface KvCompact { type: 'KvCompact'; appliedFloor: number }
 
 /** Everything `applyCommand` accepts. */
 export type CoordinationCommand = CommandMessage | KvCompact;
-
-/** The outcome of one command (the spec's `CommandResult`, group `result`). */
-export interface CommandResult {
-  type: 'CommandResult';
-  ok: boolean;
-  /** Stable code (see `errors.ts`), '' when ok. */
-  errorCode: string;
-  message: string;
-  /** Lock: the fence token of the holder (0n when not granted). */
-  fenceToken: bigint;
-  /** Election: the leadership epoch; barrier: the generation. */
-  epoch: bigint;
-  value: Uint8Array | null;
-  context: VersionVector;
-  siblings: Uint8Array[];
-  /** What happened, e.g. `acquired`, `queued`, `released`, `satisfied`, `waiting`, `elected`. */
-  outcome: string;
-  /** Barrier: who arrived (session ids, arrival order). */
-  arrived: string[];
-  /** Queue position (1-based) when queued, re-entrancy depth when a lock is held. */
-  position: number;
-}
 
 /** How a barrier generation ended. */
 export type BarrierOutcome = 'satisfied' | 'timed_out' | 'cancelled';
