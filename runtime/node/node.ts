@@ -69,6 +69,17 @@ export class ProposalDropped extends Error {
   }
 }
 
+/**
+ * The proposal's index was covered by a snapshot installed from the leader before it was applied
+ * here: it may or may not have committed (an indeterminate outcome, never a failure).
+ */
+export class ProposalIndeterminate extends Error {
+  constructor(readonly index: number) {
+    super(`outcome of the proposal at index ${index} is unknown (covered by an installed snapshot)`);
+    this.name = 'ProposalIndeterminate';
+  }
+}
+
 /** The node was stopped. */
 export class NodeStopped extends Error {
   constructor() {
@@ -274,6 +285,11 @@ export class RaftNode {
     const log = this.raft.log;
     for (const map of [this.proposals, this.confChanges]) {
       for (const [index, p] of map) {
+        if (index <= log.snapshotIndex && index <= applied) {
+          map.delete(index);
+          p.reject(new ProposalIndeterminate(index));
+          continue;
+        }
         const t = log.term(index);
         if ((t !== undefined && t !== p.term) || (index > log.lastIndex() && this.raft.term > p.term)) {
           map.delete(index);

@@ -72,8 +72,10 @@ export class InvariantChecker {
   /** A member restarted: its volatile view restarts from what it recovered. */
   onRestart(id: string, raft: Raft): void {
     const t = this.track(id);
-    if (raft.term < t.durableTerm) this.fail('term_monotonic', `${id} restarted at term ${raft.term} < durable ${t.durableTerm}`);
-    if (raft.commit < t.durableCommit) this.fail('commit_monotonic', `${id} restarted at commit ${raft.commit} < durable ${t.durableCommit}`);
+    if (raft.term < t.durableTerm)
+      this.fail('term_monotonic', `${id} restarted at term ${raft.term} < durable ${t.durableTerm}`);
+    if (raft.commit < t.durableCommit)
+      this.fail('commit_monotonic', `${id} restarted at commit ${raft.commit} < durable ${t.durableCommit}`);
     t.term = raft.term;
     t.commit = raft.commit;
     t.leaderTerm = -1;
@@ -87,7 +89,8 @@ export class InvariantChecker {
       return;
     }
     const prev = this.leaders.get(ev.term);
-    if (prev !== undefined && prev !== id) this.fail('election_safety', `term ${ev.term}: leaders ${prev} and ${id}`);
+    if (prev !== undefined && prev !== id)
+      this.fail('election_safety', `term ${ev.term}: leaders ${prev} and ${id}`);
     this.leaders.set(ev.term, id);
     this.elections.push({ at: this.now(), id, term: ev.term });
     t.leaderTerm = ev.term;
@@ -98,11 +101,17 @@ export class InvariantChecker {
     for (const [index, c] of this.committed) {
       if (index <= raft.log.snapshotIndex) continue;
       if (index > last) {
-        this.fail('leader_completeness', `${id} leader of term ${ev.term} lacks committed index ${index} (last ${last})`);
+        this.fail(
+          'leader_completeness',
+          `${id} leader of term ${ev.term} lacks committed index ${index} (last ${last})`,
+        );
         break;
       }
       if (raft.log.term(index) !== c.term) {
-        this.fail('leader_completeness', `${id} leader of term ${ev.term} has term ${raft.log.term(index)} at committed ${index}/${c.term}`);
+        this.fail(
+          'leader_completeness',
+          `${id} leader of term ${ev.term} has term ${raft.log.term(index)} at committed ${index}/${c.term}`,
+        );
         break;
       }
     }
@@ -117,8 +126,17 @@ export class InvariantChecker {
     if (entries.length > 0) {
       const first = (entries[0] as LogEntry).index;
       const raft = this.raftOf(id);
-      if (t.leaderTerm >= 0 && raft && raft.role === 'leader' && raft.term === t.leaderTerm && first <= t.lastPersisted) {
-        this.fail('leader_append_only', `${id} (leader, term ${t.leaderTerm}) rewrote from ${first} (had ${t.lastPersisted})`);
+      if (
+        t.leaderTerm >= 0 &&
+        raft &&
+        raft.role === 'leader' &&
+        raft.term === t.leaderTerm &&
+        first <= t.lastPersisted
+      ) {
+        this.fail(
+          'leader_append_only',
+          `${id} (leader, term ${t.leaderTerm}) rewrote from ${first} (had ${t.lastPersisted})`,
+        );
       }
       t.lastPersisted = (entries[entries.length - 1] as LogEntry).index;
     }
@@ -137,7 +155,10 @@ export class InvariantChecker {
     const c = this.committed.get(e.index);
     if (!c) this.committed.set(e.index, { term: e.term, hash: h, by: id });
     else if (c.term !== e.term || c.hash !== h) {
-      this.fail('state_machine_safety', `index ${e.index}: ${c.by} applied term ${c.term}, ${id} applied term ${e.term}`);
+      this.fail(
+        'state_machine_safety',
+        `index ${e.index}: ${c.by} applied term ${c.term}, ${id} applied term ${e.term}`,
+      );
     }
   }
 
@@ -148,7 +169,8 @@ export class InvariantChecker {
   /** An acknowledged proposal (index, content) must be what is committed at that index. */
   checkAcknowledged(index: number, term: number): void {
     const c = this.committed.get(index);
-    if (c && c.term !== term) this.fail('acknowledged_write_lost', `acknowledged index ${index}/${term} holds term ${c.term}`);
+    if (c && c.term !== term)
+      this.fail('acknowledged_write_lost', `acknowledged index ${index}/${term} holds term ${c.term}`);
   }
 
   /**

@@ -1,8 +1,8 @@
 import type { LogEntry } from '../../generated/index.js';
-import { ProposalRejected } from '../../runtime/raft/errors.js';
-import type { Raft } from '../../runtime/raft/raft.js';
 import { KvStateMachine } from '../../runtime/node/kv-state-machine.js';
 import { createNode, type NodeConfig, type RaftNode } from '../../runtime/node/node.js';
+import { ProposalRejected } from '../../runtime/raft/errors.js';
+import type { Raft } from '../../runtime/raft/raft.js';
 import type { LinkConfig } from '../network.js';
 import type { Seed } from '../prng.js';
 import { createWorld, type World } from '../world.js';
@@ -48,8 +48,16 @@ export class SimCluster {
 
   private constructor(opts: ClusterOptions) {
     this.opts = opts;
-    this.world = createWorld({ seed: opts.seed, network: opts.network, clockDrift: opts.clockDrift, traceFrames: false });
-    this.ids = typeof opts.nodes === 'number' ? Array.from({ length: opts.nodes }, (_, i) => `n${i + 1}`) : [...opts.nodes];
+    this.world = createWorld({
+      seed: opts.seed,
+      network: opts.network,
+      clockDrift: opts.clockDrift,
+      traceFrames: false,
+    });
+    this.ids =
+      typeof opts.nodes === 'number'
+        ? Array.from({ length: opts.nodes }, (_, i) => `n${i + 1}`)
+        : [...opts.nodes];
     this.checker = new InvariantChecker(
       () => this.world.now(),
       (id) => this.nodes.get(id)?.raft ?? this.booting.get(id) ?? null,
@@ -178,7 +186,9 @@ export class SimCluster {
       p.status = 'lost';
       return p;
     }
-    const cmd = new TextEncoder().encode(JSON.stringify({ op: 'put', key: key ?? `k${seq % 7}`, value: `v${seq}` }));
+    const cmd = new TextEncoder().encode(
+      JSON.stringify({ op: 'put', key: key ?? `k${seq % 7}`, value: `v${seq}` }),
+    );
     node.propose(cmd).then(
       (r) => {
         p.status = 'committed';
@@ -187,7 +197,12 @@ export class SimCluster {
         this.checker.checkAcknowledged(r.index, r.term);
       },
       (e) => {
-        p.status = e instanceof ProposalRejected ? 'rejected' : e?.name === 'NodeStopped' ? 'lost' : 'dropped';
+        p.status =
+          e instanceof ProposalRejected
+            ? 'rejected'
+            : e?.name === 'NodeStopped' || e?.name === 'ProposalIndeterminate'
+              ? 'lost'
+              : 'dropped';
       },
     );
     return p;

@@ -21,7 +21,16 @@ export interface ScheduleOptions {
 }
 
 /** The faults a schedule injects. */
-export type FaultKind = 'crash' | 'restart' | 'partition' | 'isolateLeader' | 'heal' | 'lossy' | 'pause' | 'asymmetric' | 'crashLeader';
+export type FaultKind =
+  | 'crash'
+  | 'restart'
+  | 'partition'
+  | 'isolateLeader'
+  | 'heal'
+  | 'lossy'
+  | 'pause'
+  | 'asymmetric'
+  | 'crashLeader';
 
 /** Outcome of one schedule. */
 export interface ScheduleResult {
@@ -36,7 +45,17 @@ export interface ScheduleResult {
   log: string[];
 }
 
-const KINDS: FaultKind[] = ['crash', 'restart', 'partition', 'isolateLeader', 'heal', 'lossy', 'pause', 'asymmetric', 'crashLeader'];
+const KINDS: FaultKind[] = [
+  'crash',
+  'restart',
+  'partition',
+  'isolateLeader',
+  'heal',
+  'lossy',
+  'pause',
+  'asymmetric',
+  'crashLeader',
+];
 
 /**
  * Runs one randomized schedule: a safety phase in which faults of every kind (crashes and restarts,
@@ -169,11 +188,16 @@ export async function runSchedule(opts: ScheduleOptions): Promise<ScheduleResult
         await cluster.run(20);
       }
       const pending = cluster.proposals.filter((p) => p.status === 'pending');
-      if (pending.length > 0) liveness.push(`${pending.length} proposals still pending (e.g. #${pending[0]?.seq} via ${pending[0]?.via})`);
-      if (finals.filter((p) => p.status === 'committed').length < 3) liveness.push('fresh proposals did not commit');
+      if (pending.length > 0)
+        liveness.push(
+          `${pending.length} proposals still pending (e.g. #${pending[0]?.seq} via ${pending[0]?.via})`,
+        );
+      if (finals.filter((p) => p.status === 'committed').length < 3)
+        liveness.push('fresh proposals did not commit');
       const applied = cluster.appliedIndexes();
       const vals = [...applied.values()];
-      if (vals.length !== n || !vals.every((a) => a === vals[0])) liveness.push(`members did not converge: ${JSON.stringify([...applied])}`);
+      if (vals.length !== n || !vals.every((a) => a === vals[0]))
+        liveness.push(`members did not converge: ${JSON.stringify([...applied])}`);
     }
   }
   cluster.checker.checkLogMatching(cluster.liveRafts(), 1 << 30);
@@ -183,7 +207,13 @@ export async function runSchedule(opts: ScheduleOptions): Promise<ScheduleResult
     seed: opts.seed,
     violations: cluster.checker.violations,
     liveness,
-    proposals: { committed: count('committed'), rejected: count('rejected'), dropped: count('dropped'), lost: count('lost'), pending: count('pending') },
+    proposals: {
+      committed: count('committed'),
+      rejected: count('rejected'),
+      dropped: count('dropped'),
+      lost: count('lost'),
+      pending: count('pending'),
+    },
     elections: cluster.checker.elections.length,
     virtualMs: world.now(),
     log,
