@@ -25,7 +25,15 @@ import type { Prng } from './prng.js';
 export type FsOp = keyof FileSystem;
 
 /** Error codes the simulated disk produces (Node-like). */
-export type FsErrorCode = 'ENOENT' | 'EISDIR' | 'ENOTDIR' | 'ENOTEMPTY' | 'EINVAL' | 'EIO' | 'ENOSPC' | 'EEXIST';
+export type FsErrorCode =
+  | 'ENOENT'
+  | 'EISDIR'
+  | 'ENOTDIR'
+  | 'ENOTEMPTY'
+  | 'EINVAL'
+  | 'EIO'
+  | 'ENOSPC'
+  | 'EEXIST';
 
 /** An error with a Node-like `code`, as node:fs throws. */
 export class SimFsError extends Error {
@@ -197,22 +205,23 @@ export class SimDisk {
   /** A `FileSystem` view; it stops working (its promises never settle) after the next crash. */
   fileSystem(): FileSystem {
     const epoch = this.epoch;
-    const d = this;
     const run = <T>(op: FsOp, path: string, fn: () => T, isSync = false): Promise<T> =>
-      d.exec(epoch, op, path, fn, isSync);
+      this.exec(epoch, op, path, fn, isSync);
     return {
-      readFile: (path) => run('readFile', path, () => d.doReadFile(normalizePath(path, 'readFile'))),
+      readFile: (path) => run('readFile', path, () => this.doReadFile(normalizePath(path, 'readFile'))),
       write: (path, offset, bytes) =>
-        run('write', path, () => d.doWrite(normalizePath(path, 'write'), offset, bytes)),
-      truncate: (path, size) => run('truncate', path, () => d.doTruncate(normalizePath(path, 'truncate'), size)),
-      sync: (path) => run<void>('sync', path, () => d.doSync(normalizePath(path, 'sync')) as never, true),
+        run('write', path, () => this.doWrite(normalizePath(path, 'write'), offset, bytes)),
+      truncate: (path, size) =>
+        run('truncate', path, () => this.doTruncate(normalizePath(path, 'truncate'), size)),
+      sync: (path) => run<void>('sync', path, () => this.doSync(normalizePath(path, 'sync')) as never, true),
       rename: (from, to) =>
-        run('rename', from, () => d.doRename(normalizePath(from, 'rename'), normalizePath(to, 'rename'))),
-      remove: (path) => run('remove', path, () => d.doRemove(normalizePath(path, 'remove'))),
-      list: (dir) => run('list', dir, () => d.doList(normalizePath(dir, 'list'))),
-      mkdir: (dir) => run('mkdir', dir, () => d.doMkdir(normalizePath(dir, 'mkdir'))),
-      syncDir: (dir) => run<void>('syncDir', dir, () => d.doSyncDir(normalizePath(dir, 'syncDir')) as never, true),
-      size: (path) => run('size', path, () => d.doSize(normalizePath(path, 'size'))),
+        run('rename', from, () => this.doRename(normalizePath(from, 'rename'), normalizePath(to, 'rename'))),
+      remove: (path) => run('remove', path, () => this.doRemove(normalizePath(path, 'remove'))),
+      list: (dir) => run('list', dir, () => this.doList(normalizePath(dir, 'list'))),
+      mkdir: (dir) => run('mkdir', dir, () => this.doMkdir(normalizePath(dir, 'mkdir'))),
+      syncDir: (dir) =>
+        run<void>('syncDir', dir, () => this.doSyncDir(normalizePath(dir, 'syncDir')) as never, true),
+      size: (path) => run('size', path, () => this.doSize(normalizePath(path, 'size'))),
     };
   }
 
@@ -330,6 +339,8 @@ export class SimDisk {
     const ino = e.inode;
     const end = offset + bytes.length;
     this.ensure(ino, end);
+    // Bytes past the old size may hold stale data from before a truncate: a hole reads as zeros.
+    if (offset > ino.size) ino.buf.fill(0, ino.size, offset);
     ino.buf.set(bytes, offset);
     if (end > ino.size) ino.size = end;
     ino.lastWrite = { offset, bytes: bytes.slice() };
@@ -425,7 +436,9 @@ export class SimDisk {
       if (!e) throw new SimFsError('ENOENT', 'syncDir', dir);
       if (e.kind !== 'dir') throw new SimFsError('ENOTDIR', 'syncDir', dir);
     }
-    const entries = this.childrenOf(this.volatile, dir).map((p) => [p, this.volatile.get(p) as Entry] as const);
+    const entries = this.childrenOf(this.volatile, dir).map(
+      (p) => [p, this.volatile.get(p) as Entry] as const,
+    );
     const epoch = this.epoch;
     return () => {
       if (epoch !== this.epoch) return;

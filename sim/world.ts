@@ -18,7 +18,7 @@
  */
 import type { Clock, Env, FileSystem, Network, TimerHandle } from '../runtime/env/types.js';
 import { EventQueue, type QueuedEvent } from './event-queue.js';
-import { type SimDiskOptions, SimDisk } from './fs.js';
+import { SimDisk, type SimDiskOptions } from './fs.js';
 import { type LinkConfig, SimNetwork } from './network.js';
 import { Prng, type Seed } from './prng.js';
 import { hashBytes, Trace, type TraceOptions } from './trace.js';
@@ -125,6 +125,7 @@ export class World {
   private time = 0;
   private seq = 0;
   private eventsRun = 0;
+  private running = false;
   private readonly traceFrames: boolean;
   private readonly drain: () => Promise<void>;
 
@@ -173,12 +174,23 @@ export class World {
    * `stopWhen()` holds. Lets microtasks drain after every event (see the module comment).
    */
   async run(opts: RunOptions = {}): Promise<RunResult> {
+    if (this.running) throw new Error('World.run/step is already in progress (await the first call)');
+    this.running = true;
+    try {
+      return await this.runLoop(opts);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async runLoop(opts: RunOptions): Promise<RunResult> {
     const { until, maxEvents, stopWhen } = opts;
     let events = 0;
     await this.drain();
     for (;;) {
       if (stopWhen?.()) return { reason: 'stopped', events, now: this.time };
-      if (maxEvents !== undefined && events >= maxEvents) return { reason: 'maxEvents', events, now: this.time };
+      if (maxEvents !== undefined && events >= maxEvents)
+        return { reason: 'maxEvents', events, now: this.time };
       const next = this.peekLive();
       if (!next || (until !== undefined && next.at > until)) {
         if (until !== undefined && until > this.time) this.time = until;
@@ -198,6 +210,7 @@ export class World {
 
   /** Runs exactly one event (skipping discarded ones); false when the queue is empty. */
   async step(): Promise<boolean> {
+    if (this.running) throw new Error('World.run/step is already in progress (await the first call)');
     await this.drain();
     while (this.queue.size > 0) {
       if (this.dispatch()) {
@@ -212,7 +225,8 @@ export class World {
   createEnv(nodeId: string, opts: NodeOptions = {}): SimEnv {
     if (this.nodes.has(nodeId)) throw new Error(`node ${nodeId} already exists; use restart()`);
     const drift = this.opts.clockDrift ?? 0;
-    const rate = opts.clock?.rate ?? (drift > 0 ? this.rng.fork(`drift/${nodeId}`).range(1 - drift, 1 + drift) : 1);
+    const rate =
+      opts.clock?.rate ?? (drift > 0 ? this.rng.fork(`drift/${nodeId}`).range(1 - drift, 1 + drift) : 1);
     if (!(rate > 0)) throw new RangeError('clock rate must be > 0');
     const n = {
       id: nodeId,
@@ -305,9 +319,14 @@ export class World {
     n.pauseEnd = end;
     n.status = 'paused';
     this.record(`pause ${nodeId} until=${end}`);
-    this.push(end, () => {
-      if (n.pauseToken === token && n.status === 'paused') this.resume(nodeId);
-    }, null, 0);
+    this.push(
+      end,
+      () => {
+        if (n.pauseToken === token && n.status === 'paused') this.resume(nodeId);
+      },
+      null,
+      0,
+    );
   }
 
   /** Ends a pause now; held events run at the current time, in their original order. */
@@ -355,7 +374,13 @@ export class World {
     this.trace.record(`${this.time} ${line}`);
   }
 
-  private push(at: number, fn: () => void, node: NodeState | null, inc: number, onDiscard?: () => void): WorldEvent {
+  private push(
+    at: number,
+    fn: () => void,
+    node: NodeState | null,
+    inc: number,
+    onDiscard?: () => void,
+  ): WorldEvent {
     const ev: WorldEvent = { at, seq: this.seq++, cancelled: false, fn, node, inc };
     if (onDiscard) ev.onDiscard = onDiscard;
     this.queue.push(ev);
@@ -365,7 +390,7 @@ export class World {
   private peekLive(): WorldEvent | undefined {
     for (;;) {
       const ev = this.queue.peek();
-      if (!ev || !ev.cancelled) return ev;
+      if (!ev?.cancelled) return ev;
       this.queue.pop();
     }
   }
@@ -408,10 +433,15 @@ export class World {
         let due = this.time + delay / n.rate;
         // Never fire before the local deadline because of float rounding.
         while (localNow(n, due) < target) due += Math.max(Number.EPSILON * Math.abs(due), Number.MIN_VALUE);
-        const ev = this.push(due, () => {
-          this.record(`timer ${n.id}`);
-          fn();
-        }, n, inc);
+        const ev = this.push(
+          due,
+          () => {
+            this.record(`timer ${n.id}`);
+            fn();
+          },
+          n,
+          inc,
+        );
         if (!live()) ev.cancelled = true;
         this.timerEvents.add(ev);
         return ev;
@@ -455,22 +485,28 @@ export class World {
         this.network.countDropped(from.id, to);
         this.record(`drop ${from.id}>${to} down`);
       };
-      this.push(this.time + d, () => {
-        if (this.network.isCut(from.id, to)) {
-          this.network.countDropped(from.id, to);
-          this.record(`drop ${from.id}>${to} cut`);
-          return;
-        }
-        const h = target.handler;
-        if (!h) {
-          this.network.countDropped(from.id, to);
-          this.record(`drop ${from.id}>${to} no-handler`);
-          return;
-        }
-        this.network.countDelivered(from.id, to, len);
-        this.record(`deliver ${from.id}>${to} ${len}${tag}`);
-        h(from.id, copy);
-      }, target, target.inc, discard);
+      this.push(
+        this.time + d,
+        () => {
+          if (this.network.isCut(from.id, to)) {
+            this.network.countDropped(from.id, to);
+            this.record(`drop ${from.id}>${to} cut`);
+            return;
+          }
+          const h = target.handler;
+          if (!h) {
+            this.network.countDropped(from.id, to);
+            this.record(`drop ${from.id}>${to} no-handler`);
+            return;
+          }
+          this.network.countDelivered(from.id, to, len);
+          this.record(`deliver ${from.id}>${to} ${len}${tag}`);
+          h(from.id, copy);
+        },
+        target,
+        target.inc,
+        discard,
+      );
     });
   }
 }

@@ -22,7 +22,8 @@ describe('determinism', () => {
   it('the workload actually exercises faults (so the hash covers them)', async () => {
     const w = await runGossip(3, 2_000, { trace: { keep: 100_000 } });
     const kinds = new Set(w.trace.lines().map((l) => l.split(' ')[1]));
-    for (const k of ['deliver', 'drop', 'timer', 'crash', 'restart', 'pause', 'resume']) expect(kinds).toContain(k);
+    for (const k of ['deliver', 'drop', 'timer', 'crash', 'restart', 'pause', 'resume'])
+      expect(kinds).toContain(k);
     const t = w.network.totals();
     expect(t.duplicated).toBeGreaterThan(0);
     expect(t.dropped).toBeGreaterThan(0);

@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { createWorld, type LinkConfig, type World } from '../../sim/index.js';
 
 /** Two nodes, `a` sends `n` numbered frames to `b`; returns what b received (seq, time). */
-async function blast(seed: number, cfg: Partial<LinkConfig>, n = 1000): Promise<{ w: World; got: number[][] }> {
+async function blast(
+  seed: number,
+  cfg: Partial<LinkConfig>,
+  n = 1000,
+): Promise<{ w: World; got: number[][] }> {
   const w = createWorld({ seed, network: cfg });
   const a = w.createEnv('a');
   const b = w.createEnv('b');
@@ -44,7 +48,8 @@ describe('SimNetwork: link behaviour', () => {
       const { got } = await blast(seed, { minDelayMs: 5, maxDelayMs: 50 }, 300);
       for (const [i, t] of got) expect((t as number) - (i as number)).toBeGreaterThanOrEqual(5);
       for (const [i, t] of got) expect((t as number) - (i as number)).toBeLessThanOrEqual(50);
-      for (let k = 1; k < got.length; k++) if ((got[k]?.[0] as number) < (got[k - 1]?.[0] as number)) reordered++;
+      for (let k = 1; k < got.length; k++)
+        if ((got[k]?.[0] as number) < (got[k - 1]?.[0] as number)) reordered++;
     }
     expect(reordered).toBeGreaterThan(0);
     const { got } = await blast(1, { minDelayMs: 3, maxDelayMs: 3 }, 100);
@@ -165,8 +170,26 @@ describe('SimNetwork: partitions', () => {
     for (const id of ids) w.env(id).network.onReceive(() => {});
     await w.run();
     expect(w.network.stats()).toEqual([
-      { from: 'a', to: 'b', sent: 2, bytesSent: 15, delivered: 2, bytesDelivered: 15, dropped: 0, duplicated: 0 },
-      { from: 'c', to: 'a', sent: 1, bytesSent: 1, delivered: 1, bytesDelivered: 1, dropped: 0, duplicated: 0 },
+      {
+        from: 'a',
+        to: 'b',
+        sent: 2,
+        bytesSent: 15,
+        delivered: 2,
+        bytesDelivered: 15,
+        dropped: 0,
+        duplicated: 0,
+      },
+      {
+        from: 'c',
+        to: 'a',
+        sent: 1,
+        bytesSent: 1,
+        delivered: 1,
+        bytesDelivered: 1,
+        dropped: 0,
+        duplicated: 0,
+      },
     ]);
     w.network.resetStats();
     expect(w.network.totals().sent).toBe(0);

@@ -46,7 +46,11 @@ export class GossipNode {
 }
 
 /** Runs the faulty gossip scenario on `seed` and returns the world after `ms` of virtual time. */
-export async function runGossip(seed: number | string, ms = 2_000, extra: Partial<WorldOptions> = {}): Promise<World> {
+export async function runGossip(
+  seed: number | string,
+  ms = 2_000,
+  extra: Partial<WorldOptions> = {},
+): Promise<World> {
   const world = createWorld({
     seed,
     network: { dropRate: 0.05, duplicateRate: 0.05, minDelayMs: 1, maxDelayMs: 20 },
@@ -69,7 +73,8 @@ export async function runGossip(seed: number | string, ms = 2_000, extra: Partia
           world.network.heal();
           break;
         case 2:
-          if (world.status(victim) === 'crashed') nodes.set(victim, new GossipNode(victim, world.restart(victim), ids));
+          if (world.status(victim) === 'crashed')
+            nodes.set(victim, new GossipNode(victim, world.restart(victim), ids));
           else world.crash(victim);
           break;
         case 3:

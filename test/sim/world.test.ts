@@ -126,7 +126,7 @@ describe('World: nodes', () => {
     const a = w.createEnv('a');
     const b = w.createEnv('b');
     const log: string[] = [];
-    b.network.onReceive((from, f) => log.push(`msg ${f[0]} @${w.now()}`));
+    b.network.onReceive((_from, f) => log.push(`msg ${f[0]} @${w.now()}`));
     b.clock.setTimer(5, () => log.push(`timer @${w.now()} local ${b.clock.now()}`));
     const cancelled = b.clock.setTimer(6, () => log.push('cancelled timer fired'));
     w.schedule(2, () => w.pause('b', 100));
@@ -219,5 +219,16 @@ describe('World: nodes', () => {
     expect(draws(2)).not.toEqual(x);
     expect(new Set(x).size).toBe(4);
     for (const v of x) expect(v >= 0 && v < 1).toBe(true);
+  });
+});
+
+describe('World: misuse', () => {
+  it('refuses a second concurrent run', async () => {
+    const w = createWorld({ seed: 1 });
+    w.schedule(1, () => {});
+    const first = w.run();
+    await expect(w.run()).rejects.toThrow(/already in progress/);
+    await first;
+    await expect(w.run()).resolves.toMatchObject({ reason: 'idle' });
   });
 });
