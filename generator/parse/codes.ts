@@ -3,6 +3,7 @@
  * meaning; new kinds get new codes.
  */
 export const PARSE_CODES = {
+  YAML000: 'file cannot be read (CLI)',
   YAML001: 'TAB character used for indentation',
   YAML002: 'invalid UTF-8 byte sequence',
   YAML003: 'control character (e.g. NUL) in the text',
