@@ -46,6 +46,8 @@ interface Limits {
   reconnectMaxMs: number;
   maxInboundConnections: number;
   maxClientWriteBufferBytes: number;
+  frameTimeoutMs: number;
+  maxInboundBufferedBytes: number;
 }
 
 /** One accepted connection (a peer, a client, or not yet identified). */
@@ -56,6 +58,11 @@ interface Inbound {
   id: string;
   remote: string;
   timer: NodeJS.Timeout | undefined;
+  /** This connection's share of the global inbound buffered-bytes total. */
+  accounted: number;
+  /** Frames completed so far (the partial-frame timer checks for progress). */
+  framesDone: number;
+  frameTimer: NodeJS.Timeout | undefined;
 }
 
 /** Our outbound side toward one peer. */
@@ -90,6 +97,8 @@ export function resolveLimits(l: TcpNetworkOptions['limits'] = {}): Limits {
     reconnectMaxMs: l.reconnectMaxMs ?? 5000,
     maxInboundConnections: l.maxInboundConnections ?? 1024,
     maxClientWriteBufferBytes: l.maxClientWriteBufferBytes ?? 64 * 1024 * 1024,
+    frameTimeoutMs: l.frameTimeoutMs ?? 30_000,
+    maxInboundBufferedBytes: l.maxInboundBufferedBytes ?? 256 * 1024 * 1024,
   };
   if (out.maxFrameBytes < 4 || out.maxFrameBytes > 0x7fffffff)
     throw new RangeError('maxFrameBytes out of range');
@@ -113,6 +122,8 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
   const peers = new Map<string, Peer>();
   let server: net.Server | undefined;
   let closed = false;
+  /** Sum of bytes held by all inbound decoders (kept below limits.maxInboundBufferedBytes). */
+  let inboundBuffered = 0;
 
   const m = {
     bytesIn: 0,
@@ -124,6 +135,8 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
     rejectedByReason: {} as Partial<Record<HandshakeRejectReason, number>>,
     malformedFrames: 0,
     handshakeTimeouts: 0,
+    frameTimeouts: 0,
+    overloadCloses: 0,
     connectionsAccepted: 0,
     connectionsOpened: 0,
     clientRequests: 0,
@@ -174,12 +187,43 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
     return `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
   }
 
+  /** Stops the timers of a closing connection and returns its buffered bytes to the budget. */
+  function release(c: Inbound): void {
+    if (c.timer) clearTimeout(c.timer);
+    if (c.frameTimer) clearTimeout(c.frameTimer);
+    c.timer = undefined;
+    c.frameTimer = undefined;
+    inboundBuffered -= c.accounted;
+    c.accounted = 0;
+  }
+
+  /**
+   * A partially received frame must complete within frameTimeoutMs (a post-handshake slow-loris
+   * holds a slot and up to one frame of memory otherwise). Checks progress, not idleness.
+   */
+  function armFrameTimer(c: Inbound): void {
+    if (c.frameTimer || c.state === 'closed' || c.state === 'handshake' || c.decoder.bufferedBytes === 0)
+      return;
+    const done = c.framesDone;
+    c.frameTimer = setTimeout(() => {
+      c.frameTimer = undefined;
+      if (c.state === 'closed' || c.decoder.bufferedBytes === 0) return;
+      if (c.framesDone === done) {
+        m.frameTimeouts++;
+        log.warn(
+          { remote: c.remote, id: c.id },
+          `closing connection: frame incomplete after ${limits.frameTimeoutMs} ms`,
+        );
+        closeInbound(c, 'frame timeout');
+      } else armFrameTimer(c);
+    }, limits.frameTimeoutMs);
+  }
+
   function closeInbound(c: Inbound, reason: string): void {
     if (c.state === 'closed') return;
     const was = c.state;
     c.state = 'closed';
-    if (c.timer) clearTimeout(c.timer);
-    c.timer = undefined;
+    release(c);
     c.socket.destroy();
     if (was === 'peer') emit({ type: 'peer-disconnected', peer: c.id, direction: 'inbound', reason });
     else if (was === 'client') emit({ type: 'client-disconnected', clientId: c.id, reason });
@@ -194,7 +238,7 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
       return;
     }
     c.state = 'closed';
-    if (c.timer) clearTimeout(c.timer);
+    release(c);
     const ack = encodeFrame(encodeAck({ rejected: reason, clusterId, responderId: nodeId, message }));
     m.bytesOut += ack.length;
     // Give the ACK a moment to leave, but never let the refused socket linger.
@@ -320,12 +364,27 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
         }
         return;
       }
-      if (frame === null) return;
+      if (frame === null) break;
+      c.framesDone++;
       if (c.state === 'handshake') onHello(c, frame);
       else if (c.state === 'peer') deliver(c.id, frame);
       else if (c.state === 'client') onClientFrame(c, frame);
       if ((c.state as Inbound['state']) === 'closed') return;
     }
+    // Global budget: many connections each holding part of a large frame must not add up without
+    // bound; the connection that pushes the total over the cap is the one closed.
+    inboundBuffered += c.decoder.bufferedBytes - c.accounted;
+    c.accounted = c.decoder.bufferedBytes;
+    if (inboundBuffered > limits.maxInboundBufferedBytes) {
+      m.overloadCloses++;
+      log.warn(
+        { remote: c.remote, id: c.id, inboundBuffered },
+        'closing connection: inbound buffer budget exceeded',
+      );
+      closeInbound(c, 'inbound buffer budget exceeded');
+      return;
+    }
+    armFrameTimer(c);
   }
 
   function onConnection(socket: net.Socket): void {
@@ -336,6 +395,9 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
       id: '',
       remote: remoteOf(socket),
       timer: undefined,
+      accounted: 0,
+      framesDone: 0,
+      frameTimer: undefined,
     };
     socket.on('error', (err) => log.debug({ err: err.message, remote: c.remote }, 'inbound socket error'));
     socket.on('close', () => {
@@ -353,6 +415,7 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
       return;
     }
     socket.setNoDelay(true);
+    socket.setKeepAlive(true, 10_000);
     c.timer = setTimeout(() => {
       if (c.state !== 'handshake') return;
       m.handshakeTimeouts++;
@@ -554,6 +617,7 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
     const s = openSocket(p.endpoint, options.tls, () => {
       if (p.socket !== s) return;
       s.setNoDelay(true);
+      s.setKeepAlive(true, 10_000);
       m.bytesOut += hello.length;
       s.write(hello);
     });
@@ -716,11 +780,9 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
     metrics(): TransportMetrics {
       let activeInbound = 0;
       let activeClients = 0;
-      let buffered = 0;
       for (const c of inbound) {
         if (c.state === 'peer') activeInbound++;
         if (c.state === 'client') activeClients++;
-        buffered += c.decoder.bufferedBytes;
       }
       const peerMetrics: Record<string, PeerMetrics> = {};
       let activeOutbound = 0;
@@ -741,7 +803,7 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
         activeInbound,
         activeClients,
         activeOutbound,
-        inboundBufferedBytes: buffered,
+        inboundBufferedBytes: inboundBuffered,
         peers: peerMetrics,
       };
     },

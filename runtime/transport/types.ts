@@ -48,6 +48,16 @@ export interface TransportLimits {
    * the client connection is closed. Default 64 MiB.
    */
   maxClientWriteBufferBytes?: number;
+  /**
+   * After the handshake, a partially received frame must make progress (some frame completes)
+   * within this long, or the connection is closed (post-handshake slow-loris). Default 30000.
+   */
+  frameTimeoutMs?: number;
+  /**
+   * Cap on the bytes held by all inbound decoders together; the connection that pushes the total
+   * over it is closed. Default 256 MiB.
+   */
+  maxInboundBufferedBytes?: number;
 }
 
 /** Options of {@link createTcpNetwork}. */
@@ -88,6 +98,10 @@ export interface TransportMetrics {
   /** Connections closed because of bytes that broke framing or the envelope. */
   malformedFrames: number;
   handshakeTimeouts: number;
+  /** Connections closed because a partial frame made no progress within frameTimeoutMs. */
+  frameTimeouts: number;
+  /** Connections closed because the inbound buffer budget was exceeded. */
+  overloadCloses: number;
   connectionsAccepted: number;
   connectionsOpened: number;
   /** Gauges. */

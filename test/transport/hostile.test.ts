@@ -212,3 +212,91 @@ describe('hostile input', () => {
     await moreRounds(3);
   });
 });
+
+describe('post-handshake resource limits', () => {
+  async function lone(limits: Record<string, number>): Promise<{ z: TcpNetwork; port: number }> {
+    const c = await startCluster(['z'], { limits: { ...FAST_LIMITS, ...limits } });
+    return { z: c.nets.z!, port: c.ports.z! };
+  }
+
+  it('a partial frame that makes no progress is closed after frameTimeoutMs; a progressing stream is not', async () => {
+    const { z, port: zp } = await lone({ frameTimeoutMs: 400 });
+    try {
+      const got: string[] = [];
+      let allIn: () => void = () => {};
+      const twenty = new Promise<void>((r) => {
+        allIn = r;
+      });
+      z.onReceive((_from, f) => {
+        if (got.push(Buffer.from(f).toString()) === 20) allIn();
+      });
+      // Progressing: every 40 ms the rest of one frame and the first half of the next, so the
+      // buffer never empties but frames keep completing.
+      const ok = await rawSocket(zp);
+      ok.socket.write(helloFrame({ senderId: 'steady' }));
+      const frame = (i: number) =>
+        Buffer.concat([frameHeader(6), Buffer.from(`f-${String(i).padStart(4, '0')}`)]);
+      ok.socket.write(frame(0).subarray(0, 5));
+      let i = 0;
+      const done = new Promise<void>((resolve) => {
+        const iv = setInterval(() => {
+          ok.socket.write(Buffer.concat([frame(i).subarray(5), frame(i + 1).subarray(0, 5)]));
+          i++;
+          if (i === 20) {
+            clearInterval(iv);
+            resolve();
+          }
+        }, 40);
+      });
+      // Stalled: the header and 10 of 100 bytes, then nothing.
+      const stalled = await rawSocket(zp);
+      const started = performance.now();
+      stalled.socket.write(helloFrame({ senderId: 'stalled' }));
+      stalled.socket.write(Buffer.concat([frameHeader(100), Buffer.alloc(10)]));
+      await stalled.closed;
+      expect(performance.now() - started).toBeGreaterThanOrEqual(380);
+      await done; // 800 ms of steady progress, twice the timeout
+      await twenty;
+      expect(got).toEqual(Array.from({ length: 20 }, (_, k) => `f-${String(k).padStart(4, '0')}`));
+      expect(ok.socket.destroyed).toBe(false);
+      expect(z.metrics().frameTimeouts).toBe(1);
+      // Once the steady sender stalls too, it is closed as well.
+      await ok.closed;
+      expect(z.metrics().frameTimeouts).toBe(2);
+    } finally {
+      await z.close();
+    }
+  });
+
+  it('the inbound buffer budget closes the connections that exceed it; the survivor still works', async () => {
+    const { z, port: zp } = await lone({ maxInboundBufferedBytes: 50_000 });
+    try {
+      z.onClientRequest((_id, f, reply) => reply(f.subarray(0, 3)));
+      const socks = await Promise.all([0, 1, 2].map(() => rawSocket(zp)));
+      let closedCount = 0;
+      const twoClosed = new Promise<void>((resolve) => {
+        for (const s of socks) void s.closed.then(() => ++closedCount === 2 && resolve());
+      });
+      for (const [k, s] of socks.entries()) {
+        s.socket.write(helloFrame({ kind: 'client', clusterId: '', senderId: `hog-${k}` }));
+        const head = Buffer.alloc(8);
+        head.writeUInt32BE(30_004, 0);
+        head.writeUInt32BE(7, 4);
+        s.socket.write(Buffer.concat([head, Buffer.alloc(30_000 - 4, 0x61)])); // 4 bytes short
+      }
+      await twoClosed;
+      expect(z.metrics().overloadCloses).toBe(2);
+      expect(z.metrics().inboundBufferedBytes).toBe(30_000);
+      const survivor = socks.find((s) => !s.socket.destroyed)!;
+      const reply = new Promise<Buffer>((resolve) => survivor.socket.once('data', (d: Buffer) => resolve(d)));
+      survivor.socket.write(Buffer.from('aaaa'));
+      const r = await reply;
+      expect(r.readUInt32BE(0)).toBe(7); // envelope length 4 + 3
+      expect(r.subarray(8).toString()).toBe('aaa');
+      expect(z.metrics().inboundBufferedBytes).toBe(0);
+      for (const s of socks) s.socket.destroy();
+    } finally {
+      await z.close();
+    }
+  });
+});
