@@ -96,6 +96,8 @@ interface Progress {
   inflightBytes: number;
   recentActive: boolean;
   lastHeard: number;
+  /** When match last advanced (or the pipeline last started from empty): stall detection. */
+  lastProgressAt: number;
   ackedSeq: number;
   ackedTime: number;
   snapshot: SnapshotTransfer | null;
@@ -450,6 +452,7 @@ export class Raft {
         inflightBytes: 0,
         recentActive: true,
         lastHeard: this.now,
+        lastProgressAt: this.now,
         ackedSeq: 0,
         ackedTime: Number.NEGATIVE_INFINITY,
         snapshot: null,
@@ -742,6 +745,7 @@ export class Raft {
     this.send(p.id, m);
     if (p.state === 'replicate') {
       if (entries.length > 0) {
+        if (p.inflight.length === 0) p.lastProgressAt = this.now;
         const lastSent = (entries[entries.length - 1] as LogEntry).index;
         p.inflight.push({ index: lastSent, bytes });
         p.inflightBytes += bytes;
@@ -800,11 +804,24 @@ export class Raft {
         p.paused = false;
         this.sendAppend(p);
       } else if (p.state === 'replicate') {
-        if (!this.sendAppendsReplicate(p)) this.sendHeartbeat(p);
+        // Appends or their acknowledgements were lost (nothing acknowledged for two heartbeat
+        // intervals while some are in flight): fall back to probing from match + 1.
+        if (p.inflight.length > 0 && this.now - p.lastProgressAt >= 2 * this.cfg.heartbeatInterval) {
+          this.becomeProbe(p);
+          this.sendAppend(p);
+        } else if (!this.sendAppendsReplicate(p)) this.sendHeartbeat(p);
       } else {
         this.sendSnapshotChunk(p);
       }
     }
+  }
+
+  private becomeProbe(p: Progress): void {
+    p.state = 'probe';
+    p.paused = false;
+    p.next = p.match + 1;
+    p.inflight = [];
+    p.inflightBytes = 0;
   }
 
   /** Sends as many batches as the pipeline window allows; true when anything was sent. */
@@ -909,6 +926,7 @@ export class Raft {
     }
     if (m.matchIndex > p.match) {
       p.match = m.matchIndex;
+      p.lastProgressAt = this.now;
       if (p.next <= p.match) p.next = p.match + 1;
       while (p.inflight.length > 0 && (p.inflight[0] as { index: number }).index <= p.match) {
         const f = p.inflight.shift() as { index: number; bytes: number };
