@@ -5,7 +5,7 @@
  * is what makes creations, renames and removals durable on Linux.
  */
 import { constants } from 'node:fs';
-import { type FileHandle, mkdir, open, readFile, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { isAbsolute, join, normalize, sep } from 'node:path';
 import type { FileSystem } from './types.js';
 

@@ -5,33 +5,33 @@
  */
 export { CORRUPTION_REMEDY, StorageFailedError, WalCorruptionError } from './errors.js';
 export {
+  decodeRecordAt,
+  type HardState,
   RECORD_ALIGN,
   RECORD_HEADER_SIZE,
   RecordType,
-  type HardState,
   type RecordTypeTag,
+  recordSize,
   type SnapshotMeta,
   type WalEntry,
-  decodeRecordAt,
-  recordSize,
 } from './record.js';
 export {
+  decodeSnapshot,
+  encodeSnapshot,
+  openSnapshotStore,
+  type SkippedSnapshot,
+  type Snapshot,
+  SnapshotStore,
+  type SnapshotStoreOptions,
+  snapshotFileName,
+} from './snapshot-store.js';
+export { openStorage, type Recovered, type Storage, type StorageOptions } from './storage.js';
+export {
+  openWal,
   type RepairReport,
+  segmentFileName,
   Wal,
   type WalOptions,
   type WalRecovered,
   type WalStats,
-  openWal,
-  segmentFileName,
 } from './wal.js';
-export {
-  type Snapshot,
-  type SkippedSnapshot,
-  SnapshotStore,
-  type SnapshotStoreOptions,
-  decodeSnapshot,
-  encodeSnapshot,
-  openSnapshotStore,
-  snapshotFileName,
-} from './snapshot-store.js';
-export { type Recovered, type Storage, type StorageOptions, openStorage } from './storage.js';

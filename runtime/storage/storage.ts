@@ -6,8 +6,13 @@
 import type { FileSystem } from '../env/types.js';
 import { WalCorruptionError } from './errors.js';
 import type { HardState, WalEntry } from './record.js';
-import { type Snapshot, type SkippedSnapshot, type SnapshotStore, openSnapshotStore } from './snapshot-store.js';
-import { type RepairReport, type Wal, type WalOptions, openWal } from './wal.js';
+import {
+  openSnapshotStore,
+  type SkippedSnapshot,
+  type Snapshot,
+  type SnapshotStore,
+} from './snapshot-store.js';
+import { openWal, type RepairReport, type Wal, type WalOptions } from './wal.js';
 
 /** Options of `openStorage`. */
 export interface StorageOptions extends WalOptions {
@@ -61,7 +66,9 @@ export async function openStorage(
       0,
       `the WAL records a snapshot at index ${w.snapshot.index} (term ${w.snapshot.term}) but the newest ` +
         `valid snapshot file covers ${snapshot ? `only index ${snapshot.index}` : 'nothing'}` +
-        (loaded.skipped.length > 0 ? ` (skipped: ${loaded.skipped.map((s) => `${s.file}: ${s.reason}`).join('; ')})` : ''),
+        (loaded.skipped.length > 0
+          ? ` (skipped: ${loaded.skipped.map((s) => `${s.file}: ${s.reason}`).join('; ')})`
+          : ''),
     );
   }
   let entries = w.entries;

@@ -18,14 +18,6 @@ import { StorageFailedError, WalCorruptionError } from './errors.js';
 import { LogState, LogStateError } from './log-state.js';
 import {
   type DecodedRecord,
-  type HardState,
-  RECORD_ALIGN,
-  RECORD_HEADER_SIZE,
-  RecordType,
-  type RecordTypeTag,
-  type SegmentHeader,
-  type SnapshotMeta,
-  type WalEntry,
   decodeEntry,
   decodeHardState,
   decodeRecordAt,
@@ -38,7 +30,15 @@ import {
   encodeSnapshotMeta,
   encodeTruncate,
   endOfData,
+  type HardState,
+  RECORD_ALIGN,
+  RECORD_HEADER_SIZE,
+  RecordType,
+  type RecordTypeTag,
   recordSize,
+  type SegmentHeader,
+  type SnapshotMeta,
+  type WalEntry,
   writeRecord,
 } from './record.js';
 
@@ -128,6 +128,8 @@ export class Wal {
   private durable = 0;
   private waiters: Waiter[] = [];
   private flushing = false;
+  /** Settles when the current flush loop ends (never rejects). */
+  private flushDone: Promise<void> = Promise.resolve();
   private failure: StorageFailedError | null = null;
   private closed = false;
   private readonly counters: WalStats = {
@@ -242,9 +244,15 @@ export class Wal {
   truncateSuffix(from: number): void {
     this.checkUsable();
     if (from <= this.mem.snapshot.index || from > this.mem.lastIndex + 1) {
-      throw new RangeError(`truncate point ${from} must be in (${this.mem.snapshot.index}, ${this.mem.lastIndex + 1}]`);
+      throw new RangeError(
+        `truncate point ${from} must be in (${this.mem.snapshot.index}, ${this.mem.lastIndex + 1}]`,
+      );
     }
-    this.enqueue({ type: RecordType.TruncateSuffix, payload: encodeTruncate(from), apply: (s) => s.truncateFrom(from) });
+    this.enqueue({
+      type: RecordType.TruncateSuffix,
+      payload: encodeTruncate(from),
+      apply: (s) => s.truncateFrom(from),
+    });
   }
 
   /** Resolves when every record appended before the call is durable; rejects once failed. */
@@ -255,7 +263,7 @@ export class Wal {
     if (this.durable >= target) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       this.waiters.push({ target, resolve, reject });
-      if (!this.flushing) void this.flushLoop();
+      if (!this.flushing) this.flushDone = this.flushLoop();
     });
   }
 
@@ -281,7 +289,11 @@ export class Wal {
       return Promise.reject(e);
     }
     const m = { index: meta.index, term: meta.term };
-    this.enqueue({ type: RecordType.Snapshot, payload: encodeSnapshotMeta(m), apply: (s) => s.markSnapshot(m) });
+    this.enqueue({
+      type: RecordType.Snapshot,
+      payload: encodeSnapshotMeta(m),
+      apply: (s) => s.markSnapshot(m),
+    });
     return this.sync();
   }
 
@@ -314,10 +326,10 @@ export class Wal {
     return removed;
   }
 
-  /** Waits for pending syncs, then refuses further use. Does not sync unsynced appends. */
+  /** Waits for the flush in progress, then refuses further use. Does not sync unsynced appends. */
   async close(): Promise<void> {
-    while (this.flushing) await new Promise<void>((r) => queueMicrotask(r));
     this.closed = true;
+    await this.flushDone;
   }
 
   /**
@@ -340,7 +352,8 @@ export class Wal {
   }
 
   private fail(operation: string, cause: unknown): void {
-    if (!this.failure) this.failure = cause instanceof StorageFailedError ? cause : new StorageFailedError(operation, cause);
+    if (!this.failure)
+      this.failure = cause instanceof StorageFailedError ? cause : new StorageFailedError(operation, cause);
     const waiters = this.waiters;
     this.waiters = [];
     for (const w of waiters) w.reject(this.failure);
@@ -362,7 +375,7 @@ export class Wal {
         this.durable = upto;
         this.durableSnapshotIndex = this.disk.snapshot.index;
         const still: Waiter[] = [];
-        for (const w of this.waiters) (w.target <= upto ? w.resolve() : still.push(w));
+        for (const w of this.waiters) w.target <= upto ? w.resolve() : still.push(w);
         this.waiters = still;
       }
     } finally {
@@ -427,7 +440,11 @@ export class Wal {
   /** Creates the next segment durably, then seals the current one (see the module invariants). */
   private async rollover(): Promise<void> {
     const cur = this.segments[this.segments.length - 1] as SegmentInfo;
-    const next: SegmentInfo = { no: cur.no + 1, name: segmentFileName(cur.no + 1), base: this.disk.lastIndex };
+    const next: SegmentInfo = {
+      no: cur.no + 1,
+      name: segmentFileName(cur.no + 1),
+      base: this.disk.lastIndex,
+    };
     const headerSeq = this.nextSeq + 1; // the seal of `cur` takes nextSeq
     const headerEnd = await createSegment(this.fs, this.dir, next, this.disk, headerSeq, this.segmentSize);
     this.counters.segmentsCreated++;
@@ -573,13 +590,16 @@ export async function openWal(
   opts: WalOptions = {},
 ): Promise<{ wal: Wal; recovered: WalRecovered }> {
   const segmentSize = opts.segmentSize ?? DEFAULT_SEGMENT_SIZE;
-  if (!Number.isInteger(segmentSize) || segmentSize < 4096) throw new RangeError('segmentSize must be an integer >= 4096');
+  if (!Number.isInteger(segmentSize) || segmentSize < 4096)
+    throw new RangeError('segmentSize must be an integer >= 4096');
   const repair: RepairReport = { tornTail: null, removedFiles: [] };
   await fs.mkdir(dir);
-  const names = (await fs.list(dir))
-    .filter((n) => SEGMENT_NAME.test(n))
-    .sort();
-  const infos: SegmentInfo[] = names.map((name) => ({ no: Number(SEGMENT_NAME.exec(name)?.[1]), name, base: 0 }));
+  const names = (await fs.list(dir)).filter((n) => SEGMENT_NAME.test(n)).sort();
+  const infos: SegmentInfo[] = names.map((name) => ({
+    no: Number(SEGMENT_NAME.exec(name)?.[1]),
+    name,
+    base: 0,
+  }));
   for (let k = 1; k < infos.length; k++) {
     const prev = infos[k - 1] as SegmentInfo;
     const cur = infos[k] as SegmentInfo;
@@ -653,7 +673,11 @@ export async function openWal(
       throw new WalCorruptionError(seg.path, 0, `segment header is unreadable (${seg.stopDefect})`);
     }
     if (header.segment !== seg.info.no) {
-      throw new WalCorruptionError(seg.path, 0, `segment header names segment ${header.segment}, not ${seg.info.no}`);
+      throw new WalCorruptionError(
+        seg.path,
+        0,
+        `segment header names segment ${header.segment}, not ${seg.info.no}`,
+      );
     }
     seg.info.base = header.base;
     if (state === null) {
@@ -663,7 +687,11 @@ export async function openWal(
       if (header.snapshot.index > header.base) state.offset = header.snapshot.index;
     } else {
       if (seg.headerSeq !== expectSeq) {
-        throw new WalCorruptionError(seg.path, 0, `segment starts at record ${seg.headerSeq}, expected ${expectSeq}`);
+        throw new WalCorruptionError(
+          seg.path,
+          0,
+          `segment starts at record ${seg.headerSeq}, expected ${expectSeq}`,
+        );
       }
       if (header.base !== state.lastIndex) {
         throw new WalCorruptionError(
@@ -676,7 +704,11 @@ export async function openWal(
     expectSeq = seg.headerSeq + 1;
     for (const r of seg.records) {
       if (r.seq !== expectSeq) {
-        throw new WalCorruptionError(seg.path, r.offset, `record ${r.seq} found where record ${expectSeq} belongs`);
+        throw new WalCorruptionError(
+          seg.path,
+          r.offset,
+          `record ${r.seq} found where record ${expectSeq} belongs`,
+        );
       }
       expectSeq++;
       try {
@@ -717,7 +749,12 @@ export async function openWal(
       }
       await fs.write(seg.path, seg.stop, new Uint8Array(end - seg.stop));
       await fs.sync(seg.path);
-      repair.tornTail = { file: seg.path, offset: seg.stop, bytesDiscarded: end - seg.stop, defect: seg.stopDefect };
+      repair.tornTail = {
+        file: seg.path,
+        offset: seg.stop,
+        bytesDiscarded: end - seg.stop,
+        defect: seg.stopDefect,
+      };
     }
   }
   const st = state as LogState;

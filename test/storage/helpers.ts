@@ -2,8 +2,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { FileSystem } from '../../runtime/env/types.js';
 import { createNodeFileSystem } from '../../runtime/env/node-fs.js';
+import type { FileSystem } from '../../runtime/env/types.js';
 import type { WalEntry } from '../../runtime/storage/index.js';
 import { MemoryFileSystem } from './memory-fs.js';
 

@@ -15,7 +15,17 @@ interface Inode {
 
 type Match = (path: string, bytes?: Uint8Array) => boolean;
 
-type Op = 'readFile' | 'write' | 'truncate' | 'sync' | 'rename' | 'remove' | 'list' | 'mkdir' | 'syncDir' | 'size';
+type Op =
+  | 'readFile'
+  | 'write'
+  | 'truncate'
+  | 'sync'
+  | 'rename'
+  | 'remove'
+  | 'list'
+  | 'mkdir'
+  | 'syncDir'
+  | 'size';
 
 function norm(p: string): string {
   const n = posix.normalize(p);
@@ -31,7 +41,16 @@ export class MemoryFileSystem implements FileSystem {
   private faults: Array<{ op: Op; code: string; path?: string; match?: Match; remaining: number }> = [];
   /** Call counters per operation. */
   readonly calls: Record<Op, number> = {
-    readFile: 0, write: 0, truncate: 0, sync: 0, rename: 0, remove: 0, list: 0, mkdir: 0, syncDir: 0, size: 0,
+    readFile: 0,
+    write: 0,
+    truncate: 0,
+    sync: 0,
+    rename: 0,
+    remove: 0,
+    list: 0,
+    mkdir: 0,
+    syncDir: 0,
+    size: 0,
   };
 
   /**
@@ -51,7 +70,8 @@ export class MemoryFileSystem implements FileSystem {
 
   private enter(op: Op, path?: string, bytes?: Uint8Array): void {
     this.calls[op]++;
-    if (this.haltIn === 0) throw Object.assign(new Error(`EIO: halted, ${op} '${path ?? ''}'`), { code: 'EIO' });
+    if (this.haltIn === 0)
+      throw Object.assign(new Error(`EIO: halted, ${op} '${path ?? ''}'`), { code: 'EIO' });
     if (this.haltIn > 0) this.haltIn--;
     const f = this.faults.find(
       (x) =>
@@ -154,7 +174,10 @@ export class MemoryFileSystem implements FileSystem {
   async list(dir: string): Promise<string[]> {
     this.enter('list', dir);
     const d = norm(dir);
-    return [...this.names.keys()].filter((p) => posix.dirname(p) === d).map((p) => posix.basename(p)).sort();
+    return [...this.names.keys()]
+      .filter((p) => posix.dirname(p) === d)
+      .map((p) => posix.basename(p))
+      .sort();
   }
 
   async mkdir(dir: string): Promise<void> {

@@ -6,8 +6,8 @@ import {
   openSnapshotStore,
   openStorage,
   type Snapshot,
-  snapshotFileName,
   StorageFailedError,
+  snapshotFileName,
   WalCorruptionError,
 } from '../../runtime/storage/index.js';
 import { entries, type FsUnderTest, fileSystems, show } from './helpers.js';
@@ -80,7 +80,10 @@ describe('snapshot store crashes', () => {
       const loaded = await reopened.load();
       expect(loaded.snapshot, op).toEqual(snap(10, 1));
       expect(loaded.skipped, op).toEqual([]);
-      expect((await fs.list('snap')).filter((n) => n.endsWith('.tmp')), op).toEqual([]);
+      expect(
+        (await fs.list('snap')).filter((n) => n.endsWith('.tmp')),
+        op,
+      ).toEqual([]);
     }
   });
 });
@@ -89,7 +92,8 @@ describe('openStorage', () => {
   it('installSnapshot: snapshot durable, then WAL marker, then compaction; restart resumes', async () => {
     const fs = new MemoryFileSystem();
     const { storage } = await openStorage(fs, { segmentSize: SMALL });
-    for (let i = 1; i <= 300; i += 10) await storage.wal.save(entries(i, i + 9, 1), { term: 1, votedFor: 'a', commit: i + 9 });
+    for (let i = 1; i <= 300; i += 10)
+      await storage.wal.save(entries(i, i + 9, 1), { term: 1, votedFor: 'a', commit: i + 9 });
     const before = storage.wal.segmentFiles().length;
     await storage.installSnapshot(snap(250, 1));
     expect(storage.wal.segmentFiles().length).toBeLessThan(before);

@@ -44,7 +44,7 @@ const hsSize = (hs: HardState) => 20 + (hs.votedFor === null ? 0 : utf8.encode(h
 
 /** A single-segment log of `batches` synced writes; batch b has 1 + b % 4 entries and a hard state. */
 async function buildSingleSegment(batches: number): Promise<Fixture> {
-  const segmentSize = 64 * 1024;
+  const segmentSize = 8192;
   const fs = new MemoryFileSystem();
   const { wal } = await openWal(fs, 'wal', { segmentSize });
   const headerPayload = 24 + hsSize({ term: 0, votedFor: null, commit: 0 }) + 16;
@@ -112,7 +112,12 @@ function stateOf(records: ModelRecord[]): { entries: WalEntry[]; hardState: Hard
 
 let cases = 0;
 
-async function check(f: Fixture, mutated: Uint8Array, changed: (pos: number) => boolean, label: string): Promise<void> {
+async function check(
+  f: Fixture,
+  mutated: Uint8Array,
+  changed: (pos: number) => boolean,
+  label: string,
+): Promise<void> {
   cases++;
   const fs = new MemoryFileSystem();
   fs.setFile(f.path, mutated);

@@ -3,7 +3,12 @@
  * crash during rollover, and crashes that tear the last unsynced write at every length.
  */
 import { describe, expect, it } from 'vitest';
-import { CORRUPTION_REMEDY, openWal, segmentFileName, WalCorruptionError } from '../../runtime/storage/index.js';
+import {
+  CORRUPTION_REMEDY,
+  openWal,
+  segmentFileName,
+  WalCorruptionError,
+} from '../../runtime/storage/index.js';
 import { entries, entry, show } from './helpers.js';
 import { MemoryFileSystem } from './memory-fs.js';
 
@@ -111,7 +116,13 @@ describe('WAL recovery across segments', () => {
     fs.failOn('write', 'EIO', { match: (p, b) => p === seg(1) && b?.length === 24 });
     let acked = 0;
     for (let j = 1; j < 500 && !wal.failed; j += 5) {
-      if (await wal.save(entries(j, j + 4, 1)).then(() => true, () => false)) acked = j + 4;
+      if (
+        await wal.save(entries(j, j + 4, 1)).then(
+          () => true,
+          () => false,
+        )
+      )
+        acked = j + 4;
     }
     expect(wal.failed?.code).toBe('EIO');
     expect(acked).toBeGreaterThan(0);
@@ -162,7 +173,9 @@ describe('crash with a torn last write', () => {
       expect(n).toBeGreaterThanOrEqual(6);
       expect(show(recovered.entries)).toEqual(show([...entries(1, 6, 1), ...entries(7, n, 2)]));
       expect(recovered.hardState).toEqual(
-        n === 12 && torn >= writeLength - 8 ? { term: 2, votedFor: 'b', commit: 7 } : { term: 1, votedFor: 'a', commit: 2 },
+        n === 12 && torn >= writeLength - 8
+          ? { term: 2, votedFor: 'b', commit: 7 }
+          : { term: 1, votedFor: 'a', commit: 2 },
       );
     }
     // Every prefix length from nothing to the whole write was observed.

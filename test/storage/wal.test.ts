@@ -136,6 +136,18 @@ describe('group commit', () => {
     expect((await openWal(fs, 'wal', { segmentSize: SMALL })).recovered.lastIndex).toBe(2);
   });
 
+  it('close waits for the flush in progress, then refuses use', async () => {
+    const fs = new MemoryFileSystem();
+    const { wal } = await openWal(fs, 'wal', { segmentSize: SMALL });
+    const saved = wal.save([entry(1, 1)]);
+    await wal.close();
+    await saved;
+    expect(() => wal.append([entry(2, 1)])).toThrow(/closed/);
+    await expect(wal.sync()).rejects.toThrow(/closed/);
+    fs.crash();
+    expect((await openWal(fs, 'wal', { segmentSize: SMALL })).recovered.lastIndex).toBe(1);
+  });
+
   it('appended but unsynced records are not durable', async () => {
     const fs = new MemoryFileSystem();
     const { wal } = await openWal(fs, 'wal', { segmentSize: SMALL });
@@ -159,7 +171,9 @@ describe('disk errors', () => {
       const err = await wal.save([entry(2, 1)]).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(StorageFailedError);
       expect((err as StorageFailedError).code).toBe(code);
-      expect((err as Error).message).toMatch(new RegExp(`storage failed during write: ${code}.*no longer acknowledges`));
+      expect((err as Error).message).toMatch(
+        new RegExp(`storage failed during write: ${code}.*no longer acknowledges`),
+      );
       // The fault was one-shot, yet the WAL never acknowledges again.
       expect(() => wal.append([entry(2, 1)])).toThrow(StorageFailedError);
       await expect(wal.sync()).rejects.toBe(err);
@@ -182,7 +196,8 @@ describe('disk errors', () => {
     const { wal } = await openWal(fs, 'wal', { segmentSize: SMALL });
     fs.failOn('syncDir', 'EIO');
     let err: unknown;
-    for (let i = 1; i < 1000 && !err; i += 20) err = await wal.save(entries(i, i + 19, 1)).catch((e: unknown) => e);
+    for (let i = 1; i < 1000 && !err; i += 20)
+      err = await wal.save(entries(i, i + 19, 1)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StorageFailedError);
     expect((err as StorageFailedError).code).toBe('EIO');
   });
