@@ -1,2 +1,9 @@
-/** Public entry point of `vibee-consensus/check`. */
-export {};
+/**
+ * Public entry point of `vibee-consensus/check`: a linearizability checker (Wing-Gong/Lowe search
+ * with per-partition checking and state caching), built-in KV and fenced-lock models, a `Model`
+ * interface for user state machines, and a text timeline of the first violation.
+ */
+export { type Model, type Operation, stableHash } from './model.js';
+export { checkLinearizability, type CheckOptions, type CheckResult, type Violation } from './linearizability.js';
+export { fencedLockModel, kvModel, type KvInput, type KvOutput, type LockInput, type LockModelState, type LockOutput } from './models.js';
+export { renderTimeline, type TimelineOptions } from './timeline.js';
