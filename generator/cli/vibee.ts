@@ -7,6 +7,10 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { registerParseCommand } from './commands/parse.js';
+import { registerValidateCommand } from './commands/validate.js';
+import { registerGenerateCommand } from './commands/generate.js';
+import { registerCheckCommand } from './commands/check.js';
+import { registerDiagramCommand } from './commands/diagram.js';
 import { type CliIo, processIo } from './io.js';
 
 /** Builds the program; `setExitCode` receives each command's exit code. */
@@ -16,6 +20,10 @@ export function createProgram(io: CliIo, setExitCode: (code: number) => void): C
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) });
   registerParseCommand(program, io, setExitCode);
+  registerValidateCommand(program, io, setExitCode);
+  registerGenerateCommand(program, io, setExitCode);
+  registerCheckCommand(program, io, setExitCode);
+  registerDiagramCommand(program, io, setExitCode);
   return program;
 }
 

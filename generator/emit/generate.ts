@@ -72,7 +72,7 @@ function sharedProject(): Project {
       target: ts.ScriptTarget.ES2022,
       module: ts.ModuleKind.ESNext,
       moduleResolution: ts.ModuleResolutionKind.Bundler,
-      lib: ['lib.es2023.d.ts'],
+      lib: ['lib.es5.d.ts', 'lib.es2015.core.d.ts', 'lib.es2015.collection.d.ts', 'lib.es2015.iterable.d.ts', 'lib.es2015.symbol.d.ts', 'lib.es2015.symbol.wellknown.d.ts', 'lib.es2016.array.include.d.ts', 'lib.es2017.object.d.ts', 'lib.es2020.bigint.d.ts'],
       strict: true,
       noEmit: true,
       skipLibCheck: true,
