@@ -13,10 +13,12 @@
  *   torn: a random prefix of it, optionally followed by zeros up to its full length, as decided
  *   by the disk's seeded stream.
  *
- * Every operation takes effect (or fails) when it is called and its promise settles through the
- * scheduler (the world's event queue), after an optional latency; `sync`/`syncDir` capture what
- * they persist when called and commit it when they complete, so a crash in between loses it.
- * Operations of a crashed incarnation never settle (the process is gone).
+ * Every operation takes effect (or fails) when it is called. Its promise settles in a microtask
+ * when no latency is configured for it (so a node can use its disk before the world runs), or
+ * through the scheduler (the world's event queue, held while the node is paused) after a latency
+ * drawn from `opLatency`/`syncLatency`. `sync`/`syncDir` capture what they persist when called and
+ * commit it when they complete, so a crash in between loses it. Operations of a crashed
+ * incarnation never settle (the process is gone).
  */
 import type { FileSystem } from '../runtime/env/types.js';
 import type { Prng } from './prng.js';
@@ -62,9 +64,10 @@ export interface LatencyRange {
 
 /** Options of a simulated disk. */
 export interface SimDiskOptions {
-  /** Latency of `sync` and `syncDir`. Default 0 (completes in the same virtual instant). */
+  /** Latency of `sync` and `syncDir` (completion is then a world event). Default none: completes
+   * in a microtask, at the same virtual instant. */
   syncLatency?: LatencyRange;
-  /** Latency of every other operation. Default 0. */
+  /** Latency of every other operation (as for `syncLatency`). Default none. */
   opLatency?: LatencyRange;
   /** Probability that a file's last unsynced write survives a crash (torn). Default 0.5. */
   tornWriteProbability?: number;
@@ -257,9 +260,8 @@ export class SimDisk {
       }
     }
     const lat = isSync ? this.opts.syncLatency : this.opts.opLatency;
-    const delay = lat ? this.latencyRng.range(lat.minMs, lat.maxMs) : 0;
     return new Promise<T>((resolve, reject) => {
-      this.scheduler.defer(delay, () => {
+      const settle = () => {
         if (epoch !== this.epoch) return;
         if (!ok) return reject(error);
         // sync/syncDir return their commit: durability happens when the operation completes.
@@ -267,7 +269,11 @@ export class SimDisk {
           (value as () => void)();
           resolve(undefined as T);
         } else resolve(value as T);
-      });
+      };
+      // Without a latency the operation completes in a microtask: deterministic (microtasks run
+      // in FIFO order) and usable before the world runs (e.g. a node reading its state at start).
+      if (!lat) queueMicrotask(settle);
+      else this.scheduler.defer(this.latencyRng.range(lat.minMs, lat.maxMs), settle);
     });
   }
 

@@ -3,6 +3,7 @@ import { KvStateMachine } from '../../runtime/node/kv-state-machine.js';
 import { createNode, type NodeConfig, type RaftNode } from '../../runtime/node/node.js';
 import { ProposalRejected } from '../../runtime/raft/errors.js';
 import type { Raft } from '../../runtime/raft/raft.js';
+import type { SimDiskOptions } from '../fs.js';
 import type { LinkConfig } from '../network.js';
 import type { Seed } from '../prng.js';
 import { createWorld, type World } from '../world.js';
@@ -19,6 +20,8 @@ export interface ClusterOptions {
   network?: Partial<LinkConfig>;
   /** Clock-rate spread, see WorldOptions.clockDrift. */
   clockDrift?: number;
+  /** Disk options of every member (e.g. sync latency, so crashes can land between write and sync). */
+  disk?: SimDiskOptions;
   /** Check log matching every this many virtual ms (0: never). Default 100. */
   logCheckEveryMs?: number;
 }

@@ -18,6 +18,8 @@ export interface ScheduleOptions {
   /** Mean virtual ms between two schedule steps. Default 60. */
   stepMs?: number;
   clockDrift?: number;
+  /** Disk sync latency range in ms (default 0.2 to 3), so crashes can land between write and sync. */
+  syncLatencyMs?: [number, number];
 }
 
 /** The faults a schedule injects. */
@@ -72,6 +74,7 @@ export async function runSchedule(opts: ScheduleOptions): Promise<ScheduleResult
     config: opts.config,
     nodeConfig: opts.nodeConfig,
     clockDrift: opts.clockDrift ?? 0.001,
+    disk: { syncLatency: { minMs: opts.syncLatencyMs?.[0] ?? 0.2, maxMs: opts.syncLatencyMs?.[1] ?? 3 } },
   });
   const world = cluster.world;
   const rng = world.rng.fork('schedule');
@@ -96,6 +99,17 @@ export async function runSchedule(opts: ScheduleOptions): Promise<ScheduleResult
       const up = cluster.ids.filter((id) => world.status(id) === 'up');
       const down = cluster.ids.filter((id) => world.status(id) === 'crashed');
       switch (f) {
+        case 'bounce':
+          if (up.length > 0) {
+            const id = rng.pick(up);
+            const ms = rng.int(0, 60);
+            cluster.crash(id);
+            world.after(ms, () => {
+              if (world.status(id) === 'crashed') cluster.restart(id);
+            });
+            log.push(`${world.now()} bounce ${id} ${ms}`);
+          }
+          break;
         case 'crash':
           if (up.length > 0) {
             const id = rng.pick(up);

@@ -108,6 +108,57 @@ describe('SimDisk: operations', () => {
   });
 });
 
+describe('SimDisk: completion', () => {
+  it('without latency, operations complete without running the world (a node can load state at start)', async () => {
+    const w = createWorld({ seed: 1 });
+    const env = w.createEnv('n');
+    await env.fs.write('f', 0, bytes(1));
+    await env.fs.sync('f');
+    expect(await env.fs.readFile('f')).toEqual(bytes(1));
+    expect(w.now()).toBe(0);
+  });
+
+  it('with latency, completion is a world event at now + latency (held while the node is paused)', async () => {
+    const w = createWorld({
+      seed: 1,
+      disk: { opLatency: { minMs: 2, maxMs: 2 }, syncLatency: { minMs: 7, maxMs: 7 } },
+    });
+    const env = w.createEnv('n');
+    const at: number[] = [];
+    w.schedule(1, async () => {
+      await env.fs.write('f', 0, bytes(1));
+      at.push(w.now());
+      await env.fs.sync('f');
+      at.push(w.now());
+      w.pause('n', 100);
+      await env.fs.size('f');
+      at.push(w.now());
+    });
+    await w.run();
+    expect(at).toEqual([3, 10, 110]);
+  });
+
+  it('an operation of a crashed incarnation never settles, even without latency', async () => {
+    const w = createWorld({ seed: 1 });
+    const env = w.createEnv('n');
+    let settled = false;
+    env.fs.write('f', 0, bytes(1)).then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    w.crash('n');
+    await w.run();
+    await new Promise((r) => setImmediate(r));
+    expect(settled).toBe(false);
+    const env2 = w.restart('n');
+    expect(await env2.fs.readFile('f')).toBeNull();
+    env.fs.readFile('f').then(() => (settled = true));
+    await w.run();
+    await new Promise((r) => setImmediate(r));
+    expect(settled).toBe(false);
+  });
+});
+
 describe('SimDisk: crash semantics', () => {
   it('unsynced data is lost; synced data is kept', async () => {
     const t = setup();
