@@ -39,7 +39,10 @@ export interface EtcdCluster {
   names: string[];
   /** The temporary directory holding every member's data dir (removed by `stop()`). */
   dir: string;
-  /** Stops every member (SIGTERM, then SIGKILL after the timeout) and removes `dir`. Idempotent. */
+  /**
+   * Stops every member, one after the other (SIGTERM, then SIGKILL after the timeout), and removes
+   * `dir`. Idempotent.
+   */
   stop(): Promise<void>;
 }
 
@@ -131,7 +134,10 @@ export async function startEtcdCluster(opts: EtcdClusterOptions): Promise<EtcdCl
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
-    await Promise.all(procs.map((p) => stopProcess(p, stopTimeoutMs)));
+    // One member at a time: a leader that gets SIGTERM hands leadership to a live peer; when all
+    // members get it at once the leader picks a peer that is itself exiting and waits ~7 s for
+    // the transfer to time out. Sequentially, a 3-member stop takes about half a second.
+    for (const p of procs) await stopProcess(p, stopTimeoutMs);
     await rm(dir, { recursive: true, force: true });
   };
 

@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EtcdCluster, isHealthy, startEtcdCluster } from '../../bench/baselines/etcd-cluster.js';
+import { runSuite } from '../../bench/main.js';
 import { runBench } from '../../bench/run-bench.js';
+import { type ClientLike, clientTarget } from '../../bench/targets/client-target.js';
 import { connectEtcdTarget } from '../../bench/targets/etcd-target.js';
 import type { BenchTarget } from '../../bench/targets/types.js';
 import { defaultWorkloads } from '../../bench/workloads/index.js';
@@ -97,6 +99,39 @@ describe.skipIf(!HAVE_ETCD)('etcd baseline (real 3-member cluster on 127.0.0.1)'
     const text = chunks.join('');
     expect(text).toContain('| workload');
     expect(text).toContain('v3lock');
+  }, 20_000);
+
+  it('runSuite puts ours and etcd side by side with a ratio (ours = in-process fake client)', async () => {
+    const chunks: string[] = [];
+    const kv = new Map<string, Uint8Array>();
+    const fake: ClientLike = {
+      put: async (k, v) => void kv.set(k, v),
+      get: async (k) => kv.get(k) ?? null,
+      lock: async () => ({ release: async () => undefined }),
+    };
+    const report = await runSuite(
+      {
+        targets: ['ours', 'etcd'],
+        workloads: ['put-latency', 'read-latency'],
+        scale: 0.01,
+        dataRoot,
+        noFloor: true,
+        out: { write: (c: string) => chunks.push(c) } as unknown as NodeJS.WritableStream,
+      },
+      { startOurs: async () => clientTarget(fake), log: () => undefined },
+    );
+    expect(report!.targets).toEqual(['ours', 'etcd']);
+    expect(report!.results.map((r) => `${r.workload}/${r.target}/${r.status}`)).toEqual([
+      'put-latency/ours/ok',
+      'put-latency/etcd/ok',
+      'read-latency/ours/ok',
+      'read-latency/etcd/ok',
+    ]);
+    const p50 = chunks
+      .join('')
+      .split('\n')
+      .find((l) => l.includes('p50 (ms)'))!;
+    expect(p50.split('|').map((c) => c.trim())[5]).toMatch(/^\d+\.\d\dx$/);
   }, 20_000);
 
   it('stop() kills every member and removes the data dir', async () => {
