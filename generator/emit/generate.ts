@@ -98,6 +98,7 @@ export function typecheckEmitted(files: readonly EmittedFile[], model: SpecModel
   }
   const out: Diagnostic[] = [];
   const declPointers = declarationPointers(model);
+  const seenPointers = new Set<string>();
   for (const d of p.getPreEmitDiagnostics()) {
     if (d.getCategory() !== ts.DiagnosticCategory.Error) continue;
     const sf = d.getSourceFile();
@@ -107,6 +108,9 @@ export function typecheckEmitted(files: readonly EmittedFile[], model: SpecModel
     const line = sf && d.getStart() !== undefined ? sf.getLineAndColumnAtPos(d.getStart() as number).line : 0;
     const pointer = emitted ? pointerForLine(emitted.content, line, declPointers) : '';
     const where = emitted ? `generated/${emitted.path}:${line}` : (fp ?? 'generated code');
+    // One diagnostic per spec location: the first error there explains the rest.
+    if (seenPointers.has(pointer)) continue;
+    seenPointers.add(pointer);
     out.push(
       createDiagnostic(VIB.EMIT_TYPECHECK, `the generated code does not type-check (${where}): ${message}`, model.fileName, rangeAt(pointers, pointer, true)),
     );

@@ -113,6 +113,7 @@ export function checkModel(model: SpecModel, pointers: PointerMap, text: string,
 
   for (const r of records.values()) {
     const seen = new Map<string, string>();
+    const specNames = new Map<string, string>();
     const isMessage = r.wire !== undefined && r.wire.group !== 'record';
     if (isMessage) seen.set('type', `${r.pointer}/wire`);
     for (const f of r.fields) {
@@ -123,9 +124,12 @@ export function checkModel(model: SpecModel, pointers: PointerMap, text: string,
       }
       const prev = seen.get(tsName);
       if (prev !== undefined) {
-        const why = prev.endsWith('/wire') ? ' (the message discriminant)' : '';
-        report(VIB.DUPLICATE_FIELD, `field '${f.name}' of '${r.name}' duplicates '${tsName}'${why}`, f.pointer, true, 'error', [firstAt(prev)]);
-      } else seen.set(tsName, f.pointer);
+        const like = prev.endsWith('/wire') ? 'the message discriminant' : `field '${specNames.get(tsName)}'`;
+        report(VIB.DUPLICATE_FIELD, `field '${f.name}' of '${r.name}' is '${tsName}' in TypeScript, like ${like}`, f.pointer, true, 'error', [firstAt(prev)]);
+      } else {
+        seen.set(tsName, f.pointer);
+        specNames.set(tsName, f.name);
+      }
       if (f.type) checkTypeRef(f.type, f.pointer);
     }
   }
@@ -147,7 +151,8 @@ export function checkModel(model: SpecModel, pointers: PointerMap, text: string,
     for (const f of r.fields) {
       if (!f.type) continue;
       const why = encodableProblem(f.type, enums, records);
-      if (why) {
+      // Unknown names were reported as VIB009 already.
+      if (why && !why.endsWith('is not a known type')) {
         report(VIB.NOT_ENCODABLE, `field '${f.name}' of '${r.name}' (sent on the wire by '${via}') cannot be encoded: ${why}`, f.pointer);
         continue;
       }
@@ -294,6 +299,7 @@ export function checkModel(model: SpecModel, pointers: PointerMap, text: string,
 
   // ---- behaviours
   const behNames = new Map<string, string>();
+  const behSpecNames = new Map<string, string>();
   for (const b of model.behaviors) {
     const tsName = camelCase(b.name);
     if (!isIdentifier(tsName)) {
@@ -302,8 +308,13 @@ export function checkModel(model: SpecModel, pointers: PointerMap, text: string,
     }
     const prev = behNames.get(tsName);
     if (prev !== undefined) {
-      report(VIB.DUPLICATE_BEHAVIOR, `behaviour '${b.name}' duplicates '${tsName}'`, `${b.pointer}/name`, false, 'error', [firstAt(`${prev}/name`)]);
-    } else behNames.set(tsName, b.pointer);
+      const like = behSpecNames.get(tsName);
+      const msg = like === b.name ? `behaviour '${b.name}' is defined twice` : `behaviour '${b.name}' is '${tsName}' in TypeScript, like '${like}'`;
+      report(VIB.DUPLICATE_BEHAVIOR, msg, `${b.pointer}/name`, false, 'error', [firstAt(`${prev}/name`)]);
+    } else {
+      behNames.set(tsName, b.pointer);
+      behSpecNames.set(tsName, b.name);
+    }
     const params = new Map<string, string>();
     for (const p of b.params) {
       const pn = camelCase(p.name);
