@@ -20,6 +20,11 @@ export interface LinkConfig {
   minDelayMs: number;
   /** Maximum one-way delay (virtual ms). */
   maxDelayMs: number;
+  /** Probability that a frame is slow: its delay is then uniform in [maxDelayMs, slowMaxDelayMs]
+   * (a long tail that reorders across timeouts). Default 0. */
+  slowRate?: number;
+  /** Upper bound of a slow frame's delay. Default: maxDelayMs (no tail). */
+  slowMaxDelayMs?: number;
 }
 
 /** Default link: reliable, 1 to 5 ms. */
@@ -183,10 +188,14 @@ export class SimNetwork {
       s.dropped++;
       return { delays: [], reason: 'random' };
     }
-    const delays = [rng.range(cfg.minDelayMs, cfg.maxDelayMs)];
+    const delay = () =>
+      cfg.slowRate && rng.chance(cfg.slowRate)
+        ? rng.range(cfg.maxDelayMs, cfg.slowMaxDelayMs ?? cfg.maxDelayMs)
+        : rng.range(cfg.minDelayMs, cfg.maxDelayMs);
+    const delays = [delay()];
     if (rng.chance(cfg.duplicateRate)) {
       s.duplicated++;
-      delays.push(rng.range(cfg.minDelayMs, cfg.maxDelayMs));
+      delays.push(delay());
     }
     return { delays };
   }
@@ -260,7 +269,15 @@ function emptyStats(from: string, to: string): LinkStats {
 
 function validate(c: LinkConfig): LinkConfig {
   const prob = (n: number) => Number.isFinite(n) && n >= 0 && n <= 1;
-  if (!prob(c.dropRate) || !prob(c.duplicateRate)) throw new RangeError('link rates must be in [0, 1]');
+  if (!prob(c.dropRate) || !prob(c.duplicateRate) || !prob(c.slowRate ?? 0)) {
+    throw new RangeError('link rates must be in [0, 1]');
+  }
+  if (
+    c.slowMaxDelayMs !== undefined &&
+    !(c.slowMaxDelayMs >= c.maxDelayMs && Number.isFinite(c.slowMaxDelayMs))
+  ) {
+    throw new RangeError('slowMaxDelayMs must be finite and >= maxDelayMs');
+  }
   if (!(c.minDelayMs >= 0) || !(c.maxDelayMs >= c.minDelayMs) || !Number.isFinite(c.maxDelayMs)) {
     throw new RangeError('link delays must satisfy 0 <= minDelayMs <= maxDelayMs < Infinity');
   }

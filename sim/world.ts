@@ -289,8 +289,9 @@ export class World {
     for (const ev of n.deferred) ev.onDiscard?.();
     n.deferred = [];
     n.handler = null;
+    const torn = n.disk.stats.tornWrites;
     n.disk.crash();
-    this.record(`crash ${nodeId} inc=${n.inc}`);
+    this.record(`crash ${nodeId} inc=${n.inc} torn=${n.disk.stats.tornWrites - torn}`);
   }
 
   /** Restarts a node (crashing it first if it is up or paused) and returns the env of its new

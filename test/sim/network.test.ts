@@ -56,6 +56,15 @@ describe('SimNetwork: link behaviour', () => {
     expect(got.map((g) => g[0])).toEqual(Array.from({ length: 100 }, (_, i) => i));
   });
 
+  it('a slow tail: about slowRate of frames take between maxDelayMs and slowMaxDelayMs', async () => {
+    const { got } = await blast(2, { minDelayMs: 1, maxDelayMs: 5, slowRate: 0.1, slowMaxDelayMs: 500 });
+    const delays = got.map(([i, t]) => (t as number) - (i as number));
+    const slow = delays.filter((d) => d > 5).length;
+    expect(Math.max(...delays)).toBeLessThanOrEqual(500);
+    expect(Math.abs(slow - 100)).toBeLessThan(4 * Math.sqrt(1000 * 0.1 * 0.9));
+    expect(() => createWorld({ seed: 1, network: { slowMaxDelayMs: 1, maxDelayMs: 5 } })).toThrow(RangeError);
+  });
+
   it('per-link settings override the defaults for that direction only', async () => {
     const w = createWorld({ seed: 1 });
     const a = w.createEnv('a');
