@@ -12,7 +12,15 @@ export interface BenchReport {
   version: 1;
   /** ISO time the run started (reporting only; never used for measuring). */
   startedAt: string;
-  host: { node: string; platform: string; arch: string; cpus: number; cpuModel: string };
+  host: {
+    node: string;
+    platform: string;
+    arch: string;
+    cpus: number;
+    cpuModel: string;
+    /** 1, 5 and 15 minute load averages when the run started: a busy host makes noisy figures. */
+    loadavg: number[];
+  };
   /** Column order of the table: the subject first (`ours`), then the baseline (`etcd`). */
   targets: string[];
   workloads: { id: string; title: string; ops: number; maxMs: number }[];
@@ -119,6 +127,10 @@ export function formatTable(report: BenchReport): string {
     }
   }
   for (const n of new Set(report.notes)) out.push(`note: ${n}`);
+  const h = report.host;
+  out.push(
+    `host: node ${h.node}, ${h.platform}/${h.arch}, ${h.cpus} x ${h.cpuModel}, load avg at start ${h.loadavg.map((l) => l.toFixed(2)).join(' ')}`,
+  );
   return out.join('\n');
 }
 

@@ -4,7 +4,7 @@
  * load affects both sides of a row alike.
  */
 import { writeFile } from 'node:fs/promises';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { type FloorResult, measureFloor } from './floor.js';
 import { renderPlot } from './plot.js';
 import { type BenchReport, createProgress, formatTable, toJson } from './report.js';
@@ -43,6 +43,7 @@ export interface RunBenchOptions {
  */
 export async function runBench(opts: RunBenchOptions): Promise<BenchReport> {
   const runId = `r${Date.now().toString(36)}`;
+  const load = loadavg();
   const startedAt = new Date().toISOString();
   const progress = createProgress(opts.progressStream ?? process.stdout);
   const results: WorkloadResult[] = [];
@@ -83,6 +84,7 @@ export async function runBench(opts: RunBenchOptions): Promise<BenchReport> {
       arch: process.arch,
       cpus: cpu.length,
       cpuModel: cpu[0]?.model ?? 'unknown',
+      loadavg: load,
     },
     targets: opts.columns ?? opts.targets.map((t) => t.name),
     workloads: opts.workloads.map((w) => ({ id: w.id, title: w.title, ops: w.ops, maxMs: w.maxMs })),

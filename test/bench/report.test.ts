@@ -44,7 +44,7 @@ function report(): BenchReport {
   return {
     version: 1,
     startedAt: '2026-01-01T00:00:00.000Z',
-    host: { node: 'v20', platform: 'linux', arch: 'x64', cpus: 2, cpuModel: 'test' },
+    host: { node: 'v20', platform: 'linux', arch: 'x64', cpus: 2, cpuModel: 'test', loadavg: [1.5, 1, 0.25] },
     targets: ['ours', 'etcd'],
     workloads: [
       { id: 'put-latency', title: 'sequential put', ops: 3, maxMs: 1000 },
@@ -159,6 +159,7 @@ describe('formatTable', () => {
     expect(text).toContain('etcd: sequential put p50 = 3.64 x floor');
     expect(text.split('note: etcd: note one').length - 1).toBe(1);
     expect(text).toContain('note: etcd: note two');
+    expect(text).toContain('2 x test, load avg at start 1.50 1.00 0.25');
   });
 
   it('with one target there is no ratio column and missing results read "-"', () => {
