@@ -79,6 +79,7 @@ interface Peer {
   timer: NodeJS.Timeout | undefined;
   attempt: number;
   waitingDrain: boolean;
+  flushScheduled: boolean;
   dropped: number;
   reconnects: number;
   /** Set once the peer was removed: nothing may reconnect it. */
@@ -446,6 +447,7 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
       timer: undefined,
       attempt: 0,
       waitingDrain: false,
+      flushScheduled: false,
       dropped: 0,
       reconnects: 0,
       removed: false,
@@ -495,26 +497,40 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
     p.queuedBytes += frame.length;
   }
 
+  /**
+   * Writes queued frames until the socket reports backpressure. Corked for the whole batch so the
+   * frames of one tick leave in one writev; after `write` returns false we wait for 'drain'.
+   */
   function flush(p: Peer): void {
+    p.flushScheduled = false;
     const s = p.socket;
     if (p.state !== 'ready' || !s || p.waitingDrain) return;
-    for (let f = dequeue(p); f !== undefined; f = dequeue(p)) {
-      s.cork();
-      s.write(frameHeader(f.length));
-      const ok = s.write(f);
-      s.uncork();
-      m.bytesOut += 4 + f.length;
-      m.framesOut++;
-      if (!ok) {
-        // Backpressure: stop until the kernel took what the socket holds.
-        p.waitingDrain = true;
-        s.once('drain', () => {
-          p.waitingDrain = false;
-          if (p.socket === s) flush(p);
-        });
-        return;
+    s.cork();
+    try {
+      for (let f = dequeue(p); f !== undefined; f = dequeue(p)) {
+        s.write(frameHeader(f.length));
+        const ok = s.write(f);
+        m.bytesOut += 4 + f.length;
+        m.framesOut++;
+        if (!ok) {
+          p.waitingDrain = true;
+          s.once('drain', () => {
+            p.waitingDrain = false;
+            if (p.socket === s) flush(p);
+          });
+          return;
+        }
       }
+    } finally {
+      s.uncork();
     }
+  }
+
+  /** Batches every send of the current tick into one flush. */
+  function scheduleFlush(p: Peer): void {
+    if (p.flushScheduled) return;
+    p.flushScheduled = true;
+    queueMicrotask(() => flush(p));
   }
 
   function scheduleReconnect(p: Peer): void {
@@ -702,7 +718,7 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
       }
       enqueue(p, frame);
       if (p.state === 'idle') connect(p);
-      else if (p.state === 'ready') flush(p);
+      else if (p.state === 'ready') scheduleFlush(p);
     },
 
     onReceive(handler: (from: string, frame: Uint8Array) => void): void {

