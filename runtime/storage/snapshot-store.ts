@@ -11,6 +11,7 @@
 import { posix } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { FileSystem } from '../env/types.js';
+import { ensureDurableDir, removeIfExists } from './fs-util.js';
 import { getU64, putU64 } from './record.js';
 
 /** A state machine snapshot with the log position and cluster configuration it covers. */
@@ -105,7 +106,7 @@ export class SnapshotStore {
     const name = snapshotFileName(s.index, s.term);
     const tmp = posix.join(this.dir, name + TMP_SUFFIX);
     const path = posix.join(this.dir, name);
-    await this.fs.remove(tmp);
+    await removeIfExists(this.fs, tmp);
     await this.fs.write(tmp, 0, encodeSnapshot(s));
     await this.fs.sync(tmp);
     await this.fs.rename(tmp, path);
@@ -154,7 +155,7 @@ export async function openSnapshotStore(
   dir: string,
   opts: SnapshotStoreOptions = {},
 ): Promise<SnapshotStore> {
-  await fs.mkdir(dir);
+  await ensureDurableDir(fs, dir);
   const leftovers = (await fs.list(dir)).filter((n) => n.endsWith(TMP_SUFFIX));
   for (const n of leftovers) await fs.remove(posix.join(dir, n));
   if (leftovers.length > 0) await fs.syncDir(dir);

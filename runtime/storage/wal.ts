@@ -15,6 +15,7 @@
 import { posix } from 'node:path';
 import type { FileSystem } from '../env/types.js';
 import { StorageFailedError, WalCorruptionError } from './errors.js';
+import { ensureDurableDir } from './fs-util.js';
 import { LogState, LogStateError } from './log-state.js';
 import {
   type DecodedRecord,
@@ -593,7 +594,7 @@ export async function openWal(
   if (!Number.isInteger(segmentSize) || segmentSize < 4096)
     throw new RangeError('segmentSize must be an integer >= 4096');
   const repair: RepairReport = { tornTail: null, removedFiles: [] };
-  await fs.mkdir(dir);
+  await ensureDurableDir(fs, dir);
   const names = (await fs.list(dir)).filter((n) => SEGMENT_NAME.test(n)).sort();
   const infos: SegmentInfo[] = names.map((name) => ({
     no: Number(SEGMENT_NAME.exec(name)?.[1]),
@@ -637,9 +638,7 @@ export async function openWal(
   if (scanned.length === 0) {
     const state = new LogState(0, false);
     const info: SegmentInfo = { no: 1, name: segmentFileName(1), base: 0 };
-    await fs.mkdir(dir);
     const headerEnd = await createSegment(fs, dir, info, state, 0, segmentSize);
-    await fs.syncDir(posix.dirname(dir));
     const wal = new Wal(fs, dir, {
       segmentSize,
       segments: [info],

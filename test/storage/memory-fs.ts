@@ -2,7 +2,8 @@
  * An in-memory FileSystem with the crash semantics of the env contract, for storage tests:
  * file data is durable after `sync(path)`, names (creations, renames, removals) after `syncDir`
  * of their directory; `crash()` keeps exactly the durable state, plus optionally a torn prefix of
- * the last unsynced write. Directories are created durably (mkdir is not under test here).
+ * the last unsynced write. A directory made by `mkdir` is durable once its parent is synced; a
+ * crash loses the files under a directory that was not.
  * Faults: `failOn(op, code)` makes a matching call throw an fs-style error.
  */
 import { posix } from 'node:path';
@@ -37,6 +38,7 @@ export class MemoryFileSystem implements FileSystem {
   private names = new Map<string, Inode>();
   private durableNames = new Map<string, Inode>();
   private dirs = new Set<string>(['.']);
+  private durableDirs = new Set<string>(['.']);
   private lastWrite: { inode: Inode; offset: number; bytes: Uint8Array } | null = null;
   private faults: Array<{ op: Op; code: string; path?: string; match?: Match; remaining: number }> = [];
   /** Call counters per operation. */
@@ -91,7 +93,10 @@ export class MemoryFileSystem implements FileSystem {
   /** Sets a file's content durably (name and data), for building fault cases. */
   setFile(path: string, bytes: Uint8Array): void {
     const p = norm(path);
-    this.dirs.add(posix.dirname(p));
+    for (let d = posix.dirname(p); d !== '.'; d = posix.dirname(d)) {
+      this.dirs.add(d);
+      this.durableDirs.add(d);
+    }
     const inode: Inode = { data: bytes.slice(), durable: bytes.slice() };
     this.names.set(p, inode);
     this.durableNames.set(p, inode);
@@ -106,7 +111,15 @@ export class MemoryFileSystem implements FileSystem {
   crash(opts: { tornBytes?: number } = {}): void {
     const torn = this.lastWrite;
     const names = new Map<string, Inode>();
+    const reachable = (p: string): boolean => {
+      for (let d = posix.dirname(p); d !== '.'; d = posix.dirname(d))
+        if (!this.durableDirs.has(d)) return false;
+      return true;
+    };
+    this.dirs = new Set([...this.durableDirs].filter((d) => d === '.' || reachable(`${d}/x`)));
+    this.durableDirs = new Set(this.dirs);
     for (const [p, inode] of this.durableNames) {
+      if (!reachable(p)) continue;
       inode.data = inode.durable.slice();
       names.set(p, inode);
     }
@@ -116,6 +129,7 @@ export class MemoryFileSystem implements FileSystem {
       torn.inode.data.set(part, torn.offset);
       torn.inode.durable = torn.inode.data.slice();
     }
+    this.durableNames = new Map(names);
     this.names = names;
     this.lastWrite = null;
     this.faults = [];
@@ -168,7 +182,8 @@ export class MemoryFileSystem implements FileSystem {
 
   async remove(path: string): Promise<void> {
     this.enter('remove', path);
-    this.names.delete(norm(path));
+    // Like the simulator's disk (node's unlink too): removing a missing file is ENOENT.
+    if (!this.names.delete(norm(path))) throw fsError('ENOENT', path);
   }
 
   async list(dir: string): Promise<string[]> {
@@ -194,6 +209,7 @@ export class MemoryFileSystem implements FileSystem {
     const d = norm(dir);
     for (const p of [...this.durableNames.keys()]) if (posix.dirname(p) === d) this.durableNames.delete(p);
     for (const [p, inode] of this.names) if (posix.dirname(p) === d) this.durableNames.set(p, inode);
+    for (const sub of this.dirs) if (sub !== '.' && posix.dirname(sub) === d) this.durableDirs.add(sub);
   }
 
   async size(path: string): Promise<number | null> {

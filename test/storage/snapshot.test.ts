@@ -140,3 +140,34 @@ describe('openStorage', () => {
     await expect(storage.wal.save(entries(11, 11, 1))).rejects.toMatchObject({ code: 'ENOSPC' });
   });
 });
+
+describe('directory durability', () => {
+  it('the memory fs loses files in a directory whose entry was never synced', async () => {
+    const fs = new MemoryFileSystem();
+    await fs.mkdir('d/e');
+    await fs.write('d/e/f', 0, new Uint8Array([1]));
+    await fs.sync('d/e/f');
+    await fs.syncDir('d/e');
+    fs.crash();
+    expect(await fs.readFile('d/e/f')).toBeNull();
+  });
+
+  it('WAL and snapshot dirs created by openStorage survive a crash', async () => {
+    const fs = new MemoryFileSystem();
+    const { storage } = await openStorage(fs, {
+      segmentSize: SMALL,
+      walDir: 'data/wal',
+      snapDir: 'data/snap',
+    });
+    await storage.wal.save(entries(1, 5, 1));
+    await storage.installSnapshot(snap(3, 1));
+    fs.crash();
+    const { recovered } = await openStorage(fs, {
+      segmentSize: SMALL,
+      walDir: 'data/wal',
+      snapDir: 'data/snap',
+    });
+    expect(recovered.snapshot?.index).toBe(3);
+    expect(show(recovered.entries)).toEqual(show(entries(4, 5, 1)));
+  });
+});
