@@ -26,5 +26,5 @@ export {
 export type { Endpoint } from './socket-util.js';
 export { parseEndpoint } from './socket-util.js';
 export { createTcpClientConnection } from './tcp-client.js';
-export { createTcpNetwork, resolveLimits } from './tcp-network.js';
+export { createTcpNetwork, reconnectDelay, resolveLimits } from './tcp-network.js';
 export type * from './types.js';

@@ -86,6 +86,16 @@ interface Peer {
   removed: boolean;
 }
 
+/**
+ * Delay before reconnect attempt `attempt` (0-based): exponential from `baseMs`, capped at `maxMs`,
+ * with "equal jitter" (between half and all of it) so a cluster restarting together does not
+ * reconnect in lockstep. `r` is a random number in [0, 1).
+ */
+export function reconnectDelay(attempt: number, baseMs: number, maxMs: number, r: number): number {
+  const exp = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 30));
+  return Math.max(1, Math.round(exp * (0.5 + 0.5 * r)));
+}
+
 /** Fills in defaults and validates limits. */
 export function resolveLimits(l: TcpNetworkOptions['limits'] = {}): Limits {
   const out: Limits = {
@@ -535,8 +545,7 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
 
   function scheduleReconnect(p: Peer): void {
     if (closed || p.removed) return;
-    const exp = Math.min(limits.reconnectMaxMs, limits.reconnectBaseMs * 2 ** Math.min(p.attempt, 30));
-    const delay = Math.max(1, Math.round(exp * (0.5 + 0.5 * random())));
+    const delay = reconnectDelay(p.attempt, limits.reconnectBaseMs, limits.reconnectMaxMs, random());
     p.attempt++;
     p.state = 'backoff';
     p.timer = setTimeout(() => {

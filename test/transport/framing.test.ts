@@ -1,6 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { encodeFrame, FrameDecoder, frameHeader, TransportError } from '../../runtime/transport/index.js';
+import {
+  encodeFrame,
+  FrameDecoder,
+  frameHeader,
+  reconnectDelay,
+  TransportError,
+} from '../../runtime/transport/index.js';
 
 describe('framing', () => {
   it('round-trips any frames under any chunking, holding only unreturned received bytes', () => {
@@ -76,5 +82,24 @@ describe('framing', () => {
     dec.setMaxFrameBytes(100);
     expect(dec.next()).toHaveLength(100);
     expect(dec.next()).toBeNull();
+  });
+});
+
+describe('reconnect backoff', () => {
+  it('grows exponentially, is capped, and jitters between half and all of the step', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 100 }),
+        fc.double({ min: 0, max: 0.999999, noNaN: true }),
+        (n, r) => {
+          const d = reconnectDelay(n, 50, 5000, r);
+          const step = Math.min(5000, 50 * 2 ** n);
+          expect(d).toBeGreaterThanOrEqual(Math.floor(step / 2));
+          expect(d).toBeLessThanOrEqual(step);
+        },
+      ),
+    );
+    expect([0, 1, 2, 3].map((n) => reconnectDelay(n, 50, 5000, 0.999999))).toEqual([50, 100, 200, 400]);
+    expect(reconnectDelay(40, 50, 5000, 0)).toBe(2500);
   });
 });

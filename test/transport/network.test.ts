@@ -241,4 +241,44 @@ describe('TCP network', () => {
     expect(await refused).toBe('receiver');
     expect(c.nets.b!.metrics().rejectedByReason.receiver).toBeGreaterThanOrEqual(1);
   });
+
+  it('logs the reason of a refused handshake on both sides', async () => {
+    const logs: Array<{ side: string; obj: Record<string, unknown>; msg: string }> = [];
+    const logger = (side: string) => ({
+      debug() {},
+      info() {},
+      error() {},
+      warn(obj: object, msg: string) {
+        logs.push({ side, obj: obj as Record<string, unknown>, msg });
+      },
+    });
+    const a = createTcpNetwork({
+      nodeId: 'a',
+      clusterId: 'c1',
+      listen: { host: '127.0.0.1', port: 0 },
+      peers: {},
+      limits: FAST_LIMITS,
+      logger: logger('a'),
+    });
+    cleanups.push(() => a.close());
+    const port = (await a.start()).port;
+    const x = createTcpNetwork({
+      nodeId: 'x',
+      clusterId: 'c2',
+      listen: { host: '127.0.0.1', port: 0 },
+      peers: { a: `127.0.0.1:${port}` },
+      limits: FAST_LIMITS,
+      logger: logger('x'),
+    });
+    cleanups.push(() => x.close());
+    const refused = waitForEvent(x, (e) => (e?.type === 'handshake-rejected' ? true : undefined), 'refusal');
+    x.send('a', bytes('hi'));
+    await refused;
+    const a0 = logs.find((l) => l.side === 'a');
+    const x0 = logs.find((l) => l.side === 'x');
+    expect(a0?.obj.reason).toBe('cluster');
+    expect(a0?.msg).toMatch(/cluster 'c2', not 'c1'/);
+    expect(x0?.obj.reason).toBe('cluster');
+    expect(x0?.msg).toMatch(/refused by remote/);
+  });
 });
