@@ -48,12 +48,16 @@ export interface HeldLock {
   /** Aborts when the lock may be lost (local deadline, lease or session end seen). */
   readonly signal: AbortSignal;
   renew(): Promise<void>;
+  /** Releases one level; a lock already lost (lease or session ended) releases as a no-op. Aborts `signal`. */
   release(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
 
 /** The result of a barrier wait. */
 export type BarrierResult = BarrierRelease;
+
+/** Codes meaning the lock is no longer held by this session: releasing it is then a no-op. */
+const GONE = new Set(['NOT_LOCK_HOLDER', 'UNKNOWN_LOCK', 'STALE_FENCE_TOKEN', 'UNKNOWN_SESSION']);
 
 function raise(r: CommandResult): never {
   throw new CoordinationError(r.errorCode, r.message);
@@ -142,7 +146,11 @@ export class CoordinationClientCore {
           void this.o.propose({ type: 'LockRelease', sessionId: this.o.sessionId, name, fenceToken: g.fenceToken });
           rejectFn(signal.reason ?? new CoordinationError('ABORTED', 'lock wait aborted'));
         } else resolve(g.fenceToken);
-      }, (e) => { signal?.removeEventListener('abort', onAbort); rejectFn(e); });
+      }, (e) => {
+        signal?.removeEventListener('abort', onAbort);
+        // Our own cancellation ends the wait too: report the abort reason, not the cancellation.
+        rejectFn(signal?.aborted ? (signal.reason ?? e) : e);
+      });
     });
     return this.held(name, grant, ttl, rtt);
   }
@@ -168,7 +176,9 @@ export class CoordinationClientCore {
       released = true;
       done();
       const r = await this.o.propose({ type: 'LockRelease', sessionId: this.o.sessionId, name, fenceToken });
-      if (!r.ok) raise(r);
+      if (!ac.signal.aborted) ac.abort(new CoordinationError('LOCK_RELEASED', `lock "${name}" released`));
+      // Already lost (lease or session ended): nothing is held, which is what release wants.
+      if (!r.ok && !GONE.has(r.errorCode)) raise(r);
     };
     return {
       name, fenceToken, signal: ac.signal,
