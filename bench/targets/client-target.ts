@@ -28,6 +28,14 @@ export interface ClientTargetOptions {
   notes?: string[];
   /** Called by `close()` after the client is closed (e.g. stop the cluster the bench started). */
   onClose?: () => Promise<void>;
+  /**
+   * Opens another client (another session). Our locks and barriers belong to a session, so
+   * concurrent lockers or barrier participants must be distinct sessions, as `BenchTarget`
+   * requires: each outstanding `lock()` / `barrier()` call borrows an idle session from a pool
+   * (opened on demand with this, reused afterwards, closed by `close()`). Without it every call
+   * goes through the main client, which is only right for one caller at a time.
+   */
+  newSession?: () => Promise<ClientLike>;
 }
 
 /**
@@ -56,7 +64,17 @@ export function checkBarrierOutcome(result: unknown): void {
 
 /** Wraps a contract `Client` as a `BenchTarget`. */
 export function clientTarget(client: ClientLike, opts: ClientTargetOptions = {}): BenchTarget {
-  const barrier = client.barrier?.bind(client);
+  const idle: ClientLike[] = [];
+  const opened: ClientLike[] = [];
+  const borrow = async (): Promise<ClientLike> => {
+    if (opts.newSession === undefined) return client;
+    const c = idle.pop() ?? (await opts.newSession());
+    if (!opened.includes(c)) opened.push(c);
+    return c;
+  };
+  const giveBack = (c: ClientLike) => {
+    if (c !== client) idle.push(c);
+  };
   const target: BenchTarget = {
     name: opts.name ?? 'ours',
     notes: opts.notes ?? [],
@@ -67,22 +85,37 @@ export function clientTarget(client: ClientLike, opts: ClientTargetOptions = {})
       return valueBytes(await client.get(key, { consistency }));
     },
     async lock(name): Promise<BenchLock> {
-      const held = await client.lock(name);
+      const c = await borrow();
+      let held: { release(): Promise<unknown> };
+      try {
+        held = await c.lock(name);
+      } catch (err) {
+        giveBack(c);
+        throw err;
+      }
       return {
         release: async () => {
           await held.release();
+          giveBack(c);
         },
       };
     },
     async close() {
+      await Promise.allSettled(opened.map(async (c) => c.close?.()));
       await client.close?.();
       await opts.onClose?.();
     },
   };
-  if (barrier !== undefined) {
+  if (client.barrier !== undefined) {
     target.barrier = async (name, participants) => {
-      const b = await barrier(name, { participants });
-      checkBarrierOutcome(await b.arrive());
+      const c = await borrow();
+      try {
+        if (c.barrier === undefined) throw new Error('session client has no barrier()');
+        const b = await c.barrier(name, { participants });
+        checkBarrierOutcome(await b.arrive());
+      } finally {
+        giveBack(c);
+      }
     };
   }
   return target;

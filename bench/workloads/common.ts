@@ -75,6 +75,7 @@ export function latencyResult(
  * Runs `op(i, worker)` from `workers` concurrent loops that share one op counter, so at most
  * `workers` operations are in flight and `ops` run in total; loops stop taking new operations
  * once `maxMs` has elapsed. Returns each operation's latency in ms and the total wall time.
+ * The first failing operation rejects the whole run (without waiting for operations in flight).
  */
 export async function concurrent(
   workers: number,
@@ -85,13 +86,19 @@ export async function concurrent(
 ): Promise<{ samples: number[]; durationMs: number; truncated: boolean }> {
   const samples: number[] = [];
   let next = 0;
+  let failed = false;
   const start = performance.now();
   const loop = async (worker: number) => {
     for (;;) {
-      if (next >= ops || performance.now() - start > maxMs) return;
+      if (failed || next >= ops || performance.now() - start > maxMs) return;
       const i = next++;
       const t0 = performance.now();
-      await op(i, worker);
+      try {
+        await op(i, worker);
+      } catch (err) {
+        failed = true; // the other loops stop taking operations; the first error is the outcome
+        throw err;
+      }
       samples.push(performance.now() - t0);
       progress(samples.length, ops);
     }

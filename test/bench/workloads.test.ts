@@ -145,3 +145,73 @@ describe('workloads against a fake target', () => {
     expect(report.results[0]).toMatchObject({ status: 'error', reason: 'disk on fire', target: 'bad' });
   });
 });
+
+/** A fake server whose locks and barriers belong to sessions, like ours: a session cannot queue
+ * behind itself and a barrier counts distinct sessions. */
+function sessionServer() {
+  const locks = new Map<string, { holder: number | null; queue: { s: number; go: () => void }[] }>();
+  const barriers = new Map<string, { sessions: Set<number>; waiters: ((r: unknown) => void)[] }>();
+  let nextId = 0;
+  let closed = 0;
+  const tick = () => new Promise<void>((r) => setImmediate(r));
+  const session = (): ClientLike => {
+    const id = nextId++;
+    return {
+      put: async () => undefined,
+      get: async () => null,
+      async lock(name) {
+        await tick();
+        const l = locks.get(name) ?? { holder: null, queue: [] };
+        locks.set(name, l);
+        if (l.holder === id || l.queue.some((q) => q.s === id))
+          throw new Error('LOCK_ALREADY_HELD by this session');
+        if (l.holder !== null) await new Promise<void>((go) => l.queue.push({ s: id, go }));
+        l.holder = id;
+        return {
+          async release() {
+            await tick();
+            const next = l.queue.shift();
+            l.holder = null;
+            if (next) next.go();
+          },
+        };
+      },
+      barrier(name, { participants }) {
+        return {
+          async arrive() {
+            await tick();
+            const b = barriers.get(name) ?? { sessions: new Set<number>(), waiters: [] };
+            barriers.set(name, b);
+            b.sessions.add(id);
+            const done = new Promise<unknown>((r) => b.waiters.push(r));
+            if (b.sessions.size >= participants) for (const w of b.waiters) w({ outcome: 'satisfied' });
+            return done;
+          },
+        };
+      },
+      close: async () => void closed++,
+    };
+  };
+  return { session, opened: () => nextId, closed: () => closed };
+}
+
+describe('client adapter sessions', () => {
+  const ctx = { runId: 'x', progress: () => undefined };
+
+  it('concurrent lockers and barrier participants get distinct, reused sessions', async () => {
+    const srv = sessionServer();
+    const t = clientTarget(srv.session(), { newSession: async () => srv.session() });
+    expect((await lockContention({ ops: 80, workers: 8 }).run(t, ctx)).status).toBe('ok');
+    expect((await barrierLatency({ ops: 5, participants: 8, maxMs: 5000 }).run(t, ctx)).status).toBe('ok');
+    // 1 main + at most 8 pooled sessions, however many operations ran.
+    expect(srv.opened()).toBeLessThanOrEqual(9);
+    await t.close();
+    expect(srv.closed()).toBe(srv.opened());
+  });
+
+  it('without newSession, one session cannot stand in for 8 lockers (the run fails)', async () => {
+    const srv = sessionServer();
+    const t = clientTarget(srv.session());
+    await expect(lockContention({ ops: 40, workers: 8 }).run(t, ctx)).rejects.toThrow(/LOCK_ALREADY_HELD/);
+  });
+});
