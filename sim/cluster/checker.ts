@@ -69,6 +69,14 @@ export class InvariantChecker {
     return t;
   }
 
+  /** A new incarnation of `id` is booting: its volatile (in-memory) view starts over. */
+  beginIncarnation(id: string): void {
+    const t = this.track(id);
+    t.term = 0;
+    t.commit = 0;
+    t.leaderTerm = -1;
+  }
+
   /** A member restarted: its volatile view restarts from what it recovered. */
   onRestart(id: string, raft: Raft): void {
     const t = this.track(id);
@@ -76,9 +84,8 @@ export class InvariantChecker {
       this.fail('term_monotonic', `${id} restarted at term ${raft.term} < durable ${t.durableTerm}`);
     if (raft.commit < t.durableCommit)
       this.fail('commit_monotonic', `${id} restarted at commit ${raft.commit} < durable ${t.durableCommit}`);
-    t.term = raft.term;
-    t.commit = raft.commit;
-    t.leaderTerm = -1;
+    t.term = Math.max(t.term, raft.term);
+    t.commit = Math.max(t.commit, raft.commit);
     t.lastPersisted = raft.log.lastIndex();
   }
 

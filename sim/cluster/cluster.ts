@@ -56,6 +56,7 @@ export class SimCluster {
       network: opts.network,
       clockDrift: opts.clockDrift,
       traceFrames: false,
+      disk: opts.disk,
     });
     this.ids =
       typeof opts.nodes === 'number'
@@ -91,6 +92,7 @@ export class SimCluster {
     const env = this.world.env(id);
     const inc = this.world.incarnation(id);
     this.nodes.set(id, null);
+    this.checker.beginIncarnation(id);
     const cfg = { ...this.opts.config, ...this.opts.nodeConfig?.(id) };
     const checker = this.checker;
     void createNode({
