@@ -70,6 +70,31 @@ describe.skipIf(!HAVE_ETCD)('etcd baseline (real 3-member cluster on 127.0.0.1)'
     await l2.release();
   });
 
+  it('the etcd3 lock recipe fallback also excludes (and says so in its notes)', async () => {
+    const recipe = await connectEtcdTarget({
+      endpoints: cluster.endpoints,
+      lockApi: 'recipe',
+      prefix: 'bench-recipe/',
+    });
+    try {
+      expect(recipe.notes.join('\n')).toMatch(/etcd3 client lock\(\) recipe/);
+      const first = await recipe.lock('t/r');
+      let secondHeld = false;
+      const second = recipe.lock('t/r').then((l) => {
+        secondHeld = true;
+        return l;
+      });
+      await recipe.get('t/k', { consistency: 'linearizable' });
+      await recipe.get('t/k', { consistency: 'linearizable' });
+      expect(secondHeld).toBe(false);
+      await first.release();
+      await (await second).release();
+      expect(secondHeld).toBe(true);
+    } finally {
+      await recipe.close();
+    }
+  });
+
   it('barrier releases only when all participants arrived', async () => {
     let released = 0;
     const a = target.barrier!('t/b1', 3).then(() => released++);
