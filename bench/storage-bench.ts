@@ -21,12 +21,19 @@ export interface StorageBenchResult {
   entriesPerSync: number;
   concurrency: number;
   payloadBytes: number;
+  preallocate: 'sparse' | 'zero';
 }
 
 /** Runs the benchmark in a fresh temp dir under `baseDir` (removed afterwards). */
 export async function runStorageBench(
   baseDir: string = tmpdir(),
-  opts: { iterations?: number; concurrency?: number; payloadBytes?: number; groupEntries?: number } = {},
+  opts: {
+    iterations?: number;
+    concurrency?: number;
+    payloadBytes?: number;
+    groupEntries?: number;
+    preallocate?: 'sparse' | 'zero';
+  } = {},
 ): Promise<StorageBenchResult> {
   const iterations = opts.iterations ?? 300;
   const concurrency = opts.concurrency ?? 64;
@@ -35,7 +42,7 @@ export async function runStorageBench(
   const dir = await mkdtemp(join(baseDir, 'vibee-wal-bench-'));
   const fs = createNodeFileSystem(dir);
   try {
-    const { wal } = await openWal(fs, 'wal');
+    const { wal } = await openWal(fs, 'wal', { preallocate: opts.preallocate });
     const payload = new Uint8Array(payloadBytes).fill(7);
     let index = 1;
     const samples: number[] = [];
@@ -62,6 +69,7 @@ export async function runStorageBench(
       entriesPerSync: Math.round((groupEntries / Math.max(1, syncs)) * 10) / 10,
       concurrency,
       payloadBytes,
+      preallocate: opts.preallocate ?? 'sparse',
     };
   } finally {
     await fs.close();
@@ -70,12 +78,16 @@ export async function runStorageBench(
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const r = await runStorageBench(process.argv[2]);
-  const s = r.sequentialSave;
-  console.log(
-    `WAL sequential durable save (1 x ${r.payloadBytes} B): p50 ${s.p50.toFixed(3)} ms, p99 ${s.p99.toFixed(3)} ms`,
-  );
-  console.log(
-    `WAL group commit (${r.concurrency} in flight): ${r.groupCommitEntriesPerSec} entries/s, ${r.entriesPerSync} entries per fdatasync`,
-  );
+  for (const preallocate of ['sparse', 'zero'] as const) {
+    const r = await runStorageBench(process.argv[2], { preallocate });
+    const s = r.sequentialSave;
+    console.log(
+      `WAL (${preallocate} segments) sequential durable save (1 x ${r.payloadBytes} B): ` +
+        `p50 ${s.p50.toFixed(3)} ms, p99 ${s.p99.toFixed(3)} ms`,
+    );
+    console.log(
+      `WAL (${preallocate} segments) group commit (${r.concurrency} in flight): ` +
+        `${r.groupCommitEntriesPerSec} entries/s, ${r.entriesPerSync} entries per fdatasync`,
+    );
+  }
 }

@@ -15,7 +15,7 @@
 import { posix } from 'node:path';
 import type { FileSystem } from '../env/types.js';
 import { StorageFailedError, WalCorruptionError } from './errors.js';
-import { ensureDurableDir } from './fs-util.js';
+import { ensureDurableDir, removeIfExists } from './fs-util.js';
 import { LogState, LogStateError } from './log-state.js';
 import {
   type DecodedRecord,
@@ -47,6 +47,13 @@ import {
 export interface WalOptions {
   /** Bytes preallocated per segment (default 64 MiB). Records larger than this grow the segment. */
   segmentSize?: number;
+  /**
+   * How a new segment is preallocated: 'sparse' extends it with `truncate` (cheap; the file system
+   * allocates blocks on first write), 'zero' writes real zeros so appends overwrite allocated
+   * blocks and an fdatasync need not flush allocation metadata (measured: lower fdatasync
+   * latency on ext4). Either way the next segment is prepared in the background. Default 'zero'.
+   */
+  preallocate?: 'sparse' | 'zero';
 }
 
 /** What recovery repaired (nothing acknowledged is ever dropped by a repair). */
@@ -87,6 +94,8 @@ export function segmentFileName(n: number): string {
 
 const SEGMENT_NAME = /^(\d{20})\.wal$/;
 const SEAL_SIZE = recordSize(0);
+/** Name of the preallocated next segment (not a segment until renamed; removed at open). */
+const SPARE_NAME = 'next-segment.tmp';
 const DEFAULT_SEGMENT_SIZE = 64 * 1024 * 1024;
 
 interface PendingRecord {
@@ -115,6 +124,7 @@ interface Waiter {
  */
 export class Wal {
   private readonly segmentSize: number;
+  private readonly zeroFill: boolean;
   private segments: SegmentInfo[];
   private writeOffset: number;
   private capacity: number;
@@ -131,6 +141,8 @@ export class Wal {
   private flushing = false;
   /** Settles when the current flush loop ends (never rejects). */
   private flushDone: Promise<void> = Promise.resolve();
+  /** The preallocated next segment being prepared (its path once ready, null if it failed). */
+  private spare: Promise<string | null> | null = null;
   private failure: StorageFailedError | null = null;
   private closed = false;
   private readonly counters: WalStats = {
@@ -147,6 +159,7 @@ export class Wal {
     private readonly dir: string,
     init: {
       segmentSize: number;
+      zeroFill: boolean;
       segments: SegmentInfo[];
       writeOffset: number;
       capacity: number;
@@ -156,6 +169,7 @@ export class Wal {
     },
   ) {
     this.segmentSize = init.segmentSize;
+    this.zeroFill = init.zeroFill;
     this.segments = init.segments;
     this.writeOffset = init.writeOffset;
     this.capacity = init.capacity;
@@ -331,6 +345,7 @@ export class Wal {
   async close(): Promise<void> {
     this.closed = true;
     await this.flushDone;
+    await this.spare;
   }
 
   /**
@@ -447,7 +462,18 @@ export class Wal {
       base: this.disk.lastIndex,
     };
     const headerSeq = this.nextSeq + 1; // the seal of `cur` takes nextSeq
-    const headerEnd = await createSegment(this.fs, this.dir, next, this.disk, headerSeq, this.segmentSize);
+    const spare = this.spare ? await this.spare : null;
+    this.spare = null;
+    const headerEnd = await createSegment(
+      this.fs,
+      this.dir,
+      next,
+      this.disk,
+      headerSeq,
+      this.segmentSize,
+      this.zeroFill,
+      spare,
+    );
     this.counters.segmentsCreated++;
     const seal = new Uint8Array(SEAL_SIZE);
     writeRecord(seal, 0, RecordType.Seal, this.nextSeq, this.writeOffset, new Uint8Array(0));
@@ -460,6 +486,23 @@ export class Wal {
     this.writeOffset = headerEnd;
     this.headerEnd = headerEnd;
     this.capacity = this.segmentSize;
+    this.prepareSpare();
+  }
+
+  /**
+   * Starts preallocating the next segment in the background, so a rollover only writes a header
+   * and renames (zero-filling 64 MiB inline would stall every commit waiting behind it). A failed
+   * preparation is not an error by itself: the rollover then creates the segment directly.
+   */
+  prepareSpare(): Promise<void> {
+    if (this.closed || this.failure) return Promise.resolve();
+    const path = posix.join(this.dir, SPARE_NAME);
+    const ready = preallocateFile(this.fs, path, this.segmentSize, this.zeroFill).then(
+      () => path,
+      () => null,
+    );
+    this.spare = ready;
+    return ready.then(() => undefined);
   }
 
   /** @internal set by openWal. */
@@ -476,6 +519,8 @@ async function createSegment(
   state: LogState,
   seq: number,
   size: number,
+  zeroFill: boolean,
+  spare: string | null,
 ): Promise<number> {
   const header: SegmentHeader = {
     segment: seg.no,
@@ -487,12 +532,33 @@ async function createSegment(
   const buf = new Uint8Array(recordSize(payload.length));
   writeRecord(buf, 0, RecordType.SegmentHeader, seq, 0, payload);
   const path = posix.join(dir, seg.name);
-  await fs.write(path, 0, buf);
-  // Preallocation: the file is extended with zeros so appends do not grow it.
-  if (size > buf.length) await fs.truncate(path, size);
-  await fs.sync(path);
+  if (spare) {
+    // The spare is already preallocated and synced: only the header is new.
+    await fs.write(spare, 0, buf);
+    await fs.sync(spare);
+    await fs.rename(spare, path);
+  } else {
+    await preallocateFile(fs, path, size, zeroFill);
+    await fs.write(path, 0, buf);
+    await fs.sync(path);
+  }
   await fs.syncDir(dir);
   return buf.length;
+}
+
+/** Creates `path` as `size` zero bytes (really written when `zeroFill`, else sparse), synced. */
+async function preallocateFile(fs: FileSystem, path: string, size: number, zeroFill: boolean): Promise<void> {
+  await removeIfExists(fs, path);
+  if (zeroFill) {
+    const chunk = new Uint8Array(Math.min(1 << 20, size));
+    for (let at = 0; at < size; at += chunk.length) {
+      await fs.write(path, at, at + chunk.length <= size ? chunk : chunk.subarray(0, size - at));
+    }
+  } else {
+    await fs.write(path, 0, new Uint8Array(RECORD_ALIGN));
+    await fs.truncate(path, size);
+  }
+  await fs.sync(path);
 }
 
 interface ScannedSegment {
@@ -591,6 +657,7 @@ export async function openWal(
   opts: WalOptions = {},
 ): Promise<{ wal: Wal; recovered: WalRecovered }> {
   const segmentSize = opts.segmentSize ?? DEFAULT_SEGMENT_SIZE;
+  const zeroFill = opts.preallocate !== 'sparse';
   if (!Number.isInteger(segmentSize) || segmentSize < 4096)
     throw new RangeError('segmentSize must be an integer >= 4096');
   const repair: RepairReport = { tornTail: null, removedFiles: [] };
@@ -612,35 +679,42 @@ export async function openWal(
       );
     }
   }
-  const scanned: ScannedSegment[] = [];
-  for (const info of infos) {
+  // Segments are read one at a time (and released once replayed): they can be large.
+  const cache = new Map<number, ScannedSegment>();
+  const scan = async (k: number): Promise<ScannedSegment> => {
+    const hit = cache.get(k);
+    if (hit) return hit;
+    const info = infos[k] as SegmentInfo;
     const path = posix.join(dir, info.name);
-    const bytes = (await fs.readFile(path)) ?? new Uint8Array(0);
-    scanned.push(scanSegment(info, path, bytes));
-  }
+    const seg = scanSegment(info, path, (await fs.readFile(path)) ?? new Uint8Array(0));
+    cache.set(k, seg);
+    return seg;
+  };
 
   // A crash during rollover can leave a last segment that holds nothing after its header (or
   // not even a valid header) while its predecessor is not sealed yet: drop it, nothing in it was
   // ever acknowledged. A crash while creating the very first segment leaves an empty log.
-  const last = scanned[scanned.length - 1];
+  const last = infos.length > 0 ? await scan(infos.length - 1) : undefined;
   if (last && last.records.length === 0 && !last.sealed && !hasValidRecordAfter(last)) {
-    const prev = scanned[scanned.length - 2];
+    const prev = infos.length > 1 ? await scan(infos.length - 2) : undefined;
     const incompleteRollover = prev !== undefined && !prev.sealed;
-    const incompleteCreation = scanned.length === 1 && last.info.no === 1 && last.header === null;
+    const incompleteCreation = infos.length === 1 && last.info.no === 1 && last.header === null;
     if (incompleteRollover || incompleteCreation) {
       await fs.remove(last.path);
       await fs.syncDir(dir);
       repair.removedFiles.push(last.path);
-      scanned.pop();
+      cache.delete(infos.length - 1);
+      infos.pop();
     }
   }
 
-  if (scanned.length === 0) {
+  if (infos.length === 0) {
     const state = new LogState(0, false);
     const info: SegmentInfo = { no: 1, name: segmentFileName(1), base: 0 };
-    const headerEnd = await createSegment(fs, dir, info, state, 0, segmentSize);
+    const headerEnd = await createSegment(fs, dir, info, state, 0, segmentSize, zeroFill, null);
     const wal = new Wal(fs, dir, {
       segmentSize,
+      zeroFill,
       segments: [info],
       writeOffset: headerEnd,
       capacity: segmentSize,
@@ -649,6 +723,7 @@ export async function openWal(
       disk: cloneState(state),
     });
     wal.setHeaderEnd(headerEnd);
+    await wal.prepareSpare();
     return {
       wal,
       recovered: {
@@ -664,9 +739,13 @@ export async function openWal(
 
   let state: LogState | null = null;
   let expectSeq = -1;
-  for (let k = 0; k < scanned.length; k++) {
-    const seg = scanned[k] as ScannedSegment;
-    const isLast = k === scanned.length - 1;
+  let firstBase = 0;
+  let lastSeg: ScannedSegment | null = null;
+  for (let k = 0; k < infos.length; k++) {
+    const seg = await scan(k);
+    const isLast = k === infos.length - 1;
+    if (isLast) lastSeg = seg;
+    else cache.delete(k);
     const header = seg.header;
     if (!header) {
       throw new WalCorruptionError(seg.path, 0, `segment header is unreadable (${seg.stopDefect})`);
@@ -680,6 +759,7 @@ export async function openWal(
     }
     seg.info.base = header.base;
     if (state === null) {
+      firstBase = header.base;
       state = new LogState(header.base, true);
       state.hardState = header.hardState;
       state.snapshot = header.snapshot;
@@ -757,35 +837,36 @@ export async function openWal(
     }
   }
   const st = state as LogState;
-  const first = scanned[0] as ScannedSegment;
-  if ((first.header as SegmentHeader).base > st.snapshot.index) {
+  if (firstBase > st.snapshot.index) {
     throw new WalCorruptionError(
-      first.path,
+      posix.join(dir, (infos[0] as SegmentInfo).name),
       0,
-      `the oldest segment continues the log after index ${(first.header as SegmentHeader).base}, ` +
+      `the oldest segment continues the log after index ${firstBase}, ` +
         `but the latest snapshot only covers index ${st.snapshot.index}: earlier segments are missing`,
     );
   }
-  const lastSeg = scanned[scanned.length - 1] as ScannedSegment;
+  const tail = lastSeg as ScannedSegment;
   const recovered: WalRecovered = {
     hardState: { ...st.hardState },
     entries: st.entries(),
     snapshot: { ...st.snapshot },
     lastIndex: st.lastIndex,
     repair,
-    segments: scanned.map((s) => s.info.name),
+    segments: infos.map((s) => s.name),
   };
   const walState = cloneState(st);
   const wal = new Wal(fs, dir, {
     segmentSize,
-    segments: scanned.map((s) => s.info),
-    writeOffset: lastSeg.stop,
-    capacity: Math.max(lastSeg.bytes.length, lastSeg.stop + SEAL_SIZE),
+    zeroFill,
+    segments: infos,
+    writeOffset: tail.stop,
+    capacity: Math.max(tail.bytes.length, tail.stop + SEAL_SIZE),
     nextSeq: expectSeq,
     mem: walState,
     disk: cloneState(walState),
   });
-  wal.setHeaderEnd(lastSeg.headerEnd);
+  wal.setHeaderEnd(tail.headerEnd);
+  await wal.prepareSpare();
   return { wal, recovered };
 }
 

@@ -58,6 +58,24 @@ describe.each(fileSystems)('WAL on %s fs', (_name, make) => {
     expect(recovered.segments).toEqual(files);
   });
 
+  it('rolls over into a preallocated spare segment (zero-filled or sparse)', async () => {
+    t = await make();
+    for (const preallocate of ['zero', 'sparse'] as const) {
+      const dir = `wal-${preallocate}`;
+      const { wal } = await openWal(t.fs, dir, { segmentSize: SMALL, preallocate });
+      expect(await t.fs.list(dir)).toEqual([segmentFileName(1), 'next-segment.tmp']);
+      expect(await t.fs.size(`${dir}/next-segment.tmp`)).toBe(SMALL);
+      for (let i = 1; wal.segmentFiles().length < 2; i += 10) await wal.save(entries(i, i + 9, 1));
+      await wal.close(); // waits for the next spare too
+      expect(await t.fs.list(dir)).toEqual([segmentFileName(1), segmentFileName(2), 'next-segment.tmp']);
+      expect(await t.fs.size(`${dir}/${segmentFileName(2)}`)).toBe(SMALL);
+      const again = await openWal(await t.restart(), dir, { segmentSize: SMALL, preallocate });
+      expect(again.recovered.segments).toEqual([segmentFileName(1), segmentFileName(2)]);
+      expect(again.recovered.lastIndex).toBe(wal.lastIndex);
+      await again.wal.close();
+    }
+  });
+
   it('stores an entry larger than a segment', async () => {
     t = await make();
     const { wal } = await openWal(t.fs, 'wal', { segmentSize: SMALL });
