@@ -62,7 +62,8 @@ export interface LockModelState { holder: string | null; token: bigint; last: bi
 /**
  * A fenced lock (partitioned by lock name). Acquire: the lock must be free (or, with
  * `leases: true`, the previous holder may have silently lost it to lease expiry) and the token must
- * exceed every earlier one. Release succeeds exactly when the client holds the lock with that token.
+ * exceed every earlier one. Release succeeds exactly when the client holds the lock with that token
+ * (with leases it may also fail while held: the lease ran out unseen).
  * An indeterminate acquire takes the lock with an unknown token.
  */
 export function fencedLockModel(options: { leases?: boolean } = {}): Model<LockModelState, LockInput, LockOutput> {
@@ -79,6 +80,8 @@ export function fencedLockModel(options: { leases?: boolean } = {}): Model<LockM
       const holds = s.holder === input.client && (s.token === input.token || s.token === -1n);
       if (output === undefined) return [true, holds ? { holder: null, token: 0n, last: s.last > input.token ? s.last : input.token } : s];
       const ok = (output as { ok: boolean }).ok;
+      // With leases a failed release is always possible: the lease may have run out unseen.
+      if (!ok && options.leases) return [true, holds ? { holder: null, token: 0n, last: s.last } : s];
       if (ok !== holds) return [false, s];
       return [true, holds ? { holder: null, token: 0n, last: s.last > input.token ? s.last : input.token } : s];
     },
