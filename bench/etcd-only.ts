@@ -25,6 +25,8 @@ export async function runEtcdOnly(opts: EtcdOnlyOptions = {}): Promise<BenchRepo
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  // ^C / SIGTERM: exit through process.exit so the clusters' 'exit' safety net kills etcd members.
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
   (async () => {
     const { targets: _ignored, ...opts } = parseBenchArgs(process.argv.slice(2));
     const report = await runEtcdOnly(opts);

@@ -7,7 +7,7 @@
  * temporary directory it created, even when a member refuses to die on SIGTERM (SIGKILL follows).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -131,9 +131,18 @@ export async function startEtcdCluster(opts: EtcdClusterOptions): Promise<EtcdCl
   const exits: (string | null)[] = names.map(() => null);
   let stopped = false;
 
+  // Safety net: if this process exits without stop() (an uncaught error, process.exit on ^C), do
+  // not leave etcd members running or their data behind. 'exit' handlers must be synchronous.
+  const onExit = () => {
+    for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('exit', onExit);
+
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
+    process.off('exit', onExit);
     // One member at a time: a leader that gets SIGTERM hands leadership to a live peer; when all
     // members get it at once the leader picks a peer that is itself exiting and waits ~7 s for
     // the transfer to time out. Sequentially, a 3-member stop takes about half a second.
