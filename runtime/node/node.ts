@@ -303,11 +303,12 @@ export class RaftNode {
     const applied = this.raft.applied;
     if (applied - this.lastSnapshotIndex < this.snapshotInterval) return;
     const data = this.stateMachine.snapshot();
-    const { meta, compactedTo } = this.raft.createSnapshot(applied, data);
+    const { meta } = this.raft.createSnapshot(applied, data);
     this.lastSnapshotIndex = applied;
     this.counters.snapshotsTaken++;
     await this.store.saveSnapshot({ meta, data }, false);
-    await this.store.compact(compactedTo);
+    // The core may compact later than the snapshot (entries followers still need): follow it.
+    await this.store.compact(this.raft.log.snapshotIndex);
   }
 
   // ------------------------------------------------------------------ public API

@@ -322,6 +322,7 @@ export class Raft {
           return;
         }
         for (const p of this.progress.values()) p.recentActive = false;
+        this.maybeCompact();
       }
       if (this.role === 'leader' && this.now >= this.heartbeatDeadline) {
         this.heartbeatDeadline = this.now + this.cfg.heartbeatInterval;
@@ -691,14 +692,24 @@ export class Raft {
     if (term === undefined) throw new RaftInvariantError(`snapshot index ${index} not in log`);
     const meta: SnapshotMeta = { index, term, config: cloneConfig(this.configAt(index)) };
     this.snapshot = { meta, data };
-    let to = index;
+    this.maybeCompact();
+    return { meta, compactedTo: this.log.snapshotIndex };
+  }
+
+  /**
+   * Compacts the log up to the latest snapshot, but keeps entries that followers still need: the
+   * suffix after a snapshot in flight, and what recently active followers lack, as long as at most
+   * maxLogEntries entries are retained. Re-run every check-quorum period, as needs relax.
+   */
+  private maybeCompact(): void {
+    if (!this.snapshot) return;
+    let to = this.snapshot.meta.index;
     for (const p of this.progress.values()) {
       if (p.snapshot) to = Math.min(to, p.snapshot.snap.meta.index);
       else if (p.recentActive && p.match >= this.log.snapshotIndex) to = Math.min(to, p.match);
     }
     to = Math.max(to, this.log.lastIndex() - this.cfg.maxLogEntries, this.log.snapshotIndex);
-    this.compactTo(to);
-    return { meta, compactedTo: to };
+    this.compactTo(Math.min(to, this.snapshot.meta.index));
   }
 
   private compactTo(index: number): void {
