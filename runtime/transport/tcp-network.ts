@@ -125,12 +125,29 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
   const { nodeId, clusterId } = options;
   const limits = resolveLimits(options.limits);
   const log: TransportLogger = options.logger ?? silentLogger;
+  // Warnings caused by remote input are rate limited: an attacker must not flood the logs.
+  const warnBudget = { tokens: 20, refilledAt: performance.now(), suppressed: 0 };
+  function warnRemote(obj: object, msg: string): void {
+    const now = performance.now();
+    warnBudget.tokens = Math.min(20, warnBudget.tokens + ((now - warnBudget.refilledAt) / 1000) * 10);
+    warnBudget.refilledAt = now;
+    if (warnBudget.tokens < 1) {
+      warnBudget.suppressed++;
+      return;
+    }
+    warnBudget.tokens--;
+    const suppressed = warnBudget.suppressed;
+    warnBudget.suppressed = 0;
+    log.warn(suppressed > 0 ? { ...obj, suppressed } : obj, msg);
+  }
   const random = options.random ?? Math.random;
   const handlers: Array<(from: string, frame: Uint8Array) => void> = [];
   let clientHandler: ClientRequestHandler | undefined;
   const listeners = new Set<(e: TransportEvent) => void>();
   const inbound = new Set<Inbound>();
   const peers = new Map<string, Peer>();
+  /** Outbound sockets whose refusal was already counted (so their close is not counted again). */
+  const refusedSockets = new WeakSet<net.Socket>();
   let server: net.Server | undefined;
   let closed = false;
   /** Sum of bytes held by all inbound decoders (kept below limits.maxInboundBufferedBytes). */
@@ -171,7 +188,7 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
   ): void {
     m.rejectedHandshakes++;
     m.rejectedByReason[reason] = (m.rejectedByReason[reason] ?? 0) + 1;
-    log.warn({ direction, reason, remote, nodeId, clusterId }, `handshake refused: ${message}`);
+    warnRemote({ direction, reason, remote, nodeId, clusterId }, `handshake refused: ${message}`);
     emit({ type: 'handshake-rejected', direction, reason, remote, message });
   }
 
@@ -221,7 +238,7 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
       if (c.state === 'closed' || c.decoder.bufferedBytes === 0) return;
       if (c.framesDone === done) {
         m.frameTimeouts++;
-        log.warn(
+        warnRemote(
           { remote: c.remote, id: c.id },
           `closing connection: frame incomplete after ${limits.frameTimeoutMs} ms`,
         );
@@ -370,7 +387,7 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
         emit({ type: 'malformed', direction: 'inbound', remote: c.remote, message });
         if (c.state === 'handshake') refuseInbound(c, 'frame-too-large', message, false);
         else {
-          log.warn({ remote: c.remote, peer: c.id, err: message }, 'closing connection: malformed frame');
+          warnRemote({ remote: c.remote, peer: c.id, err: message }, 'closing connection: malformed frame');
           closeInbound(c, 'malformed frame');
         }
         return;
@@ -388,7 +405,7 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
     c.accounted = c.decoder.bufferedBytes;
     if (inboundBuffered > limits.maxInboundBufferedBytes) {
       m.overloadCloses++;
-      log.warn(
+      warnRemote(
         { remote: c.remote, id: c.id, inboundBuffered },
         'closing connection: inbound buffer budget exceeded',
       );
@@ -570,6 +587,7 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
 
   function refuseOutbound(p: Peer, reason: HandshakeRejectReason, message: string): void {
     countRejection('outbound', reason, p.address, message);
+    if (p.socket) refusedSockets.add(p.socket);
     p.socket?.destroy();
   }
 
@@ -639,7 +657,10 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
     p.state = 'connecting';
     m.connectionsOpened++;
     const hello = encodeFrame(encodeHello({ kind: 'peer', clusterId, senderId: nodeId, receiverId: p.id }));
+    let secured = false;
+    let tlsRefused = false;
     const s = openSocket(p.endpoint, options.tls, () => {
+      secured = true;
       if (p.socket !== s) return;
       s.setNoDelay(true);
       s.setKeepAlive(true, 10_000);
@@ -658,9 +679,24 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
       );
     }, limits.handshakeTimeoutMs);
     s.on('data', (chunk: Buffer) => onOutboundData(p, s, chunk));
-    s.on('error', (err) => log.debug({ peer: p.id, err: err.message }, 'outbound socket error'));
+    s.on('error', (err: NodeJS.ErrnoException) => {
+      if (options.tls && p.state === 'connecting' && /SSL|CERT/i.test(err.code ?? '')) {
+        tlsRefused = true;
+        countRejection('outbound', 'tls', p.address, err.message);
+      } else log.debug({ peer: p.id, err: err.message }, 'outbound socket error');
+    });
     s.on('close', () => {
       if (p.socket !== s) return;
+      // With TLS 1.3 our side completes its handshake before the server has checked our
+      // certificate; a refusal then shows up only as a close before the ACK.
+      if (options.tls && secured && !tlsRefused && !refusedSockets.has(s) && p.state === 'connecting') {
+        countRejection(
+          'outbound',
+          'tls',
+          p.address,
+          'closed before the handshake ACK (certificate refused?)',
+        );
+      }
       const wasReady = p.state === 'ready';
       dropSocket(p);
       if (wasReady) {

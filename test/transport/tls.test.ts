@@ -156,8 +156,14 @@ describe.skipIf(!OPENSSL)(`mutual TLS${OPENSSL ? '' : ' (skipped: openssl not fo
       (e) => (e?.type === 'handshake-rejected' ? e.reason : undefined),
       'a refuses',
     );
+    const refusedOwnSide = waitForEvent(
+      rogue,
+      (e) => (e?.type === 'handshake-rejected' ? e.reason : undefined),
+      'rogue sees the refusal',
+    );
     rogue.send('a', Buffer.from('let me in'));
     expect(await refusedByA).toBe('tls');
+    expect(await refusedOwnSide).toBe('tls');
     expect(rogue.metrics().framesOut).toBe(0);
     await rogue.close();
     expect(inbox.frames.filter((f) => f.from === 'r')).toEqual([]);
@@ -186,6 +192,25 @@ describe.skipIf(!OPENSSL)(`mutual TLS${OPENSSL ? '' : ' (skipped: openssl not fo
     plain.socket.write(helloFrame({ senderId: 'plain' }));
     await plain.closed;
     expect((a.metrics().rejectedByReason.tls ?? 0) - before).toBeGreaterThanOrEqual(2);
+  });
+
+  it('a trusted certificate does not bypass the cluster check; the refusal is counted once', async () => {
+    const w = createTcpNetwork({
+      nodeId: 'w',
+      clusterId: 'c2',
+      listen: { host: '127.0.0.1', port: 0 },
+      peers: { a: `127.0.0.1:${portA}` },
+      limits: FAST_LIMITS,
+      tls: certs.b!,
+    });
+    try {
+      const refused = waitForEvent(w, (e) => (e?.type === 'connection-closed' ? true : undefined), 'closed');
+      w.send('a', Buffer.from('x'));
+      await refused;
+      expect(w.metrics().rejectedByReason).toEqual({ cluster: 1 });
+    } finally {
+      await w.close();
+    }
   });
 
   it('serves TLS clients with a valid certificate', async () => {
