@@ -128,7 +128,7 @@ export async function runLockSet(seed: number, fencing: boolean, durationMs = 30
       pending = null;
       unreleased = null;
       acquisitions++;
-      const token = r.fenceToken;
+      const token: bigint = r.fenceToken;
       // The resource checks the token on the read too: a read-modify-write is fenced as a whole
       // (otherwise a stale holder's write can land between a newer holder's read and write).
       if (fencing && token < highest) {
