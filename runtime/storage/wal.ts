@@ -50,8 +50,8 @@ export interface WalOptions {
   /**
    * How a new segment is preallocated: 'sparse' extends it with `truncate` (cheap; the file system
    * allocates blocks on first write), 'zero' writes real zeros so appends overwrite allocated
-   * blocks and an fdatasync need not flush allocation metadata (measured: lower fdatasync
-   * latency on ext4). Either way the next segment is prepared in the background. Default 'zero'.
+   * blocks and an fdatasync need not journal extent changes (costs one segment's worth of
+   * writes per segment, off the commit path). Either way the next segment is prepared in the background. Default 'zero'.
    */
   preallocate?: 'sparse' | 'zero';
 }
@@ -317,7 +317,19 @@ export class Wal {
    * a durable snapshot marker at or above `uptoIndex` (the removed entries are in the snapshot).
    * The current segment is never removed. Returns the number of segments removed.
    */
-  async compact(uptoIndex: number): Promise<number> {
+  compact(uptoIndex: number): Promise<number> {
+    // Serialized: two compactions must not pick the same oldest segment.
+    const run = this.compacting.then(() => this.compactNow(uptoIndex));
+    this.compacting = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  private compacting: Promise<void> = Promise.resolve();
+
+  private async compactNow(uptoIndex: number): Promise<number> {
     this.checkUsable();
     if (uptoIndex > this.durableSnapshotIndex) {
       throw new RangeError(
@@ -625,7 +637,11 @@ function scanSegment(info: SegmentInfo, path: string, bytes: Uint8Array): Scanne
   }
 }
 
-/** Whether a valid record with seq > `afterSeq` exists at an aligned offset in (from, end). */
+/**
+ * The last valid record with seq > `afterSeq` at an aligned offset in (from, end), scanning
+ * forward; stops early at the first one whose write began after `from` (that alone proves the
+ * damage at `from` is not in the final write).
+ */
 function lastValidRecordAfter(
   bytes: Uint8Array,
   from: number,
@@ -638,6 +654,7 @@ function lastValidRecordAfter(
     const r = decodeRecordAt(bytes, at, bytes.length);
     if (r.ok && r.seq > afterSeq) {
       found = r;
+      if (r.batchStart > from) return r;
       at += r.size;
     } else {
       at += RECORD_ALIGN;

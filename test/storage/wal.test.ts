@@ -113,6 +113,21 @@ describe.each(fileSystems)('WAL on %s fs', (_name, make) => {
     expect(show(recovered.entries)).toEqual(show(entries(16, 17, 4)));
   });
 
+  it('saves a hard state alone, and concurrent compactions do not collide', async () => {
+    t = await make();
+    const { wal } = await openWal(t.fs, 'wal', { segmentSize: SMALL });
+    for (let i = 1; i <= 200; i += 10) await wal.save(entries(i, i + 9, 1));
+    await wal.save([], { term: 5, votedFor: 'n3', commit: 0 });
+    await wal.markSnapshot({ index: 200, term: 1 });
+    const before = wal.segmentFiles().length;
+    const removed = await Promise.all([wal.compact(150), wal.compact(200), wal.compact(200)]);
+    expect(removed[0] + removed[1] + removed[2]).toBe(before - 1);
+    const { recovered } = await openWal(await t.restart(), 'wal', { segmentSize: SMALL });
+    expect(recovered.hardState).toEqual({ term: 5, votedFor: 'n3', commit: 0 });
+    expect(recovered.entries).toEqual([]);
+    expect(recovered.lastIndex).toBe(200);
+  });
+
   it('rejects appends that would leave a gap or rewrite the snapshot', async () => {
     t = await make();
     const { wal } = await openWal(t.fs, 'wal', { segmentSize: SMALL });
