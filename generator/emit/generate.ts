@@ -82,8 +82,20 @@ function sharedProject(): Project {
   return project;
 }
 
-/** Type-checks emitted files in memory; maps each error back to the spec. */
-export function typecheckEmitted(files: readonly EmittedFile[], model: SpecModel, pointers: PointerMap, runtimeImport: string): Diagnostic[] {
+/** A type error in an emitted file (path relative to the output directory, 1-based line). */
+export interface EmittedTypeError {
+  path: string;
+  line: number;
+  message: string;
+}
+
+/**
+ * Type-checks emitted files together in one in-memory program (strict). `runtimeImport` is the
+ * specifier the files at the output root use for the wire runtime; files in subfolders are expected
+ * to use one more `../` per level. Errors outside the emitted files (e.g. the runtime) are reported
+ * with their own path.
+ */
+export function typecheckFiles(files: readonly EmittedFile[], runtimeImport: string): EmittedTypeError[] {
   const p = sharedProject();
   for (const sf of p.getSourceFiles()) p.removeSourceFile(sf);
   const genDir = '/vibee/out';
@@ -96,9 +108,7 @@ export function typecheckEmitted(files: readonly EmittedFile[], model: SpecModel
     byPath.set(full, f);
     p.createSourceFile(full, f.content, { overwrite: true });
   }
-  const out: Diagnostic[] = [];
-  const declPointers = declarationPointers(model);
-  const seenPointers = new Set<string>();
+  const out: EmittedTypeError[] = [];
   for (const d of p.getPreEmitDiagnostics()) {
     if (d.getCategory() !== ts.DiagnosticCategory.Error) continue;
     const sf = d.getSourceFile();
@@ -106,13 +116,27 @@ export function typecheckEmitted(files: readonly EmittedFile[], model: SpecModel
     const emitted = fp ? byPath.get(fp) : undefined;
     const message = ts.flattenDiagnosticMessageText(d.compilerObject.messageText, '\n').split('\n')[0] ?? '';
     const line = sf && d.getStart() !== undefined ? sf.getLineAndColumnAtPos(d.getStart() as number).line : 0;
-    const pointer = emitted ? pointerForLine(emitted.content, line, declPointers) : '';
-    const where = emitted ? `generated/${emitted.path}:${line}` : (fp ?? 'generated code');
+    out.push({ path: emitted ? emitted.path : (fp ?? '<program>'), line, message });
+  }
+  for (const sf of p.getSourceFiles()) p.removeSourceFile(sf);
+  return out;
+}
+
+/** Type-checks one spec's emitted files in memory; maps each error back to the spec. */
+export function typecheckEmitted(files: readonly EmittedFile[], model: SpecModel, pointers: PointerMap, runtimeImport: string): Diagnostic[] {
+  const declPointers = declarationPointers(model);
+  const seenPointers = new Set<string>();
+  const byPath = new Map(files.map((f) => [f.path, f]));
+  const out: Diagnostic[] = [];
+  for (const e of typecheckFiles(files, runtimeImport)) {
+    const emitted = byPath.get(e.path);
+    const pointer = emitted ? pointerForLine(emitted.content, e.line, declPointers) : '';
     // One diagnostic per spec location: the first error there explains the rest.
     if (seenPointers.has(pointer)) continue;
     seenPointers.add(pointer);
+    const where = emitted ? `generated/${emitted.path}:${e.line}` : e.path;
     out.push(
-      createDiagnostic(VIB.EMIT_TYPECHECK, `the generated code does not type-check (${where}): ${message}`, model.fileName, rangeAt(pointers, pointer, true)),
+      createDiagnostic(VIB.EMIT_TYPECHECK, `the generated code does not type-check (${where}): ${e.message}`, model.fileName, rangeAt(pointers, pointer, true)),
     );
   }
   return out;

@@ -339,7 +339,7 @@ export function checkModel(model: SpecModel, pointers: PointerMap, text: string,
   if (model.configRecord !== undefined) {
     const rec = records.get(model.configRecord);
     if (!rec) {
-      report(VIB.CONFIG, `config record '${model.configRecord}' is not a record of this spec`, '/config/record');
+      report(VIB.CONFIG, `config record '${model.configRecord}' is not a record of this spec`, '/runtime_config/record');
     } else {
       const fieldTypes = new Map(rec.fields.map((f) => [f.name, f.type]));
       for (const [name, value] of Object.entries(rec.defaults)) {

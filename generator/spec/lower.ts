@@ -147,7 +147,13 @@ function commentAbove(text: string, line: number): string | undefined {
   return out.length ? out.join(' ') : undefined;
 }
 
-const joinText = (v: unknown): string => (Array.isArray(v) ? v.map(String).join('; ') : v === undefined || v === null ? '' : String(v));
+const itemText = (v: unknown): string =>
+  v !== null && typeof v === 'object'
+    ? Object.entries(v as Record<string, unknown>)
+        .map(([k, x]) => `${k}: ${itemText(x)}`)
+        .join(', ')
+    : String(v);
+const joinText = (v: unknown): string => (Array.isArray(v) ? v.map(itemText).join('; ') : v === undefined || v === null ? '' : itemText(v));
 
 /** Result of lowering: the model when the schema check passed, plus the pointer map. */
 export interface LowerResult {
@@ -250,14 +256,15 @@ export function lowerDocument(doc: VibeeDocument, text: string): LowerResult {
       ...(f.state_type !== undefined ? { stateType: f.state_type as string } : {}),
       ...(f.initial !== undefined ? { initial: f.initial as string } : {}),
       states: (f.states as string[]).map((s, j) => ({ name: s, pointer: `${pointer}/states/${j}` })),
-      transitions: (f.transitions as Record<string, unknown>[]).map((t, j) => ({
-        from: t.from as string,
+      transitions: (f.transitions as Record<string, unknown>[]).flatMap((t, j) =>
+        (Array.isArray(t.from) ? (t.from as string[]) : [t.from as string]).map((from) => ({
+        from,
         to: t.to as string,
         // Transitions without an event (other vibee specs) fire on their condition, else on `to_<state>`.
         on: t.on !== undefined ? (t.on as string) : t.condition !== undefined ? String(t.condition) : `to_${t.to as string}`,
         ...(t.condition !== undefined ? { condition: String(t.condition) } : {}),
         pointer: `${pointer}/transitions/${j}`,
-      })),
+      }))),
       pointer,
     };
   });
@@ -311,7 +318,7 @@ export function lowerDocument(doc: VibeeDocument, text: string): LowerResult {
     constraints,
     behaviors,
     tests,
-    ...(root.config ? { configRecord: (root.config as { record: string }).record } : {}),
+    ...(root.runtime_config ? { configRecord: (root.runtime_config as { record: string }).record } : {}),
   };
   return { model, pointers, plain, diagnostics };
 }

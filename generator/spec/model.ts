@@ -132,7 +132,7 @@ export interface SpecModel {
   constraints: ConstraintDef[];
   behaviors: BehaviorDef[];
   tests: SpecTestDef[];
-  /** Name of the record that `config.ts` is generated from (top-level `config: { record: X }`). */
+  /** Name of the record that `config.ts` is generated from (top-level `runtime_config: { record: X }`). */
   configRecord?: string;
 }
 

@@ -4,7 +4,8 @@
  * be lists), strict where emission depends on the shape.
  */
 const str = { type: 'string' } as const;
-const strOrList = { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] } as const;
+/** given/when/then: a sentence, or (other vibee specs) a list of sentences or `key: value` items. */
+const strOrList = { type: ['string', 'array'], items: { type: ['string', 'number', 'boolean', 'object'] } } as const;
 const ident = { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' } as const;
 
 /** The schema object (passed to ajv's 2020 build). */
@@ -20,7 +21,7 @@ export const VIBEE_SPEC_SCHEMA = {
     module: str,
     description: str,
     constants: { type: 'object', additionalProperties: { not: { type: 'null' } } },
-    config: { type: 'object', required: ['record'], properties: { record: ident } },
+    runtime_config: { type: 'object', required: ['record'], properties: { record: ident } },
     types: {
       type: 'object',
       additionalProperties: {
@@ -57,7 +58,13 @@ export const VIBEE_SPEC_SCHEMA = {
             items: {
               type: 'object',
               required: ['from', 'to'],
-              properties: { from: str, to: str, on: str, condition: { type: ['string', 'number', 'boolean'] } },
+              properties: {
+                // A list of sources is shorthand for one transition per source.
+                from: { anyOf: [str, { type: 'array', minItems: 1, items: str }] },
+                to: str,
+                on: str,
+                condition: { type: ['string', 'number', 'boolean'] },
+              },
             },
           },
         },

@@ -55,7 +55,7 @@ const CASES: [string, string, string, string[]][] = [
     ["spec.vibee:21:13: error[VIB026]: states of fsm 'M' differ from enum 'Color' (missing red, green; not in the enum: a, b)"],
   ],
   ['VIB027', '    expr: A < B\n', '    expr: A < B\n  - name: c1\n    expr: B > A\n', ["spec.vibee:26:11: error[VIB027]: constraint 'c1' is defined twice"]],
-  ['VIB028', 'fsm:\n', 'config: { record: Nope }\nfsm:\n', ["spec.vibee:17:19: error[VIB028]: config record 'Nope' is not a record of this spec"]],
+  ['VIB028', 'fsm:\n', 'runtime_config: { record: Nope }\nfsm:\n', ["spec.vibee:17:27: error[VIB028]: config record 'Nope' is not a record of this spec"]],
   [
     'VIB029',
     '  S: text\n',
