@@ -148,6 +148,7 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
   const peers = new Map<string, Peer>();
   /** Outbound sockets whose refusal was already counted (so their close is not counted again). */
   const refusedSockets = new WeakSet<net.Socket>();
+  const rawSockets = new Set<net.Socket>();
   let server: net.Server | undefined;
   let closed = false;
   /** Sum of bytes held by all inbound decoders (kept below limits.maxInboundBufferedBytes). */
@@ -806,6 +807,11 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
           socket.destroy();
         });
       }
+      // Every raw socket, including TLS ones still in their TLS handshake, so close() ends them all.
+      srv.on('connection', (raw: net.Socket) => {
+        rawSockets.add(raw);
+        raw.once('close', () => rawSockets.delete(raw));
+      });
       // TLS sockets only reach onConnection after the TLS handshake; cap raw connections too.
       srv.maxConnections = limits.maxInboundConnections + 16;
       server = srv;
@@ -834,6 +840,8 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
       }
       for (const c of inbound) closeInbound(c, 'network closed');
       inbound.clear();
+      for (const raw of rawSockets) raw.destroy();
+      rawSockets.clear();
       const srv = server;
       if (srv) await new Promise<void>((resolve) => srv.close(() => resolve()));
     },

@@ -219,6 +219,22 @@ describe('TCP network', () => {
     c.nets.a!.setPeers({ a: `127.0.0.1:${c.ports.a}`, b: `127.0.0.1:${c.ports.b}`, d: `127.0.0.1:${port}` });
     c.nets.a!.send('d', bytes('welcome'));
     await inbox.until(() => inbox.frames.length === 1, 'new peer reached');
+    // d moves: a new incarnation of 'd' on another port; a follows the new address.
+    const d2 = createTcpNetwork({
+      nodeId: 'd',
+      clusterId: 'c1',
+      listen: { host: '127.0.0.1', port: 0 },
+      peers: {},
+      limits: FAST_LIMITS,
+    });
+    cleanups.push(() => d2.close());
+    const port2 = (await d2.start()).port;
+    const inbox2 = new Inbox(d2);
+    c.nets.a!.setPeers({ a: `127.0.0.1:${c.ports.a}`, b: `127.0.0.1:${c.ports.b}`, d: `127.0.0.1:${port2}` });
+    c.nets.a!.send('d', bytes('moved'));
+    await inbox2.until(() => inbox2.frames.length === 1, 'moved peer reached');
+    expect(inbox2.texts('a')).toEqual(['moved']);
+    expect(inbox.frames).toHaveLength(1);
     c.nets.a!.setPeers({ a: `127.0.0.1:${c.ports.a}` });
     const before = c.nets.a!.metrics().droppedFrames;
     c.nets.a!.send('b', bytes('gone'));

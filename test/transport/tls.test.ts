@@ -213,6 +213,16 @@ describe.skipIf(!OPENSSL)(`mutual TLS${OPENSSL ? '' : ' (skipped: openssl not fo
     }
   });
 
+  it('close() ends connections stuck in the TLS handshake at once', async () => {
+    const t = node('t', certs.a);
+    const tp = (await t.start()).port;
+    const stuck = await rawSocket(tp); // TCP connected, never starts TLS
+    const started = performance.now();
+    await t.close();
+    await stuck.closed;
+    expect(performance.now() - started).toBeLessThan(FAST_LIMITS.handshakeTimeoutMs);
+  });
+
   it('serves TLS clients with a valid certificate', async () => {
     a.onClientRequest((_id, frame, reply) => reply(frame));
     const client = createTcpClientConnection({
