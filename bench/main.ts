@@ -18,13 +18,13 @@ import { measureFloor } from './floor.js';
 import type { BenchReport } from './report.js';
 import { runBench } from './run-bench.js';
 import type { BenchTarget } from './targets/types.js';
-import { defaultWorkloads } from './workloads/index.js';
+import { allWorkloads, defaultWorkloads } from './workloads/index.js';
 
 /** Options of `runSuite` (also what `parseBenchArgs` produces). */
 export interface SuiteOptions {
   /** Columns to run, in table order (default `['ours', 'etcd']`). */
   targets?: string[];
-  /** Workload ids to keep (default: all of `defaultWorkloads`). */
+  /** Workload ids to run, from `allWorkloads` (default: the `defaultWorkloads` suite). */
   workloads?: string[];
   scale?: number;
   maxMs?: number;
@@ -105,13 +105,14 @@ export async function runSuite(opts: SuiteOptions = {}, hooks: SuiteHooks = {}):
     }
     let workloads = defaultWorkloads(opts.scale ?? 1, opts.maxMs ?? 30_000);
     if (opts.workloads !== undefined) {
-      const unknown = opts.workloads.filter((id) => !workloads.some((w) => w.id === id));
+      const known = allWorkloads(opts.scale ?? 1, opts.maxMs ?? 30_000);
+      const unknown = opts.workloads.filter((id) => !known.some((w) => w.id === id));
       if (unknown.length > 0) {
         throw new Error(
-          `unknown workload(s): ${unknown.join(', ')} (known: ${workloads.map((w) => w.id).join(', ')})`,
+          `unknown workload(s): ${unknown.join(', ')} (known: ${known.map((w) => w.id).join(', ')})`,
         );
       }
-      workloads = workloads.filter((w) => opts.workloads!.includes(w.id));
+      workloads = known.filter((w) => opts.workloads!.includes(w.id));
     }
     // Floor first, while the disk is quiet; same file system as the clusters' data dirs.
     const floor = opts.noFloor ? undefined : await measureFloor(dataRoot);

@@ -27,3 +27,16 @@ export function defaultWorkloads(scale = 1, maxMs = 30_000): Workload[] {
     barrierLatency({ ops: n(50), maxMs }),
   ];
 }
+
+/**
+ * Every workload `--workloads` can name: the default suite plus the lease and stale read
+ * variants (`read-latency-lease`, `read-latency-stale`), which are not run by default.
+ */
+export function allWorkloads(scale = 1, maxMs = 30_000): Workload[] {
+  const n = (base: number) => Math.max(1, Math.round(base * scale));
+  return [
+    ...defaultWorkloads(scale, maxMs),
+    readLatency({ ops: n(1000), maxMs, consistency: 'lease' }),
+    readLatency({ ops: n(1000), maxMs, consistency: 'stale' }),
+  ];
+}

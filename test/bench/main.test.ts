@@ -113,6 +113,44 @@ describe('runSuite / benchMain', () => {
     expect(lines).toEqual([]);
   });
 
+  it('--workloads can pick the non-default lease and stale read variants', async () => {
+    const seen: string[] = [];
+    const target = clientTarget({
+      ...tinyClient(),
+      get: async (k, { consistency }) => {
+        seen.push(consistency);
+        return k.endsWith('read-lat') ? new Uint8Array(128) : null;
+      },
+    });
+    const report = await runSuite(
+      {
+        targets: ['ours'],
+        workloads: ['read-latency-stale', 'read-latency-lease'],
+        scale: 0.005,
+        noFloor: true,
+        out: null,
+      },
+      { startOurs: async () => target },
+    );
+    // Run in suite order (lease before stale), whatever order they were named in.
+    expect(report!.results.map((r) => `${r.workload}:${r.status}`)).toEqual([
+      'read-latency-lease:ok',
+      'read-latency-stale:ok',
+    ]);
+    expect(seen).toEqual([
+      'lease',
+      'lease',
+      'lease',
+      'lease',
+      'lease',
+      'stale',
+      'stale',
+      'stale',
+      'stale',
+      'stale',
+    ]);
+  });
+
   it('skips a target it cannot start and reports nothing to run', async () => {
     const lines: string[] = [];
     expect(
