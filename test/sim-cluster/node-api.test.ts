@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest';
+import { encodeLogEntry, type LogEntry } from '../../generated/index.js';
+import { encodeKvCommand, KvStateMachine } from '../../runtime/node/kv-state-machine.js';
+import { SimpleLogStore } from '../../runtime/node/simple-log-store.js';
+import { ProposalRejected } from '../../runtime/raft/errors.js';
+import { SimCluster } from '../../sim/cluster/cluster.js';
+import { createWorld } from '../../sim/world.js';
+
+const enc = (s: string) => new TextEncoder().encode(s);
+
+function entry(index: number, term: number, text = `e${index}`): LogEntry {
+  return { index, term, entryType: 'command', command: enc(text), timestamp: 0 };
+}
+
+describe('node API', () => {
+  it('propose resolves with the state machine result; followers reject with the leader id', async () => {
+    const c = await SimCluster.start({ seed: 21, nodes: 3 });
+    const l = (await c.waitForLeader()) as string;
+    const node = c.nodes.get(l);
+    const p1 = node?.propose(encodeKvCommand({ op: 'put', key: 'a', value: '1' }));
+    const p2 = node?.propose(encodeKvCommand({ op: 'put', key: 'a', value: '2' }));
+    await c.run(200);
+    await expect(p1).resolves.toMatchObject({ result: null });
+    await expect(p2).resolves.toMatchObject({ result: '1' });
+    const f = c.ids.find((x) => x !== l) as string;
+    await expect(c.nodes.get(f)?.propose(enc('x'))).rejects.toMatchObject({ reason: 'not_leader', leaderId: l });
+    await c.run(100);
+    expect((c.nodes.get(f)?.stateMachine as KvStateMachine).get('a')).toBe('2');
+    c.stop();
+  });
+
+  it('linearizable, lease and stale reads', async () => {
+    const c = await SimCluster.start({ seed: 22, nodes: 3 });
+    const l = (await c.waitForLeader()) as string;
+    await c.run(200);
+    const node = c.nodes.get(l);
+    const w = node?.propose(encodeKvCommand({ op: 'put', key: 'k', value: 'v' }));
+    await c.run(100);
+    const { index } = (await w) as { index: number };
+    const lin = node?.read('linearizable');
+    const lease = node?.read('lease');
+    await c.run(100);
+    expect((await lin)?.index).toBeGreaterThanOrEqual(index);
+    expect((await lease)?.index).toBeGreaterThanOrEqual(index);
+    const f = c.ids.find((x) => x !== l) as string;
+    await expect(c.nodes.get(f)?.read('linearizable')).rejects.toBeInstanceOf(ProposalRejected);
+    await expect(c.nodes.get(f)?.read('stale')).resolves.toBeDefined();
+    c.stop();
+  });
+
+  it('transferLeadership and changeMembership through the node', async () => {
+    const c = await SimCluster.start({ seed: 23, nodes: 3 });
+    const l = (await c.waitForLeader()) as string;
+    await c.run(200);
+    const t = c.ids.find((x) => x !== l) as string;
+    c.nodes.get(l)?.transferLeadership(t);
+    await c.run(300);
+    expect(c.leader()).toBe(t);
+    const removed = c.ids.find((x) => x !== t) as string;
+    const change = c.nodes.get(t)?.changeMembership({ changeType: 'remove_node', nodeId: removed, address: '' });
+    await c.run(500);
+    await expect(change).resolves.toBeDefined();
+    expect(c.nodes.get(t)?.status().config.voters).not.toContain(removed);
+    expect(c.checker.violations).toEqual([]);
+    c.stop();
+  });
+});
+
+describe('SimpleLogStore on a crashing disk', () => {
+  it('recovers durable entries and hard state, drops a torn tail, replaces suffixes', async () => {
+    const world = createWorld({ seed: 5 });
+    const env = world.createEnv('a');
+    const store = new SimpleLogStore(env.fs);
+    let loaded = await store.load();
+    expect(loaded).toEqual({ hardState: { term: 0, votedFor: null, commit: 0 }, entries: [], snapshot: null });
+    await store.save({ term: 2, votedFor: 'b', commit: 1 }, [entry(1, 1), entry(2, 1), entry(3, 2)]);
+    await store.save(undefined, [entry(3, 3, 'replaced'), entry(4, 3)]);
+    // an unsynced write that the crash may tear
+    void env.fs.write('raft.log', (await env.fs.size('raft.log')) as number, encodeLogEntry(entry(9, 9)));
+    world.crash('a');
+    const env2 = world.restart('a');
+    const s2 = new SimpleLogStore(env2.fs);
+    loaded = await s2.load();
+    expect(loaded.hardState).toEqual({ term: 2, votedFor: 'b', commit: 1 });
+    expect(loaded.entries.map((e) => `${e.index}/${e.term}`)).toEqual(['1/1', '2/1', '3/3', '4/3']);
+    expect(new TextDecoder().decode(loaded.entries[2]?.command)).toBe('replaced');
+    // snapshot + compaction
+    const config = { voters: ['a'], votersOutgoing: [], learners: [], addresses: [] };
+    await s2.saveSnapshot({ meta: { index: 2, term: 1, config }, data: enc('state@2') }, false);
+    await s2.compact(2);
+    world.crash('a');
+    const s3 = new SimpleLogStore(world.restart('a').fs);
+    loaded = await s3.load();
+    expect(loaded.snapshot?.meta.index).toBe(2);
+    expect(new TextDecoder().decode(loaded.snapshot?.data)).toBe('state@2');
+    expect(loaded.entries.map((e) => e.index)).toEqual([3, 4]);
+    // a snapshot installed from a leader replaces the whole log
+    await s3.saveSnapshot({ meta: { index: 10, term: 5, config }, data: enc('state@10') }, true);
+    world.crash('a');
+    loaded = await new SimpleLogStore(world.restart('a').fs).load();
+    expect(loaded.snapshot?.meta.index).toBe(10);
+    expect(loaded.entries).toEqual([]);
+    expect(loaded.hardState.term).toBe(2);
+  });
+
+  it('the default KV machine snapshots and restores deterministically', () => {
+    const a = new KvStateMachine();
+    a.apply(encodeKvCommand({ op: 'put', key: 'y', value: '1' }), 1);
+    a.apply(encodeKvCommand({ op: 'put', key: 'x', value: '2' }), 2);
+    a.apply(encodeKvCommand({ op: 'delete', key: 'y' }), 3);
+    const b = new KvStateMachine();
+    b.restore(a.snapshot());
+    expect(b.snapshot()).toEqual(a.snapshot());
+    expect(b.get('x')).toBe('2');
+    expect(b.get('y')).toBeUndefined();
+  });
+});
