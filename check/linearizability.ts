@@ -42,7 +42,9 @@ export interface CheckResult<I, O> {
 
 /** Checks `history` against `model` (see module doc). */
 export function checkLinearizability<S, I, O>(
-  model: Model<S, I, O>, history: readonly Operation<I, O>[], options: CheckOptions = {},
+  model: Model<S, I, O>,
+  history: readonly Operation<I, O>[],
+  options: CheckOptions = {},
 ): CheckResult<I, O> {
   for (const op of history) {
     if (!Number.isFinite(op.call) || (op.ret !== null && !(op.ret >= op.call))) {
@@ -56,14 +58,22 @@ export function checkLinearizability<S, I, O>(
     const ops = parts[p] as Operation<I, O>[];
     const r = searchPartition(model, ops, options.maxSteps ?? 5_000_000);
     steps += r.steps;
-    if (r.ok === 'unknown') { unknown = true; continue; }
+    if (r.ok === 'unknown') {
+      unknown = true;
+      continue;
+    }
     if (!r.ok) {
       const longestPrefix = r.prefix.map((i) => ops[i] as Operation<I, O>);
       const stuckAt = ops[r.stuck] as Operation<I, O>;
       return {
-        linearizable: false, partitions: parts.length, steps,
+        linearizable: false,
+        partitions: parts.length,
+        steps,
         violation: {
-          partition: p, operations: ops, longestPrefix, stuckAt,
+          partition: p,
+          operations: ops,
+          longestPrefix,
+          stuckAt,
           timeline: renderTimeline(ops, { model, linearized: r.prefix, stuck: r.stuck }),
         },
       };
@@ -72,19 +82,37 @@ export function checkLinearizability<S, I, O>(
   return { linearizable: unknown ? 'unknown' : true, partitions: parts.length, steps };
 }
 
-interface SearchOutcome { ok: boolean | 'unknown'; steps: number; prefix: number[]; stuck: number }
+interface SearchOutcome {
+  ok: boolean | 'unknown';
+  steps: number;
+  prefix: number[];
+  stuck: number;
+}
 
-function searchPartition<S, I, O>(model: Model<S, I, O>, ops: Operation<I, O>[], maxSteps: number): SearchOutcome {
+function searchPartition<S, I, O>(
+  model: Model<S, I, O>,
+  ops: Operation<I, O>[],
+  maxSteps: number,
+): SearchOutcome {
   const n = ops.length;
   if (n === 0) return { ok: true, steps: 0, prefix: [], stuck: -1 };
   // Entries 0..n-1 are calls, n..2n-1 returns; HEAD = 2n is the sentinel; -1 ends the list.
-  const time = (e: number) => (e < n ? (ops[e] as Operation<I, O>).call : ((ops[e - n] as Operation<I, O>).ret ?? Number.POSITIVE_INFINITY));
-  const order = Array.from({ length: 2 * n }, (_, i) => i).sort((a, b) => time(a) - time(b) || (a < n ? 0 : 1) - (b < n ? 0 : 1) || a - b);
+  const time = (e: number) =>
+    e < n
+      ? (ops[e] as Operation<I, O>).call
+      : ((ops[e - n] as Operation<I, O>).ret ?? Number.POSITIVE_INFINITY);
+  const order = Array.from({ length: 2 * n }, (_, i) => i).sort(
+    (a, b) => time(a) - time(b) || (a < n ? 0 : 1) - (b < n ? 0 : 1) || a - b,
+  );
   const HEAD = 2 * n;
   const next = new Int32Array(2 * n + 1);
   const prev = new Int32Array(2 * n + 1);
   let last = HEAD;
-  for (const e of order) { next[last] = e; prev[e] = last; last = e; }
+  for (const e of order) {
+    next[last] = e;
+    prev[e] = last;
+    last = e;
+  }
   next[last] = -1;
   const lift = (c: number) => {
     for (const e of [c, c + n]) {

@@ -42,15 +42,27 @@ export function stableHash(v: unknown): string {
   if (v === undefined) return 'u';
   if (v === null) return 'n';
   switch (typeof v) {
-    case 'bigint': return `${v}n`;
-    case 'string': return JSON.stringify(v);
-    case 'number': case 'boolean': return String(v);
-    default: break;
+    case 'bigint':
+      return `${v}n`;
+    case 'string':
+      return JSON.stringify(v);
+    case 'number':
+    case 'boolean':
+      return String(v);
+    default:
+      break;
   }
   if (v instanceof Uint8Array) return `b${Buffer.from(v).toString('hex')}`;
   if (Array.isArray(v)) return `[${v.map(stableHash).join(',')}]`;
-  if (v instanceof Map) return `M{${[...v].map(([k, x]) => `${stableHash(k)}:${stableHash(x)}`).sort().join(',')}}`;
+  if (v instanceof Map)
+    return `M{${[...v]
+      .map(([k, x]) => `${stableHash(k)}:${stableHash(x)}`)
+      .sort()
+      .join(',')}}`;
   if (v instanceof Set) return `S{${[...v].map(stableHash).sort().join(',')}}`;
   const o = v as Record<string, unknown>;
-  return `{${Object.keys(o).sort().map((k) => `${JSON.stringify(k)}:${stableHash(o[k])}`).join(',')}}`;
+  return `{${Object.keys(o)
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${stableHash(o[k])}`)
+    .join(',')}}`;
 }

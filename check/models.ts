@@ -17,9 +17,9 @@ function byKey<T extends { key?: string; lock?: string }, O>(field: 'key' | 'loc
     const m = new Map<string, Operation<T, O>[]>();
     for (const op of history) {
       const k = String((op.input as Record<string, unknown>)[field]);
-      let list = m.get(k);
-      if (!list) m.set(k, (list = []));
-      list.push(op);
+      const list = m.get(k);
+      if (list) list.push(op);
+      else m.set(k, [op]);
     }
     return [...m.values()];
   };
@@ -33,8 +33,10 @@ export const kvModel: Model<string | null, KvInput, KvOutput> = {
   init: () => null,
   step(state, input, output) {
     switch (input.op) {
-      case 'put': return [true, input.value];
-      case 'delete': return [true, null];
+      case 'put':
+        return [true, input.value];
+      case 'delete':
+        return [true, null];
       default:
         if (output === undefined) return [true, state];
         return [(output as { value: string | null }).value === state, state];
@@ -43,8 +45,15 @@ export const kvModel: Model<string | null, KvInput, KvOutput> = {
   partition: byKey<KvInput, KvOutput>('key'),
   hash: (s) => (s === null ? '\u0000null' : s),
   describe(input, output) {
-    const out = output === undefined ? ' -> ?' : input.op === 'get' ? ` -> ${JSON.stringify((output as { value: string | null }).value)}` : '';
-    return input.op === 'put' ? `put(${input.key}, ${JSON.stringify(input.value)})${out}` : `${input.op}(${input.key})${out}`;
+    const out =
+      output === undefined
+        ? ' -> ?'
+        : input.op === 'get'
+          ? ` -> ${JSON.stringify((output as { value: string | null }).value)}`
+          : '';
+    return input.op === 'put'
+      ? `put(${input.key}, ${JSON.stringify(input.value)})${out}`
+      : `${input.op}(${input.key})${out}`;
   },
 };
 
@@ -57,7 +66,11 @@ export type LockInput =
 export type LockOutput = { token: bigint } | { ok: boolean };
 
 /** State of one lock: the holder and its token, and the highest token granted. */
-export interface LockModelState { holder: string | null; token: bigint; last: bigint }
+export interface LockModelState {
+  holder: string | null;
+  token: bigint;
+  last: bigint;
+}
 
 /**
  * A fenced lock (partitioned by lock name). Acquire: the lock must be free (or, with
@@ -66,7 +79,9 @@ export interface LockModelState { holder: string | null; token: bigint; last: bi
  * (with leases it may also fail while held: the lease ran out unseen).
  * An indeterminate acquire takes the lock with an unknown token.
  */
-export function fencedLockModel(options: { leases?: boolean } = {}): Model<LockModelState, LockInput, LockOutput> {
+export function fencedLockModel(
+  options: { leases?: boolean } = {},
+): Model<LockModelState, LockInput, LockOutput> {
   return {
     init: () => ({ holder: null, token: 0n, last: 0n }),
     step(s, input, output) {
@@ -78,18 +93,24 @@ export function fencedLockModel(options: { leases?: boolean } = {}): Model<LockM
         return [true, { holder: input.client, token: t, last: t }];
       }
       const holds = s.holder === input.client && (s.token === input.token || s.token === -1n);
-      if (output === undefined) return [true, holds ? { holder: null, token: 0n, last: s.last > input.token ? s.last : input.token } : s];
+      if (output === undefined)
+        return [true, holds ? { holder: null, token: 0n, last: maxBig(s.last, input.token) } : s];
       const ok = (output as { ok: boolean }).ok;
       // With leases a failed release is always possible: the lease may have run out unseen.
       if (!ok && options.leases) return [true, holds ? { holder: null, token: 0n, last: s.last } : s];
       if (ok !== holds) return [false, s];
-      return [true, holds ? { holder: null, token: 0n, last: s.last > input.token ? s.last : input.token } : s];
+      return [true, holds ? { holder: null, token: 0n, last: maxBig(s.last, input.token) } : s];
     },
     partition: byKey<LockInput, LockOutput>('lock'),
     hash: (s) => `${s.holder ?? ''}|${s.token}|${s.last}`,
     describe(input, output) {
-      if (input.op === 'acquire') return `${input.client} acquire(${input.lock}) -> ${output === undefined ? '?' : `token ${(output as { token: bigint }).token}`}`;
+      if (input.op === 'acquire')
+        return `${input.client} acquire(${input.lock}) -> ${output === undefined ? '?' : `token ${(output as { token: bigint }).token}`}`;
       return `${input.client} release(${input.lock}, ${input.token}) -> ${output === undefined ? '?' : (output as { ok: boolean }).ok}`;
     },
   };
+}
+
+function maxBig(a: bigint, b: bigint): bigint {
+  return a > b ? a : b;
 }

@@ -13,9 +13,9 @@
  *   runs faster than real time), and at once when the apply that ends the lease is seen.
  */
 import { CoordinationError } from './errors.js';
-import type { BarrierRelease, WaiterRegistry } from './waiter-registry.js';
-import type { CommandMessage, CommandResult } from './types.js';
 import type { KvRead } from './state-machine.js';
+import type { CommandMessage, CommandResult } from './types.js';
+import type { BarrierRelease, WaiterRegistry } from './waiter-registry.js';
 
 /** Sends one command through the log and resolves with its result. */
 export type Propose = (cmd: CommandMessage, signal?: AbortSignal) => Promise<CommandResult>;
@@ -108,11 +108,20 @@ export class CoordinationClientCore {
   }
 
   /** Acquires a lock, waiting FIFO (server-side up to `waitMs`, 0 = until the session ends). */
-  lock(name: string, opts: { ttlMs?: number; waitMs?: number; signal?: AbortSignal } = {}): Promise<HeldLock> {
+  lock(
+    name: string,
+    opts: { ttlMs?: number; waitMs?: number; signal?: AbortSignal } = {},
+  ): Promise<HeldLock> {
     return this.acquire(name, opts.ttlMs ?? 0, opts.waitMs ?? 0, false, opts.signal);
   }
 
-  private async acquire(name: string, ttlMs: number, waitMs: number, tryOnly: boolean, signal: AbortSignal | undefined): Promise<HeldLock> {
+  private async acquire(
+    name: string,
+    ttlMs: number,
+    waitMs: number,
+    tryOnly: boolean,
+    signal: AbortSignal | undefined,
+  ): Promise<HeldLock> {
     signal?.throwIfAborted();
     const requestId = this.nextRequestId();
     const wait = this.o.registry.waitLock(this.o.sessionId, requestId);
@@ -120,37 +129,56 @@ export class CoordinationClientCore {
     const sentAt = this.o.clock.now();
     let r: CommandResult;
     try {
-      r = await this.o.propose({ type: 'LockAcquire', sessionId: this.o.sessionId, name, requestId, ttlMs, waitMs, tryOnly }, signal);
+      r = await this.o.propose(
+        { type: 'LockAcquire', sessionId: this.o.sessionId, name, requestId, ttlMs, waitMs, tryOnly },
+        signal,
+      );
     } catch (e) {
       wait.cancel();
       throw e;
     }
     const rtt = this.o.clock.now() - sentAt;
-    if (!r.ok) { wait.cancel(); raise(r); }
+    if (!r.ok) {
+      wait.cancel();
+      raise(r);
+    }
     const ttl = ttlMs || this.defaultTtl;
-    if (r.outcome === 'acquired') { wait.cancel(); return this.held(name, r.fenceToken, ttl, rtt); }
+    if (r.outcome === 'acquired') {
+      wait.cancel();
+      return this.held(name, r.fenceToken, ttl, rtt);
+    }
     // Queued: wait for the granting apply, or give up on abort (cancel server-side, and release if
     // the grant won the race).
     const grant = await new Promise<bigint>((resolve, rejectFn) => {
       const onAbort = () => {
-        this.o.propose({ type: 'LockRelease', sessionId: this.o.sessionId, name, fenceToken: 0n }).then((c) => {
-          if (!c.ok) return; // granted first: handled by the grant branch below
-          wait.cancel();
-          rejectFn(signal?.reason ?? new CoordinationError('ABORTED', 'lock wait aborted'));
-        }, rejectFn);
+        this.o
+          .propose({ type: 'LockRelease', sessionId: this.o.sessionId, name, fenceToken: 0n })
+          .then((c) => {
+            if (!c.ok) return; // granted first: handled by the grant branch below
+            wait.cancel();
+            rejectFn(signal?.reason ?? new CoordinationError('ABORTED', 'lock wait aborted'));
+          }, rejectFn);
       };
       signal?.addEventListener('abort', onAbort, { once: true });
-      wait.promise.then((g) => {
-        signal?.removeEventListener('abort', onAbort);
-        if (signal?.aborted) {
-          void this.o.propose({ type: 'LockRelease', sessionId: this.o.sessionId, name, fenceToken: g.fenceToken });
-          rejectFn(signal.reason ?? new CoordinationError('ABORTED', 'lock wait aborted'));
-        } else resolve(g.fenceToken);
-      }, (e) => {
-        signal?.removeEventListener('abort', onAbort);
-        // Our own cancellation ends the wait too: report the abort reason, not the cancellation.
-        rejectFn(signal?.aborted ? (signal.reason ?? e) : e);
-      });
+      wait.promise.then(
+        (g) => {
+          signal?.removeEventListener('abort', onAbort);
+          if (signal?.aborted) {
+            void this.o.propose({
+              type: 'LockRelease',
+              sessionId: this.o.sessionId,
+              name,
+              fenceToken: g.fenceToken,
+            });
+            rejectFn(signal.reason ?? new CoordinationError('ABORTED', 'lock wait aborted'));
+          } else resolve(g.fenceToken);
+        },
+        (e) => {
+          signal?.removeEventListener('abort', onAbort);
+          // Our own cancellation ends the wait too: report the abort reason, not the cancellation.
+          rejectFn(signal?.aborted ? (signal.reason ?? e) : e);
+        },
+      );
     });
     return this.held(name, grant, ttl, rtt);
   }
@@ -162,13 +190,20 @@ export class CoordinationClientCore {
     const arm = (seenAt: number) => {
       if (timer !== null) clock.clearTimer(timer);
       const ms = Math.max(0, seenAt + ttlMs - this.drift - rttMs - clock.now());
-      timer = clock.setTimer(ms, () => ac.abort(new CoordinationError('LEASE_MAY_HAVE_EXPIRED', `lock "${name}" lease may have expired`)));
+      timer = clock.setTimer(ms, () =>
+        ac.abort(new CoordinationError('LEASE_MAY_HAVE_EXPIRED', `lock "${name}" lease may have expired`)),
+      );
     };
     arm(clock.now());
     const unsub = this.o.registry.onLockLost(this.o.sessionId, name, (reason, token) => {
-      if (token === fenceToken && !ac.signal.aborted) ac.abort(new CoordinationError('LOCK_LOST', `lock "${name}" lost: ${reason}`));
+      if (token === fenceToken && !ac.signal.aborted)
+        ac.abort(new CoordinationError('LOCK_LOST', `lock "${name}" lost: ${reason}`));
     });
-    const done = () => { if (timer !== null) clock.clearTimer(timer); timer = null; unsub(); };
+    const done = () => {
+      if (timer !== null) clock.clearTimer(timer);
+      timer = null;
+      unsub();
+    };
     ac.signal.addEventListener('abort', done, { once: true });
     let released = false;
     const release = async () => {
@@ -181,11 +216,16 @@ export class CoordinationClientCore {
       if (!r.ok && !GONE.has(r.errorCode)) raise(r);
     };
     return {
-      name, fenceToken, signal: ac.signal,
+      name,
+      fenceToken,
+      signal: ac.signal,
       renew: async () => {
         const sentAt = clock.now();
         const r = await this.o.propose({ type: 'LockRenew', sessionId: this.o.sessionId, name, fenceToken });
-        if (!r.ok) { ac.abort(new CoordinationError(r.errorCode, r.message)); raise(r); }
+        if (!r.ok) {
+          ac.abort(new CoordinationError(r.errorCode, r.message));
+          raise(r);
+        }
         if (!ac.signal.aborted) arm(sentAt);
       },
       release,
@@ -194,18 +234,34 @@ export class CoordinationClientCore {
   }
 
   /** Arrives at a barrier and resolves when it is released (satisfied, timed out or cancelled). */
-  async barrier(name: string, opts: { participants: number; threshold?: number; timeoutMs?: number }): Promise<BarrierResult> {
+  async barrier(
+    name: string,
+    opts: { participants: number; threshold?: number; timeoutMs?: number },
+  ): Promise<BarrierResult> {
     const wait = this.o.registry.waitBarrier(name, this.o.sessionId);
     wait.promise.catch(() => undefined);
     let r: CommandResult;
     try {
       r = await this.o.propose({
-        type: 'BarrierArrive', sessionId: this.o.sessionId, name, participants: opts.participants,
-        threshold: opts.threshold ?? 1, timeoutMs: opts.timeoutMs ?? 0,
+        type: 'BarrierArrive',
+        sessionId: this.o.sessionId,
+        name,
+        participants: opts.participants,
+        threshold: opts.threshold ?? 1,
+        timeoutMs: opts.timeoutMs ?? 0,
       });
-    } catch (e) { wait.cancel(); throw e; }
-    if (!r.ok) { wait.cancel(); raise(r); }
-    if (r.outcome !== 'waiting') { wait.cancel(); return { outcome: r.outcome as BarrierResult['outcome'], arrived: r.arrived, generation: r.epoch }; }
+    } catch (e) {
+      wait.cancel();
+      throw e;
+    }
+    if (!r.ok) {
+      wait.cancel();
+      raise(r);
+    }
+    if (r.outcome !== 'waiting') {
+      wait.cancel();
+      return { outcome: r.outcome as BarrierResult['outcome'], arrived: r.arrived, generation: r.epoch };
+    }
     return wait.promise;
   }
 
@@ -222,9 +278,18 @@ export class CoordinationClientCore {
     let r: CommandResult;
     try {
       r = await this.o.propose({ type: 'ElectionCampaign', sessionId: this.o.sessionId, name, value });
-    } catch (e) { wait.cancel(); throw e; }
-    if (!r.ok) { wait.cancel(); raise(r); }
-    if (r.outcome === 'elected') { wait.cancel(); return { epoch: r.epoch }; }
+    } catch (e) {
+      wait.cancel();
+      throw e;
+    }
+    if (!r.ok) {
+      wait.cancel();
+      raise(r);
+    }
+    if (r.outcome === 'elected') {
+      wait.cancel();
+      return { epoch: r.epoch };
+    }
     return { epoch: (await wait.promise).epoch };
   }
 
@@ -236,14 +301,25 @@ export class CoordinationClientCore {
 
   /** Writes `value` based on `context` (from a read; empty for a blind write). */
   async put(key: string, value: Uint8Array, context: KvRead['context'] = { entries: [] }): Promise<KvRead> {
-    const r = await this.o.propose({ type: 'KvPut', key, value, context, actor: this.o.actor ?? this.o.sessionId });
+    const r = await this.o.propose({
+      type: 'KvPut',
+      key,
+      value,
+      context,
+      actor: this.o.actor ?? this.o.sessionId,
+    });
     if (!r.ok) raise(r);
     return { value: r.value, siblings: r.siblings, context: r.context };
   }
 
   /** Deletes `key` based on `context`. */
   async delete(key: string, context: KvRead['context'] = { entries: [] }): Promise<KvRead> {
-    const r = await this.o.propose({ type: 'KvDelete', key, context, actor: this.o.actor ?? this.o.sessionId });
+    const r = await this.o.propose({
+      type: 'KvDelete',
+      key,
+      context,
+      actor: this.o.actor ?? this.o.sessionId,
+    });
     if (!r.ok) raise(r);
     return { value: r.value, siblings: r.siblings, context: r.context };
   }

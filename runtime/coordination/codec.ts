@@ -5,9 +5,15 @@
  * Contract: `apply` never throws for bad bytes; a malformed command yields an error result with
  * code `DECODE_ERROR` (and, like every error, changes nothing but the applied index).
  */
+
+import {
+  decodeCommandMessage,
+  decodeResultMessage,
+  encodeCommandMessage,
+  encodeResultMessage,
+} from '../../generated/index.js';
 import { type CoordinationOptions, CoordinationStateMachine, errorResult } from './state-machine.js';
 import type { CommandMessage, CommandResult } from './types.js';
-import { decodeCommandMessage, decodeResultMessage, encodeCommandMessage, encodeResultMessage } from '../../generated/index.js';
 
 /** Encoding of commands and results (the generated `encodeCommandMessage` & co). */
 export interface CommandCodec {
@@ -38,7 +44,10 @@ export interface CoordinationReplica extends StateMachine {
 }
 
 /** Wraps a typed machine with a codec. */
-export function createCoordinationReplica(options: CoordinationOptions = {}, codec: CommandCodec = GENERATED_COMMAND_CODEC): CoordinationReplica {
+export function createCoordinationReplica(
+  options: CoordinationOptions = {},
+  codec: CommandCodec = GENERATED_COMMAND_CODEC,
+): CoordinationReplica {
   const machine = new CoordinationStateMachine(options);
   return {
     machine,
@@ -49,7 +58,11 @@ export function createCoordinationReplica(options: CoordinationOptions = {}, cod
       } catch (e) {
         // Still consumes the index, like any applied entry that fails.
         const r = machine.applyCommand({ type: 'TimeAdvance', elapsedMs: 0 }, index);
-        return codec.encodeResult(r.ok ? errorResult('DECODE_ERROR', `malformed command: ${e instanceof Error ? e.message : String(e)}`) : r);
+        return codec.encodeResult(
+          r.ok
+            ? errorResult('DECODE_ERROR', `malformed command: ${e instanceof Error ? e.message : String(e)}`)
+            : r,
+        );
       }
       return codec.encodeResult(machine.applyCommand(cmd, index));
     },

@@ -23,11 +23,17 @@ export class FenceGuard {
   /** Accepts and records `token`, or throws `STALE_FENCE_TOKEN` (nothing recorded). */
   check(resource: string, token: bigint): void {
     if (typeof token !== 'bigint' || token <= 0n) {
-      throw new CoordinationError('INVALID_ARGUMENT', `fence token for "${resource}" must be a positive bigint`);
+      throw new CoordinationError(
+        'INVALID_ARGUMENT',
+        `fence token for "${resource}" must be a positive bigint`,
+      );
     }
     const h = this.highest.get(resource);
     if (h !== undefined && token < h) {
-      throw new CoordinationError('STALE_FENCE_TOKEN', `fence token ${token} for "${resource}" is stale: ${h} was already accepted`);
+      throw new CoordinationError(
+        'STALE_FENCE_TOKEN',
+        `fence token ${token} for "${resource}" is stale: ${h} was already accepted`,
+      );
     }
     this.highest.set(resource, token);
   }

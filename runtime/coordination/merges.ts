@@ -27,9 +27,11 @@ function counter(existing: readonly Uint8Array[], incoming: Uint8Array): Uint8Ar
   const out = new Map<string, number>();
   for (const v of [...existing, incoming]) {
     const obj = json(v);
-    if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw new Error('counter value must be a JSON object');
+    if (typeof obj !== 'object' || obj === null || Array.isArray(obj))
+      throw new Error('counter value must be a JSON object');
     for (const [k, n] of Object.entries(obj as Record<string, unknown>)) {
-      if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw new Error(`counter entry ${k} must be a non-negative integer`);
+      if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0)
+        throw new Error(`counter entry ${k} must be a non-negative integer`);
       out.set(k, Math.max(out.get(k) ?? 0, n));
     }
   }
@@ -41,7 +43,8 @@ function setUnion(existing: readonly Uint8Array[], incoming: Uint8Array): Uint8A
   const out = new Set<string>();
   for (const v of [...existing, incoming]) {
     const arr = json(v);
-    if (!Array.isArray(arr) || !arr.every((x) => typeof x === 'string')) throw new Error('set-union value must be a JSON array of strings');
+    if (!Array.isArray(arr) || !arr.every((x) => typeof x === 'string'))
+      throw new Error('set-union value must be a JSON array of strings');
     for (const x of arr as string[]) out.add(x);
   }
   return enc.encode(JSON.stringify([...out].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))));

@@ -17,11 +17,16 @@
  * restarts and snapshots, even after an idle lock's record is dropped. Election epochs and barrier
  * generations are the log index of the entry that made them, for the same reason.
  */
-import { BUILTIN_MERGES, type MergeFunction } from './merges.js';
+
 import { Reject, reject } from './errors.js';
-import { DEFAULT_COORDINATION_LIMITS, type CoordinationLimits } from './limits.js';
+import { type CoordinationLimits, DEFAULT_COORDINATION_LIMITS } from './limits.js';
+import { BUILTIN_MERGES, type MergeFunction } from './merges.js';
 import type {
-  BarrierOutcome, CommandResult, CoordinationCommand, CoordinationEvent, VersionVector,
+  BarrierOutcome,
+  CommandResult,
+  CoordinationCommand,
+  CoordinationEvent,
+  VersionVector,
 } from './types.js';
 import { cloneVv, cmpStr, dominates, join, prune, toWire, type Vv } from './version-vector.js';
 
@@ -45,18 +50,65 @@ export interface CoordinationOptions {
   merges?: Readonly<Record<string, MergeFunction>>;
 }
 
-interface Session { id: string; clientId: string; ttlMs: number; expiresAt: number }
-interface Holder { sessionId: string; requestId: string; token: bigint; depth: number; acquiredAt: number; ttlMs: number; leaseExpiry: number }
-interface Waiter { sessionId: string; requestId: string; ttlMs: number; enqueuedAt: number; waitDeadline: number }
-interface LockRec { name: string; lastToken: bigint; holder: Holder | null; waiters: Waiter[]; delayUntil: number | null }
-interface BarrierRec {
-  name: string; generation: bigint; required: number; threshold: number; timeoutMs: number;
-  createdAt: number; deadline: number; state: 'waiting' | BarrierOutcome; arrived: string[];
+interface Session {
+  id: string;
+  clientId: string;
+  ttlMs: number;
+  expiresAt: number;
 }
-interface Candidate { sessionId: string; value: Uint8Array }
-interface ElectionRec { name: string; leader: (Candidate & { epoch: bigint }) | null; candidates: Candidate[] }
-interface Sibling { value: Uint8Array | null; vv: Vv; index: number }
-interface KvRec { key: string; siblings: Sibling[]; deletedAt: number | null }
+interface Holder {
+  sessionId: string;
+  requestId: string;
+  token: bigint;
+  depth: number;
+  acquiredAt: number;
+  ttlMs: number;
+  leaseExpiry: number;
+}
+interface Waiter {
+  sessionId: string;
+  requestId: string;
+  ttlMs: number;
+  enqueuedAt: number;
+  waitDeadline: number;
+}
+interface LockRec {
+  name: string;
+  lastToken: bigint;
+  holder: Holder | null;
+  waiters: Waiter[];
+  delayUntil: number | null;
+}
+interface BarrierRec {
+  name: string;
+  generation: bigint;
+  required: number;
+  threshold: number;
+  timeoutMs: number;
+  createdAt: number;
+  deadline: number;
+  state: 'waiting' | BarrierOutcome;
+  arrived: string[];
+}
+interface Candidate {
+  sessionId: string;
+  value: Uint8Array;
+}
+interface ElectionRec {
+  name: string;
+  leader: (Candidate & { epoch: bigint }) | null;
+  candidates: Candidate[];
+}
+interface Sibling {
+  value: Uint8Array | null;
+  vv: Vv;
+  index: number;
+}
+interface KvRec {
+  key: string;
+  siblings: Sibling[];
+  deletedAt: number | null;
+}
 
 /** Read view of a lock (the spec's `DistributedLock`, plus what the typed API needs). */
 export interface LockView {
@@ -73,15 +125,31 @@ export interface LockView {
 
 /** Read view of a barrier generation (the spec's `Barrier`). */
 export interface BarrierView {
-  name: string; requiredCount: number; arrived: string[]; threshold: number; timeoutMs: number;
-  state: 'waiting' | BarrierOutcome; generation: bigint; createdAtMs: number;
+  name: string;
+  requiredCount: number;
+  arrived: string[];
+  threshold: number;
+  timeoutMs: number;
+  state: 'waiting' | BarrierOutcome;
+  generation: bigint;
+  createdAtMs: number;
 }
 
 /** Read view of an election. */
-export interface ElectionView { name: string; leader: string | null; value: Uint8Array | null; epoch: bigint; candidates: string[] }
+export interface ElectionView {
+  name: string;
+  leader: string | null;
+  value: Uint8Array | null;
+  epoch: bigint;
+  candidates: string[];
+}
 
 /** A KV read: a single value (or null), the live siblings when concurrent, and the causal context. */
-export interface KvRead { value: Uint8Array | null; siblings: Uint8Array[]; context: VersionVector }
+export interface KvRead {
+  value: Uint8Array | null;
+  siblings: Uint8Array[];
+  context: VersionVector;
+}
 
 const utf8 = new TextEncoder();
 const EMPTY_VV: VersionVector = { entries: [] };
@@ -89,8 +157,19 @@ const STAGE = /^(.*)#([1-9][0-9]*)$/;
 
 function okResult(outcome: string, extra: Partial<CommandResult> = {}): CommandResult {
   return {
-    type: 'CommandResult', ok: true, errorCode: '', message: '', fenceToken: 0n, epoch: 0n, value: null,
-    context: EMPTY_VV, siblings: [], outcome, arrived: [], position: 0, ...extra,
+    type: 'CommandResult',
+    ok: true,
+    errorCode: '',
+    message: '',
+    fenceToken: 0n,
+    epoch: 0n,
+    value: null,
+    context: EMPTY_VV,
+    siblings: [],
+    outcome,
+    arrived: [],
+    position: 0,
+    ...extra,
   };
 }
 
@@ -125,7 +204,10 @@ export class CoordinationStateMachine {
     this.rules = [...(options.conflictRules ?? [])].sort((a, b) => b.prefix.length - a.prefix.length);
     for (const r of this.rules) {
       if (r.strategy === 'merge_function' && !(r.merge && this.merges[r.merge])) {
-        throw new Reject('UNKNOWN_MERGE', `conflict rule for prefix "${r.prefix}" names unknown merge "${r.merge ?? ''}"`);
+        throw new Reject(
+          'UNKNOWN_MERGE',
+          `conflict rule for prefix "${r.prefix}" names unknown merge "${r.merge ?? ''}"`,
+        );
       }
     }
   }
@@ -137,9 +219,13 @@ export class CoordinationStateMachine {
   }
 
   /** Committed time (ms): the sum of applied `TimeAdvance` elapsed times. */
-  get now(): number { return this.nowMs; }
+  get now(): number {
+    return this.nowMs;
+  }
   /** Index of the last applied entry (0 before any). */
-  get appliedIndex(): number { return this.lastIndex; }
+  get appliedIndex(): number {
+    return this.lastIndex;
+  }
 
   /**
    * Applies one committed command at log `index` (must exceed every earlier index; a repeated or
@@ -147,7 +233,10 @@ export class CoordinationStateMachine {
    */
   applyCommand(cmd: CoordinationCommand, index: number): CommandResult {
     if (!Number.isSafeInteger(index) || index <= this.lastIndex) {
-      return errorResult('STALE_INDEX', `entry index ${index} is not above the applied index ${this.lastIndex}`);
+      return errorResult(
+        'STALE_INDEX',
+        `entry index ${index} is not above the applied index ${this.lastIndex}`,
+      );
     }
     this.lastIndex = index;
     this.index = index;
@@ -162,41 +251,66 @@ export class CoordinationStateMachine {
     }
     const events = this.pending;
     this.pending = [];
-    for (const ev of events) for (const l of [...this.listeners]) {
-      try { l(ev); } catch { /* a listener must not affect the replicated state */ }
-    }
+    for (const ev of events)
+      for (const l of [...this.listeners]) {
+        try {
+          l(ev);
+        } catch {
+          /* a listener must not affect the replicated state */
+        }
+      }
     return result;
   }
 
   private dispatch(cmd: CoordinationCommand): CommandResult {
     switch (cmd.type) {
-      case 'SessionOpen': return this.sessionOpen(cmd.sessionId, cmd.clientId, cmd.ttlMs);
+      case 'SessionOpen':
+        return this.sessionOpen(cmd.sessionId, cmd.clientId, cmd.ttlMs);
       case 'SessionKeepAlive': {
         const s = this.session(cmd.sessionId);
         s.expiresAt = this.nowMs + s.ttlMs;
         return okResult('kept_alive');
       }
-      case 'SessionClose': this.session(cmd.sessionId); this.loseSession(cmd.sessionId, 'closed'); return okResult('closed');
-      case 'SessionExpire': this.session(cmd.sessionId); this.loseSession(cmd.sessionId, 'expired'); return okResult('expired');
+      case 'SessionClose':
+        this.session(cmd.sessionId);
+        this.loseSession(cmd.sessionId, 'closed');
+        return okResult('closed');
+      case 'SessionExpire':
+        this.session(cmd.sessionId);
+        this.loseSession(cmd.sessionId, 'expired');
+        return okResult('expired');
       case 'TimeAdvance':
         uint(cmd.elapsedMs, 'elapsed_ms');
         this.advanceTo(this.nowMs + cmd.elapsedMs);
         return okResult('advanced');
-      case 'LockAcquire': return this.lockAcquire(cmd.sessionId, cmd.name, cmd.requestId, cmd.ttlMs, cmd.waitMs, cmd.tryOnly);
-      case 'LockRelease': return this.lockRelease(cmd.sessionId, cmd.name, cmd.fenceToken);
-      case 'LockRenew': return this.lockRenew(cmd.sessionId, cmd.name, cmd.fenceToken);
-      case 'BarrierArrive': return this.barrierArrive(cmd.sessionId, cmd.name, cmd.participants, cmd.threshold, cmd.timeoutMs);
-      case 'BarrierLeave': return this.barrierLeave(cmd.sessionId, cmd.name);
-      case 'ElectionCampaign': return this.campaign(cmd.sessionId, cmd.name, cmd.value);
-      case 'ElectionResign': return this.resign(cmd.sessionId, cmd.name, cmd.epoch);
-      case 'KvPut': return this.kvWrite(cmd.key, cmd.value, cmd.context, cmd.actor);
-      case 'KvDelete': return this.kvWrite(cmd.key, null, cmd.context, cmd.actor);
-      case 'KvCompact': return this.kvCompact(cmd.appliedFloor);
-      default: return reject('INVALID_ARGUMENT', `unknown command type ${(cmd as { type: unknown }).type}`);
+      case 'LockAcquire':
+        return this.lockAcquire(cmd.sessionId, cmd.name, cmd.requestId, cmd.ttlMs, cmd.waitMs, cmd.tryOnly);
+      case 'LockRelease':
+        return this.lockRelease(cmd.sessionId, cmd.name, cmd.fenceToken);
+      case 'LockRenew':
+        return this.lockRenew(cmd.sessionId, cmd.name, cmd.fenceToken);
+      case 'BarrierArrive':
+        return this.barrierArrive(cmd.sessionId, cmd.name, cmd.participants, cmd.threshold, cmd.timeoutMs);
+      case 'BarrierLeave':
+        return this.barrierLeave(cmd.sessionId, cmd.name);
+      case 'ElectionCampaign':
+        return this.campaign(cmd.sessionId, cmd.name, cmd.value);
+      case 'ElectionResign':
+        return this.resign(cmd.sessionId, cmd.name, cmd.epoch);
+      case 'KvPut':
+        return this.kvWrite(cmd.key, cmd.value, cmd.context, cmd.actor);
+      case 'KvDelete':
+        return this.kvWrite(cmd.key, null, cmd.context, cmd.actor);
+      case 'KvCompact':
+        return this.kvCompact(cmd.appliedFloor);
+      default:
+        return reject('INVALID_ARGUMENT', `unknown command type ${(cmd as { type: unknown }).type}`);
     }
   }
 
-  private emit(e: CoordinationEvent): void { this.pending.push(e); }
+  private emit(e: CoordinationEvent): void {
+    this.pending.push(e);
+  }
 
   // ------------------------------------------------------------------ sessions
 
@@ -209,7 +323,8 @@ export class CoordinationStateMachine {
 
   private sessionOpen(id: string, clientId: string, ttlMs: number): CommandResult {
     name(id, 'session_id', this.limits.maxNameBytes);
-    if (utf8.encode(clientId).length > this.limits.maxNameBytes) reject('NAME_TOO_LONG', `client_id is longer than ${this.limits.maxNameBytes} bytes`);
+    if (utf8.encode(clientId).length > this.limits.maxNameBytes)
+      reject('NAME_TOO_LONG', `client_id is longer than ${this.limits.maxNameBytes} bytes`);
     uint(ttlMs, 'ttl_ms');
     if (this.sessions.has(id)) reject('SESSION_EXISTS', `session "${id}" is already open`);
     const ttl = ttlMs || this.limits.sessionTtlMs;
@@ -223,7 +338,14 @@ export class CoordinationStateMachine {
       const before = lock.waiters.length;
       lock.waiters = lock.waiters.filter((w) => {
         if (w.sessionId !== id) return true;
-        this.emit({ kind: 'lock_wait_ended', index: this.index, name: lock.name, sessionId: id, requestId: w.requestId, reason: 'session_lost' });
+        this.emit({
+          kind: 'lock_wait_ended',
+          index: this.index,
+          name: lock.name,
+          sessionId: id,
+          requestId: w.requestId,
+          reason: 'session_lost',
+        });
         return false;
       });
       if (lock.holder?.sessionId === id) this.loseHolder(lock, 'session_lost', reason === 'expired');
@@ -232,13 +354,25 @@ export class CoordinationStateMachine {
     for (const b of [...this.barriers.values()]) {
       if (b.state !== 'waiting' || !b.arrived.includes(id)) continue;
       b.arrived = b.arrived.filter((s) => s !== id);
-      this.emit({ kind: 'barrier_wait_cancelled', index: this.index, name: b.name, generation: b.generation, sessionId: id });
+      this.emit({
+        kind: 'barrier_wait_cancelled',
+        index: this.index,
+        name: b.name,
+        generation: b.generation,
+        sessionId: id,
+      });
     }
     for (const el of [...this.elections.values()]) {
       const wasCandidate = el.candidates.some((c) => c.sessionId === id);
       if (wasCandidate) {
         el.candidates = el.candidates.filter((c) => c.sessionId !== id);
-        this.emit({ kind: 'campaign_aborted', index: this.index, name: el.name, sessionId: id, reason: 'session_lost' });
+        this.emit({
+          kind: 'campaign_aborted',
+          index: this.index,
+          name: el.name,
+          sessionId: id,
+          reason: 'session_lost',
+        });
       }
       if (el.leader?.sessionId === id) this.promote(el);
       else if (wasCandidate && !el.leader && el.candidates.length === 0) this.elections.delete(el.name);
@@ -270,19 +404,36 @@ export class CoordinationStateMachine {
         const due = l.waiters.filter((w) => w.waitDeadline > 0 && w.waitDeadline <= now);
         if (due.length === 0) continue;
         l.waiters = l.waiters.filter((w) => !due.includes(w));
-        for (const w of due) this.emit({ kind: 'lock_wait_ended', index: this.index, name: l.name, sessionId: w.sessionId, requestId: w.requestId, reason: 'wait_timeout' });
+        for (const w of due)
+          this.emit({
+            kind: 'lock_wait_ended',
+            index: this.index,
+            name: l.name,
+            sessionId: w.sessionId,
+            requestId: w.requestId,
+            reason: 'wait_timeout',
+          });
         this.settleLock(l);
       }
       for (const s of [...this.sessions.values()]) if (s.expiresAt <= now) this.loseSession(s.id, 'expired');
-      for (const b of [...this.barriers.values()]) if (b.state === 'waiting' && b.deadline <= now) this.releaseBarrier(b, 'timed_out');
-      for (const l of [...this.locks.values()]) if (l.delayUntil !== null && l.delayUntil <= now) this.settleLock(l);
+      for (const b of [...this.barriers.values()])
+        if (b.state === 'waiting' && b.deadline <= now) this.releaseBarrier(b, 'timed_out');
+      for (const l of [...this.locks.values()])
+        if (l.delayUntil !== null && l.delayUntil <= now) this.settleLock(l);
     }
     this.nowMs = Math.max(this.nowMs, target);
   }
 
   // ------------------------------------------------------------------ locks
 
-  private lockAcquire(sessionId: string, lockName: string, requestId: string, ttlMs: number, waitMs: number, tryOnly: boolean): CommandResult {
+  private lockAcquire(
+    sessionId: string,
+    lockName: string,
+    requestId: string,
+    ttlMs: number,
+    waitMs: number,
+    tryOnly: boolean,
+  ): CommandResult {
     this.session(sessionId);
     name(lockName, 'lock name', this.limits.maxNameBytes);
     name(requestId, 'request_id', this.limits.maxNameBytes);
@@ -300,38 +451,86 @@ export class CoordinationStateMachine {
     if (lock) {
       const queued = lock.waiters.findIndex((w) => w.sessionId === sessionId);
       if (queued >= 0) {
-        if (lock.waiters[queued]?.requestId === requestId) return okResult('queued', { position: queued + 1 });
-        reject('DUPLICATE_REQUEST', `session "${sessionId}" already waits for lock "${lockName}" with another request`);
+        if (lock.waiters[queued]?.requestId === requestId)
+          return okResult('queued', { position: queued + 1 });
+        reject(
+          'DUPLICATE_REQUEST',
+          `session "${sessionId}" already waits for lock "${lockName}" with another request`,
+        );
       }
       if (tryOnly) reject('LOCK_BUSY', `lock "${lockName}" is held or delayed; try-lock does not wait`);
       if (lock.waiters.length >= this.limits.lockQueueMax) {
-        reject('LOCK_QUEUE_FULL', `lock "${lockName}" already has ${this.limits.lockQueueMax} waiters (LOCK_QUEUE_MAX)`);
+        reject(
+          'LOCK_QUEUE_FULL',
+          `lock "${lockName}" already has ${this.limits.lockQueueMax} waiters (LOCK_QUEUE_MAX)`,
+        );
       }
-      lock.waiters.push({ sessionId, requestId, ttlMs: ttl, enqueuedAt: this.nowMs, waitDeadline: waitMs > 0 ? this.nowMs + waitMs : 0 });
+      lock.waiters.push({
+        sessionId,
+        requestId,
+        ttlMs: ttl,
+        enqueuedAt: this.nowMs,
+        waitDeadline: waitMs > 0 ? this.nowMs + waitMs : 0,
+      });
       return okResult('queued', { position: lock.waiters.length });
     }
     if (this.locks.size >= this.limits.maxConcurrentLocks) {
-      reject('TOO_MANY_LOCKS', `${this.limits.maxConcurrentLocks} locks are already in use (MAX_CONCURRENT_LOCKS)`);
+      reject(
+        'TOO_MANY_LOCKS',
+        `${this.limits.maxConcurrentLocks} locks are already in use (MAX_CONCURRENT_LOCKS)`,
+      );
     }
     lock = { name: lockName, lastToken: 0n, holder: null, waiters: [], delayUntil: null };
     this.locks.set(lockName, lock);
-    const h = this.grant(lock, { sessionId, requestId, ttlMs: ttl, enqueuedAt: this.nowMs, waitDeadline: 0 }, false);
+    const h = this.grant(
+      lock,
+      { sessionId, requestId, ttlMs: ttl, enqueuedAt: this.nowMs, waitDeadline: 0 },
+      false,
+    );
     return okResult('acquired', { fenceToken: h.token, position: 1 });
   }
 
   private grant(lock: LockRec, w: Waiter, notify: boolean): Holder {
     const token = lock.lastToken + 1n > BigInt(this.index) ? lock.lastToken + 1n : BigInt(this.index);
     lock.lastToken = token;
-    lock.holder = { sessionId: w.sessionId, requestId: w.requestId, token, depth: 1, acquiredAt: this.nowMs, ttlMs: w.ttlMs, leaseExpiry: this.nowMs + w.ttlMs };
+    lock.holder = {
+      sessionId: w.sessionId,
+      requestId: w.requestId,
+      token,
+      depth: 1,
+      acquiredAt: this.nowMs,
+      ttlMs: w.ttlMs,
+      leaseExpiry: this.nowMs + w.ttlMs,
+    };
     lock.delayUntil = null;
-    if (notify) this.emit({ kind: 'lock_granted', index: this.index, name: lock.name, sessionId: w.sessionId, requestId: w.requestId, fenceToken: token });
+    if (notify)
+      this.emit({
+        kind: 'lock_granted',
+        index: this.index,
+        name: lock.name,
+        sessionId: w.sessionId,
+        requestId: w.requestId,
+        fenceToken: token,
+      });
     return lock.holder;
   }
 
-  private loseHolder(lock: LockRec, reason: 'lease_expired' | 'session_lost' | 'released', delay: boolean): void {
+  private loseHolder(
+    lock: LockRec,
+    reason: 'lease_expired' | 'session_lost' | 'released',
+    delay: boolean,
+  ): void {
     const h = lock.holder as Holder;
     lock.holder = null;
-    this.emit({ kind: 'lock_lost', index: this.index, name: lock.name, sessionId: h.sessionId, requestId: h.requestId, fenceToken: h.token, reason });
+    this.emit({
+      kind: 'lock_lost',
+      index: this.index,
+      name: lock.name,
+      sessionId: h.sessionId,
+      requestId: h.requestId,
+      fenceToken: h.token,
+      reason,
+    });
     if (delay && this.limits.lockDelayMs > 0) lock.delayUntil = this.nowMs + this.limits.lockDelayMs;
     this.settleLock(lock);
   }
@@ -352,8 +551,10 @@ export class CoordinationStateMachine {
     const lock = this.locks.get(lockName);
     if (!lock) reject('UNKNOWN_LOCK', `unknown lock "${lockName}" (nobody holds or waits for it)`);
     const h = lock.holder;
-    if (!h || h.sessionId !== sessionId) reject('NOT_LOCK_HOLDER', `session "${sessionId}" does not hold lock "${lockName}"`);
-    if (h.token !== token) reject('STALE_FENCE_TOKEN', `fence token ${token} of lock "${lockName}" is stale (current ${h.token})`);
+    if (!h || h.sessionId !== sessionId)
+      reject('NOT_LOCK_HOLDER', `session "${sessionId}" does not hold lock "${lockName}"`);
+    if (h.token !== token)
+      reject('STALE_FENCE_TOKEN', `fence token ${token} of lock "${lockName}" is stale (current ${h.token})`);
     return { lock, h };
   }
 
@@ -365,9 +566,17 @@ export class CoordinationStateMachine {
       const lock = this.locks.get(lockName);
       if (!lock) reject('UNKNOWN_LOCK', `unknown lock "${lockName}" (nobody holds or waits for it)`);
       const i = lock.waiters.findIndex((w) => w.sessionId === sessionId);
-      if (i < 0) reject('NOT_LOCK_HOLDER', `session "${sessionId}" neither holds nor waits for lock "${lockName}"`);
+      if (i < 0)
+        reject('NOT_LOCK_HOLDER', `session "${sessionId}" neither holds nor waits for lock "${lockName}"`);
       const [w] = lock.waiters.splice(i, 1);
-      this.emit({ kind: 'lock_wait_ended', index: this.index, name: lockName, sessionId, requestId: (w as Waiter).requestId, reason: 'cancelled' });
+      this.emit({
+        kind: 'lock_wait_ended',
+        index: this.index,
+        name: lockName,
+        sessionId,
+        requestId: (w as Waiter).requestId,
+        reason: 'cancelled',
+      });
       this.settleLock(lock);
       return okResult('cancelled');
     }
@@ -386,27 +595,48 @@ export class CoordinationStateMachine {
 
   // ------------------------------------------------------------------ barriers
 
-  private barrierArrive(sessionId: string, bname: string, participants: number, threshold: number, timeoutMs: number): CommandResult {
+  private barrierArrive(
+    sessionId: string,
+    bname: string,
+    participants: number,
+    threshold: number,
+    timeoutMs: number,
+  ): CommandResult {
     this.session(sessionId);
     name(bname, 'barrier name', this.limits.maxNameBytes);
-    if (!Number.isSafeInteger(participants) || participants < 1) reject('INVALID_PARTICIPANTS', `participants must be an integer >= 1, got ${participants}`);
-    if (!(typeof threshold === 'number' && threshold > 0 && threshold <= 1)) reject('INVALID_THRESHOLD', `threshold must be in (0, 1], got ${threshold}`);
+    if (!Number.isSafeInteger(participants) || participants < 1)
+      reject('INVALID_PARTICIPANTS', `participants must be an integer >= 1, got ${participants}`);
+    if (!(typeof threshold === 'number' && threshold > 0 && threshold <= 1))
+      reject('INVALID_THRESHOLD', `threshold must be in (0, 1], got ${threshold}`);
     uint(timeoutMs, 'timeout_ms');
     let b = this.barriers.get(bname);
     if (b && b.state === 'waiting') {
-      if (threshold !== b.threshold) reject('BARRIER_MISMATCH', `barrier "${bname}" has threshold ${b.threshold}, not ${threshold}`);
-      if (participants < b.required) reject('BARRIER_MISMATCH', `barrier "${bname}" has ${b.required} participants; shrink it with leave, not with ${participants}`);
+      if (threshold !== b.threshold)
+        reject('BARRIER_MISMATCH', `barrier "${bname}" has threshold ${b.threshold}, not ${threshold}`);
+      if (participants < b.required)
+        reject(
+          'BARRIER_MISMATCH',
+          `barrier "${bname}" has ${b.required} participants; shrink it with leave, not with ${participants}`,
+        );
       if (b.arrived.includes(sessionId)) return this.barrierResult(b, sessionId);
       b.required = participants; // a larger count is a join
     } else {
       let waiting = 0;
       for (const x of this.barriers.values()) if (x.state === 'waiting') waiting++;
-      if (waiting >= this.limits.maxBarriers) reject('TOO_MANY_BARRIERS', `${this.limits.maxBarriers} barriers are already waiting (MAX_BARRIERS)`);
+      if (waiting >= this.limits.maxBarriers)
+        reject('TOO_MANY_BARRIERS', `${this.limits.maxBarriers} barriers are already waiting (MAX_BARRIERS)`);
       const timeout = timeoutMs || this.limits.barrierTimeoutMs;
       if (b) this.barriers.delete(bname); // keep insertion order = order of the current generation's creation
       b = {
-        name: bname, generation: BigInt(this.index), required: participants, threshold, timeoutMs: timeout,
-        createdAt: this.nowMs, deadline: this.nowMs + timeout, state: 'waiting', arrived: [],
+        name: bname,
+        generation: BigInt(this.index),
+        required: participants,
+        threshold,
+        timeoutMs: timeout,
+        createdAt: this.nowMs,
+        deadline: this.nowMs + timeout,
+        state: 'waiting',
+        arrived: [],
       };
       this.barriers.set(bname, b);
     }
@@ -416,7 +646,11 @@ export class CoordinationStateMachine {
   }
 
   private barrierResult(b: BarrierRec, sessionId: string): CommandResult {
-    return okResult(b.state, { epoch: b.generation, arrived: [...b.arrived], position: b.arrived.indexOf(sessionId) + 1 });
+    return okResult(b.state, {
+      epoch: b.generation,
+      arrived: [...b.arrived],
+      position: b.arrived.indexOf(sessionId) + 1,
+    });
   }
 
   private needed(b: BarrierRec): number {
@@ -431,18 +665,26 @@ export class CoordinationStateMachine {
   }
 
   private evaluateBarrier(b: BarrierRec): void {
-    if (b.state === 'waiting' && b.arrived.length >= this.needed(b) && this.gateOpen(b)) this.releaseBarrier(b, 'satisfied');
+    if (b.state === 'waiting' && b.arrived.length >= this.needed(b) && this.gateOpen(b))
+      this.releaseBarrier(b, 'satisfied');
   }
 
   /** The one place a generation leaves `waiting`: so every waiter is released exactly once. */
   private releaseBarrier(b: BarrierRec, outcome: BarrierOutcome): void {
     if (b.state !== 'waiting') return;
     b.state = outcome;
-    this.emit({ kind: 'barrier_released', index: this.index, name: b.name, generation: b.generation, outcome, arrived: [...b.arrived] });
+    this.emit({
+      kind: 'barrier_released',
+      index: this.index,
+      name: b.name,
+      generation: b.generation,
+      outcome,
+      arrived: [...b.arrived],
+    });
     const m = STAGE.exec(b.name);
     if (!m) return;
     const next = this.barriers.get(`${m[1]}#${Number(m[2]) + 1}`);
-    if (!next || next.state !== 'waiting') return;
+    if (next?.state !== 'waiting') return;
     if (outcome === 'satisfied') this.evaluateBarrier(next);
     else this.releaseBarrier(next, 'cancelled');
   }
@@ -468,9 +710,14 @@ export class CoordinationStateMachine {
     this.session(sessionId);
     name(ename, 'election name', this.limits.maxNameBytes);
     if (!(value instanceof Uint8Array)) reject('INVALID_ARGUMENT', 'value must be bytes');
-    if (value.length > this.limits.maxValueBytes) reject('VALUE_TOO_LARGE', `value is ${value.length} bytes, above ${this.limits.maxValueBytes} (MAX_VALUE_BYTES)`);
+    if (value.length > this.limits.maxValueBytes)
+      reject(
+        'VALUE_TOO_LARGE',
+        `value is ${value.length} bytes, above ${this.limits.maxValueBytes} (MAX_VALUE_BYTES)`,
+      );
     let el = this.elections.get(ename);
-    if (el?.leader?.sessionId === sessionId) return okResult('elected', { epoch: el.leader.epoch, position: 0 });
+    if (el?.leader?.sessionId === sessionId)
+      return okResult('elected', { epoch: el.leader.epoch, position: 0 });
     const pos = el ? el.candidates.findIndex((c) => c.sessionId === sessionId) : -1;
     if (el && pos >= 0) return okResult('queued', { position: pos + 1 });
     if (!el) {
@@ -489,7 +736,14 @@ export class CoordinationStateMachine {
   private promote(el: ElectionRec): void {
     const next = el.candidates.shift();
     el.leader = next ? { ...next, epoch: BigInt(this.index) } : null;
-    this.emit({ kind: 'election_leader', index: this.index, name: el.name, sessionId: next?.sessionId ?? null, value: next?.value ?? null, epoch: el.leader?.epoch ?? 0n });
+    this.emit({
+      kind: 'election_leader',
+      index: this.index,
+      name: el.name,
+      sessionId: next?.sessionId ?? null,
+      value: next?.value ?? null,
+      epoch: el.leader?.epoch ?? 0n,
+    });
     if (!el.leader) this.elections.delete(el.name);
   }
 
@@ -500,13 +754,16 @@ export class CoordinationStateMachine {
     if (!el) reject('UNKNOWN_ELECTION', `unknown election "${ename}"`);
     if (epoch === 0n) {
       const i = el.candidates.findIndex((c) => c.sessionId === sessionId);
-      if (i < 0) reject('NOT_ELECTION_LEADER', `session "${sessionId}" is not a candidate in election "${ename}"`);
+      if (i < 0)
+        reject('NOT_ELECTION_LEADER', `session "${sessionId}" is not a candidate in election "${ename}"`);
       el.candidates.splice(i, 1);
       this.emit({ kind: 'campaign_aborted', index: this.index, name: ename, sessionId, reason: 'withdrawn' });
       return okResult('withdrawn');
     }
-    if (el.leader?.sessionId !== sessionId) reject('NOT_ELECTION_LEADER', `session "${sessionId}" does not lead election "${ename}"`);
-    if (el.leader.epoch !== epoch) reject('STALE_EPOCH', `epoch ${epoch} of election "${ename}" is stale (current ${el.leader.epoch})`);
+    if (el.leader?.sessionId !== sessionId)
+      reject('NOT_ELECTION_LEADER', `session "${sessionId}" does not lead election "${ename}"`);
+    if (el.leader.epoch !== epoch)
+      reject('STALE_EPOCH', `epoch ${epoch} of election "${ename}" is stale (current ${el.leader.epoch})`);
     this.promote(el);
     return okResult('resigned', { epoch });
   }
@@ -517,12 +774,22 @@ export class CoordinationStateMachine {
     return this.rules.find((r) => key.startsWith(r.prefix)) ?? { prefix: '', strategy: 'last_writer_wins' };
   }
 
-  private kvWrite(key: string, value: Uint8Array | null, context: VersionVector, actor: string): CommandResult {
-    if (typeof key !== 'string' || key.length === 0) reject('INVALID_ARGUMENT', 'key must be a non-empty string');
+  private kvWrite(
+    key: string,
+    value: Uint8Array | null,
+    context: VersionVector,
+    actor: string,
+  ): CommandResult {
+    if (typeof key !== 'string' || key.length === 0)
+      reject('INVALID_ARGUMENT', 'key must be a non-empty string');
     const kb = utf8.encode(key).length;
-    if (kb > this.limits.maxKeyBytes) reject('KEY_TOO_LONG', `key is ${kb} bytes, above ${this.limits.maxKeyBytes} (MAX_KEY_BYTES)`);
+    if (kb > this.limits.maxKeyBytes)
+      reject('KEY_TOO_LONG', `key is ${kb} bytes, above ${this.limits.maxKeyBytes} (MAX_KEY_BYTES)`);
     if (value !== null && value.length > this.limits.maxValueBytes) {
-      reject('VALUE_TOO_LARGE', `value is ${value.length} bytes, above ${this.limits.maxValueBytes} (MAX_VALUE_BYTES)`);
+      reject(
+        'VALUE_TOO_LARGE',
+        `value is ${value.length} bytes, above ${this.limits.maxValueBytes} (MAX_VALUE_BYTES)`,
+      );
     }
     name(actor, 'actor', this.limits.maxNameBytes);
     const ctx = this.parseContext(context);
@@ -540,15 +807,19 @@ export class CoordinationStateMachine {
     const rule = this.strategyFor(key);
     // `reject` also refuses a write concurrent with a tombstone (the writer never saw the delete);
     // the other strategies let a write replace an unseen tombstone, and a delete under lww/merge wins.
-    const conflict = rule.strategy === 'reject'
-      ? concurrent.length > 0
-      : liveConcurrent.length > 0 && (value !== null || rule.strategy === 'application_callback');
+    const conflict =
+      rule.strategy === 'reject'
+        ? concurrent.length > 0
+        : liveConcurrent.length > 0 && (value !== null || rule.strategy === 'application_callback');
     if (!conflict) {
       siblings = [{ value, vv: join(base, ...concurrent.map((s) => s.vv)), index: this.index }];
     } else {
       switch (rule.strategy) {
         case 'reject':
-          reject('KV_CONFLICT', `write to "${key}" is concurrent with ${concurrent.length} stored value(s) or delete(s); read it and retry with its context`);
+          reject(
+            'KV_CONFLICT',
+            `write to "${key}" is concurrent with ${concurrent.length} stored value(s) or delete(s); read it and retry with its context`,
+          );
           break;
         case 'last_writer_wins':
           // "Last" is log order: this entry commits after every stored value, on every replica.
@@ -558,39 +829,64 @@ export class CoordinationStateMachine {
           const fn = this.merges[rule.merge as string] as MergeFunction;
           let merged: Uint8Array;
           try {
-            merged = fn(liveConcurrent.map((s) => s.value as Uint8Array), value as Uint8Array);
+            merged = fn(
+              liveConcurrent.map((s) => s.value as Uint8Array),
+              value as Uint8Array,
+            );
           } catch (e) {
-            reject('MERGE_FAILED', `merge "${rule.merge}" failed for "${key}": ${e instanceof Error ? e.message : String(e)}`);
+            reject(
+              'MERGE_FAILED',
+              `merge "${rule.merge}" failed for "${key}": ${e instanceof Error ? e.message : String(e)}`,
+            );
           }
           if (!(merged instanceof Uint8Array) || merged.length > this.limits.maxValueBytes) {
-            reject('MERGE_FAILED', `merge "${rule.merge}" for "${key}" did not return bytes within MAX_VALUE_BYTES`);
+            reject(
+              'MERGE_FAILED',
+              `merge "${rule.merge}" for "${key}" did not return bytes within MAX_VALUE_BYTES`,
+            );
           }
           siblings = [{ value: merged, vv: join(base, ...concurrent.map((s) => s.vv)), index: this.index }];
           break;
         }
         default:
           // application_callback: keep concurrent values as siblings; a later write whose context covers them resolves.
-          siblings = [...concurrent.map((s) => ({ ...s, vv: cloneVv(s.vv) })), { value, vv: base, index: this.index }];
+          siblings = [
+            ...concurrent.map((s) => ({ ...s, vv: cloneVv(s.vv) })),
+            { value, vv: base, index: this.index },
+          ];
       }
     }
     const max = this.limits.vectorClockMaxEntries;
     siblings = siblings.map((s) => ({ ...s, vv: prune(s.vv, max) }));
     const allDead = siblings.every((s) => s.value === null);
-    if (allDead && !rec) return okResult('absent', { context: toWire(prune(join(...siblings.map((s) => s.vv)), max)) });
+    if (allDead && !rec)
+      return okResult('absent', { context: toWire(prune(join(...siblings.map((s) => s.vv)), max)) });
     this.kv.set(key, { key, siblings, deletedAt: allDead ? this.index : null });
     const read = this.kvGet(key);
-    return okResult(value === null ? 'deleted' : siblings.length > 1 ? 'siblings' : 'written', { value: read.value, siblings: read.siblings, context: read.context });
+    return okResult(value === null ? 'deleted' : siblings.length > 1 ? 'siblings' : 'written', {
+      value: read.value,
+      siblings: read.siblings,
+      context: read.context,
+    });
   }
 
   private parseContext(context: VersionVector): Vv {
     const entries = context?.entries;
     if (!Array.isArray(entries)) reject('INVALID_CONTEXT', 'context must be a version vector');
     if (entries.length > this.limits.vectorClockMaxEntries) {
-      reject('INVALID_CONTEXT', `context has ${entries.length} entries, above ${this.limits.vectorClockMaxEntries} (VECTOR_CLOCK_MAX_ENTRIES)`);
+      reject(
+        'INVALID_CONTEXT',
+        `context has ${entries.length} entries, above ${this.limits.vectorClockMaxEntries} (VECTOR_CLOCK_MAX_ENTRIES)`,
+      );
     }
     const vv: Vv = new Map();
     for (const e of entries) {
-      if (typeof e.actor !== 'string' || !Number.isSafeInteger(e.counter) || e.counter < 0 || vv.has(e.actor)) {
+      if (
+        typeof e.actor !== 'string' ||
+        !Number.isSafeInteger(e.counter) ||
+        e.counter < 0 ||
+        vv.has(e.actor)
+      ) {
         reject('INVALID_CONTEXT', `context entry ${JSON.stringify(e.actor)} is malformed or repeated`);
       }
       vv.set(e.actor, { counter: e.counter, at: 0 });
@@ -623,7 +919,11 @@ export class CoordinationStateMachine {
     if (!rec) return { value: null, siblings: [], context: EMPTY_VV };
     const live = rec.siblings.filter((s) => s.value !== null).map((s) => (s.value as Uint8Array).slice());
     const context = toWire(prune(join(...rec.siblings.map((s) => s.vv)), this.limits.vectorClockMaxEntries));
-    return { value: live.length === 1 ? (live[0] as Uint8Array) : null, siblings: live.length > 1 ? live : [], context };
+    return {
+      value: live.length === 1 ? (live[0] as Uint8Array) : null,
+      siblings: live.length > 1 ? live : [],
+      context,
+    };
   }
 
   /** True when a tombstone for `key` is still kept. */
@@ -642,23 +942,41 @@ export class CoordinationStateMachine {
     const l = this.locks.get(lockName);
     if (!l) return null;
     return {
-      resource: l.name, owner: l.holder?.sessionId ?? null, state: l.holder ? 'locked' : 'unlocked',
-      fenceToken: l.holder?.token ?? 0n, acquiredAtMs: l.holder?.acquiredAt ?? 0, leaseExpiryMs: l.holder?.leaseExpiry ?? 0,
-      reentrantDepth: l.holder?.depth ?? 0, delayUntilMs: l.delayUntil,
-      queue: l.waiters.map((w) => ({ sessionId: w.sessionId, requestId: w.requestId, enqueuedAtMs: w.enqueuedAt, waitDeadlineMs: w.waitDeadline })),
+      resource: l.name,
+      owner: l.holder?.sessionId ?? null,
+      state: l.holder ? 'locked' : 'unlocked',
+      fenceToken: l.holder?.token ?? 0n,
+      acquiredAtMs: l.holder?.acquiredAt ?? 0,
+      leaseExpiryMs: l.holder?.leaseExpiry ?? 0,
+      reentrantDepth: l.holder?.depth ?? 0,
+      delayUntilMs: l.delayUntil,
+      queue: l.waiters.map((w) => ({
+        sessionId: w.sessionId,
+        requestId: w.requestId,
+        enqueuedAtMs: w.enqueuedAt,
+        waitDeadlineMs: w.waitDeadline,
+      })),
     };
   }
 
   /** Number of lock records (held or delayed); bounded by MAX_CONCURRENT_LOCKS. */
-  get lockCount(): number { return this.locks.size; }
+  get lockCount(): number {
+    return this.locks.size;
+  }
 
   /** The current (or last) generation of a barrier, or null. */
   barrier(bname: string): BarrierView | null {
     const b = this.barriers.get(bname);
     if (!b) return null;
     return {
-      name: b.name, requiredCount: b.required, arrived: [...b.arrived], threshold: b.threshold, timeoutMs: b.timeoutMs,
-      state: b.state, generation: b.generation, createdAtMs: b.createdAt,
+      name: b.name,
+      requiredCount: b.required,
+      arrived: [...b.arrived],
+      threshold: b.threshold,
+      timeoutMs: b.timeoutMs,
+      state: b.state,
+      generation: b.generation,
+      createdAtMs: b.createdAt,
     };
   }
 
@@ -667,8 +985,11 @@ export class CoordinationStateMachine {
     const el = this.elections.get(ename);
     if (!el) return null;
     return {
-      name: el.name, leader: el.leader?.sessionId ?? null, value: el.leader?.value.slice() ?? null,
-      epoch: el.leader?.epoch ?? 0n, candidates: el.candidates.map((c) => c.sessionId),
+      name: el.name,
+      leader: el.leader?.sessionId ?? null,
+      value: el.leader?.value.slice() ?? null,
+      epoch: el.leader?.epoch ?? 0n,
+      candidates: el.candidates.map((c) => c.sessionId),
     };
   }
 
@@ -676,7 +997,8 @@ export class CoordinationStateMachine {
 
   /** The whole replicated state as deterministic bytes (UTF-8 JSON, insertion-ordered). */
   snapshot(): Uint8Array {
-    const b64 = (u: Uint8Array | null): string | null => (u === null ? null : Buffer.from(u).toString('base64'));
+    const b64 = (u: Uint8Array | null): string | null =>
+      u === null ? null : Buffer.from(u).toString('base64');
     const vv = (v: Vv) => [...v].sort((x, y) => cmpStr(x[0], y[0])).map(([a, e]) => [a, e.counter, e.at]);
     const doc = {
       v: 1,
@@ -684,18 +1006,25 @@ export class CoordinationStateMachine {
       now: this.nowMs,
       sessions: [...this.sessions.values()].map((s) => [s.id, s.clientId, s.ttlMs, s.expiresAt]),
       locks: [...this.locks.values()].map((l) => ({
-        name: l.name, lastToken: l.lastToken.toString(), delayUntil: l.delayUntil,
+        name: l.name,
+        lastToken: l.lastToken.toString(),
+        delayUntil: l.delayUntil,
         holder: l.holder && { ...l.holder, token: l.holder.token.toString() },
         waiters: l.waiters,
       })),
       barriers: [...this.barriers.values()].map((b) => ({ ...b, generation: b.generation.toString() })),
       elections: [...this.elections.values()].map((e) => ({
         name: e.name,
-        leader: e.leader && { sessionId: e.leader.sessionId, value: b64(e.leader.value), epoch: e.leader.epoch.toString() },
+        leader: e.leader && {
+          sessionId: e.leader.sessionId,
+          value: b64(e.leader.value),
+          epoch: e.leader.epoch.toString(),
+        },
         candidates: e.candidates.map((c) => ({ sessionId: c.sessionId, value: b64(c.value) })),
       })),
       kv: [...this.kv.values()].map((r) => ({
-        key: r.key, deletedAt: r.deletedAt,
+        key: r.key,
+        deletedAt: r.deletedAt,
         siblings: r.siblings.map((s) => ({ value: b64(s.value), vv: vv(s.vv), index: s.index })),
       })),
     };
@@ -704,45 +1033,96 @@ export class CoordinationStateMachine {
 
   /** Replaces the whole state with a snapshot taken by `snapshot()` (listeners and options are kept). */
   restore(bytes: Uint8Array): void {
-    // biome-ignore lint/suspicious/noExplicitAny: parsed snapshot document, shape checked by use
-    const doc: any = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    const doc = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)) as SnapshotDoc;
     if (doc?.v !== 1) throw new Error('not a coordination snapshot (version 1)');
-    const unb64 = (s: string | null): Uint8Array | null => (s === null ? null : new Uint8Array(Buffer.from(s, 'base64')));
+    const unb64 = (x: string | null): Uint8Array | null =>
+      x === null ? null : new Uint8Array(Buffer.from(x, 'base64'));
     this.lastIndex = doc.lastIndex;
     this.nowMs = doc.now;
-    this.sessions = new Map(doc.sessions.map((s: [string, string, number, number]) => [s[0], { id: s[0], clientId: s[1], ttlMs: s[2], expiresAt: s[3] }]));
-    // biome-ignore lint/suspicious/noExplicitAny: see above
-    this.locks = new Map(doc.locks.map((l: any) => [l.name, {
-      name: l.name, lastToken: BigInt(l.lastToken), delayUntil: l.delayUntil,
-      holder: l.holder && { ...l.holder, token: BigInt(l.holder.token) }, waiters: l.waiters,
-    }]));
-    // biome-ignore lint/suspicious/noExplicitAny: see above
-    this.barriers = new Map(doc.barriers.map((b: any) => [b.name, { ...b, generation: BigInt(b.generation) }]));
-    // biome-ignore lint/suspicious/noExplicitAny: see above
-    this.elections = new Map(doc.elections.map((e: any) => [e.name, {
-      name: e.name,
-      leader: e.leader && { sessionId: e.leader.sessionId, value: unb64(e.leader.value), epoch: BigInt(e.leader.epoch) },
-      // biome-ignore lint/suspicious/noExplicitAny: see above
-      candidates: e.candidates.map((c: any) => ({ sessionId: c.sessionId, value: unb64(c.value) })),
-    }]));
-    // biome-ignore lint/suspicious/noExplicitAny: see above
-    this.kv = new Map(doc.kv.map((r: any) => [r.key, {
-      key: r.key, deletedAt: r.deletedAt,
-      // biome-ignore lint/suspicious/noExplicitAny: see above
-      siblings: r.siblings.map((s: any) => ({
-        value: unb64(s.value), index: s.index,
-        vv: new Map(s.vv.map((e: [string, number, number]) => [e[0], { counter: e[1], at: e[2] }])),
-      })),
-    }]));
+    this.sessions = new Map(
+      doc.sessions.map(([id, clientId, ttlMs, expiresAt]) => [id, { id, clientId, ttlMs, expiresAt }]),
+    );
+    this.locks = new Map(
+      doc.locks.map((l) => [
+        l.name,
+        {
+          name: l.name,
+          lastToken: BigInt(l.lastToken),
+          delayUntil: l.delayUntil,
+          holder: l.holder && { ...l.holder, token: BigInt(l.holder.token) },
+          waiters: l.waiters,
+        },
+      ]),
+    );
+    this.barriers = new Map(doc.barriers.map((b) => [b.name, { ...b, generation: BigInt(b.generation) }]));
+    this.elections = new Map(
+      doc.elections.map((e) => [
+        e.name,
+        {
+          name: e.name,
+          leader: e.leader && {
+            sessionId: e.leader.sessionId,
+            value: unb64(e.leader.value) as Uint8Array,
+            epoch: BigInt(e.leader.epoch),
+          },
+          candidates: e.candidates.map((c) => ({
+            sessionId: c.sessionId,
+            value: unb64(c.value) as Uint8Array,
+          })),
+        },
+      ]),
+    );
+    this.kv = new Map(
+      doc.kv.map((r) => [
+        r.key,
+        {
+          key: r.key,
+          deletedAt: r.deletedAt,
+          siblings: r.siblings.map((x) => ({
+            value: unb64(x.value),
+            index: x.index,
+            vv: new Map(x.vv.map(([actor, counter, at]) => [actor, { counter, at }])),
+          })),
+        },
+      ]),
+    );
   }
 }
 
+/** The snapshot document (JSON); bigints as decimal strings, bytes as base64. */
+interface SnapshotDoc {
+  v: 1;
+  lastIndex: number;
+  now: number;
+  sessions: [string, string, number, number][];
+  locks: {
+    name: string;
+    lastToken: string;
+    delayUntil: number | null;
+    holder: (Omit<Holder, 'token'> & { token: string }) | null;
+    waiters: Waiter[];
+  }[];
+  barriers: (Omit<BarrierRec, 'generation'> & { generation: string })[];
+  elections: {
+    name: string;
+    leader: { sessionId: string; value: string; epoch: string } | null;
+    candidates: { sessionId: string; value: string }[];
+  }[];
+  kv: {
+    key: string;
+    deletedAt: number | null;
+    siblings: { value: string | null; vv: [string, number, number][]; index: number }[];
+  }[];
+}
+
 function uint(n: number, what: string): void {
-  if (!Number.isSafeInteger(n) || n < 0) reject('INVALID_ARGUMENT', `${what} must be a non-negative integer, got ${n}`);
+  if (!Number.isSafeInteger(n) || n < 0)
+    reject('INVALID_ARGUMENT', `${what} must be a non-negative integer, got ${n}`);
 }
 
 function name(s: string, what: string, maxBytes: number): void {
-  if (typeof s !== 'string' || s.length === 0) reject('INVALID_ARGUMENT', `${what} must be a non-empty string`);
+  if (typeof s !== 'string' || s.length === 0)
+    reject('INVALID_ARGUMENT', `${what} must be a non-empty string`);
   const n = utf8.encode(s).length;
   if (n > maxBytes) reject('NAME_TOO_LONG', `${what} is ${n} bytes, above ${maxBytes} (MAX_NAME_BYTES)`);
 }

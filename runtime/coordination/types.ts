@@ -8,9 +8,24 @@
  */
 
 import type {
-  BarrierArrive, BarrierLeave, CommandMessage, CommandResult, ElectionCampaign, ElectionResign, KvDelete, KvPut,
-  LockAcquire, LockRelease, LockRenew, SessionClose, SessionExpire, SessionKeepAlive, SessionOpen, TimeAdvance,
-  VersionVector, VersionVectorEntry,
+  BarrierArrive,
+  BarrierLeave,
+  CommandMessage,
+  CommandResult,
+  ElectionCampaign,
+  ElectionResign,
+  KvDelete,
+  KvPut,
+  LockAcquire,
+  LockRelease,
+  LockRenew,
+  SessionClose,
+  SessionExpire,
+  SessionKeepAlive,
+  SessionOpen,
+  TimeAdvance,
+  VersionVector,
+  VersionVectorEntry,
 } from '../../generated/index.js';
 
 /*
@@ -32,16 +47,34 @@ import type {
  * - KvPut / KvDelete carry the context they were based on (see `state-machine.ts`).
  */
 export type {
-  BarrierArrive, BarrierLeave, CommandMessage, CommandResult, ElectionCampaign, ElectionResign, KvDelete, KvPut,
-  LockAcquire, LockRelease, LockRenew, SessionClose, SessionExpire, SessionKeepAlive, SessionOpen, TimeAdvance,
-  VersionVector, VersionVectorEntry,
+  BarrierArrive,
+  BarrierLeave,
+  CommandMessage,
+  CommandResult,
+  ElectionCampaign,
+  ElectionResign,
+  KvDelete,
+  KvPut,
+  LockAcquire,
+  LockRelease,
+  LockRenew,
+  SessionClose,
+  SessionExpire,
+  SessionKeepAlive,
+  SessionOpen,
+  TimeAdvance,
+  VersionVector,
+  VersionVectorEntry,
 };
 
 /**
  * Extension: collect tombstones of deletes applied at or below `appliedFloor`, the lowest applied
  * index over every current member (computed by the leader from match indexes, then committed).
  */
-export interface KvCompact { type: 'KvCompact'; appliedFloor: number }
+export interface KvCompact {
+  type: 'KvCompact';
+  appliedFloor: number;
+}
 
 /** Everything `applyCommand` accepts. */
 export type CoordinationCommand = CommandMessage | KvCompact;
@@ -54,11 +87,53 @@ export type BarrierOutcome = 'satisfied' | 'timed_out' | 'cancelled';
  * state: a waiter registry turns them into resolved promises.
  */
 export type CoordinationEvent =
-  | { kind: 'lock_granted'; index: number; name: string; sessionId: string; requestId: string; fenceToken: bigint }
-  | { kind: 'lock_wait_ended'; index: number; name: string; sessionId: string; requestId: string; reason: 'wait_timeout' | 'session_lost' | 'cancelled' }
-  | { kind: 'lock_lost'; index: number; name: string; sessionId: string; requestId: string; fenceToken: bigint; reason: 'lease_expired' | 'session_lost' | 'released' }
-  | { kind: 'barrier_released'; index: number; name: string; generation: bigint; outcome: BarrierOutcome; arrived: string[] }
+  | {
+      kind: 'lock_granted';
+      index: number;
+      name: string;
+      sessionId: string;
+      requestId: string;
+      fenceToken: bigint;
+    }
+  | {
+      kind: 'lock_wait_ended';
+      index: number;
+      name: string;
+      sessionId: string;
+      requestId: string;
+      reason: 'wait_timeout' | 'session_lost' | 'cancelled';
+    }
+  | {
+      kind: 'lock_lost';
+      index: number;
+      name: string;
+      sessionId: string;
+      requestId: string;
+      fenceToken: bigint;
+      reason: 'lease_expired' | 'session_lost' | 'released';
+    }
+  | {
+      kind: 'barrier_released';
+      index: number;
+      name: string;
+      generation: bigint;
+      outcome: BarrierOutcome;
+      arrived: string[];
+    }
   | { kind: 'barrier_wait_cancelled'; index: number; name: string; generation: bigint; sessionId: string }
-  | { kind: 'election_leader'; index: number; name: string; sessionId: string | null; value: Uint8Array | null; epoch: bigint }
-  | { kind: 'campaign_aborted'; index: number; name: string; sessionId: string; reason: 'session_lost' | 'withdrawn' }
+  | {
+      kind: 'election_leader';
+      index: number;
+      name: string;
+      sessionId: string | null;
+      value: Uint8Array | null;
+      epoch: bigint;
+    }
+  | {
+      kind: 'campaign_aborted';
+      index: number;
+      name: string;
+      sessionId: string;
+      reason: 'session_lost' | 'withdrawn';
+    }
   | { kind: 'session_ended'; index: number; sessionId: string; reason: 'closed' | 'expired' };

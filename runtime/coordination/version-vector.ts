@@ -24,7 +24,9 @@ export type Vv = Map<string, VvEntry>;
 
 /** Wire form, sorted by actor (deterministic bytes). */
 export function toWire(vv: Vv): VersionVector {
-  return { entries: sortedActors(vv).map((actor) => ({ actor, counter: (vv.get(actor) as VvEntry).counter })) };
+  return {
+    entries: sortedActors(vv).map((actor) => ({ actor, counter: (vv.get(actor) as VvEntry).counter })),
+  };
 }
 
 /** Actors in bytewise (code unit) order. */
@@ -52,7 +54,8 @@ export function join(...vvs: Vv[]): Vv {
   for (const vv of vvs) {
     for (const [actor, e] of vv) {
       const cur = out.get(actor);
-      if (!cur || e.counter > cur.counter || (e.counter === cur.counter && e.at > cur.at)) out.set(actor, { ...e });
+      if (!cur || e.counter > cur.counter || (e.counter === cur.counter && e.at > cur.at))
+        out.set(actor, { ...e });
     }
   }
   return out;

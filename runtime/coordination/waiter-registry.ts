@@ -11,13 +11,26 @@ import { CoordinationError } from './errors.js';
 import type { BarrierOutcome, CoordinationEvent } from './types.js';
 
 /** A lock grant delivered by an event. */
-export interface LockGrant { fenceToken: bigint; index: number }
+export interface LockGrant {
+  fenceToken: bigint;
+  index: number;
+}
 /** How a barrier ended for a waiter. */
-export interface BarrierRelease { outcome: BarrierOutcome; arrived: string[]; generation: bigint }
+export interface BarrierRelease {
+  outcome: BarrierOutcome;
+  arrived: string[];
+  generation: bigint;
+}
 /** A leadership won by a campaign. */
-export interface Leadership { epoch: bigint; index: number }
+export interface Leadership {
+  epoch: bigint;
+  index: number;
+}
 
-interface Pending<T> { resolve(v: T): void; reject(e: Error): void }
+interface Pending<T> {
+  resolve(v: T): void;
+  reject(e: Error): void;
+}
 
 const k = (a: string, b: string): string => `${a}\u0000${b}`;
 
@@ -27,7 +40,9 @@ export class WaiterRegistry {
   private readonly barriers = new Map<string, Pending<BarrierRelease>>();
   private readonly campaigns = new Map<string, Pending<Leadership>>();
   private readonly lost = new Map<string, (reason: string, token: bigint) => void>();
-  private readonly observers = new Set<(e: Extract<CoordinationEvent, { kind: 'election_leader' }>) => void>();
+  private readonly observers = new Set<
+    (e: Extract<CoordinationEvent, { kind: 'election_leader' }>) => void
+  >();
 
   /** Waits for the grant of lock request (`sessionId`, `requestId`). */
   waitLock(sessionId: string, requestId: string): { promise: Promise<LockGrant>; cancel(): void } {
@@ -48,7 +63,9 @@ export class WaiterRegistry {
   onLockLost(sessionId: string, name: string, cb: (reason: string, token: bigint) => void): () => void {
     const key = k(sessionId, name);
     this.lost.set(key, cb);
-    return () => { if (this.lost.get(key) === cb) this.lost.delete(key); };
+    return () => {
+      if (this.lost.get(key) === cb) this.lost.delete(key);
+    };
   }
 
   /** Every leadership change of every election. */
@@ -58,11 +75,19 @@ export class WaiterRegistry {
   }
 
   private register<T>(map: Map<string, Pending<T>>, key: string): { promise: Promise<T>; cancel(): void } {
-    if (map.has(key)) throw new CoordinationError('DUPLICATE_REQUEST', 'a wait with this key is already registered');
+    if (map.has(key))
+      throw new CoordinationError('DUPLICATE_REQUEST', 'a wait with this key is already registered');
     let p!: Pending<T>;
-    const promise = new Promise<T>((resolve, rejectFn) => { p = { resolve, reject: rejectFn }; });
+    const promise = new Promise<T>((resolve, rejectFn) => {
+      p = { resolve, reject: rejectFn };
+    });
     map.set(key, p);
-    return { promise, cancel: () => { if (map.get(key) === p) map.delete(key); } };
+    return {
+      promise,
+      cancel: () => {
+        if (map.get(key) === p) map.delete(key);
+      },
+    };
   }
 
   private settle<T>(map: Map<string, Pending<T>>, key: string, ok: T | null, err?: Error): void {
@@ -80,27 +105,59 @@ export class WaiterRegistry {
         this.settle(this.locks, k(e.sessionId, e.requestId), { fenceToken: e.fenceToken, index: e.index });
         break;
       case 'lock_wait_ended':
-        this.settle(this.locks, k(e.sessionId, e.requestId), null,
-          new CoordinationError(e.reason === 'wait_timeout' ? 'LOCK_WAIT_TIMEOUT' : e.reason === 'cancelled' ? 'LOCK_WAIT_CANCELLED' : 'SESSION_LOST',
-            `waiting for lock "${e.name}" ended: ${e.reason}`));
+        this.settle(
+          this.locks,
+          k(e.sessionId, e.requestId),
+          null,
+          new CoordinationError(
+            e.reason === 'wait_timeout'
+              ? 'LOCK_WAIT_TIMEOUT'
+              : e.reason === 'cancelled'
+                ? 'LOCK_WAIT_CANCELLED'
+                : 'SESSION_LOST',
+            `waiting for lock "${e.name}" ended: ${e.reason}`,
+          ),
+        );
         break;
       case 'lock_lost': {
         const cb = this.lost.get(k(e.sessionId, e.name));
-        if (cb) { this.lost.delete(k(e.sessionId, e.name)); cb(e.reason, e.fenceToken); }
+        if (cb) {
+          this.lost.delete(k(e.sessionId, e.name));
+          cb(e.reason, e.fenceToken);
+        }
         break;
       }
       case 'barrier_released':
-        for (const s of e.arrived) this.settle(this.barriers, k(e.name, s), { outcome: e.outcome, arrived: e.arrived, generation: e.generation });
+        for (const s of e.arrived)
+          this.settle(this.barriers, k(e.name, s), {
+            outcome: e.outcome,
+            arrived: e.arrived,
+            generation: e.generation,
+          });
         break;
       case 'barrier_wait_cancelled':
-        this.settle(this.barriers, k(e.name, e.sessionId), null, new CoordinationError('SESSION_LOST', `arrival at barrier "${e.name}" cancelled: session lost`));
+        this.settle(
+          this.barriers,
+          k(e.name, e.sessionId),
+          null,
+          new CoordinationError('SESSION_LOST', `arrival at barrier "${e.name}" cancelled: session lost`),
+        );
         break;
       case 'election_leader':
-        if (e.sessionId !== null) this.settle(this.campaigns, k(e.name, e.sessionId), { epoch: e.epoch, index: e.index });
+        if (e.sessionId !== null)
+          this.settle(this.campaigns, k(e.name, e.sessionId), { epoch: e.epoch, index: e.index });
         for (const o of [...this.observers]) o(e);
         break;
       case 'campaign_aborted':
-        this.settle(this.campaigns, k(e.name, e.sessionId), null, new CoordinationError(e.reason === 'session_lost' ? 'SESSION_LOST' : 'CAMPAIGN_WITHDRAWN', `campaign in election "${e.name}" aborted: ${e.reason}`));
+        this.settle(
+          this.campaigns,
+          k(e.name, e.sessionId),
+          null,
+          new CoordinationError(
+            e.reason === 'session_lost' ? 'SESSION_LOST' : 'CAMPAIGN_WITHDRAWN',
+            `campaign in election "${e.name}" aborted: ${e.reason}`,
+          ),
+        );
         break;
       default:
         break;

@@ -1,22 +1,59 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  checkLinearizability, fencedLockModel, kvModel, renderTimeline,
-  type KvInput, type KvOutput, type LockInput, type LockOutput, type Model, type Operation,
+  checkLinearizability,
+  fencedLockModel,
+  type KvInput,
+  type KvOutput,
+  kvModel,
+  type LockInput,
+  type LockOutput,
+  type Model,
+  type Operation,
+  renderTimeline,
 } from '../../check/index.js';
 
 type KvOp = Operation<KvInput, KvOutput>;
-const put = (p: string, key: string, value: string, call: number, ret: number | null): KvOp => ({ process: p, input: { op: 'put', key, value }, output: ret === null ? undefined : {}, call, ret });
-const get = (p: string, key: string, value: string | null, call: number, ret: number | null): KvOp => ({ process: p, input: { op: 'get', key }, output: ret === null ? undefined : { value }, call, ret });
-const del = (p: string, key: string, call: number, ret: number): KvOp => ({ process: p, input: { op: 'delete', key }, output: {}, call, ret });
+const put = (p: string, key: string, value: string, call: number, ret: number | null): KvOp => ({
+  process: p,
+  input: { op: 'put', key, value },
+  output: ret === null ? undefined : {},
+  call,
+  ret,
+});
+const get = (p: string, key: string, value: string | null, call: number, ret: number | null): KvOp => ({
+  process: p,
+  input: { op: 'get', key },
+  output: ret === null ? undefined : { value },
+  call,
+  ret,
+});
+const del = (p: string, key: string, call: number, ret: number): KvOp => ({
+  process: p,
+  input: { op: 'delete', key },
+  output: {},
+  call,
+  ret,
+});
 const kv = (h: KvOp[]) => checkLinearizability(kvModel, h);
 
 describe('KV model: hand-built histories', () => {
   it('accepts sequential and properly concurrent histories', () => {
-    expect(kv([put('a', 'x', '1', 0, 10), get('b', 'x', '1', 20, 30), del('a', 'x', 40, 50), get('b', 'x', null, 60, 70)]).linearizable).toBe(true);
+    expect(
+      kv([
+        put('a', 'x', '1', 0, 10),
+        get('b', 'x', '1', 20, 30),
+        del('a', 'x', 40, 50),
+        get('b', 'x', null, 60, 70),
+      ]).linearizable,
+    ).toBe(true);
     // A read concurrent with a write may see either value.
-    expect(kv([put('a', 'x', '1', 0, 10), put('a', 'x', '2', 20, 40), get('b', 'x', '1', 25, 30)]).linearizable).toBe(true);
-    expect(kv([put('a', 'x', '1', 0, 10), put('a', 'x', '2', 20, 40), get('b', 'x', '2', 25, 30)]).linearizable).toBe(true);
+    expect(
+      kv([put('a', 'x', '1', 0, 10), put('a', 'x', '2', 20, 40), get('b', 'x', '1', 25, 30)]).linearizable,
+    ).toBe(true);
+    expect(
+      kv([put('a', 'x', '1', 0, 10), put('a', 'x', '2', 20, 40), get('b', 'x', '2', 25, 30)]).linearizable,
+    ).toBe(true);
     // Equal call/return times count as concurrent.
     expect(kv([put('a', 'x', '1', 0, 10), get('b', 'x', null, 10, 12)]).linearizable).toBe(true);
   });
@@ -28,7 +65,12 @@ describe('KV model: hand-built histories', () => {
   });
 
   it('rejects the new-old inversion (a later read sees an older value than an earlier read)', () => {
-    const h = [put('w', 'x', '0', 0, 5), put('w', 'x', '1', 10, 100), get('r1', 'x', '1', 20, 30), get('r2', 'x', '0', 40, 50)];
+    const h = [
+      put('w', 'x', '0', 0, 5),
+      put('w', 'x', '1', 10, 100),
+      get('r1', 'x', '1', 20, 30),
+      get('r2', 'x', '0', 40, 50),
+    ];
     const r = kv(h);
     expect(r.linearizable).toBe(false);
     expect(r.violation?.timeline).toContain('!!');
@@ -38,21 +80,30 @@ describe('KV model: hand-built histories', () => {
   });
 
   it('rejects a lost write and a read of a value never written', () => {
-    expect(kv([put('a', 'x', '1', 0, 10), put('b', 'x', '2', 20, 30), get('c', 'x', '1', 40, 50)]).linearizable).toBe(false);
+    expect(
+      kv([put('a', 'x', '1', 0, 10), put('b', 'x', '2', 20, 30), get('c', 'x', '1', 40, 50)]).linearizable,
+    ).toBe(false);
     expect(kv([put('a', 'x', '1', 0, 10), get('c', 'x', '9', 0, 50)]).linearizable).toBe(false);
   });
 
   it('treats indeterminate operations as possibly applied (or never)', () => {
     expect(kv([put('a', 'x', '1', 0, null), get('b', 'x', '1', 50, 60)]).linearizable).toBe(true);
     expect(kv([put('a', 'x', '1', 0, null), get('b', 'x', null, 50, 60)]).linearizable).toBe(true);
-    expect(kv([put('a', 'x', '1', 0, null), get('b', 'x', '1', 50, 60), get('b', 'x', null, 70, 80)]).linearizable).toBe(false);
+    expect(
+      kv([put('a', 'x', '1', 0, null), get('b', 'x', '1', 50, 60), get('b', 'x', null, 70, 80)]).linearizable,
+    ).toBe(false);
     // An indeterminate put cannot take effect before it was called.
     expect(kv([get('b', 'x', '1', 0, 10), put('a', 'x', '1', 20, null)]).linearizable).toBe(false);
     expect(kv([get('b', 'x', null, 0, null)]).linearizable).toBe(true);
   });
 
   it('partitions per key: keys are independent', () => {
-    const r = kv([put('a', 'x', '1', 0, 10), put('a', 'y', '2', 0, 10), get('b', 'y', '2', 20, 30), get('b', 'x', '1', 20, 30)]);
+    const r = kv([
+      put('a', 'x', '1', 0, 10),
+      put('a', 'y', '2', 0, 10),
+      get('b', 'y', '2', 20, 30),
+      get('b', 'x', '1', 20, 30),
+    ]);
     expect(r).toMatchObject({ linearizable: true, partitions: 2 });
   });
 
@@ -79,24 +130,62 @@ describe('KV model: hand-built histories', () => {
 
 describe('fenced-lock model', () => {
   type L = Operation<LockInput, LockOutput>;
-  const acq = (c: string, token: bigint | undefined, call: number, ret: number | null): L => ({ process: c, input: { op: 'acquire', lock: 'L', client: c }, output: token === undefined ? undefined : { token }, call, ret });
-  const rel = (c: string, token: bigint, ok: boolean, call: number, ret: number): L => ({ process: c, input: { op: 'release', lock: 'L', client: c, token }, output: { ok }, call, ret });
+  const acq = (c: string, token: bigint | undefined, call: number, ret: number | null): L => ({
+    process: c,
+    input: { op: 'acquire', lock: 'L', client: c },
+    output: token === undefined ? undefined : { token },
+    call,
+    ret,
+  });
+  const rel = (c: string, token: bigint, ok: boolean, call: number, ret: number): L => ({
+    process: c,
+    input: { op: 'release', lock: 'L', client: c, token },
+    output: { ok },
+    call,
+    ret,
+  });
 
   it('accepts alternating holders with increasing tokens', () => {
-    expect(checkLinearizability(fencedLockModel(), [acq('a', 5n, 0, 10), rel('a', 5n, true, 20, 30), acq('b', 9n, 25, 40), rel('b', 9n, true, 50, 60)]).linearizable).toBe(true);
+    expect(
+      checkLinearizability(fencedLockModel(), [
+        acq('a', 5n, 0, 10),
+        rel('a', 5n, true, 20, 30),
+        acq('b', 9n, 25, 40),
+        rel('b', 9n, true, 50, 60),
+      ]).linearizable,
+    ).toBe(true);
   });
 
   it('rejects two holders at once and non-increasing tokens', () => {
-    expect(checkLinearizability(fencedLockModel(), [acq('a', 5n, 0, 10), acq('b', 9n, 20, 30)]).linearizable).toBe(false);
-    expect(checkLinearizability(fencedLockModel(), [acq('a', 5n, 0, 10), rel('a', 5n, true, 20, 30), acq('b', 5n, 40, 50)]).linearizable).toBe(false);
+    expect(
+      checkLinearizability(fencedLockModel(), [acq('a', 5n, 0, 10), acq('b', 9n, 20, 30)]).linearizable,
+    ).toBe(false);
+    expect(
+      checkLinearizability(fencedLockModel(), [
+        acq('a', 5n, 0, 10),
+        rel('a', 5n, true, 20, 30),
+        acq('b', 5n, 40, 50),
+      ]).linearizable,
+    ).toBe(false);
     // With leases a holder may silently lose the lock, but tokens must still increase.
-    expect(checkLinearizability(fencedLockModel({ leases: true }), [acq('a', 5n, 0, 10), acq('b', 9n, 20, 30)]).linearizable).toBe(true);
-    expect(checkLinearizability(fencedLockModel({ leases: true }), [acq('a', 9n, 0, 10), acq('b', 5n, 20, 30)]).linearizable).toBe(false);
+    expect(
+      checkLinearizability(fencedLockModel({ leases: true }), [acq('a', 5n, 0, 10), acq('b', 9n, 20, 30)])
+        .linearizable,
+    ).toBe(true);
+    expect(
+      checkLinearizability(fencedLockModel({ leases: true }), [acq('a', 9n, 0, 10), acq('b', 5n, 20, 30)])
+        .linearizable,
+    ).toBe(false);
   });
 
   it('rejects a release reported ok by a non-holder', () => {
-    expect(checkLinearizability(fencedLockModel(), [acq('a', 5n, 0, 10), rel('b', 5n, true, 20, 30)]).linearizable).toBe(false);
-    expect(checkLinearizability(fencedLockModel(), [acq('a', 5n, 0, 10), rel('b', 5n, false, 20, 30)]).linearizable).toBe(true);
+    expect(
+      checkLinearizability(fencedLockModel(), [acq('a', 5n, 0, 10), rel('b', 5n, true, 20, 30)]).linearizable,
+    ).toBe(false);
+    expect(
+      checkLinearizability(fencedLockModel(), [acq('a', 5n, 0, 10), rel('b', 5n, false, 20, 30)])
+        .linearizable,
+    ).toBe(true);
   });
 });
 
@@ -107,7 +196,12 @@ describe('user models', () => {
       step: (s, _i, out) => [out === undefined || out === s + 1, s + 1],
       describe: (_i, o) => `inc -> ${o ?? '?'}`,
     };
-    const op = (p: string, out: number | undefined, call: number, ret: number | null): Operation<'inc', number> => ({ process: p, input: 'inc', output: out, call, ret });
+    const op = (
+      p: string,
+      out: number | undefined,
+      call: number,
+      ret: number | null,
+    ): Operation<'inc', number> => ({ process: p, input: 'inc', output: out, call, ret });
     expect(checkLinearizability(counter, [op('a', 2, 0, 10), op('b', 1, 0, 10)]).linearizable).toBe(true);
     const bad = checkLinearizability(counter, [op('a', 1, 0, 10), op('b', 1, 20, 30)]);
     expect(bad.linearizable).toBe(false);
@@ -123,7 +217,9 @@ describe('user models', () => {
 });
 
 /** Generates a history by running a sequential KV model at random linearization points. */
-function generate(seedOps: { p: number; kind: number; key: number; val: number; pre: number; post: number; gap: number }[]): { history: KvOp[]; written: Set<string> } {
+function generate(
+  seedOps: { p: number; kind: number; key: number; val: number; pre: number; post: number; gap: number }[],
+): { history: KvOp[]; written: Set<string> } {
   const state = new Map<string, string | null>();
   const busyUntil = new Map<number, number>();
   const history: KvOp[] = [];
@@ -153,36 +249,54 @@ function generate(seedOps: { p: number; kind: number; key: number; val: number; 
 }
 
 const opArb = fc.record({
-  p: fc.integer({ min: 0, max: 3 }), kind: fc.integer({ min: 0, max: 3 }), key: fc.integer({ min: 0, max: 1 }),
-  val: fc.integer({ min: 0, max: 4 }), pre: fc.integer({ min: 0, max: 30 }), post: fc.integer({ min: 0, max: 30 }), gap: fc.integer({ min: 1, max: 10 }),
+  p: fc.integer({ min: 0, max: 3 }),
+  kind: fc.integer({ min: 0, max: 3 }),
+  key: fc.integer({ min: 0, max: 1 }),
+  val: fc.integer({ min: 0, max: 4 }),
+  pre: fc.integer({ min: 0, max: 30 }),
+  post: fc.integer({ min: 0, max: 30 }),
+  gap: fc.integer({ min: 1, max: 10 }),
 });
 
 describe('randomized', () => {
   it('histories generated from the sequential model are linearizable', () => {
-    fc.assert(fc.property(fc.array(opArb, { maxLength: 60 }), (ops) => {
-      const { history } = generate(ops);
-      expect(checkLinearizability(kvModel, history).linearizable).toBe(true);
-    }), { numRuns: 200 });
+    fc.assert(
+      fc.property(fc.array(opArb, { maxLength: 60 }), (ops) => {
+        const { history } = generate(ops);
+        expect(checkLinearizability(kvModel, history).linearizable).toBe(true);
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it('mutated histories (a read of a value never written) are not', () => {
-    fc.assert(fc.property(fc.array(opArb, { minLength: 1, maxLength: 60 }), fc.nat(), (ops, pick) => {
-      const { history } = generate(ops);
-      const gets = history.filter((o) => o.input.op === 'get');
-      fc.pre(gets.length > 0);
-      const victim = gets[pick % gets.length] as KvOp;
-      victim.output = { value: 'never-written' };
-      expect(checkLinearizability(kvModel, history).linearizable).toBe(false);
-    }), { numRuns: 200 });
+    fc.assert(
+      fc.property(fc.array(opArb, { minLength: 1, maxLength: 60 }), fc.nat(), (ops, pick) => {
+        const { history } = generate(ops);
+        const gets = history.filter((o) => o.input.op === 'get');
+        fc.pre(gets.length > 0);
+        const victim = gets[pick % gets.length] as KvOp;
+        victim.output = { value: 'never-written' };
+        expect(checkLinearizability(kvModel, history).linearizable).toBe(false);
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it('mutated histories (a read returns the overwritten value after a later write completed) are not', () => {
-    fc.assert(fc.property(fc.array(opArb, { minLength: 1, maxLength: 40 }), (ops) => {
-      const { history } = generate(ops);
-      // Append: put A completes, then put B completes, then a read returns A (all sequential, fresh key).
-      const end = Math.max(0, ...history.map((o) => o.ret ?? 0)) + 10;
-      history.push(put('x', 'fresh', 'A', end, end + 1), put('y', 'fresh', 'B', end + 2, end + 3), get('z', 'fresh', 'A', end + 4, end + 5));
-      expect(checkLinearizability(kvModel, history).linearizable).toBe(false);
-    }), { numRuns: 100 });
+    fc.assert(
+      fc.property(fc.array(opArb, { minLength: 1, maxLength: 40 }), (ops) => {
+        const { history } = generate(ops);
+        // Append: put A completes, then put B completes, then a read returns A (all sequential, fresh key).
+        const end = Math.max(0, ...history.map((o) => o.ret ?? 0)) + 10;
+        history.push(
+          put('x', 'fresh', 'A', end, end + 1),
+          put('y', 'fresh', 'B', end + 2, end + 3),
+          get('z', 'fresh', 'A', end + 4, end + 5),
+        );
+        expect(checkLinearizability(kvModel, history).linearizable).toBe(false);
+      }),
+      { numRuns: 100 },
+    );
   });
 });

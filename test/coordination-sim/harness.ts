@@ -5,9 +5,19 @@
  * "lock-set" workload: under the lock, read a shared set, add an element, write it back to a
  * resource that (optionally) checks the fence token.
  */
-import { checkLinearizability, fencedLockModel, type LockInput, type LockOutput, type Operation } from '../../check/index.js';
+import {
+  checkLinearizability,
+  fencedLockModel,
+  type LockInput,
+  type LockOutput,
+  type Operation,
+} from '../../check/index.js';
 import { decodeResultMessage, encodeCommandMessage } from '../../generated/index.js';
-import { type CommandMessage, type CommandResult, createCoordinationReplica } from '../../runtime/coordination/index.js';
+import {
+  type CommandMessage,
+  type CommandResult,
+  createCoordinationReplica,
+} from '../../runtime/coordination/index.js';
 import { createNode, type RaftNode } from '../../runtime/node/node.js';
 import { createWorld, type World } from '../../sim/world.js';
 
@@ -25,16 +35,26 @@ const IDS = ['n1', 'n2', 'n3'];
 const LEASE_MS = 300;
 
 export async function runLockSet(seed: number, fencing: boolean, durationMs = 3000): Promise<LockSetOutcome> {
-  const world: World = createWorld({ seed, network: { dropRate: 0.01, minDelayMs: 1, maxDelayMs: 8 }, clockDrift: 0.001, traceFrames: false });
+  const world: World = createWorld({
+    seed,
+    network: { dropRate: 0.01, minDelayMs: 1, maxDelayMs: 8 },
+    clockDrift: 0.001,
+    traceFrames: false,
+  });
   const rnd = mulberry(seed * 7919 + (fencing ? 1 : 2));
   const nodes = new Map<string, RaftNode | null>();
   const boot = (id: string) => {
     const inc = world.incarnation(id);
     nodes.set(id, null);
-    void createNode({ id, peers: IDS, env: world.env(id), stateMachine: createCoordinationReplica() }).then((n) => {
-      if (world.incarnation(id) !== inc) { n.stop(); return; }
-      nodes.set(id, n);
-    });
+    void createNode({ id, peers: IDS, env: world.env(id), stateMachine: createCoordinationReplica() }).then(
+      (n) => {
+        if (world.incarnation(id) !== inc) {
+          n.stop();
+          return;
+        }
+        nodes.set(id, n);
+      },
+    );
   };
   for (const id of IDS) world.createEnv(id);
   for (const id of IDS) boot(id);
@@ -51,13 +71,33 @@ export async function runLockSet(seed: number, fencing: boolean, durationMs = 30
   /** One proposal; null when the outcome is unknown (no leader, dropped, timed out). */
   const propose = async (cmd: CommandMessage): Promise<CommandResult | null> => {
     const l = leader();
-    if (!l) { await sleep(20); return null; }
+    if (!l) {
+      await sleep(20);
+      return null;
+    }
     const timeout = sleep(600).then(() => null);
-    const res = l.propose(encodeCommandMessage(cmd)).then((r) => {
-      const d = decodeResultMessage(r.result as Uint8Array);
-      if (process.env.COORD_DEBUG) console.log('DBG', seed, world.now().toFixed(0), l.raft.id ?? '', r.index, r.term, cmd.type, (cmd as { sessionId?: string }).sessionId, d.outcome, d.errorCode, d.fenceToken, d.position);
-      return d;
-    }, () => null);
+    const res = l.propose(encodeCommandMessage(cmd)).then(
+      (r) => {
+        const d = decodeResultMessage(r.result as Uint8Array);
+        if (process.env.COORD_DEBUG)
+          console.log(
+            'DBG',
+            seed,
+            world.now().toFixed(0),
+            l.raft.id ?? '',
+            r.index,
+            r.term,
+            cmd.type,
+            (cmd as { sessionId?: string }).sessionId,
+            d.outcome,
+            d.errorCode,
+            d.fenceToken,
+            d.position,
+          );
+        return d;
+      },
+      () => null,
+    );
     return Promise.race([res, timeout]);
   };
 
@@ -77,7 +117,10 @@ export async function runLockSet(seed: number, fencing: boolean, durationMs = 30
     nodes.get(victim)?.stop();
     world.crash(victim);
     nodes.set(victim, null);
-    world.after(300, () => { world.restart(victim); boot(victim); });
+    world.after(300, () => {
+      world.restart(victim);
+      boot(victim);
+    });
   });
   world.after(800 + Math.floor(rnd() * 1500), () => {
     const l = IDS.find((id) => nodes.get(id)?.raft.role === 'leader' && world.status(id) === 'up');
@@ -103,15 +146,32 @@ export async function runLockSet(seed: number, fencing: boolean, durationMs = 30
     let n = 0;
     while (world.now() < end) {
       const call = world.now();
-      const r = await propose({ type: 'LockAcquire', sessionId: cid, name: 'set', requestId: `${cid}-${n++}`, ttlMs: LEASE_MS, waitMs: 0, tryOnly: true });
+      const r = await propose({
+        type: 'LockAcquire',
+        sessionId: cid,
+        name: 'set',
+        requestId: `${cid}-${n++}`,
+        ttlMs: LEASE_MS,
+        waitMs: 0,
+        tryOnly: true,
+      });
       if (r === null) {
         if (!pending) {
-          pending = { process: cid, input: { op: 'acquire', lock: 'set', client: cid }, output: undefined, call, ret: null };
+          pending = {
+            process: cid,
+            input: { op: 'acquire', lock: 'set', client: cid },
+            output: undefined,
+            call,
+            ret: null,
+          };
           history.push(pending);
         }
         continue;
       }
-      if (!r.ok) { await sleep(5 + Math.floor(rnd() * 20)); continue; }
+      if (!r.ok) {
+        await sleep(5 + Math.floor(rnd() * 20));
+        continue;
+      }
       if (r.position > 1) {
         // Re-entrant: still held with this token (an earlier unknown acquire took effect, or an
         // unknown release did not): not a new acquisition.
@@ -123,7 +183,13 @@ export async function runLockSet(seed: number, fencing: boolean, durationMs = 30
           history.splice(history.indexOf(pending), 1);
         }
       } else {
-        history.push({ process: cid, input: { op: 'acquire', lock: 'set', client: cid }, output: { token: r.fenceToken }, call, ret: world.now() });
+        history.push({
+          process: cid,
+          input: { op: 'acquire', lock: 'set', client: cid },
+          output: { token: r.fenceToken },
+          call,
+          ret: world.now(),
+        });
       }
       pending = null;
       unreleased = null;
@@ -139,7 +205,8 @@ export async function runLockSet(seed: number, fencing: boolean, durationMs = 30
       if (fencing) highest = token;
       const snapshot = [...resource];
       const elem = nextElem++;
-      if (rnd() < 0.15) await sleep(LEASE_MS + 100); // a client pause past its lease
+      if (rnd() < 0.15)
+        await sleep(LEASE_MS + 100); // a client pause past its lease
       else await sleep(2);
       if (!fencing || token >= highest) {
         if (token > highest) highest = token;
@@ -151,7 +218,13 @@ export async function runLockSet(seed: number, fencing: boolean, durationMs = 30
       if (rr === null) unreleased = token;
       // A release that only lowered the re-entrancy depth is no release in the model's terms.
       if (!(rr?.ok && rr.position > 0)) {
-        history.push({ process: cid, input: { op: 'release', lock: 'set', client: cid, token }, output: rr === null ? undefined : { ok: rr.ok }, call: rc, ret: rr === null ? null : world.now() });
+        history.push({
+          process: cid,
+          input: { op: 'release', lock: 'set', client: cid, token },
+          output: rr === null ? undefined : { ok: rr.ok },
+          call: rc,
+          ret: rr === null ? null : world.now(),
+        });
       }
       await sleep(Math.floor(rnd() * 10));
     }
@@ -166,8 +239,13 @@ export async function runLockSet(seed: number, fencing: boolean, durationMs = 30
   const final = new Set(resource);
   const check = checkLinearizability(fencedLockModel({ leases: true }), history);
   return {
-    seed, acked: acked.length, lost: acked.filter((e) => !final.has(e)), lockHistoryOk: check.linearizable,
-    timeline: check.violation?.timeline, acquisitions, staleWritesRejected,
+    seed,
+    acked: acked.length,
+    lost: acked.filter((e) => !final.has(e)),
+    lockHistoryOk: check.linearizable,
+    timeline: check.violation?.timeline,
+    acquisitions,
+    staleWritesRejected,
   };
 }
 

@@ -10,7 +10,8 @@ describe('coordination in the simulator with faults', () => {
     let rejected = 0;
     for (let seed = 1; seed <= SEEDS; seed++) {
       const r = await runLockSet(seed, true);
-      if (r.lockHistoryOk === false) throw new Error(`seed ${seed}: lock history not linearizable\n${r.timeline}`);
+      if (r.lockHistoryOk === false)
+        throw new Error(`seed ${seed}: lock history not linearizable\n${r.timeline}`);
       expect(r.lost, `seed ${seed}`).toEqual([]);
       acquisitions += r.acquisitions;
       rejected += r.staleWritesRejected;

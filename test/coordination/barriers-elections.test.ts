@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Rig, bytes, text } from './helpers.js';
+import { bytes, Rig, text } from './helpers.js';
 
 const sessions = (r: Rig, n: number): string[] => {
   const ids = Array.from({ length: n }, (_, i) => `p${i + 1}`);
@@ -28,7 +28,9 @@ describe('barriers', () => {
     r.advance(999);
     expect(r.kinds('barrier_released')).toHaveLength(0);
     r.advance(1);
-    expect(r.kinds('barrier_released')).toMatchObject([{ outcome: 'timed_out', arrived: ['p1', 'p2', 'p3'] }]);
+    expect(r.kinds('barrier_released')).toMatchObject([
+      { outcome: 'timed_out', arrived: ['p1', 'p2', 'p3'] },
+    ]);
     expect(r.sm.barrier('B')?.state).toBe('timed_out');
     r.advance(100_000);
     expect(r.kinds('barrier_released')).toHaveLength(1);
@@ -132,18 +134,46 @@ describe('barriers', () => {
       const r = new Rig({ limits: { maxBarriers: 2 } });
       sessions(r, 3);
       for (const t of [0, -0.5, 1.01, Number.NaN, Number.POSITIVE_INFINITY]) {
-        r.expectRejected({ type: 'BarrierArrive', sessionId: 'p1', name: 'B', participants: 4, threshold: t, timeoutMs: 0 }, 'INVALID_THRESHOLD');
+        r.expectRejected(
+          { type: 'BarrierArrive', sessionId: 'p1', name: 'B', participants: 4, threshold: t, timeoutMs: 0 },
+          'INVALID_THRESHOLD',
+        );
       }
-      r.expectRejected({ type: 'BarrierArrive', sessionId: 'p1', name: 'B', participants: 0, threshold: 1, timeoutMs: 0 }, 'INVALID_PARTICIPANTS');
-      r.expectRejected({ type: 'BarrierArrive', sessionId: 'p1', name: 'B', participants: 2.5, threshold: 1, timeoutMs: 0 }, 'INVALID_PARTICIPANTS');
+      r.expectRejected(
+        { type: 'BarrierArrive', sessionId: 'p1', name: 'B', participants: 0, threshold: 1, timeoutMs: 0 },
+        'INVALID_PARTICIPANTS',
+      );
+      r.expectRejected(
+        { type: 'BarrierArrive', sessionId: 'p1', name: 'B', participants: 2.5, threshold: 1, timeoutMs: 0 },
+        'INVALID_PARTICIPANTS',
+      );
       r.expectRejected({ type: 'BarrierLeave', sessionId: 'p1', name: 'nope' }, 'UNKNOWN_BARRIER');
       r.arrive('p1', 'B', 3);
-      r.expectRejected({ type: 'BarrierArrive', sessionId: 'p2', name: 'B', participants: 3, threshold: 0.5, timeoutMs: 0 }, 'BARRIER_MISMATCH');
-      r.expectRejected({ type: 'BarrierArrive', sessionId: 'p2', name: 'B', participants: 2, threshold: 1, timeoutMs: 0 }, 'BARRIER_MISMATCH');
+      r.expectRejected(
+        { type: 'BarrierArrive', sessionId: 'p2', name: 'B', participants: 3, threshold: 0.5, timeoutMs: 0 },
+        'BARRIER_MISMATCH',
+      );
+      r.expectRejected(
+        { type: 'BarrierArrive', sessionId: 'p2', name: 'B', participants: 2, threshold: 1, timeoutMs: 0 },
+        'BARRIER_MISMATCH',
+      );
       r.expectRejected({ type: 'BarrierLeave', sessionId: 'p2', name: 'B' }, 'NOT_ARRIVED');
       r.arrive('p1', 'C', 3);
-      r.expectRejected({ type: 'BarrierArrive', sessionId: 'p1', name: 'D', participants: 3, threshold: 1, timeoutMs: 0 }, 'TOO_MANY_BARRIERS');
-      r.expectRejected({ type: 'BarrierArrive', sessionId: 'p1', name: 'y'.repeat(600), participants: 3, threshold: 1, timeoutMs: 0 }, 'NAME_TOO_LONG');
+      r.expectRejected(
+        { type: 'BarrierArrive', sessionId: 'p1', name: 'D', participants: 3, threshold: 1, timeoutMs: 0 },
+        'TOO_MANY_BARRIERS',
+      );
+      r.expectRejected(
+        {
+          type: 'BarrierArrive',
+          sessionId: 'p1',
+          name: 'y'.repeat(600),
+          participants: 3,
+          threshold: 1,
+          timeoutMs: 0,
+        },
+        'NAME_TOO_LONG',
+      );
     });
   });
 });
@@ -155,11 +185,24 @@ describe('elections', () => {
     const a = r.apply({ type: 'ElectionCampaign', sessionId: 'p1', name: 'E', value: bytes('one') });
     expect(a.outcome).toBe('elected');
     expect(a.epoch).toBeGreaterThan(0n);
-    expect(r.apply({ type: 'ElectionCampaign', sessionId: 'p2', name: 'E', value: bytes('two') }).outcome).toBe('queued');
-    expect(r.apply({ type: 'ElectionCampaign', sessionId: 'p1', name: 'E', value: bytes('one') }).epoch).toBe(a.epoch);
-    r.expectRejected({ type: 'ElectionResign', sessionId: 'p1', name: 'E', epoch: a.epoch - 1n }, 'STALE_EPOCH');
-    r.expectRejected({ type: 'ElectionResign', sessionId: 'p2', name: 'E', epoch: a.epoch }, 'NOT_ELECTION_LEADER');
-    r.expectRejected({ type: 'ElectionResign', sessionId: 'p1', name: 'nope', epoch: a.epoch }, 'UNKNOWN_ELECTION');
+    expect(
+      r.apply({ type: 'ElectionCampaign', sessionId: 'p2', name: 'E', value: bytes('two') }).outcome,
+    ).toBe('queued');
+    expect(r.apply({ type: 'ElectionCampaign', sessionId: 'p1', name: 'E', value: bytes('one') }).epoch).toBe(
+      a.epoch,
+    );
+    r.expectRejected(
+      { type: 'ElectionResign', sessionId: 'p1', name: 'E', epoch: a.epoch - 1n },
+      'STALE_EPOCH',
+    );
+    r.expectRejected(
+      { type: 'ElectionResign', sessionId: 'p2', name: 'E', epoch: a.epoch },
+      'NOT_ELECTION_LEADER',
+    );
+    r.expectRejected(
+      { type: 'ElectionResign', sessionId: 'p1', name: 'nope', epoch: a.epoch },
+      'UNKNOWN_ELECTION',
+    );
     r.ok({ type: 'ElectionResign', sessionId: 'p1', name: 'E', epoch: a.epoch });
     const view = r.sm.election('E');
     expect(view?.leader).toBe('p2');
@@ -189,8 +232,16 @@ describe('elections', () => {
     sessions(r, 2);
     r.apply({ type: 'ElectionCampaign', sessionId: 'p1', name: 'E', value: bytes('') });
     r.apply({ type: 'ElectionCampaign', sessionId: 'p2', name: 'E', value: bytes('') });
-    expect(r.apply({ type: 'ElectionResign', sessionId: 'p2', name: 'E', epoch: 0n }).outcome).toBe('withdrawn');
-    r.expectRejected({ type: 'ElectionResign', sessionId: 'p2', name: 'E', epoch: 0n }, 'NOT_ELECTION_LEADER');
-    r.expectRejected({ type: 'ElectionCampaign', sessionId: 'p2', name: 'E', value: new Uint8Array(1048577) }, 'VALUE_TOO_LARGE');
+    expect(r.apply({ type: 'ElectionResign', sessionId: 'p2', name: 'E', epoch: 0n }).outcome).toBe(
+      'withdrawn',
+    );
+    r.expectRejected(
+      { type: 'ElectionResign', sessionId: 'p2', name: 'E', epoch: 0n },
+      'NOT_ELECTION_LEADER',
+    );
+    r.expectRejected(
+      { type: 'ElectionCampaign', sessionId: 'p2', name: 'E', value: new Uint8Array(1048577) },
+      'VALUE_TOO_LARGE',
+    );
   });
 });

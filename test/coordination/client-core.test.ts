@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
-  type CommandMessage, CoordinationClientCore, CoordinationError, CoordinationStateMachine, type CoreClock, FenceGuard, WaiterRegistry,
+  type CommandMessage,
+  CoordinationClientCore,
+  CoordinationError,
+  CoordinationStateMachine,
+  type CoreClock,
+  FenceGuard,
+  WaiterRegistry,
 } from '../../runtime/coordination/index.js';
 
 /** A manual monotonic clock with timers. */
@@ -8,13 +14,23 @@ class ManualClock implements CoreClock {
   t = 0;
   private timers = new Map<number, { at: number; fn: () => void }>();
   private seq = 0;
-  now(): number { return this.t; }
-  setTimer(ms: number, fn: () => void): unknown { this.seq += 1; this.timers.set(this.seq, { at: this.t + ms, fn }); return this.seq; }
-  clearTimer(h: unknown): void { this.timers.delete(h as number); }
+  now(): number {
+    return this.t;
+  }
+  setTimer(ms: number, fn: () => void): unknown {
+    this.seq += 1;
+    this.timers.set(this.seq, { at: this.t + ms, fn });
+    return this.seq;
+  }
+  clearTimer(h: unknown): void {
+    this.timers.delete(h as number);
+  }
   advance(ms: number): void {
     const end = this.t + ms;
     for (;;) {
-      const due = [...this.timers.entries()].filter(([, x]) => x.at <= end).sort((a, b) => a[1].at - b[1].at || a[0] - b[0])[0];
+      const due = [...this.timers.entries()]
+        .filter(([, x]) => x.at <= end)
+        .sort((a, b) => a[1].at - b[1].at || a[0] - b[0])[0];
       if (!due) break;
       this.timers.delete(due[0]);
       this.t = due[1].at;
@@ -30,10 +46,18 @@ class World {
   readonly clock = new ManualClock();
   readonly registry = new WaiterRegistry();
   index = 0;
-  constructor() { this.sm.onEvent((e) => this.registry.feed(e)); }
+  constructor() {
+    this.sm.onEvent((e) => this.registry.feed(e));
+  }
   propose = async (cmd: CommandMessage) => this.sm.applyCommand(cmd, ++this.index);
   async client(id: string, ttlMs = 60_000): Promise<CoordinationClientCore> {
-    const c = new CoordinationClientCore({ sessionId: id, propose: this.propose, registry: this.registry, clock: this.clock, driftBoundMs: 20 });
+    const c = new CoordinationClientCore({
+      sessionId: id,
+      propose: this.propose,
+      registry: this.registry,
+      clock: this.clock,
+      driftBoundMs: 20,
+    });
     await c.openSession(ttlMs);
     return c;
   }
@@ -53,7 +77,10 @@ describe('client core', () => {
     const b = await w.client('b');
     const la = await a.lock('L');
     let got: bigint | null = null;
-    const pb = b.lock('L').then((l) => { got = l.fenceToken; return l; });
+    const pb = b.lock('L').then((l) => {
+      got = l.fenceToken;
+      return l;
+    });
     await flush();
     expect(got).toBeNull();
     expect(w.sm.lock('L')?.queue.map((q) => q.sessionId)).toEqual(['b']);
@@ -99,7 +126,9 @@ describe('client core', () => {
     await expect(b.leaveBarrier('nope')).rejects.toMatchObject({ code: 'UNKNOWN_BARRIER' });
     await l.release();
     await expect(l.release()).resolves.toBeUndefined(); // idempotent locally
-    await expect(a.barrier('B', { participants: 2, threshold: 1.5 })).rejects.toBeInstanceOf(CoordinationError);
+    await expect(a.barrier('B', { participants: 2, threshold: 1.5 })).rejects.toBeInstanceOf(
+      CoordinationError,
+    );
   });
 
   it('aborting a wait cancels the queued request server-side', async () => {
@@ -135,7 +164,9 @@ describe('client core', () => {
     for (const r of all) expect(r).toMatchObject({ outcome: 'satisfied', arrived: ['a', 'b', 'c'] });
     const e1 = await (cs[0] as CoordinationClientCore).campaign('E', new Uint8Array([1]));
     let second: bigint | null = null;
-    const p2 = (cs[1] as CoordinationClientCore).campaign('E', new Uint8Array([2])).then((x) => { second = x.epoch; });
+    const p2 = (cs[1] as CoordinationClientCore).campaign('E', new Uint8Array([2])).then((x) => {
+      second = x.epoch;
+    });
     await flush();
     expect(second).toBeNull();
     await (cs[0] as CoordinationClientCore).resign('E', e1.epoch);
@@ -170,7 +201,8 @@ describe('client core', () => {
           continue;
         }
         guard.check(name, lock.fenceToken);
-        if (w.sm.lock(name)?.owner !== id || w.sm.lock(name)?.fenceToken !== lock.fenceToken) runsWithoutLock++;
+        if (w.sm.lock(name)?.owner !== id || w.sm.lock(name)?.fenceToken !== lock.fenceToken)
+          runsWithoutLock++;
         done.add(job);
         await w.tick(10);
         await lock.release(); // may have been lost meanwhile (another worker's pause): a no-op then

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { VersionVector } from '../../runtime/coordination/index.js';
-import { Rig, bytes, text } from './helpers.js';
+import { bytes, Rig, text } from './helpers.js';
 
 const put = (r: Rig, key: string, value: string, context: VersionVector, actor: string) =>
   r.apply({ type: 'KvPut', key, value: bytes(value), context, actor });
@@ -17,7 +17,10 @@ describe('version-vector KV', () => {
     const r2 = r.sm.kvGet('k');
     expect(text(r2.value)).toBe('v2');
     expect(r2.siblings).toEqual([]);
-    expect(r2.context.entries).toEqual([{ actor: 'a', counter: 1 }, { actor: 'b', counter: 1 }]);
+    expect(r2.context.entries).toEqual([
+      { actor: 'a', counter: 1 },
+      { actor: 'b', counter: 1 },
+    ]);
   });
 
   it('last_writer_wins: a concurrent write wins by log order (same on every replica)', () => {
@@ -29,7 +32,10 @@ describe('version-vector KV', () => {
     expect(res.outcome).toBe('written');
     expect(text(r.sm.kvGet('k').value)).toBe('y');
     // The merged context covers both writers, so the next write based on it is not concurrent.
-    expect(r.sm.kvGet('k').context.entries).toEqual([{ actor: 'a', counter: 2 }, { actor: 'b', counter: 1 }]);
+    expect(r.sm.kvGet('k').context.entries).toEqual([
+      { actor: 'a', counter: 2 },
+      { actor: 'b', counter: 1 },
+    ]);
   });
 
   it('reject: a concurrent write is a typed KV_CONFLICT and changes nothing', () => {
@@ -37,7 +43,10 @@ describe('version-vector KV', () => {
     put(r, 'strict/k', 'base', EMPTY, 'a');
     const ctx = r.sm.kvGet('strict/k').context;
     put(r, 'strict/k', 'x', ctx, 'a');
-    r.expectRejected({ type: 'KvPut', key: 'strict/k', value: bytes('y'), context: ctx, actor: 'b' }, 'KV_CONFLICT');
+    r.expectRejected(
+      { type: 'KvPut', key: 'strict/k', value: bytes('y'), context: ctx, actor: 'b' },
+      'KV_CONFLICT',
+    );
     r.expectRejected({ type: 'KvDelete', key: 'strict/k', context: ctx, actor: 'b' }, 'KV_CONFLICT');
     // With the fresh context the write goes through.
     expect(put(r, 'strict/k', 'y', r.sm.kvGet('strict/k').context, 'b').ok).toBe(true);
@@ -86,8 +95,13 @@ describe('version-vector KV', () => {
     expect(text(r.sm.kvGet('j/k').value)).toBe('x+y');
     const ctx = r.sm.kvGet('m/k').context;
     put(r, 'm/k', '9', ctx, 'a');
-    r.expectRejected({ type: 'KvPut', key: 'm/k', value: bytes('not a number'), context: ctx, actor: 'b' }, 'MERGE_FAILED');
-    expect(() => new Rig({ conflictRules: [{ prefix: 'x', strategy: 'merge_function', merge: 'nope' }] })).toThrow(/unknown merge/);
+    r.expectRejected(
+      { type: 'KvPut', key: 'm/k', value: bytes('not a number'), context: ctx, actor: 'b' },
+      'MERGE_FAILED',
+    );
+    expect(
+      () => new Rig({ conflictRules: [{ prefix: 'x', strategy: 'merge_function', merge: 'nope' }] }),
+    ).toThrow(/unknown merge/);
   });
 
   it('deletes leave tombstones that detect stale writes; KvCompact collects them once every member applied the delete', () => {
@@ -99,7 +113,10 @@ describe('version-vector KV', () => {
     expect(r.sm.kvGet('k').value).toBeNull();
     expect(r.sm.hasTombstone('k')).toBe(true);
     // A writer that never saw the delete conflicts with the tombstone instead of resurrecting the key.
-    r.expectRejected({ type: 'KvPut', key: 'k', value: bytes('stale'), context: ctx, actor: 'b' }, 'KV_CONFLICT');
+    r.expectRejected(
+      { type: 'KvPut', key: 'k', value: bytes('stale'), context: ctx, actor: 'b' },
+      'KV_CONFLICT',
+    );
     r.apply({ type: 'KvCompact', appliedFloor: delIndex - 1 });
     expect(r.sm.hasTombstone('k')).toBe(true);
     r.apply({ type: 'KvCompact', appliedFloor: delIndex });
@@ -123,13 +140,39 @@ describe('version-vector KV', () => {
 
   it('bad input: oversized key and value, empty key, bad context, empty actor', () => {
     const r = new Rig({ limits: { vectorClockMaxEntries: 2 } });
-    r.expectRejected({ type: 'KvPut', key: 'k'.repeat(4097), value: bytes('v'), context: EMPTY, actor: 'a' }, 'KEY_TOO_LONG');
-    r.expectRejected({ type: 'KvPut', key: 'k', value: new Uint8Array(1048577), context: EMPTY, actor: 'a' }, 'VALUE_TOO_LARGE');
-    r.expectRejected({ type: 'KvPut', key: '', value: bytes('v'), context: EMPTY, actor: 'a' }, 'INVALID_ARGUMENT');
-    r.expectRejected({ type: 'KvPut', key: 'k', value: bytes('v'), context: EMPTY, actor: '' }, 'INVALID_ARGUMENT');
-    const three = { entries: [{ actor: 'a', counter: 1 }, { actor: 'b', counter: 1 }, { actor: 'c', counter: 1 }] };
-    r.expectRejected({ type: 'KvPut', key: 'k', value: bytes('v'), context: three, actor: 'a' }, 'INVALID_CONTEXT');
-    const dup = { entries: [{ actor: 'a', counter: 1 }, { actor: 'a', counter: 2 }] };
+    r.expectRejected(
+      { type: 'KvPut', key: 'k'.repeat(4097), value: bytes('v'), context: EMPTY, actor: 'a' },
+      'KEY_TOO_LONG',
+    );
+    r.expectRejected(
+      { type: 'KvPut', key: 'k', value: new Uint8Array(1048577), context: EMPTY, actor: 'a' },
+      'VALUE_TOO_LARGE',
+    );
+    r.expectRejected(
+      { type: 'KvPut', key: '', value: bytes('v'), context: EMPTY, actor: 'a' },
+      'INVALID_ARGUMENT',
+    );
+    r.expectRejected(
+      { type: 'KvPut', key: 'k', value: bytes('v'), context: EMPTY, actor: '' },
+      'INVALID_ARGUMENT',
+    );
+    const three = {
+      entries: [
+        { actor: 'a', counter: 1 },
+        { actor: 'b', counter: 1 },
+        { actor: 'c', counter: 1 },
+      ],
+    };
+    r.expectRejected(
+      { type: 'KvPut', key: 'k', value: bytes('v'), context: three, actor: 'a' },
+      'INVALID_CONTEXT',
+    );
+    const dup = {
+      entries: [
+        { actor: 'a', counter: 1 },
+        { actor: 'a', counter: 2 },
+      ],
+    };
     r.expectRejected({ type: 'KvDelete', key: 'k', context: dup, actor: 'a' }, 'INVALID_CONTEXT');
   });
 });

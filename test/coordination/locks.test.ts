@@ -50,9 +50,14 @@ describe('fenced locks', () => {
     expect(r.sm.lock('L')?.owner).toBe('a');
     r.advance(1);
     expect(r.sm.lock('L')?.owner).toBe('b');
-    expect(r.kinds('lock_lost')).toMatchObject([{ sessionId: 'a', reason: 'lease_expired', fenceToken: a.fenceToken }]);
+    expect(r.kinds('lock_lost')).toMatchObject([
+      { sessionId: 'a', reason: 'lease_expired', fenceToken: a.fenceToken },
+    ]);
     // The crashed holder's late release is refused.
-    r.expectRejected({ type: 'LockRelease', sessionId: 'a', name: 'L', fenceToken: a.fenceToken }, 'NOT_LOCK_HOLDER');
+    r.expectRejected(
+      { type: 'LockRelease', sessionId: 'a', name: 'L', fenceToken: a.fenceToken },
+      'NOT_LOCK_HOLDER',
+    );
   });
 
   it('fenced_lock_token: the second holder token is greater and the resource rejects the first', () => {
@@ -103,7 +108,10 @@ describe('fenced locks', () => {
     r.open('a');
     r.open('b');
     r.acquire('a', 'L');
-    r.expectRejected({ type: 'LockAcquire', sessionId: 'b', name: 'L', requestId: 'x', ttlMs: 0, waitMs: 0, tryOnly: true }, 'LOCK_BUSY');
+    r.expectRejected(
+      { type: 'LockAcquire', sessionId: 'b', name: 'L', requestId: 'x', ttlMs: 0, waitMs: 0, tryOnly: true },
+      'LOCK_BUSY',
+    );
     expect(r.acquire('b', 'M', { tryOnly: true }).outcome).toBe('acquired');
   });
 
@@ -117,7 +125,9 @@ describe('fenced locks', () => {
     expect(r.sm.lock('L')?.queue).toHaveLength(1);
     r.advance(1);
     expect(r.sm.lock('L')?.queue).toHaveLength(0);
-    expect(r.kinds('lock_wait_ended')).toMatchObject([{ sessionId: 'b', requestId: 'rb', reason: 'wait_timeout' }]);
+    expect(r.kinds('lock_wait_ended')).toMatchObject([
+      { sessionId: 'b', requestId: 'rb', reason: 'wait_timeout' },
+    ]);
   });
 
   it('a queued request can be cancelled with token 0', () => {
@@ -189,7 +199,10 @@ describe('fenced locks', () => {
     expect(r.sm.sessionRemainingMs('a')).toBeNull();
     expect(r.sm.lock('L')?.owner).toBe('b');
     expect(r.kinds('session_ended')).toMatchObject([{ sessionId: 'a', reason: 'expired' }]);
-    r.expectRejected({ type: 'LockAcquire', sessionId: 'a', name: 'L', requestId: 'z', ttlMs: 0, waitMs: 0, tryOnly: false }, 'UNKNOWN_SESSION');
+    r.expectRejected(
+      { type: 'LockAcquire', sessionId: 'a', name: 'L', requestId: 'z', ttlMs: 0, waitMs: 0, tryOnly: false },
+      'UNKNOWN_SESSION',
+    );
   });
 
   it('remaining TTL survives a leader change: only committed time counts', () => {
@@ -215,7 +228,9 @@ describe('fenced locks', () => {
     r.ok({ type: 'SessionClose', sessionId: 'a' });
     expect(r.sm.lock('L')?.owner).toBe('c');
     expect(r.sm.lock('M')?.queue).toHaveLength(0);
-    expect(r.kinds('lock_wait_ended')).toMatchObject([{ sessionId: 'a', requestId: 'am', reason: 'session_lost' }]);
+    expect(r.kinds('lock_wait_ended')).toMatchObject([
+      { sessionId: 'a', requestId: 'am', reason: 'session_lost' },
+    ]);
   });
 
   it('SessionExpire (leader decision) applies the lock delay', () => {
@@ -248,28 +263,100 @@ describe('fenced locks', () => {
     });
     it('a stale token', () => {
       const { r, t } = setup();
-      r.expectRejected({ type: 'LockRelease', sessionId: 'a', name: 'L', fenceToken: t - 1n }, 'STALE_FENCE_TOKEN');
-      r.expectRejected({ type: 'LockRenew', sessionId: 'a', name: 'L', fenceToken: t + 1n }, 'STALE_FENCE_TOKEN');
+      r.expectRejected(
+        { type: 'LockRelease', sessionId: 'a', name: 'L', fenceToken: t - 1n },
+        'STALE_FENCE_TOKEN',
+      );
+      r.expectRejected(
+        { type: 'LockRenew', sessionId: 'a', name: 'L', fenceToken: t + 1n },
+        'STALE_FENCE_TOKEN',
+      );
     });
     it('too many waiters', () => {
       const { r } = setup();
       r.acquire('b', 'L');
       r.acquire('c', 'L');
-      r.expectRejected({ type: 'LockAcquire', sessionId: 'd', name: 'L', requestId: 'q', ttlMs: 0, waitMs: 0, tryOnly: false }, 'LOCK_QUEUE_FULL');
+      r.expectRejected(
+        {
+          type: 'LockAcquire',
+          sessionId: 'd',
+          name: 'L',
+          requestId: 'q',
+          ttlMs: 0,
+          waitMs: 0,
+          tryOnly: false,
+        },
+        'LOCK_QUEUE_FULL',
+      );
     });
     it('too many locks', () => {
       const { r } = setup();
       r.acquire('a', 'M');
       r.acquire('a', 'N');
-      r.expectRejected({ type: 'LockAcquire', sessionId: 'a', name: 'O', requestId: 'q', ttlMs: 0, waitMs: 0, tryOnly: false }, 'TOO_MANY_LOCKS');
+      r.expectRejected(
+        {
+          type: 'LockAcquire',
+          sessionId: 'a',
+          name: 'O',
+          requestId: 'q',
+          ttlMs: 0,
+          waitMs: 0,
+          tryOnly: false,
+        },
+        'TOO_MANY_LOCKS',
+      );
     });
     it('oversized and empty names, bad numbers, unknown session, duplicate session', () => {
       const { r } = setup();
       const long = 'x'.repeat(513);
-      r.expectRejected({ type: 'LockAcquire', sessionId: 'a', name: long, requestId: 'q', ttlMs: 0, waitMs: 0, tryOnly: false }, 'NAME_TOO_LONG');
-      r.expectRejected({ type: 'LockAcquire', sessionId: 'a', name: '', requestId: 'q', ttlMs: 0, waitMs: 0, tryOnly: false }, 'INVALID_ARGUMENT');
-      r.expectRejected({ type: 'LockAcquire', sessionId: 'a', name: 'P', requestId: 'q', ttlMs: -1, waitMs: 0, tryOnly: false }, 'INVALID_ARGUMENT');
-      r.expectRejected({ type: 'LockAcquire', sessionId: 'zz', name: 'P', requestId: 'q', ttlMs: 0, waitMs: 0, tryOnly: false }, 'UNKNOWN_SESSION');
+      r.expectRejected(
+        {
+          type: 'LockAcquire',
+          sessionId: 'a',
+          name: long,
+          requestId: 'q',
+          ttlMs: 0,
+          waitMs: 0,
+          tryOnly: false,
+        },
+        'NAME_TOO_LONG',
+      );
+      r.expectRejected(
+        {
+          type: 'LockAcquire',
+          sessionId: 'a',
+          name: '',
+          requestId: 'q',
+          ttlMs: 0,
+          waitMs: 0,
+          tryOnly: false,
+        },
+        'INVALID_ARGUMENT',
+      );
+      r.expectRejected(
+        {
+          type: 'LockAcquire',
+          sessionId: 'a',
+          name: 'P',
+          requestId: 'q',
+          ttlMs: -1,
+          waitMs: 0,
+          tryOnly: false,
+        },
+        'INVALID_ARGUMENT',
+      );
+      r.expectRejected(
+        {
+          type: 'LockAcquire',
+          sessionId: 'zz',
+          name: 'P',
+          requestId: 'q',
+          ttlMs: 0,
+          waitMs: 0,
+          tryOnly: false,
+        },
+        'UNKNOWN_SESSION',
+      );
       r.expectRejected({ type: 'SessionOpen', sessionId: 'a', clientId: 'a', ttlMs: 0 }, 'SESSION_EXISTS');
       r.expectRejected({ type: 'SessionOpen', sessionId: long, clientId: 'a', ttlMs: 0 }, 'NAME_TOO_LONG');
       r.expectRejected({ type: 'TimeAdvance', elapsedMs: 1.5 }, 'INVALID_ARGUMENT');
