@@ -51,7 +51,8 @@ export interface WalOptions {
    * How a new segment is preallocated: 'sparse' extends it with `truncate` (cheap; the file system
    * allocates blocks on first write), 'zero' writes real zeros so appends overwrite allocated
    * blocks and an fdatasync need not journal extent changes (costs one segment's worth of
-   * writes per segment, off the commit path). Either way the next segment is prepared in the background. Default 'zero'.
+   * writes per segment, off the commit path). Either way the next segment is prepared in the
+   * background. Default 'zero'.
    */
   preallocate?: 'sparse' | 'zero';
 }

@@ -164,7 +164,7 @@ describe('WAL fault suite', () => {
     expect(f.bytes.length).toBe(f.segmentSize);
   });
 
-  it('truncation at every byte offset of the last four writes', async () => {
+  it('truncation and zero-filling at every byte offset of the last four writes', async () => {
     const f = await buildSingleSegment(12);
     const from = (f.records.find((r) => r.batch === 9) as ModelRecord).offset;
     const last = f.records[f.records.length - 1] as ModelRecord;
@@ -173,6 +173,12 @@ describe('WAL fault suite', () => {
       const mutated = f.bytes.slice(0, t);
       await check(f, mutated, (p) => p >= t, `truncate at ${t}`);
       if (expectedOutcome(f, mutated, (p) => p >= t).kind === 'refuse') refusals++;
+      // The same tail zero-filled instead of cut off (a torn write whose end reads as zeros).
+      const zeroed = f.bytes.slice();
+      zeroed.fill(0, t);
+      const changed = (p: number) => p >= t && f.bytes[p] !== 0;
+      await check(f, zeroed, changed, `zero-fill from ${t}`);
+      if (expectedOutcome(f, zeroed, changed).kind === 'refuse') refusals++;
     }
     expect(refusals).toBe(0); // a truncated tail is always a torn final write
   });
@@ -223,5 +229,6 @@ describe('WAL fault suite', () => {
 
   it('ran at least 1,000 cases', () => {
     expect(cases).toBeGreaterThanOrEqual(1000);
+    console.log(`WAL fault suite: ${cases} cases`);
   });
 });
