@@ -7,7 +7,7 @@
  * blanked and the text is parsed again, a bounded number of times.
  */
 import { createDiagnostic, type Diagnostic } from '../diagnostics.js';
-import type { VibeeDocument, VibeeMapping, VibeeNode, VibeeScalar } from './ast.js';
+import type { VibeeDocument, VibeeMapping, VibeeNode, VibeePair, VibeeScalar } from './ast.js';
 import { parse as grammarParse } from './grammar/vibee.js';
 import { PositionMap } from './positions.js';
 
@@ -138,25 +138,46 @@ function checkDuplicates(root: VibeeNode, file: string, out: Diagnostic[]): void
 }
 
 function checkMapping(node: VibeeMapping, file: string, out: Diagnostic[]): void {
+  const entries = node.entries;
+  if (entries.length <= 8) {
+    // Small mappings (most of them): compare pairwise, no Map allocated.
+    for (let i = 1; i < entries.length; i++) {
+      const key = (entries[i] as VibeePair).key;
+      const k = keyString(key);
+      for (let j = 0; j < i; j++) {
+        const first = (entries[j] as VibeePair).key;
+        if (keyString(first) === k) {
+          out.push(duplicate(k, first, key, file));
+          break;
+        }
+      }
+    }
+    return;
+  }
   const seen = new Map<string, VibeeScalar>();
-  for (const { key } of node.entries) {
+  for (const { key } of entries) {
     const k = keyString(key);
     const first = seen.get(k);
     if (first === undefined) {
       seen.set(k, key);
       continue;
     }
-    const at = `${first.range.start.line}:${first.range.start.column}`;
-    out.push(
-      createDiagnostic('YAML014', `duplicate key \`${k}\`: first defined at ${at}`, file, key.range, 'error', [
-        `the first \`${k}\` is at line ${first.range.start.line}, column ${first.range.start.column}`,
-      ]),
-    );
+    out.push(duplicate(k, first, key, file));
   }
+}
+
+/** The diagnostic of a duplicate key: at the second occurrence, naming the first. */
+function duplicate(k: string, first: VibeeScalar, key: VibeeScalar, file: string): Diagnostic {
+  const at = `${first.range.start.line}:${first.range.start.column}`;
+  return createDiagnostic('YAML014', `duplicate key \`${k}\`: first defined at ${at}`, file, key.range, 'error', [
+    `the first \`${k}\` is at line ${first.range.start.line}, column ${first.range.start.column}`,
+  ]);
 }
 
 /** Characters YAML forbids anywhere (C0 controls other than TAB/LF/CR, DEL), and bare CRs. */
 const FORBIDDEN = /[\x00-\x08\x0B\x0C\x0E-\x1F\x7F]|\r(?!\n)/g;
+/** FORBIDDEN or a UTF-16 surrogate (one scan finds both). */
+const SPECIAL = /[\x00-\x08\x0B\x0C\x0E-\x1F\x7F\uD800-\uDFFF]|\r(?!\n)/g;
 
 /**
  * Parses one `.vibee` file. `text` may be bytes (decoded as strict UTF-8). `fileName` is used
@@ -180,12 +201,29 @@ export function parseVibee(text: string | Uint8Array, fileName: string, options:
     }
     source = decoded.text;
   }
-  const positions = new PositionMap(source);
-
-  FORBIDDEN.lastIndex = 0;
-  for (let m = FORBIDDEN.exec(source); m !== null && diagnostics.length < 10; m = FORBIDDEN.exec(source)) {
-    const ch = m[0];
-    const range = positions.range(m.index, m.index + 1);
+  // One pass finds the forbidden characters and whether there is any surrogate (for columns).
+  const forbidden: number[] = [];
+  let hasSurrogates: boolean | undefined = false;
+  let re = SPECIAL;
+  re.lastIndex = 0;
+  for (let m = re.exec(source); m !== null; m = re.exec(source)) {
+    const c = source.charCodeAt(m.index);
+    if (c >= 0xd800 && c <= 0xdfff) {
+      hasSurrogates = true;
+      FORBIDDEN.lastIndex = m.index + 1;
+      re = FORBIDDEN;
+      continue;
+    }
+    forbidden.push(m.index);
+    if (forbidden.length >= 10) {
+      if (re === SPECIAL) hasSurrogates = undefined; // not scanned to the end: let PositionMap find out
+      break;
+    }
+  }
+  const positions = new PositionMap(source, hasSurrogates);
+  for (const at of forbidden) {
+    const ch = source[at] as string;
+    const range = positions.range(at, at + 1);
     if (ch === '\r') diagnostics.push(createDiagnostic('YAML005', 'bare carriage return: line ends must be LF or CRLF', fileName, range));
     else {
       const hex = ch.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');

@@ -4,28 +4,64 @@
  */
 import type { SourcePosition, SourceRange } from '../diagnostics.js';
 
-/** Maps UTF-16 offsets of `text` to positions; built once per text (O(n)), queries are O(log n). */
+/**
+ * Maps UTF-16 offsets of `text` to positions; built once per text (O(n)). Queries are O(1) when
+ * they land on the line of the previous query or the next one (the parser asks in nearly
+ * ascending order), O(log n) otherwise.
+ */
 export class PositionMap {
   private readonly lineStarts: number[] = [0];
   private readonly hasSurrogates: boolean;
+  /** Index (0-based) of the line of the last query. */
+  private lastLine = 0;
+  /**
+   * Recently returned positions, direct-mapped by offset: adjacent nodes share offsets (a pair
+   * starts where its key starts and ends where its value ends), so they share the (never mutated)
+   * position objects instead of allocating equal ones.
+   */
+  private readonly recent: (SourcePosition | undefined)[] = new Array(64).fill(undefined);
 
-  constructor(private readonly text: string) {
-    for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) this.lineStarts.push(i + 1);
-    this.hasSurrogates = /[\uD800-\uDFFF]/.test(text);
+  /**
+   * `hasSurrogates` may be passed when the caller already knows whether `text` holds a UTF-16
+   * surrogate (saves a scan of the text); when omitted it is computed.
+   */
+  constructor(
+    private readonly text: string,
+    hasSurrogates?: boolean,
+  ) {
+    const starts = this.lineStarts;
+    for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
+    this.hasSurrogates = hasSurrogates ?? /[\uD800-\uDFFF]/.test(text);
   }
 
-  /** Position of a UTF-16 offset (clamped to the text). */
-  position(offset: number): SourcePosition {
-    const off = Math.max(0, Math.min(offset, this.text.length));
+  /** Index (0-based) of the line holding the (clamped) offset `off`. */
+  private lineIndex(off: number): number {
     const starts = this.lineStarts;
+    const n = starts.length;
+    let line = this.lastLine;
+    if ((starts[line] as number) <= off) {
+      if (line + 1 >= n || off < (starts[line + 1] as number)) return line;
+      line++;
+      if (line + 1 >= n || off < (starts[line + 1] as number)) return (this.lastLine = line);
+    }
     let lo = 0;
-    let hi = starts.length - 1;
+    let hi = n - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
       if ((starts[mid] as number) <= off) lo = mid;
       else hi = mid - 1;
     }
-    const lineStart = starts[lo] as number;
+    this.lastLine = lo;
+    return lo;
+  }
+
+  /** Position of a UTF-16 offset (clamped to the text). */
+  position(offset: number): SourcePosition {
+    const off = offset < 0 ? 0 : offset > this.text.length ? this.text.length : offset;
+    const cached = this.recent[off & 63];
+    if (cached !== undefined && cached.offset === off) return cached;
+    const line = this.lineIndex(off);
+    const lineStart = this.lineStarts[line] as number;
     let column = off - lineStart + 1;
     if (this.hasSurrogates) {
       // Count code points: a surrogate pair is one column.
@@ -36,7 +72,9 @@ export class PositionMap {
         column++;
       }
     }
-    return { line: lo + 1, column, offset: off };
+    const position = { line: line + 1, column, offset: off };
+    this.recent[off & 63] = position;
+    return position;
   }
 
   /** Range of two offsets. */
