@@ -48,11 +48,14 @@ export class KvStateMachine implements StateMachine {
   }
 
   snapshot(): Uint8Array {
-    return new TextEncoder().encode(JSON.stringify([...this.data.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
+    return new TextEncoder().encode(
+      JSON.stringify([...this.data.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+    );
   }
 
   restore(snapshot: Uint8Array): void {
     this.data.clear();
-    for (const [k, v] of JSON.parse(new TextDecoder().decode(snapshot)) as [string, string][]) this.data.set(k, v);
+    for (const [k, v] of JSON.parse(new TextDecoder().decode(snapshot)) as [string, string][])
+      this.data.set(k, v);
   }
 }

@@ -17,7 +17,8 @@ import type { LogStore } from './log-store.js';
 import { SimpleLogStore } from './simple-log-store.js';
 
 /** Node options beyond the core's (timeouts, pre-vote, limits: see `RaftConfig`). */
-export interface NodeConfig extends Partial<Omit<RaftConfig, 'id' | 'peers' | 'random' | 'restored' | 'now'>> {
+export interface NodeConfig
+  extends Partial<Omit<RaftConfig, 'id' | 'peers' | 'random' | 'restored' | 'now'>> {
   /** Applied entries between two snapshots (default SNAPSHOT_INTERVAL). */
   snapshotInterval?: number;
   /** TEST ONLY, breaks safety: send a Ready's messages before its entries and hard state are durable. */
@@ -31,7 +32,10 @@ export interface NodeObserver {
   /** A Ready's hard state and entries became durable. */
   onPersisted?(id: string, hardState: HardState | undefined, entries: readonly LogEntry[]): void;
   /** After every processed Ready: the role/term/commit as seen by this member. */
-  onState?(id: string, status: { role: NodeRole; term: number; commit: number; leaderId: string | null }): void;
+  onState?(
+    id: string,
+    status: { role: NodeRole; term: number; commit: number; leaderId: string | null },
+  ): void;
   /** A role transition. */
   onRoleChange?(id: string, t: { from: NodeRole; to: NodeRole; event: string; term: number }): void;
   /** The core threw an invariant error (a bug; the node stops). */
@@ -126,7 +130,10 @@ export class RaftNode {
   private failed: unknown = null;
   private proposals = new Map<number, Pending>();
   private confChanges = new Map<number, Pending>();
-  private reads = new Map<string, { resolve: (r: { index: number }) => void; reject: (e: unknown) => void }>();
+  private reads = new Map<
+    string,
+    { resolve: (r: { index: number }) => void; reject: (e: unknown) => void }
+  >();
   private readyReads: { index: number; ctx: string }[] = [];
   private readCounter = 0;
   private lastSnapshotIndex: number;
@@ -153,8 +160,10 @@ export class RaftNode {
     try {
       msg = decodeRaftMessage(frame);
     } catch (e) {
-      if (!(e instanceof DecodeError)) this.counters.framesDropped++;
-      else this.counters.framesDropped++;
+      // A malformed or hostile frame is dropped and counted; anything but a DecodeError is a bug
+      // in the codec, still never allowed to take the member down.
+      this.counters.framesDropped++;
+      if (!(e instanceof DecodeError)) this.observer.onError?.(this.id, e);
       return;
     }
     this.counters.messagesReceived++;
@@ -244,7 +253,12 @@ export class RaftNode {
     for (const e of rd.committedEntries) this.apply(e);
     for (const r of rd.readStates) this.readyReads.push(r);
     const s = rd.softState;
-    this.observer.onState?.(this.id, { role: s.role, term: s.term, leaderId: s.leaderId, commit: this.raft.commit });
+    this.observer.onState?.(this.id, {
+      role: s.role,
+      term: s.term,
+      leaderId: s.leaderId,
+      commit: this.raft.commit,
+    });
   }
 
   private sendAll(rd: Ready): void {
@@ -326,7 +340,9 @@ export class RaftNode {
     } catch (e) {
       return Promise.reject(e);
     }
-    const p = new Promise<ProposeResult>((resolve, reject) => this.proposals.set(r.index, { term: r.term, resolve, reject }));
+    const p = new Promise<ProposeResult>((resolve, reject) =>
+      this.proposals.set(r.index, { term: r.term, resolve, reject }),
+    );
     this.kick();
     return p;
   }
@@ -365,7 +381,9 @@ export class RaftNode {
     } catch (e) {
       return Promise.reject(e);
     }
-    const p = new Promise<ProposeResult>((resolve, reject) => this.confChanges.set(r.index, { term: r.term, resolve, reject }));
+    const p = new Promise<ProposeResult>((resolve, reject) =>
+      this.confChanges.set(r.index, { term: r.term, resolve, reject }),
+    );
     this.kick();
     return p;
   }

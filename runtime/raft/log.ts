@@ -51,7 +51,8 @@ export class RaftLog {
 
   /** Entries in [lo, hi) (caller guarantees lo > snapshotIndex). */
   slice(lo: number, hi: number): LogEntry[] {
-    if (lo <= this.snapshotIndex) throw new RaftInvariantError(`slice(${lo}) below snapshot ${this.snapshotIndex}`);
+    if (lo <= this.snapshotIndex)
+      throw new RaftInvariantError(`slice(${lo}) below snapshot ${this.snapshotIndex}`);
     const off = this.snapshotIndex + 1;
     return this.entries.slice(lo - off, Math.min(hi, this.lastIndex() + 1) - off);
   }
@@ -65,15 +66,18 @@ export class RaftLog {
   /** Appends entries that must directly follow the last index. */
   append(entries: readonly LogEntry[]): void {
     for (const e of entries) {
-      if (e.index !== this.lastIndex() + 1) throw new RaftInvariantError(`append gap: ${e.index} after ${this.lastIndex()}`);
-      if (e.term < this.lastTerm()) throw new RaftInvariantError(`append term ${e.term} after ${this.lastTerm()}`);
+      if (e.index !== this.lastIndex() + 1)
+        throw new RaftInvariantError(`append gap: ${e.index} after ${this.lastIndex()}`);
+      if (e.term < this.lastTerm())
+        throw new RaftInvariantError(`append term ${e.term} after ${this.lastTerm()}`);
       this.entries.push(e);
     }
   }
 
   /** Drops every entry with index >= `from` (conflict resolution); lowers stableIndex accordingly. */
   truncateFrom(from: number): void {
-    if (from <= this.snapshotIndex) throw new RaftInvariantError(`truncate ${from} at or below snapshot ${this.snapshotIndex}`);
+    if (from <= this.snapshotIndex)
+      throw new RaftInvariantError(`truncate ${from} at or below snapshot ${this.snapshotIndex}`);
     this.entries.length = Math.max(0, from - this.snapshotIndex - 1);
     if (this.stableIndex >= from) this.stableIndex = from - 1;
   }

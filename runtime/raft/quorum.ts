@@ -14,15 +14,15 @@ export function majority(n: number): number {
  * The largest value v such that a majority of `voters` have `valueOf(id) >= v` (0 for an empty set,
  * which imposes no constraint in the joint case, see `quorumValue`).
  */
-export function majorityValue(voters: readonly string[], valueOf: (id: string) => number): number {
+export function majorityValue(voters: readonly string[], valueOf_: (id: string) => number): number {
   if (voters.length === 0) return Number.POSITIVE_INFINITY;
-  const vals = voters.map(valueOf).sort((a, b) => b - a);
+  const vals = voters.map(valueOf_).sort((a, b) => b - a);
   return vals[majority(voters.length) - 1] as number;
 }
 
 /** `majorityValue` over both halves of a joint configuration (the minimum of the two). */
-export function quorumValue(config: ClusterConfig, valueOf: (id: string) => number): number {
-  const v = Math.min(majorityValue(config.voters, valueOf), majorityValue(config.votersOutgoing, valueOf));
+export function quorumValue(config: ClusterConfig, valueOf_: (id: string) => number): number {
+  const v = Math.min(majorityValue(config.voters, valueOf_), majorityValue(config.votersOutgoing, valueOf_));
   return v === Number.POSITIVE_INFINITY ? 0 : v;
 }
 

@@ -9,8 +9,8 @@ import {
   ELECTION_TIMEOUT_MAX_MS,
   ELECTION_TIMEOUT_MIN_MS,
   encodeClusterConfig,
-  HEARTBEAT_INTERVAL_MS,
   type HardState,
+  HEARTBEAT_INTERVAL_MS,
   type InstallSnapshotRequest,
   type InstallSnapshotResponse,
   type LogEntry,
@@ -34,7 +34,15 @@ import { crc32 } from './crc32.js';
 import { ProposalRejected, RaftInvariantError } from './errors.js';
 import { RaftLog } from './log.js';
 import { allMembers, allVoters, isVoter, quorumValue, voteResult } from './quorum.js';
-import type { Outbound, ProgressView, RaftStatus, Ready, ReadState, RestoredState, Snapshot } from './types.js';
+import type {
+  Outbound,
+  ProgressView,
+  RaftStatus,
+  ReadState,
+  Ready,
+  RestoredState,
+  Snapshot,
+} from './types.js';
 
 /** Configuration of the pure core. Defaults come from the spec's constants. */
 export interface RaftConfig {
@@ -213,7 +221,12 @@ export class Raft {
     }
     const initial: ClusterConfig = config.initialConfig
       ? cloneConfig(config.initialConfig)
-      : { voters: [...(config.peers ?? [config.id])].sort(), votersOutgoing: [], learners: [], addresses: [] };
+      : {
+          voters: [...(config.peers ?? [config.id])].sort(),
+          votersOutgoing: [],
+          learners: [],
+          addresses: [],
+        };
     this.baseConfig = initial;
     this.log = new RaftLog();
     const r = config.restored;
@@ -358,7 +371,11 @@ export class Raft {
     this.onRoleChange?.({ from, to, event, term: this.term });
   }
 
-  private becomeFollower(term: number, leader: string | null, reason: 'higher_term' | 'leader_seen' | 'quorum_lost' | 'removed' | 'transfer_done'): void {
+  private becomeFollower(
+    term: number,
+    leader: string | null,
+    reason: 'higher_term' | 'leader_seen' | 'quorum_lost' | 'removed' | 'transfer_done',
+  ): void {
     if (term > this.term) {
       this.term = term;
       this.votedFor = null;
@@ -462,7 +479,11 @@ export class Raft {
   }
 
   private quorumActive(): boolean {
-    return quorumValue(this.config(), (id) => (id === this.id ? 1 : this.progress.get(id)?.recentActive ? 1 : 0)) >= 1;
+    return (
+      quorumValue(this.config(), (id) =>
+        id === this.id ? 1 : this.progress.get(id)?.recentActive ? 1 : 0,
+      ) >= 1
+    );
   }
 
   // ------------------------------------------------------------------ membership bookkeeping
@@ -493,7 +514,13 @@ export class Raft {
   // ------------------------------------------------------------------ proposals
 
   private appendEntry(entryType: LogEntryType, command: Uint8Array): { index: number; term: number } {
-    const e: LogEntry = { index: this.log.lastIndex() + 1, term: this.term, entryType, command, timestamp: Math.max(0, Math.floor(this.now)) };
+    const e: LogEntry = {
+      index: this.log.lastIndex() + 1,
+      term: this.term,
+      entryType,
+      command,
+      timestamp: Math.max(0, Math.floor(this.now)),
+    };
     this.log.append([e]);
     this.noteConfigEntry(e);
     if (e.entryType === 'configuration') this.syncProgress();
@@ -503,7 +530,8 @@ export class Raft {
   }
 
   private requireLeader(): void {
-    if (this.role !== 'leader') throw new ProposalRejected('not_leader', `${this.id} is not the leader`, this.leaderId);
+    if (this.role !== 'leader')
+      throw new ProposalRejected('not_leader', `${this.id} is not the leader`, this.leaderId);
   }
 
   /**
@@ -514,9 +542,14 @@ export class Raft {
    */
   propose(data: Uint8Array): { index: number; term: number } {
     this.requireLeader();
-    if (this.transferee !== null) throw new ProposalRejected('transfer_in_progress', 'leadership transfer in progress', this.leaderId);
+    if (this.transferee !== null)
+      throw new ProposalRejected('transfer_in_progress', 'leadership transfer in progress', this.leaderId);
     if (this.log.lastIndex() - this.commit >= this.cfg.maxPendingProposals) {
-      throw new ProposalRejected('backpressure', `${this.cfg.maxPendingProposals} proposals pending`, this.leaderId);
+      throw new ProposalRejected(
+        'backpressure',
+        `${this.cfg.maxPendingProposals} proposals pending`,
+        this.leaderId,
+      );
     }
     return this.appendEntry('command', data);
   }
@@ -529,10 +562,19 @@ export class Raft {
    */
   proposeConfChange(cc: ConfChange): { index: number; term: number } {
     this.requireLeader();
-    if (this.transferee !== null) throw new ProposalRejected('transfer_in_progress', 'leadership transfer in progress', this.leaderId);
+    if (this.transferee !== null)
+      throw new ProposalRejected('transfer_in_progress', 'leadership transfer in progress', this.leaderId);
     const cur = this.config();
-    if (this.lastConfigIndex() > this.commit || cur.votersOutgoing.length > 0 || !this.leaderCommittedInTerm) {
-      throw new ProposalRejected('conf_change_pending', 'a membership change is still pending', this.leaderId);
+    if (
+      this.lastConfigIndex() > this.commit ||
+      cur.votersOutgoing.length > 0 ||
+      !this.leaderCommittedInTerm
+    ) {
+      throw new ProposalRejected(
+        'conf_change_pending',
+        'a membership change is still pending',
+        this.leaderId,
+      );
     }
     const next = cloneConfig(cur);
     const id = cc.nodeId;
@@ -545,21 +587,25 @@ export class Raft {
     let voterChange = false;
     switch (cc.changeType) {
       case 'add_voter':
-        if (next.voters.includes(id)) throw new ProposalRejected('conf_change_invalid', `${id} is already a voter`);
+        if (next.voters.includes(id))
+          throw new ProposalRejected('conf_change_invalid', `${id} is already a voter`);
         next.voters.push(id);
         next.learners = next.learners.filter((l) => l !== id);
         setAddr();
         voterChange = true;
         break;
       case 'add_learner':
-        if (next.voters.includes(id) || next.learners.includes(id)) throw new ProposalRejected('conf_change_invalid', `${id} is already a member`);
+        if (next.voters.includes(id) || next.learners.includes(id))
+          throw new ProposalRejected('conf_change_invalid', `${id} is already a member`);
         next.learners.push(id);
         setAddr();
         break;
       case 'promote_learner': {
-        if (!next.learners.includes(id)) throw new ProposalRejected('conf_change_invalid', `${id} is not a learner`);
+        if (!next.learners.includes(id))
+          throw new ProposalRejected('conf_change_invalid', `${id} is not a learner`);
         const p = this.progress.get(id);
-        if (!p || p.match < this.commit) throw new ProposalRejected('not_caught_up', `${id} has not caught up`);
+        if (!p || p.match < this.commit)
+          throw new ProposalRejected('not_caught_up', `${id} has not caught up`);
         next.learners = next.learners.filter((l) => l !== id);
         next.voters.push(id);
         voterChange = true;
@@ -582,10 +628,16 @@ export class Raft {
       throw new ProposalRejected('cluster_too_large', `at most ${this.cfg.maxClusterSize} voters`);
     }
     if (voterChange) {
-      const live = (v: string) => v === this.id || (this.progress.get(v)?.lastHeard ?? Number.NEGATIVE_INFINITY) >= this.now - this.cfg.electionTimeoutMin;
+      const live = (v: string) =>
+        v === this.id ||
+        (this.progress.get(v)?.lastHeard ?? Number.NEGATIVE_INFINITY) >=
+          this.now - this.cfg.electionTimeoutMin;
       const liveCount = next.voters.filter(live).length;
       if (liveCount < Math.floor(next.voters.length / 2) + 1) {
-        throw new ProposalRejected('no_live_quorum', 'the new configuration would have no quorum of live voters');
+        throw new ProposalRejected(
+          'no_live_quorum',
+          'the new configuration would have no quorum of live voters',
+        );
       }
       next.votersOutgoing = [...cur.voters];
     }
@@ -606,7 +658,11 @@ export class Raft {
   private maybeStepDownRemoved(): void {
     if (this.role !== 'leader') return;
     const cur = this.config();
-    if (cur.votersOutgoing.length === 0 && this.lastConfigIndex() <= this.commit && !cur.voters.includes(this.id)) {
+    if (
+      cur.votersOutgoing.length === 0 &&
+      this.lastConfigIndex() <= this.commit &&
+      !cur.voters.includes(this.id)
+    ) {
       this.becomeFollower(this.term, null, 'removed');
     }
   }
@@ -623,7 +679,11 @@ export class Raft {
   readIndex(ctx: string, opts: { lease?: boolean } = {}): void {
     this.requireLeader();
     if (!this.leaderCommittedInTerm) {
-      throw new ProposalRejected('not_committed_in_term', 'the leader has not committed an entry in its term yet', this.leaderId);
+      throw new ProposalRejected(
+        'not_committed_in_term',
+        'the leader has not committed an entry in its term yet',
+        this.leaderId,
+      );
     }
     if (allVoters(this.config()).length === 1 && isVoter(this.config(), this.id)) {
       this.readStates.push({ index: this.commit, ctx });
@@ -641,14 +701,24 @@ export class Raft {
 
   /** True while a lease read may be served without a round trip (requires check-quorum). */
   leaseValid(): boolean {
-    if (this.role !== 'leader' || !this.cfg.checkQuorum || this.transferee !== null || !this.leaderCommittedInTerm) return false;
-    const t = quorumValue(this.config(), (id) => (id === this.id ? this.now : (this.progress.get(id)?.ackedTime ?? Number.NEGATIVE_INFINITY)));
+    if (
+      this.role !== 'leader' ||
+      !this.cfg.checkQuorum ||
+      this.transferee !== null ||
+      !this.leaderCommittedInTerm
+    )
+      return false;
+    const t = quorumValue(this.config(), (id) =>
+      id === this.id ? this.now : (this.progress.get(id)?.ackedTime ?? Number.NEGATIVE_INFINITY),
+    );
     return t + this.cfg.electionTimeoutMin - this.cfg.clockDriftBound > this.now;
   }
 
   private advanceReads(): void {
     if (this.pendingReads.length === 0) return;
-    const acked = quorumValue(this.config(), (id) => (id === this.id ? this.readSeq : (this.progress.get(id)?.ackedSeq ?? 0)));
+    const acked = quorumValue(this.config(), (id) =>
+      id === this.id ? this.readSeq : (this.progress.get(id)?.ackedSeq ?? 0),
+    );
     while (this.pendingReads.length > 0 && (this.pendingReads[0] as PendingRead).seq <= acked) {
       const r = this.pendingReads.shift() as PendingRead;
       this.readStates.push({ index: r.index, ctx: r.ctx });
@@ -661,7 +731,8 @@ export class Raft {
   transferLeadership(target: string): void {
     this.requireLeader();
     if (target === this.id) return;
-    if (!isVoter(this.config(), target)) throw new ProposalRejected('conf_change_invalid', `${target} is not a voter`);
+    if (!isVoter(this.config(), target))
+      throw new ProposalRejected('conf_change_invalid', `${target} is not a voter`);
     const p = this.progress.get(target);
     if (!p) throw new ProposalRejected('conf_change_invalid', `${target} is unknown`);
     this.transferee = target;
@@ -684,7 +755,8 @@ export class Raft {
    * Returns the snapshot metadata (persist it with the data) and the new first index.
    */
   createSnapshot(index: number, data: Uint8Array): { meta: SnapshotMeta; compactedTo: number } {
-    if (index > this.applied) throw new RaftInvariantError(`snapshot at ${index} above applied ${this.applied}`);
+    if (index > this.applied)
+      throw new RaftInvariantError(`snapshot at ${index} above applied ${this.applied}`);
     if (index <= this.log.snapshotIndex) {
       return { meta: (this.snapshot as Snapshot).meta, compactedTo: this.log.snapshotIndex };
     }
@@ -727,7 +799,11 @@ export class Raft {
   private sendAppend(p: Progress): boolean {
     if (p.state === 'snapshot') return false;
     if (p.state === 'probe' && p.paused) return false;
-    if (p.state === 'replicate' && (p.inflight.length >= this.cfg.maxInflight || p.inflightBytes >= this.cfg.maxInflightBytes)) return false;
+    if (
+      p.state === 'replicate' &&
+      (p.inflight.length >= this.cfg.maxInflight || p.inflightBytes >= this.cfg.maxInflightBytes)
+    )
+      return false;
     const prev = p.next - 1;
     const prevTerm = this.log.term(prev);
     if (prevTerm === undefined) {
@@ -892,7 +968,9 @@ export class Raft {
   private maybeCommit(): void {
     if (this.role !== 'leader') return;
     const last = this.log.lastIndex();
-    const idx = quorumValue(this.config(), (id) => (id === this.id ? last : (this.progress.get(id)?.match ?? 0)));
+    const idx = quorumValue(this.config(), (id) =>
+      id === this.id ? last : (this.progress.get(id)?.match ?? 0),
+    );
     if (idx <= this.commit) return;
     // Raft §5.4.2: only entries of the current term are committed by counting replicas.
     if (this.log.term(idx) !== this.term && !this.cfg.unsafeCommitPreviousTerm) return;
@@ -993,7 +1071,13 @@ export class Raft {
     const reply = (r: Omit<AppendResponse, 'type' | 'term' | 'readSeq'>) =>
       this.send(from, { type: 'AppendResponse', term: this.term, readSeq: m.readSeq, ...r });
     if (m.prevLogIndex < this.commit) {
-      reply({ success: true, matchIndex: this.commit, conflictIndex: 0, conflictTerm: 0, lastLogIndex: this.log.lastIndex() });
+      reply({
+        success: true,
+        matchIndex: this.commit,
+        conflictIndex: 0,
+        conflictTerm: 0,
+        lastLogIndex: this.log.lastIndex(),
+      });
       return;
     }
     const t = this.log.term(m.prevLogIndex);
@@ -1007,7 +1091,13 @@ export class Raft {
         conflictTerm = t;
         conflictIndex = this.log.firstIndexOfTermAt(m.prevLogIndex);
       }
-      reply({ success: false, matchIndex: m.prevLogIndex, conflictIndex, conflictTerm, lastLogIndex: this.log.lastIndex() });
+      reply({
+        success: false,
+        matchIndex: m.prevLogIndex,
+        conflictIndex,
+        conflictTerm,
+        lastLogIndex: this.log.lastIndex(),
+      });
       return;
     }
     for (const e of m.entries) {
@@ -1026,7 +1116,13 @@ export class Raft {
     const lastNew = m.prevLogIndex + m.entries.length;
     const c = Math.min(m.leaderCommit, lastNew);
     if (c > this.commit) this.commit = c;
-    reply({ success: true, matchIndex: lastNew, conflictIndex: 0, conflictTerm: 0, lastLogIndex: this.log.lastIndex() });
+    reply({
+      success: true,
+      matchIndex: lastNew,
+      conflictIndex: 0,
+      conflictTerm: 0,
+      lastLogIndex: this.log.lastIndex(),
+    });
   }
 
   private handleInstallSnapshot(from: string, m: InstallSnapshotRequest): void {
@@ -1034,7 +1130,14 @@ export class Raft {
     this.lastLeaderContact = this.now;
     this.resetElectionDeadline();
     const reply = (nextOffset: number, success: boolean, snapshotIndex: number) => {
-      const r: InstallSnapshotResponse = { type: 'InstallSnapshotResponse', term: this.term, snapshotId: m.snapshotId, nextOffset, success, snapshotIndex };
+      const r: InstallSnapshotResponse = {
+        type: 'InstallSnapshotResponse',
+        term: this.term,
+        snapshotId: m.snapshotId,
+        nextOffset,
+        success,
+        snapshotIndex,
+      };
       this.send(from, r);
     };
     if (m.meta.index <= this.commit) {
@@ -1048,7 +1151,15 @@ export class Raft {
         reply(0, false, 0);
         return;
       }
-      inc = { term: m.term, id: m.snapshotId, leader: from, meta: m.meta, total: m.totalSize, chunks: [], received: 0 };
+      inc = {
+        term: m.term,
+        id: m.snapshotId,
+        leader: from,
+        meta: m.meta,
+        total: m.totalSize,
+        chunks: [],
+        received: 0,
+      };
       this.incoming = inc;
     }
     if (m.offset !== inc.received || crc32(m.data) !== m.chunkCrc || m.offset + m.data.length > inc.total) {
@@ -1102,15 +1213,31 @@ export class Raft {
         // a pre-vote never changes our term
       } else if (m.type === 'VoteResponse' && m.isPreVote && m.granted) {
         // granted pre-votes carry the term the candidate asked for
-      } else if (m.type === 'AppendRequest' || m.type === 'InstallSnapshotRequest' || m.type === 'TimeoutNow') {
+      } else if (
+        m.type === 'AppendRequest' ||
+        m.type === 'InstallSnapshotRequest' ||
+        m.type === 'TimeoutNow'
+      ) {
         this.becomeFollower(m.term, m.leaderId, 'higher_term');
       } else {
         this.becomeFollower(m.term, null, 'higher_term');
       }
     } else if (m.term < this.term) {
-      if ((this.cfg.checkQuorum || this.cfg.preVote) && (m.type === 'AppendRequest' || m.type === 'InstallSnapshotRequest')) {
+      if (
+        (this.cfg.checkQuorum || this.cfg.preVote) &&
+        (m.type === 'AppendRequest' || m.type === 'InstallSnapshotRequest')
+      ) {
         // Tell a stale leader about the newer term so it steps down.
-        this.send(from, { type: 'AppendResponse', term: this.term, success: false, matchIndex: 0, conflictIndex: 0, conflictTerm: 0, lastLogIndex: this.log.lastIndex(), readSeq: 0 });
+        this.send(from, {
+          type: 'AppendResponse',
+          term: this.term,
+          success: false,
+          matchIndex: 0,
+          conflictIndex: 0,
+          conflictTerm: 0,
+          lastLogIndex: this.log.lastIndex(),
+          readSeq: 0,
+        });
       } else if (m.type === 'VoteRequest' && m.isPreVote) {
         this.send(from, { type: 'VoteResponse', term: this.term, granted: false, isPreVote: true });
       }
@@ -1128,7 +1255,12 @@ export class Raft {
           this.votedFor = m.candidateId;
           this.resetElectionDeadline();
         }
-        const r: VoteResponse = { type: 'VoteResponse', term: grant ? m.term : this.term, granted: grant, isPreVote: m.isPreVote };
+        const r: VoteResponse = {
+          type: 'VoteResponse',
+          term: grant ? m.term : this.term,
+          granted: grant,
+          isPreVote: m.isPreVote,
+        };
         this.send(from, r);
         return;
       }
@@ -1146,13 +1278,15 @@ export class Raft {
         return;
       }
       case 'AppendRequest':
-        if (this.role === 'leader') throw new RaftInvariantError(`two leaders in term ${this.term}: ${this.id} and ${from}`);
+        if (this.role === 'leader')
+          throw new RaftInvariantError(`two leaders in term ${this.term}: ${this.id} and ${from}`);
         if (this.role !== 'follower') this.becomeFollower(this.term, from, 'leader_seen');
         else if (this.leaderId !== from) this.fire('leader_seen');
         this.handleAppend(from, m);
         return;
       case 'InstallSnapshotRequest':
-        if (this.role === 'leader') throw new RaftInvariantError(`two leaders in term ${this.term}: ${this.id} and ${from}`);
+        if (this.role === 'leader')
+          throw new RaftInvariantError(`two leaders in term ${this.term}: ${this.id} and ${from}`);
         if (this.role !== 'follower') this.becomeFollower(this.term, from, 'leader_seen');
         this.handleInstallSnapshot(from, m);
         return;
@@ -1211,7 +1345,12 @@ export class Raft {
     };
     if (!sameHardState(hs, this.prevHardState)) rd.hardState = hs;
     if (this.pendingSnapshot) rd.snapshot = this.pendingSnapshot;
-    const from = Math.max(this.applied, this.pendingSnapshot ? this.pendingSnapshot.meta.index : 0, this.log.snapshotIndex) + 1;
+    const from =
+      Math.max(
+        this.applied,
+        this.pendingSnapshot ? this.pendingSnapshot.meta.index : 0,
+        this.log.snapshotIndex,
+      ) + 1;
     const to = this.committedToApply();
     if (to >= from) rd.committedEntries = this.log.slice(from, to + 1);
     this.msgs = [];
@@ -1231,7 +1370,8 @@ export class Raft {
     if (n > 0) {
       const last = rd.entries[n - 1] as LogEntry;
       // Entries replaced while they were being persisted stay unstable (etcd's stableTo check).
-      if (this.log.term(last.index) === last.term && last.index > this.log.stableIndex) this.log.stableIndex = last.index;
+      if (this.log.term(last.index) === last.term && last.index > this.log.stableIndex)
+        this.log.stableIndex = last.index;
     }
     const c = rd.committedEntries.length;
     if (c > 0) {

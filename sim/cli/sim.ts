@@ -61,7 +61,8 @@ async function main(): Promise<void> {
     console.error('usage: npm run sim -- --seeds N [--start S] [--nodes 3|5|mixed]');
     process.exit(2);
   }
-  const nodesFor = (seed: number) => (values.nodes === 'mixed' ? (seed % 3 === 0 ? 5 : 3) : Number(values.nodes));
+  const nodesFor = (seed: number) =>
+    values.nodes === 'mixed' ? (seed % 3 === 0 ? 5 : 3) : Number(values.nodes);
   const wall0 = performance.now();
   let simMs = 0;
   let violations = 0;
@@ -74,8 +75,11 @@ async function main(): Promise<void> {
     liveness += r.liveness.length;
     if (r.violations.length > 0 || r.liveness.length > 0) {
       failed.push(seed);
-      console.log(`FAIL seed ${seed} (${nodesFor(seed)} members): replay with: npm run sim -- --start ${seed} --seeds 1 --nodes ${nodesFor(seed)}`);
-      for (const v of r.violations) console.log(`  violation ${v.invariant} at ${v.at.toFixed(1)} ms: ${v.detail}`);
+      console.log(
+        `FAIL seed ${seed} (${nodesFor(seed)} members): replay with: npm run sim -- --start ${seed} --seeds 1 --nodes ${nodesFor(seed)}`,
+      );
+      for (const v of r.violations)
+        console.log(`  violation ${v.invariant} at ${v.at.toFixed(1)} ms: ${v.detail}`);
       for (const l of r.liveness) console.log(`  liveness: ${l}`);
       for (const line of r.log.slice(-30)) console.log(`  | ${line}`);
     } else if (values.verbose) {
@@ -103,7 +107,9 @@ async function main(): Promise<void> {
   console.log(`liveness failures:      ${liveness}`);
   for (const n of [3, 5]) {
     const s = (times[n] as number[]).sort((a, b) => a - b);
-    console.log(`election after leader crash (${n} members, ${s.length} runs): p50 ${pct(s, 50).toFixed(0)} ms, p99 ${pct(s, 99).toFixed(0)} ms, max ${pct(s, 100).toFixed(0)} ms (simulated)`);
+    console.log(
+      `election after leader crash (${n} members, ${s.length} runs): p50 ${pct(s, 50).toFixed(0)} ms, p99 ${pct(s, 99).toFixed(0)} ms, max ${pct(s, 100).toFixed(0)} ms (simulated)`,
+    );
   }
   if (noLeader > 0) console.log(`elections without a new leader within 5 s: ${noLeader}`);
   console.log(`messages per idle second: 3 members ${idle3.toFixed(1)}, 5 members ${idle5.toFixed(1)}`);

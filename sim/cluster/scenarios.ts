@@ -29,7 +29,12 @@ function finish(c: SimCluster, seed: Seed, findings: string[]): ScenarioResult {
  * committed entries, which the checker sees as a state-machine-safety violation.
  */
 export async function crashAfterAck(seed: Seed, config: NodeConfig = {}): Promise<ScenarioResult> {
-  const c = await SimCluster.start({ seed, nodes: 3, config, disk: { syncLatency: { minMs: 5, maxMs: 40 } } });
+  const c = await SimCluster.start({
+    seed,
+    nodes: 3,
+    config,
+    disk: { syncLatency: { minMs: 5, maxMs: 40 } },
+  });
   const rng = c.world.rng.fork('scenario');
   const findings: string[] = [];
   const l = await c.waitForLeader();
@@ -70,7 +75,13 @@ export async function bounceVoters(seed: Seed, config: NodeConfig = {}): Promise
   let rounds = 0;
   while (c.world.now() < end && c.checker.violations.length === 0) {
     for (const { id, raft } of c.liveRafts()) {
-      if (raft.role === 'follower' && raft.votedFor !== null && raft.votedFor !== id && raft.leaderId === null && rng.chance(0.5)) {
+      if (
+        raft.role === 'follower' &&
+        raft.votedFor !== null &&
+        raft.votedFor !== id &&
+        raft.leaderId === null &&
+        rng.chance(0.5)
+      ) {
         c.restart(id);
       }
     }
@@ -93,7 +104,12 @@ export async function bounceVoters(seed: Seed, config: NodeConfig = {}): Promise
  */
 export async function figure8(seed: Seed, config: NodeConfig = {}): Promise<ScenarioResult> {
   const cfg: NodeConfig = { maxAppendEntries: 1, ...config };
-  const c = await SimCluster.start({ seed, nodes: 5, config: cfg, network: { minDelayMs: 1, maxDelayMs: 3 } });
+  const c = await SimCluster.start({
+    seed,
+    nodes: 5,
+    config: cfg,
+    network: { minDelayMs: 1, maxDelayMs: 3 },
+  });
   const rng = c.world.rng.fork('scenario');
   const net = c.world.network;
   const findings: string[] = [];
@@ -162,6 +178,7 @@ export async function partitionedRejoin(seed: Seed, config: NodeConfig = {}): Pr
   const findings: string[] = [];
   const leaderNow = c.leader();
   const termNow = leaderNow ? (c.nodes.get(leaderNow)?.raft.term ?? 0) : -1;
-  if (leaderNow !== l || termNow !== term) findings.push(`rejoin of ${f} disrupted the cluster: term ${term} -> ${termNow}`);
+  if (leaderNow !== l || termNow !== term)
+    findings.push(`rejoin of ${f} disrupted the cluster: term ${term} -> ${termNow}`);
   return finish(c, seed, findings);
 }

@@ -24,6 +24,7 @@ export interface ScheduleOptions {
 
 /** The faults a schedule injects. */
 export type FaultKind =
+  | 'bounce'
   | 'crash'
   | 'restart'
   | 'partition'
@@ -48,6 +49,7 @@ export interface ScheduleResult {
 }
 
 const KINDS: FaultKind[] = [
+  'bounce',
   'crash',
   'restart',
   'partition',

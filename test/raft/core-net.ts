@@ -157,7 +157,11 @@ export class CoreNet {
     while (this.now < end) {
       this.run(5);
       const l = this.leaders();
-      if (l.length === 1 && this.core(l[0] as string).status().commitIndex >= this.core(l[0] as string).log.lastIndex()) return l[0] as string;
+      if (
+        l.length === 1 &&
+        this.core(l[0] as string).status().commitIndex >= this.core(l[0] as string).log.lastIndex()
+      )
+        return l[0] as string;
     }
     throw new Error(`no leader within ${ms} ms`);
   }
@@ -169,6 +173,8 @@ export class CoreNet {
   }
 
   appliedCommands(id: string): string[] {
-    return (this.applied.get(id) as LogEntry[]).filter((e) => e.entryType === 'command').map((e) => new TextDecoder().decode(e.command));
+    return (this.applied.get(id) as LogEntry[])
+      .filter((e) => e.entryType === 'command')
+      .map((e) => new TextDecoder().decode(e.command));
   }
 }

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { type AppendRequest, createNodeRoleMachine, ELECTION_TIMEOUT_MAX_MS, ELECTION_TIMEOUT_MIN_MS, type LogEntry, type RaftMessage } from '../../generated/index.js';
+import {
+  type AppendRequest,
+  createNodeRoleMachine,
+  ELECTION_TIMEOUT_MAX_MS,
+  ELECTION_TIMEOUT_MIN_MS,
+  type LogEntry,
+  type RaftMessage,
+} from '../../generated/index.js';
 import { crc32 } from '../../runtime/raft/crc32.js';
 import { ProposalRejected } from '../../runtime/raft/errors.js';
 import { createRaft } from '../../runtime/raft/raft.js';
@@ -30,7 +37,16 @@ describe('§5.1 terms', () => {
     const l = net.elect();
     const r = net.core(l);
     const t = r.term;
-    r.step('x', { type: 'AppendResponse', term: t + 5, success: false, matchIndex: 0, conflictIndex: 0, conflictTerm: 0, lastLogIndex: 0, readSeq: 0 });
+    r.step('x', {
+      type: 'AppendResponse',
+      term: t + 5,
+      success: false,
+      matchIndex: 0,
+      conflictIndex: 0,
+      conflictTerm: 0,
+      lastLogIndex: 0,
+      readSeq: 0,
+    });
     expect(r.role).toBe('follower');
     expect(r.term).toBe(t + 5);
     expect(r.votedFor).toBeNull();
@@ -67,7 +83,9 @@ describe('§5.2 leader election', () => {
       net.run(3000);
       expect(net.leaders()).toHaveLength(1);
       const byTerm = new Map<number, number>();
-      for (const id of ids3) if (net.core(id).role === 'leader') byTerm.set(net.core(id).term, (byTerm.get(net.core(id).term) ?? 0) + 1);
+      for (const id of ids3)
+        if (net.core(id).role === 'leader')
+          byTerm.set(net.core(id).term, (byTerm.get(net.core(id).term) ?? 0) + 1);
       for (const n of byTerm.values()) expect(n).toBe(1);
     }
   });
@@ -142,7 +160,8 @@ describe('§5.3 log replication', () => {
       const l = net.elect();
       for (let i = 0; i < 10; i++) net.propose(l, `cmd${i}`);
       net.run(200);
-      for (const id of ids3) expect(net.appliedCommands(id)).toEqual(Array.from({ length: 10 }, (_, i) => `cmd${i}`));
+      for (const id of ids3)
+        expect(net.appliedCommands(id)).toEqual(Array.from({ length: 10 }, (_, i) => `cmd${i}`));
     }
   });
 
@@ -215,7 +234,10 @@ describe('§5.3 log replication', () => {
     net.heal();
     net.sent.length = 0;
     net.run(500);
-    const rejects = net.sent.filter((s) => s.to === l2 && s.m.type === 'AppendResponse' && !s.m.success && (s.from === l1 || s.from === buddy));
+    const rejects = net.sent.filter(
+      (s) =>
+        s.to === l2 && s.m.type === 'AppendResponse' && !s.m.success && (s.from === l1 || s.from === buddy),
+    );
     // one rejection per divergent term per follower (not one per entry)
     expect(rejects.length).toBeLessThanOrEqual(4);
     for (const id of ids5) expect(net.appliedCommands(id).filter((c) => c.startsWith('u'))).toEqual([]);
@@ -250,9 +272,14 @@ describe('§5.3 log replication', () => {
     for (let i = 0; i < 10; i++) net.core(l).propose(new Uint8Array([i]));
     net.sent.length = 0;
     net.deliver();
-    const withEntries = net.sent.filter((s) => s.from === l && s.to === f && s.m.type === 'AppendRequest' && s.m.entries.length > 0);
+    const withEntries = net.sent.filter(
+      (s) => s.from === l && s.to === f && s.m.type === 'AppendRequest' && s.m.entries.length > 0,
+    );
     expect(withEntries.length).toBe(3);
-    const p = net.core(l).status().progress.find((x) => x.id === f);
+    const p = net
+      .core(l)
+      .status()
+      .progress.find((x) => x.id === f);
     expect(p?.inflight).toBe(3);
     net.filter = null;
     net.run(300);
@@ -266,23 +293,47 @@ describe('§5.3 log replication', () => {
     net.crash(f);
     net.core(l).propose(new Uint8Array([1]));
     net.run(2000);
-    const p = net.core(l).status().progress.find((x) => x.id === f);
+    const p = net
+      .core(l)
+      .status()
+      .progress.find((x) => x.id === f);
     expect(p?.unreachable).toBe(true);
     expect(p?.state).toBe('probe');
     net.restart(f);
     net.run(300);
-    expect(net.core(l).status().progress.find((x) => x.id === f)?.unreachable).toBe(false);
+    expect(
+      net
+        .core(l)
+        .status()
+        .progress.find((x) => x.id === f)?.unreachable,
+    ).toBe(false);
   });
 });
 
 describe('§5.4 safety', () => {
   it('up-to-date rule: a member does not vote for a candidate with a less complete log', () => {
     const r = createRaft({ id: 'a', peers: ['a', 'b', 'c'], random: rng(1) });
-    r.step('b', { type: 'AppendRequest', term: 2, leaderId: 'b', prevLogIndex: 0, prevLogTerm: 0, entries: [entry(1, 2), entry(2, 2)], leaderCommit: 0, readSeq: 0 });
+    r.step('b', {
+      type: 'AppendRequest',
+      term: 2,
+      leaderId: 'b',
+      prevLogIndex: 0,
+      prevLogTerm: 0,
+      entries: [entry(1, 2), entry(2, 2)],
+      leaderCommit: 0,
+      readSeq: 0,
+    });
     drain(r);
     r.tick(10_000);
     const votes = (cand: { lastLogIndex: number; lastLogTerm: number }) => {
-      r.step('c', { type: 'VoteRequest', term: 9, candidateId: 'c', isPreVote: false, leadershipTransfer: true, ...cand });
+      r.step('c', {
+        type: 'VoteRequest',
+        term: 9,
+        candidateId: 'c',
+        isPreVote: false,
+        leadershipTransfer: true,
+        ...cand,
+      });
       const m = drain(r).find((x) => x.type === 'VoteResponse');
       return m?.type === 'VoteResponse' && m.granted;
     };
@@ -294,7 +345,15 @@ describe('§5.4 safety', () => {
   it('votes at most once per term', () => {
     const r = createRaft({ id: 'a', peers: ['a', 'b', 'c'], random: rng(1), checkQuorum: false });
     const ask = (who: string) => {
-      r.step(who, { type: 'VoteRequest', term: 3, candidateId: who, lastLogIndex: 0, lastLogTerm: 0, isPreVote: false, leadershipTransfer: false });
+      r.step(who, {
+        type: 'VoteRequest',
+        term: 3,
+        candidateId: who,
+        lastLogIndex: 0,
+        lastLogTerm: 0,
+        isPreVote: false,
+        leadershipTransfer: false,
+      });
       const m = drain(r).find((x) => x.type === 'VoteResponse');
       return m?.type === 'VoteResponse' && m.granted;
     };
@@ -310,7 +369,11 @@ describe('§5.4 safety', () => {
       id: 'a',
       peers: ids5,
       random: rng(1),
-      restored: { hardState: { term: 3, votedFor: 'a', commit: 1 }, entries: [entry(1, 1), entry(2, 2)], snapshot: null },
+      restored: {
+        hardState: { term: 3, votedFor: 'a', commit: 1 },
+        entries: [entry(1, 1), entry(2, 2)],
+        snapshot: null,
+      },
       maxAppendEntries: 1,
     });
     a.tick(10_000);
@@ -319,28 +382,72 @@ describe('§5.4 safety', () => {
     for (const v of ['b', 'c']) a.step(v, { type: 'VoteResponse', term: 4, granted: true, isPreVote: false });
     expect(a.role).toBe('leader');
     expect(a.term).toBe(4);
-    for (const v of ['b', 'c']) a.step(v, { type: 'AppendResponse', term: 4, success: true, matchIndex: 2, conflictIndex: 0, conflictTerm: 0, lastLogIndex: 2, readSeq: 0 });
+    for (const v of ['b', 'c'])
+      a.step(v, {
+        type: 'AppendResponse',
+        term: 4,
+        success: true,
+        matchIndex: 2,
+        conflictIndex: 0,
+        conflictTerm: 0,
+        lastLogIndex: 2,
+        readSeq: 0,
+      });
     expect(a.commit).toBe(1); // index 2 (term 2) is on 3 of 5 but is not committed by counting
-    for (const v of ['b', 'c']) a.step(v, { type: 'AppendResponse', term: 4, success: true, matchIndex: 3, conflictIndex: 0, conflictTerm: 0, lastLogIndex: 3, readSeq: 0 });
+    for (const v of ['b', 'c'])
+      a.step(v, {
+        type: 'AppendResponse',
+        term: 4,
+        success: true,
+        matchIndex: 3,
+        conflictIndex: 0,
+        conflictTerm: 0,
+        lastLogIndex: 3,
+        readSeq: 0,
+      });
     expect(a.commit).toBe(3); // the no-op of term 4 commits, and index 2 with it
     const unsafe = createRaft({
       id: 'a',
       peers: ids5,
       random: rng(1),
-      restored: { hardState: { term: 3, votedFor: 'a', commit: 1 }, entries: [entry(1, 1), entry(2, 2)], snapshot: null },
+      restored: {
+        hardState: { term: 3, votedFor: 'a', commit: 1 },
+        entries: [entry(1, 1), entry(2, 2)],
+        snapshot: null,
+      },
       unsafeCommitPreviousTerm: true,
     });
     unsafe.tick(10_000);
     unsafe.tick(10_000);
-    for (const v of ['b', 'c']) unsafe.step(v, { type: 'VoteResponse', term: 4, granted: true, isPreVote: true });
-    for (const v of ['b', 'c']) unsafe.step(v, { type: 'VoteResponse', term: 4, granted: true, isPreVote: false });
-    for (const v of ['b', 'c']) unsafe.step(v, { type: 'AppendResponse', term: 4, success: true, matchIndex: 2, conflictIndex: 0, conflictTerm: 0, lastLogIndex: 2, readSeq: 0 });
+    for (const v of ['b', 'c'])
+      unsafe.step(v, { type: 'VoteResponse', term: 4, granted: true, isPreVote: true });
+    for (const v of ['b', 'c'])
+      unsafe.step(v, { type: 'VoteResponse', term: 4, granted: true, isPreVote: false });
+    for (const v of ['b', 'c'])
+      unsafe.step(v, {
+        type: 'AppendResponse',
+        term: 4,
+        success: true,
+        matchIndex: 2,
+        conflictIndex: 0,
+        conflictTerm: 0,
+        lastLogIndex: 2,
+        readSeq: 0,
+      });
     expect(unsafe.commit).toBe(2);
   });
 
   it('hard state is handed out (to persist) before the messages that depend on it', () => {
     const r = createRaft({ id: 'a', peers: ['a', 'b', 'c'], random: rng(1), checkQuorum: false });
-    r.step('b', { type: 'VoteRequest', term: 3, candidateId: 'b', lastLogIndex: 0, lastLogTerm: 0, isPreVote: false, leadershipTransfer: false });
+    r.step('b', {
+      type: 'VoteRequest',
+      term: 3,
+      candidateId: 'b',
+      lastLogIndex: 0,
+      lastLogTerm: 0,
+      isPreVote: false,
+      leadershipTransfer: false,
+    });
     const rd = r.ready();
     expect(rd.hardState).toEqual({ term: 3, votedFor: 'b', commit: 0 });
     expect(rd.messages.some((m) => m.message.type === 'VoteResponse')).toBe(true);
@@ -392,10 +499,14 @@ describe('§7 snapshots', () => {
     net.restart(f);
     net.run(1000);
     expect(dropped).toBe(1);
-    const chunks = net.sent.filter((s) => s.m.type === 'InstallSnapshotRequest' && s.to === f).map((s) => s.m as Extract<RaftMessage, { type: 'InstallSnapshotRequest' }>);
+    const chunks = net.sent
+      .filter((s) => s.m.type === 'InstallSnapshotRequest' && s.to === f)
+      .map((s) => s.m as Extract<RaftMessage, { type: 'InstallSnapshotRequest' }>);
     for (const c of chunks) expect(c.chunkCrc).toBe(crc32(c.data));
     const offsets = new Set(chunks.map((c) => c.offset));
-    expect([...offsets].sort((a, b) => a - b)).toEqual([0, 100, 200, 300, 400, 500, 600, 700, 800, 900, 1000]);
+    expect([...offsets].sort((a, b) => a - b)).toEqual([
+      0, 100, 200, 300, 400, 500, 600, 700, 800, 900, 1000,
+    ]);
     // resumed at the lost chunk, not from the start: offset 0 sent only a few times
     expect(chunks.filter((c) => c.offset === 0).length).toBeLessThan(3);
     expect(net.stored.get(f)?.snapshot?.data).toEqual(data);
@@ -439,7 +550,12 @@ describe('reads', () => {
     r.readIndex('r2');
     net.run(20);
     expect(net.readStates.get(l)?.map((x) => x.ctx)).toEqual(['r1']); // no quorum: not served
-    const fresh = createRaft({ id: 'z', peers: ['z', 'y', 'x'], random: rng(2), restored: { hardState: { term: 5, votedFor: 'z', commit: 0 }, entries: [], snapshot: null } });
+    const fresh = createRaft({
+      id: 'z',
+      peers: ['z', 'y', 'x'],
+      random: rng(2),
+      restored: { hardState: { term: 5, votedFor: 'z', commit: 0 }, entries: [], snapshot: null },
+    });
     fresh.tick(1000);
     fresh.tick(1000);
     for (const v of ['y']) fresh.step(v, { type: 'VoteResponse', term: 6, granted: true, isPreVote: true });
@@ -490,14 +606,20 @@ describe('leadership transfer', () => {
 describe('§6 membership', () => {
   it('learners catch up without voting, are promoted only when caught up, through joint consensus', () => {
     const ids = ['a', 'b', 'c', 'd'];
-    const net = new CoreNet(ids, { initialConfig: { voters: ['a', 'b', 'c'], votersOutgoing: [], learners: [], addresses: [] } }, 13);
+    const net = new CoreNet(
+      ids,
+      { initialConfig: { voters: ['a', 'b', 'c'], votersOutgoing: [], learners: [], addresses: [] } },
+      13,
+    );
     const l = net.elect();
     for (let i = 0; i < 5; i++) net.propose(l, `e${i}`);
     net.crash('d');
     net.core(l).proposeConfChange({ changeType: 'add_learner', nodeId: 'd', address: 'd:1' });
     net.run(100);
     expect(net.core(l).config().learners).toEqual(['d']);
-    expect(() => net.core(l).proposeConfChange({ changeType: 'promote_learner', nodeId: 'd', address: '' })).toThrow(/caught up/);
+    expect(() =>
+      net.core(l).proposeConfChange({ changeType: 'promote_learner', nodeId: 'd', address: '' }),
+    ).toThrow(/caught up/);
     net.restart('d');
     net.run(300);
     expect(net.core('d').role).toBe('follower');
@@ -520,14 +642,21 @@ describe('§6 membership', () => {
     const l2 = net.leaders()[0] as string;
     expect(l2).toBeDefined();
     expect(net.core(l2).config().voters).not.toContain(l);
-    const other = net.core(l2).config().voters.find((x) => x !== l2) as string;
+    const other = net
+      .core(l2)
+      .config()
+      .voters.find((x) => x !== l2) as string;
     net.crash(other);
     net.run(ELECTION_TIMEOUT_MIN_MS + 10);
     // adding a voter to {l2, dead other} needs 2 live of 3: refused
-    expect(() => net.core(l2).proposeConfChange({ changeType: 'add_voter', nodeId: 'z', address: '' })).toThrow(ProposalRejected);
+    expect(() =>
+      net.core(l2).proposeConfChange({ changeType: 'add_voter', nodeId: 'z', address: '' }),
+    ).toThrow(ProposalRejected);
     const big = new CoreNet(['a'], { maxClusterSize: 1 }, 1);
     const bl = big.elect();
-    expect(() => big.core(bl).proposeConfChange({ changeType: 'add_voter', nodeId: 'q', address: '' })).toThrow(/at most 1/);
+    expect(() =>
+      big.core(bl).proposeConfChange({ changeType: 'add_voter', nodeId: 'q', address: '' }),
+    ).toThrow(/at most 1/);
   });
 });
 
@@ -544,5 +673,3 @@ function drain(r: ReturnType<typeof createRaft>): RaftMessage[] {
   }
   return out;
 }
-
-export type { AppendRequest };

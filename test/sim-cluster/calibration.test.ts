@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { NodeConfig } from '../../runtime/node/node.js';
-import { bounceVoters, crashAfterAck, figure8, partitionedRejoin, type ScenarioResult } from '../../sim/cluster/scenarios.js';
+import {
+  bounceVoters,
+  crashAfterAck,
+  figure8,
+  partitionedRejoin,
+  type ScenarioResult,
+} from '../../sim/cluster/scenarios.js';
 
 /**
  * Calibration: each deliberately broken variant must be caught by the checker within 200 seeds of
@@ -10,7 +16,11 @@ type Scenario = (seed: number, config?: NodeConfig) => Promise<ScenarioResult>;
 
 const caught = (r: ScenarioResult) => r.violations.length > 0 || r.findings.length > 0;
 
-async function firstCaught(scenario: Scenario, config: NodeConfig, max = 200): Promise<{ seed: number; what: string } | null> {
+async function firstCaught(
+  scenario: Scenario,
+  config: NodeConfig,
+  max = 200,
+): Promise<{ seed: number; what: string } | null> {
   for (let seed = 1; seed <= max; seed++) {
     const r = await scenario(seed, config);
     if (caught(r)) return { seed, what: r.violations[0]?.invariant ?? (r.findings[0] as string) };

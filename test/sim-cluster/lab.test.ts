@@ -163,7 +163,8 @@ describe('lab scenarios on simulated members (each on many seeds)', () => {
       c.propose();
       await converge(c);
       for (const p of acked) expect(c.checker.committed.get(p.index as number)?.term).toBe(p.term);
-      for (const { raft } of c.liveRafts()) expect(raft.applied).toBeGreaterThanOrEqual(Math.max(...acked.map((p) => p.index as number)));
+      for (const { raft } of c.liveRafts())
+        expect(raft.applied).toBeGreaterThanOrEqual(Math.max(...acked.map((p) => p.index as number)));
       expectClean(c);
       c.stop();
     }
@@ -190,7 +191,11 @@ describe('lab scenarios on simulated members (each on many seeds)', () => {
 
   it('snapshots: the log is compacted every snapshotInterval entries and a restarted follower installs the snapshot', async () => {
     for (const seed of seeds(6)) {
-      const c = await SimCluster.start({ seed, nodes: 3, config: { snapshotInterval: 25, snapshotChunkBytes: 64 } });
+      const c = await SimCluster.start({
+        seed,
+        nodes: 3,
+        config: { snapshotInterval: 25, snapshotChunkBytes: 64 },
+      });
       const l = (await c.waitForLeader()) as string;
       const f = c.ids.find((x) => x !== l) as string;
       c.crash(f);
@@ -225,7 +230,13 @@ describe('lab scenarios on simulated members (each on many seeds)', () => {
     const l = (await c.waitForLeader()) as string;
     const f = c.ids.find((x) => x !== l) as string;
     const env = c.world.env(l);
-    for (const junk of [new Uint8Array([255, 255, 255]), new Uint8Array([3, 1]), new Uint8Array(0), new Uint8Array(50).fill(9)]) env.network.send(f, junk);
+    for (const junk of [
+      new Uint8Array([255, 255, 255]),
+      new Uint8Array([3, 1]),
+      new Uint8Array(0),
+      new Uint8Array(50).fill(9),
+    ])
+      env.network.send(f, junk);
     await c.run(200);
     expect(c.nodes.get(f)?.status().framesDropped).toBe(4);
     expect(c.nodes.get(f)?.error).toBeNull();
@@ -237,9 +248,22 @@ describe('lab scenarios on simulated members (each on many seeds)', () => {
 
   it('Figure 8 (unreliable), unreliable network and churn: randomized schedules stay safe and live', async () => {
     for (const seed of seeds(12)) {
-      const fig8 = await runSchedule({ seed, nodes: 5, config: { maxAppendEntries: 1 }, faults: { crashLeader: 4, bounce: 2, lossy: 2, restart: 4 } });
-      const lossy = await runSchedule({ seed, nodes: 3, faults: { lossy: 6, crash: 0, bounce: 0, crashLeader: 0, restart: 0, pause: 0 } });
-      const churn = await runSchedule({ seed, nodes: 5, faults: { bounce: 4, crash: 3, restart: 5, crashLeader: 2, lossy: 0 } });
+      const fig8 = await runSchedule({
+        seed,
+        nodes: 5,
+        config: { maxAppendEntries: 1 },
+        faults: { crashLeader: 4, bounce: 2, lossy: 2, restart: 4 },
+      });
+      const lossy = await runSchedule({
+        seed,
+        nodes: 3,
+        faults: { lossy: 6, crash: 0, bounce: 0, crashLeader: 0, restart: 0, pause: 0 },
+      });
+      const churn = await runSchedule({
+        seed,
+        nodes: 5,
+        faults: { bounce: 4, crash: 3, restart: 5, crashLeader: 2, lossy: 0 },
+      });
       for (const r of [fig8, lossy, churn]) {
         expect(r.violations, `seed ${seed} ${r.log.join('\n')}`).toEqual([]);
         expect(r.liveness, `seed ${seed}`).toEqual([]);

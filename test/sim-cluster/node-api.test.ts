@@ -23,9 +23,12 @@ describe('node API', () => {
     await expect(p1).resolves.toMatchObject({ result: null });
     await expect(p2).resolves.toMatchObject({ result: '1' });
     const f = c.ids.find((x) => x !== l) as string;
-    await expect(c.nodes.get(f)?.propose(enc('x'))).rejects.toMatchObject({ reason: 'not_leader', leaderId: l });
+    await expect(c.nodes.get(f)?.propose(enc('x'))).rejects.toMatchObject({
+      reason: 'not_leader',
+      leaderId: l,
+    });
     await c.run(100);
-    expect((c.nodes.get(f)?.stateMachine as KvStateMachine).get('a')).toBe('2');
+    expect((c.nodes.get(f)?.stateMachine as KvStateMachine | undefined)?.get('a')).toBe('2');
     c.stop();
   });
 
@@ -57,7 +60,9 @@ describe('node API', () => {
     await c.run(300);
     expect(c.leader()).toBe(t);
     const removed = c.ids.find((x) => x !== t) as string;
-    const change = c.nodes.get(t)?.changeMembership({ changeType: 'remove_node', nodeId: removed, address: '' });
+    const change = c.nodes
+      .get(t)
+      ?.changeMembership({ changeType: 'remove_node', nodeId: removed, address: '' });
     await c.run(500);
     await expect(change).resolves.toBeDefined();
     expect(c.nodes.get(t)?.status().config.voters).not.toContain(removed);
@@ -72,7 +77,11 @@ describe('SimpleLogStore on a crashing disk', () => {
     const env = world.createEnv('a');
     const store = new SimpleLogStore(env.fs);
     let loaded = await store.load();
-    expect(loaded).toEqual({ hardState: { term: 0, votedFor: null, commit: 0 }, entries: [], snapshot: null });
+    expect(loaded).toEqual({
+      hardState: { term: 0, votedFor: null, commit: 0 },
+      entries: [],
+      snapshot: null,
+    });
     await store.save({ term: 2, votedFor: 'b', commit: 1 }, [entry(1, 1), entry(2, 1), entry(3, 2)]);
     await store.save(undefined, [entry(3, 3, 'replaced'), entry(4, 3)]);
     // an unsynced write that the crash may tear
