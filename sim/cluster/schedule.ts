@@ -44,6 +44,8 @@ export interface ScheduleResult {
   proposals: { committed: number; rejected: number; dropped: number; lost: number; pending: number };
   elections: number;
   virtualMs: number;
+  /** Fingerprint of everything that happened (same seed, same code: same hash). */
+  traceHash: string;
   /** A short fault log for replay diagnostics. */
   log: string[];
 }
@@ -232,6 +234,7 @@ export async function runSchedule(opts: ScheduleOptions): Promise<ScheduleResult
     },
     elections: cluster.checker.elections.length,
     virtualMs: world.now(),
+    traceHash: world.trace.hash,
     log,
   };
 }
