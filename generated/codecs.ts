@@ -7,11 +7,11 @@ import { DecodeError, Reader, Writer } from '../runtime/wire/v1.js';
 import { LOG_ENTRY_TYPE_VALUES, type LogEntryType, CONF_CHANGE_TYPE_VALUES, type ConfChangeType, CLIENT_REQUEST_KIND_VALUES, type ClientRequestKind, READ_CONSISTENCY_VALUES, type ReadConsistency, CLIENT_RESPONSE_STATUS_VALUES, type ClientResponseStatus } from './enums.js';
 import type { LogEntry, MemberAddress, ClusterConfig, ConfChange, SnapshotMeta, VoteRequest, VoteResponse, AppendRequest, AppendResponse, InstallSnapshotRequest, InstallSnapshotResponse, TimeoutNow, ClientRequest, ClientResponse, VersionVectorEntry, VersionVector, SessionOpen, SessionKeepAlive, SessionClose, SessionExpire, TimeAdvance, LockAcquire, LockRelease, LockRenew, BarrierArrive, BarrierLeave, ElectionCampaign, ElectionResign, KvPut, KvDelete, CommandResult, RaftMessage, ClientMessage, CommandMessage, ResultMessage } from './types.js';
 
-// One reused writer: encoding is synchronous, and the result is copied out.
-const writer = new Writer(1024);
+// One shared writer: encoding is synchronous; each frame is a view that is never overwritten.
+const writer = new Writer();
 
 function finish(): Uint8Array {
-  return writer.finish().slice();
+  return writer.finish();
 }
 
 const LOG_ENTRY_TYPE_ORDINAL: Readonly<Record<LogEntryType, number>> = Object.freeze({ 'command': 0, 'configuration': 1, 'snapshot': 2, 'noop': 3 });
@@ -23,6 +23,41 @@ const CLIENT_REQUEST_KIND_ORDINAL: Readonly<Record<ClientRequestKind, number>> =
 const READ_CONSISTENCY_ORDINAL: Readonly<Record<ReadConsistency, number>> = Object.freeze({ 'linearizable': 0, 'lease': 1, 'stale': 2 });
 
 const CLIENT_RESPONSE_STATUS_ORDINAL: Readonly<Record<ClientResponseStatus, number>> = Object.freeze({ 'ok': 0, 'not_leader': 1, 'rejected': 2, 'busy': 3, 'timeout': 4, 'indeterminate': 5, 'error': 6 });
+
+function readList_String(r: Reader): string[] {
+  const n = r.count(1);
+  const a: string[] = [];
+  for (let i = 0; i < n; i++) a.push(r.string());
+  return a;
+}
+
+function readList_MemberAddress(r: Reader): MemberAddress[] {
+  const n = r.count(2);
+  const a: MemberAddress[] = [];
+  for (let i = 0; i < n; i++) a.push(readMemberAddress(r));
+  return a;
+}
+
+function readList_LogEntry(r: Reader): LogEntry[] {
+  const n = r.count(5);
+  const a: LogEntry[] = [];
+  for (let i = 0; i < n; i++) a.push(readLogEntry(r));
+  return a;
+}
+
+function readList_VersionVectorEntry(r: Reader): VersionVectorEntry[] {
+  const n = r.count(2);
+  const a: VersionVectorEntry[] = [];
+  for (let i = 0; i < n; i++) a.push(readVersionVectorEntry(r));
+  return a;
+}
+
+function readList_Bytes(r: Reader): Uint8Array[] {
+  const n = r.count(1);
+  const a: Uint8Array[] = [];
+  for (let i = 0; i < n; i++) a.push(r.bytes());
+  return a;
+}
 
 function writeLogEntry(w: Writer, x: LogEntry): void {
   w.uint(x.index);
@@ -75,10 +110,10 @@ function writeClusterConfig(w: Writer, x: ClusterConfig): void {
 
 function readClusterConfig(r: Reader): ClusterConfig {
   return {
-    voters: ((): string[] => { const n0 = r.count(1); const a0: string[] = []; for (let i0 = 0; i0 < n0; i0++) a0.push(r.string()); return a0; })(),
-    votersOutgoing: ((): string[] => { const n0 = r.count(1); const a0: string[] = []; for (let i0 = 0; i0 < n0; i0++) a0.push(r.string()); return a0; })(),
-    learners: ((): string[] => { const n0 = r.count(1); const a0: string[] = []; for (let i0 = 0; i0 < n0; i0++) a0.push(r.string()); return a0; })(),
-    addresses: ((): MemberAddress[] => { const n0 = r.count(2); const a0: MemberAddress[] = []; for (let i0 = 0; i0 < n0; i0++) a0.push(readMemberAddress(r)); return a0; })(),
+    voters: readList_String(r),
+    votersOutgoing: readList_String(r),
+    learners: readList_String(r),
+    addresses: readList_MemberAddress(r),
   };
 }
 
@@ -166,7 +201,7 @@ function readAppendRequest(r: Reader): AppendRequest {
     leaderId: r.string(),
     prevLogIndex: r.uint(),
     prevLogTerm: r.uint(),
-    entries: ((): LogEntry[] => { const n0 = r.count(5); const a0: LogEntry[] = []; for (let i0 = 0; i0 < n0; i0++) a0.push(readLogEntry(r)); return a0; })(),
+    entries: readList_LogEntry(r),
     leaderCommit: r.uint(),
     readSeq: r.uint(),
   };
@@ -331,7 +366,7 @@ function writeVersionVector(w: Writer, x: VersionVector): void {
 
 function readVersionVector(r: Reader): VersionVector {
   return {
-    entries: ((): VersionVectorEntry[] => { const n0 = r.count(2); const a0: VersionVectorEntry[] = []; for (let i0 = 0; i0 < n0; i0++) a0.push(readVersionVectorEntry(r)); return a0; })(),
+    entries: readList_VersionVectorEntry(r),
   };
 }
 
@@ -573,9 +608,9 @@ function readCommandResult(r: Reader): CommandResult {
     epoch: r.u64(),
     value: (r.present() ? r.bytes() : null),
     context: readVersionVector(r),
-    siblings: ((): Uint8Array[] => { const n0 = r.count(1); const a0: Uint8Array[] = []; for (let i0 = 0; i0 < n0; i0++) a0.push(r.bytes()); return a0; })(),
+    siblings: readList_Bytes(r),
     outcome: r.string(),
-    arrived: ((): string[] => { const n0 = r.count(1); const a0: string[] = []; for (let i0 = 0; i0 < n0; i0++) a0.push(r.string()); return a0; })(),
+    arrived: readList_String(r),
     position: r.uint(),
   };
 }

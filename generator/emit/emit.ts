@@ -201,6 +201,18 @@ export function emitModel(model: SpecModel, options: EmitOptions): EmittedFile[]
   const codecEnums = new Set<string>();
   enumsUsedBy(wr.flatMap((r) => r.fields.map((f) => f.type)), env, codecEnums);
   const standalone = model.types.filter((t): t is RecordDef => t.kind === 'record' && t.wire?.group === 'record');
+  const helpers = new Map<string, string>();
+  const codecRecords = wr.map((r) => ({
+    name: r.name,
+    writeBody: r.fields.map((f) => writeCode(f.type as TypeRef, `x.${camelCase(f.name)}`, env, '  ')).join('\n') || '  void w;\n  void x;',
+    readBody: [
+      ...(r.fields.length === 0 ? ['  void r;'] : []),
+      `  return {`,
+      ...(messageNames.has(r.name) ? [`    type: '${r.name}',`] : []),
+      ...r.fields.map((f) => `    ${camelCase(f.name)}: ${readExpr(f.type as TypeRef, env, helpers)},`),
+      `  };`,
+    ].join('\n'),
+  }));
   files.push({
     path: 'codecs.ts',
     content: render('codecs', {
@@ -214,17 +226,8 @@ export function emitModel(model: SpecModel, options: EmitOptions): EmittedFile[]
         constName: upperSnake(e),
         entries: (env.enums.get(e) as EnumDef).members.map((m, i) => `${quote(m.name)}: ${i}`).join(', '),
       })),
-      records: wr.map((r) => ({
-        name: r.name,
-        writeBody: r.fields.map((f) => writeCode(f.type as TypeRef, `x.${camelCase(f.name)}`, env, '  ')).join('\n') || '  void w;\n  void x;',
-        readBody: [
-          ...(r.fields.length === 0 ? ['  void r;'] : []),
-          `  return {`,
-          ...(messageNames.has(r.name) ? [`    type: '${r.name}',`] : []),
-          ...r.fields.map((f) => `    ${camelCase(f.name)}: ${readExpr(f.type as TypeRef, env)},`),
-          `  };`,
-        ].join('\n'),
-      })),
+      records: codecRecords,
+      readHelpers: [...helpers.values()],
       standalone: standalone.map((r) => ({ name: r.name, tag: r.wire?.tag ?? 0 })),
       groups: groups.map((g) => ({ unionName: g.unionName, members: g.members.map((m) => ({ name: m.name, tag: m.wire?.tag ?? 0 })) })),
       hasCodecs: wr.length > 0,

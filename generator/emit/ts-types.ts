@@ -147,16 +147,41 @@ export function writeCode(t: TypeRef, expr: string, env: TypeEnv, indent: string
   }
 }
 
-/** Generates an expression that reads a value of type `t` from reader `r` (may use helper lambdas). */
-export function readExpr(t: TypeRef, env: TypeEnv, depth = 0): string {
-  const listOf = (item: TypeRef): string => {
-    const n = `n${depth}`;
-    const a = `a${depth}`;
-    return `((): ${tsType({ name: 'List', args: [item] }, env)} => { const ${n} = r.count(${minWireBytes(item, env)}); const ${a}: ${tsType({ name: 'List', args: [item] }, env)} = []; for (let i${depth} = 0; i${depth} < ${n}; i${depth}++) ${a}.push(${readExpr(item, env, depth + 1)}); return ${a}; })()`;
+/** Named reader helpers for collections (function name -> source), shared by one codecs module. */
+export type ReadHelpers = Map<string, string>;
+
+function mangle(t: TypeRef): string {
+  const args = t.args.map((a) => (typeof a === 'number' ? String(a) : mangle(a))).join('_');
+  return `${t.name.replace(/\./g, '_')}${args ? `_${args}` : ''}${t.arraySize !== undefined ? `_N${t.arraySize}` : ''}`;
+}
+
+/**
+ * Generates an expression that reads a value of type `t` from reader `r`. Collections get a named
+ * helper function (registered in `helpers`) so decoding allocates no closures.
+ */
+export function readExpr(t: TypeRef, env: TypeEnv, helpers: ReadHelpers): string {
+  const listOf = (item: TypeRef, key: string): string => {
+    const fn = `readList_${key}`;
+    if (!helpers.has(fn)) {
+      helpers.set(fn, '');
+      const ty = tsType({ name: 'List', args: [item] }, env);
+      helpers.set(
+        fn,
+        [
+          `function ${fn}(r: Reader): ${ty} {`,
+          `  const n = r.count(${minWireBytes(item, env)});`,
+          `  const a: ${ty} = [];`,
+          `  for (let i = 0; i < n; i++) a.push(${readExpr(item, env, helpers)});`,
+          '  return a;',
+          '}',
+        ].join('\n'),
+      );
+    }
+    return `${fn}(r)`;
   };
   if (t.arraySize !== undefined) {
     const { arraySize: _size, ...inner } = t;
-    return listOf(inner);
+    return listOf(inner, mangle(t));
   }
   const en = env.enums.get(t.name);
   if (en) return `${upperSnake(t.name)}_VALUES[r.ordinal(${en.members.length}, '${t.name}')] as ${t.name}`;
@@ -167,18 +192,34 @@ export function readExpr(t: TypeRef, env: TypeEnv, depth = 0): string {
   const a0 = t.args[0] as TypeRef;
   switch (g?.kind) {
     case 'list':
-      return listOf(a0);
+      return listOf(a0, mangle(a0));
     case 'option':
-      return `(r.present() ? ${readExpr(a0, env, depth + 1)} : null)`;
+      return `(r.present() ? ${readExpr(a0, env, helpers)} : null)`;
     case 'map': {
-      const n = `n${depth}`;
-      const m = `m${depth}`;
-      const v = t.args[1] as TypeRef;
-      const pairBytes = minWireBytes(a0, env) + minWireBytes(v, env);
-      return `((): ${tsType(t, env)} => { const ${n} = r.count(${pairBytes}); const ${m}: ${tsType(t, env)} = new Map(); for (let i${depth} = 0; i${depth} < ${n}; i${depth}++) { const k = ${readExpr(a0, env, depth + 1)}; ${m}.set(k, ${readExpr(v, env, depth + 1)}); } return ${m}; })()`;
+      const fn = `readMap_${mangle(t)}`;
+      if (!helpers.has(fn)) {
+        helpers.set(fn, '');
+        const v = t.args[1] as TypeRef;
+        const ty = tsType(t, env);
+        helpers.set(
+          fn,
+          [
+            `function ${fn}(r: Reader): ${ty} {`,
+            `  const n = r.count(${minWireBytes(a0, env) + minWireBytes(v, env)});`,
+            `  const m: ${ty} = new Map();`,
+            '  for (let i = 0; i < n; i++) {',
+            `    const k = ${readExpr(a0, env, helpers)};`,
+            `    m.set(k, ${readExpr(v, env, helpers)});`,
+            '  }',
+            '  return m;',
+            '}',
+          ].join('\n'),
+        );
+      }
+      return `${fn}(r)`;
     }
     case 'tuple':
-      return `[${t.args.map((a) => readExpr(a as TypeRef, env, depth + 1)).join(', ')}] as ${tsType(t, env)}`;
+      return `[${t.args.map((a) => readExpr(a as TypeRef, env, helpers)).join(', ')}] as ${tsType(t, env)}`;
     default:
       throw new Error(`internal: no wire decoding for ${t.name}`);
   }

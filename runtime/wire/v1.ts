@@ -50,45 +50,70 @@ const utf8Encoder = new TextEncoder();
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * A growable binary writer. `finish()` returns a copy-free view of the written bytes; the writer
- * must not be reused afterwards (use `reset()` to start again with the same buffer).
+ * A binary writer for frames. `reset()` starts a frame, `finish()` returns it as a view that is
+ * never overwritten: later frames are written after it in the same chunk, and when a chunk is full
+ * a fresh one is allocated (the old one stays alive as long as views of it do). This avoids one
+ * allocation and one copy per frame.
  */
 export class Writer {
   private buf: Uint8Array;
-  private view: DataView;
+  private view: DataView | undefined;
   private pos = 0;
+  private start = 0;
+  private readonly chunkSize: number;
 
-  constructor(initialSize = 256) {
-    this.buf = new Uint8Array(initialSize);
-    this.view = new DataView(this.buf.buffer);
+  constructor(chunkSize = 64 * 1024) {
+    this.chunkSize = Math.max(64, chunkSize);
+    this.buf = new Uint8Array(this.chunkSize);
   }
 
-  /** Number of bytes written so far. */
+  /** Number of bytes written to the current frame. */
   get length(): number {
-    return this.pos;
+    return this.pos - this.start;
   }
 
-  /** Forgets the written bytes (keeps the buffer). */
+  /** Starts a new frame (drops whatever the current frame holds). */
   reset(): void {
-    this.pos = 0;
+    this.pos = this.start;
+    // A nearly full chunk: move to a fresh one rather than growing mid-frame.
+    if (this.buf.length - this.pos < this.chunkSize >>> 4) {
+      this.buf = new Uint8Array(this.chunkSize);
+      this.view = undefined;
+      this.pos = 0;
+      this.start = 0;
+    }
   }
 
   private ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.pos + n) size *= 2;
+    // Move the current frame to a new chunk big enough for it and `n` more bytes.
+    const used = this.pos - this.start;
+    let size = this.chunkSize;
+    while (size < used + n) size *= 2;
     const next = new Uint8Array(size);
-    next.set(this.buf.subarray(0, this.pos));
+    next.set(this.buf.subarray(this.start, this.pos));
     this.buf = next;
-    this.view = new DataView(next.buffer);
+    this.view = undefined;
+    this.start = 0;
+    this.pos = used;
   }
 
   /** Unsigned varint of a non-negative safe integer (throws RangeError otherwise: a caller bug). */
   uint(n: number): void {
-    if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`not a non-negative safe integer: ${n}`);
-    this.ensure(8);
+    if (this.pos + 8 > this.buf.length) this.ensure(8);
     const buf = this.buf;
     let pos = this.pos;
+    // Fast path: small non-negative int32 (the common case for terms, indexes, lengths, tags).
+    if (n >>> 0 === n && n < 0x80000000) {
+      while (n >= 0x80) {
+        buf[pos++] = (n & 0x7f) | 0x80;
+        n >>>= 7;
+      }
+      buf[pos++] = n;
+      this.pos = pos;
+      return;
+    }
+    if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`not a non-negative safe integer: ${n}`);
     while (n >= 0x80) {
       buf[pos++] = (n % 0x80) | 0x80;
       n = Math.floor(n / 0x80);
@@ -100,7 +125,10 @@ export class Writer {
   /** Zigzag varint of a safe integer. */
   int(n: number): void {
     if (!Number.isSafeInteger(n)) throw new RangeError(`not a safe integer: ${n}`);
-    this.uint(n >= 0 ? n * 2 : -n * 2 - 1);
+    const z = n >= 0 ? n * 2 : -n * 2 - 1;
+    // |n| >= 2^52 zigzags beyond 2^53: take the exact bigint path (same varint bytes).
+    if (z <= Number.MAX_SAFE_INTEGER) this.uint(z);
+    else this.i64(BigInt(n));
   }
 
   /** Unsigned varint of a bigint in 0..2^64-1 (at most 10 bytes). */
@@ -114,9 +142,16 @@ export class Writer {
     this.buf[this.pos++] = Number(n);
   }
 
+  /** Zigzag varint of a bigint in -2^63..2^63-1. */
+  i64(n: bigint): void {
+    if (n < -(1n << 63n) || n >= 1n << 63n) throw new RangeError(`not an i64: ${n}`);
+    this.u64(n >= 0n ? n * 2n : -n * 2n - 1n);
+  }
+
   /** float64 little-endian. */
   f64(x: number): void {
     this.ensure(8);
+    this.view ??= new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
     this.view.setFloat64(this.pos, x, true);
     this.pos += 8;
   }
@@ -159,21 +194,24 @@ export class Writer {
     this.bytes(encoded);
   }
 
-  /** The written bytes (a view over the internal buffer). */
+  /** Ends the frame and returns its bytes (a view that later frames never overwrite). */
   finish(): Uint8Array {
-    return this.buf.subarray(0, this.pos);
+    const out = this.buf.subarray(this.start, this.pos);
+    this.start = this.pos;
+    return out;
   }
 }
 
 /** A checked reader over one frame. Every method throws `DecodeError` on malformed input. */
 export class Reader {
   private readonly buf: Uint8Array;
-  private readonly view: DataView;
+  // Created on first f64 read only: most frames have none, and a DataView per frame is costly.
+  private view: DataView | undefined;
+  private owned: Uint8Array | undefined;
   private pos = 0;
 
   constructor(bytes: Uint8Array) {
     this.buf = bytes;
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
   /** Current byte offset. */
@@ -195,6 +233,11 @@ export class Reader {
   uint(): number {
     const buf = this.buf;
     let pos = this.pos;
+    // Fast path: one-byte varint.
+    if (pos < buf.length && (buf[pos] as number) < 0x80) {
+      this.pos = pos + 1;
+      return buf[pos] as number;
+    }
     const start = pos;
     let result = 0;
     let mul = 1;
@@ -214,10 +257,19 @@ export class Reader {
     return result;
   }
 
-  /** Zigzag varint. */
+  /** Zigzag varint of a safe integer. */
   int(): number {
-    const z = this.uint();
-    return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+    // Up to 7 varint bytes (49 bits) the number path is exact; longer ones go through bigint.
+    let len = 0;
+    while (this.pos + len < this.buf.length && len < 10 && (this.buf[this.pos + len] as number) >= 0x80) len++;
+    if (len < 7) {
+      const z = this.uint();
+      return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+    }
+    const at = this.pos;
+    const n = this.i64();
+    if (n > BigInt(Number.MAX_SAFE_INTEGER) || n < BigInt(Number.MIN_SAFE_INTEGER)) throw new DecodeError('int exceeds 2^53', at);
+    return Number(n);
   }
 
   /** Unsigned varint as bigint, at most 2^64-1 (10 bytes). */
@@ -240,9 +292,16 @@ export class Reader {
     return result;
   }
 
+  /** Zigzag varint as a bigint in -2^63..2^63-1. */
+  i64(): bigint {
+    const z = this.u64();
+    return z % 2n === 0n ? z / 2n : -(z + 1n) / 2n;
+  }
+
   /** float64 little-endian. */
   f64(): number {
     if (this.pos + 8 > this.buf.length) throw new DecodeError('truncated f64', this.pos);
+    this.view ??= new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
     const x = this.view.getFloat64(this.pos, true);
     this.pos += 8;
     return x;
@@ -257,15 +316,19 @@ export class Reader {
     return b === 1;
   }
 
-  /** Length-checked bytes (a copy, so the frame buffer can be reused). */
+  /**
+   * Length-checked bytes. The result never aliases the caller's frame (which may be reused): the
+   * first `bytes()` of a frame copies the frame once, and every Bytes value is a view of that
+   * private copy (one allocation per frame instead of one per value).
+   */
   bytes(): Uint8Array {
     const at = this.pos;
     const n = this.uint();
     if (n > this.buf.length - this.pos) {
-      this.pos = at;
       throw new DecodeError(`byte length ${n} exceeds the ${this.buf.length - this.pos} remaining`, at);
     }
-    const out = this.buf.slice(this.pos, this.pos + n);
+    this.owned ??= this.buf.slice();
+    const out = this.owned.subarray(this.pos, this.pos + n);
     this.pos += n;
     return out;
   }
@@ -279,16 +342,11 @@ export class Reader {
     const start = this.pos;
     if (n < 64) {
       // ASCII fast path: no TextDecoder call for short ASCII strings.
-      let s = '';
       let i = 0;
-      for (; i < n; i++) {
-        const c = buf[start + i] as number;
-        if (c >= 0x80) break;
-        s += String.fromCharCode(c);
-      }
+      while (i < n && (buf[start + i] as number) < 0x80) i++;
       if (i === n) {
         this.pos = start + n;
-        return s;
+        return n === 0 ? '' : String.fromCharCode.apply(null, buf.subarray(start, start + n) as unknown as number[]);
       }
     }
     try {
