@@ -225,6 +225,53 @@ describe('lab scenarios on simulated members (each on many seeds)', () => {
     }
   });
 
+  it('membership under faults: add a learner, promote it once caught up, remove a voter (joint consensus)', async () => {
+    for (const seed of seeds(8)) {
+      const initialConfig = { voters: ['n1', 'n2', 'n3'], votersOutgoing: [], learners: [], addresses: [] };
+      const c = await SimCluster.start({ seed, nodes: 4, config: { initialConfig } });
+      const rng = c.world.rng.fork('test');
+      const change = async (
+        cc: Parameters<NonNullable<ReturnType<SimCluster['nodes']['get']>>['changeMembership']>[0],
+      ) => {
+        for (let attempt = 0; attempt < 40; attempt++) {
+          const l = await c.waitForLeader(3000);
+          const node = l ? c.nodes.get(l) : null;
+          if (node) {
+            const p = node.changeMembership(cc).then(
+              () => true,
+              () => false,
+            );
+            let done: boolean | null = null;
+            void p.then((v) => {
+              done = v;
+            });
+            await c.world.runFor(600, { stopWhen: () => done !== null });
+            if (done === true) return true;
+          }
+          await c.run(100);
+        }
+        return false;
+      };
+      for (let i = 0; i < 5; i++) c.propose();
+      expect(await change({ changeType: 'add_learner', nodeId: 'n4', address: 'n4:1' })).toBe(true);
+      c.crash(rng.pick(['n1', 'n2', 'n3']));
+      await c.run(rng.int(50, 400));
+      c.healAll();
+      expect(await change({ changeType: 'promote_learner', nodeId: 'n4', address: '' })).toBe(true);
+      const victim = rng.pick(['n1', 'n2', 'n3']);
+      expect(await change({ changeType: 'remove_node', nodeId: victim, address: '' })).toBe(true);
+      await c.run(1500);
+      const l = c.leader() as string;
+      expect(l).not.toBe(victim);
+      const cfg = c.nodes.get(l)?.raft.config();
+      expect(cfg?.voters).toContain('n4');
+      expect(cfg?.voters).not.toContain(victim);
+      expect(cfg?.votersOutgoing).toEqual([]);
+      expectClean(c);
+      c.stop();
+    }
+  });
+
   it('malformed frames are dropped and counted, never crash a member', async () => {
     const c = await SimCluster.start({ seed: 3, nodes: 3 });
     const l = (await c.waitForLeader()) as string;
