@@ -3,11 +3,15 @@
  * is the coordination replica, a leader-side ticker committing elapsed time, faults (message loss,
  * clock drift, a crash/restart, a leader pause longer than the lease) and clients running a
  * "lock-set" workload: under the lock, read a shared set, add an element, write it back to a
- * resource that (optionally) checks the fence token.
+ * resource that (optionally) checks the fence token; and a KV workload whose history is checked
+ * for linearizability.
  */
 import {
   checkLinearizability,
   fencedLockModel,
+  type KvInput,
+  type KvOutput,
+  kvModel,
   type LockInput,
   type LockOutput,
   type Operation,
@@ -16,6 +20,7 @@ import { decodeResultMessage, encodeCommandMessage } from '../../generated/index
 import {
   type CommandMessage,
   type CommandResult,
+  type CoordinationReplica,
   createCoordinationReplica,
 } from '../../runtime/coordination/index.js';
 import { createNode, type RaftNode } from '../../runtime/node/node.js';
@@ -34,27 +39,41 @@ export interface LockSetOutcome {
 const IDS = ['n1', 'n2', 'n3'];
 const LEASE_MS = 300;
 
-export async function runLockSet(seed: number, fencing: boolean, durationMs = 3000): Promise<LockSetOutcome> {
+/** A running simulated coordination cluster (see module doc). */
+interface Cluster {
+  world: World;
+  rnd: () => number;
+  end: number;
+  leader(): RaftNode | null;
+  replica(id: string): CoordinationReplica | null;
+  sleep(ms: number): Promise<void>;
+  /** One proposal; null when the outcome is unknown (no leader, dropped, timed out). */
+  propose(cmd: CommandMessage): Promise<CommandResult | null>;
+  finish(): Promise<void>;
+}
+
+async function startCluster(seed: number, salt: number, durationMs: number): Promise<Cluster> {
   const world: World = createWorld({
     seed,
     network: { dropRate: 0.01, minDelayMs: 1, maxDelayMs: 8 },
     clockDrift: 0.001,
     traceFrames: false,
   });
-  const rnd = mulberry(seed * 7919 + (fencing ? 1 : 2));
+  const rnd = mulberry(seed * 7919 + salt);
   const nodes = new Map<string, RaftNode | null>();
+  const replicas = new Map<string, CoordinationReplica>();
   const boot = (id: string) => {
     const inc = world.incarnation(id);
     nodes.set(id, null);
-    void createNode({ id, peers: IDS, env: world.env(id), stateMachine: createCoordinationReplica() }).then(
-      (n) => {
-        if (world.incarnation(id) !== inc) {
-          n.stop();
-          return;
-        }
-        nodes.set(id, n);
-      },
-    );
+    const sm = createCoordinationReplica();
+    void createNode({ id, peers: IDS, env: world.env(id), stateMachine: sm }).then((n) => {
+      if (world.incarnation(id) !== inc) {
+        n.stop();
+        return;
+      }
+      nodes.set(id, n);
+      replicas.set(id, sm);
+    });
   };
   for (const id of IDS) world.createEnv(id);
   for (const id of IDS) boot(id);
@@ -68,7 +87,6 @@ export async function runLockSet(seed: number, fencing: boolean, durationMs = 30
     return null;
   };
   const sleep = (ms: number) => new Promise<void>((r) => world.after(ms, r));
-  /** One proposal; null when the outcome is unknown (no leader, dropped, timed out). */
   const propose = async (cmd: CommandMessage): Promise<CommandResult | null> => {
     const l = leader();
     if (!l) {
@@ -77,25 +95,7 @@ export async function runLockSet(seed: number, fencing: boolean, durationMs = 30
     }
     const timeout = sleep(600).then(() => null);
     const res = l.propose(encodeCommandMessage(cmd)).then(
-      (r) => {
-        const d = decodeResultMessage(r.result as Uint8Array);
-        if (process.env.COORD_DEBUG)
-          console.log(
-            'DBG',
-            seed,
-            world.now().toFixed(0),
-            l.raft.id ?? '',
-            r.index,
-            r.term,
-            cmd.type,
-            (cmd as { sessionId?: string }).sessionId,
-            d.outcome,
-            d.errorCode,
-            d.fenceToken,
-            d.position,
-          );
-        return d;
-      },
+      (r) => decodeResultMessage(r.result as Uint8Array),
       () => null,
     );
     return Promise.race([res, timeout]);
@@ -117,6 +117,7 @@ export async function runLockSet(seed: number, fencing: boolean, durationMs = 30
     nodes.get(victim)?.stop();
     world.crash(victim);
     nodes.set(victim, null);
+    replicas.delete(victim);
     world.after(300, () => {
       world.restart(victim);
       boot(victim);
@@ -126,6 +127,26 @@ export async function runLockSet(seed: number, fencing: boolean, durationMs = 30
     const l = IDS.find((id) => nodes.get(id)?.raft.role === 'leader' && world.status(id) === 'up');
     if (l) world.pause(l, LEASE_MS + 200);
   });
+  return {
+    world,
+    rnd,
+    end,
+    leader,
+    sleep,
+    propose,
+    replica: (id) => replicas.get(id) ?? null,
+    async finish() {
+      await world.run({ until: end + 1500 });
+      stopped = true;
+      await world.run({ until: end + 2000 });
+      for (const id of IDS) nodes.get(id)?.stop();
+    },
+  };
+}
+
+/** Runs the lock-set workload on one seed (with or without the resource checking fence tokens). */
+export async function runLockSet(seed: number, fencing: boolean, durationMs = 3000): Promise<LockSetOutcome> {
+  const { world, rnd, end, sleep, propose, finish } = await startCluster(seed, fencing ? 1 : 2, durationMs);
 
   // The resource: a set, guarded (or not) by the highest fence token seen.
   let resource: number[] = [];
@@ -142,7 +163,7 @@ export async function runLockSet(seed: number, fencing: boolean, durationMs = 30
       await sleep(30);
     }
     let pending: Operation<LockInput, LockOutput> | null = null; // an acquire whose outcome is unknown
-    let unreleased: bigint | null = null; // token of a holding whose release outcome is unknown
+    let held: bigint | null = null; // token this client may still hold (no release confirmed it gone)
     let n = 0;
     while (world.now() < end) {
       const call = world.now();
@@ -175,7 +196,7 @@ export async function runLockSet(seed: number, fencing: boolean, durationMs = 30
       if (r.position > 1) {
         // Re-entrant: still held with this token (an earlier unknown acquire took effect, or an
         // unknown release did not): not a new acquisition.
-        if (pending && r.fenceToken !== unreleased) {
+        if (pending && r.fenceToken !== held) {
           pending.output = { token: r.fenceToken };
           pending.ret = world.now();
         } else if (pending) {
@@ -192,7 +213,7 @@ export async function runLockSet(seed: number, fencing: boolean, durationMs = 30
         });
       }
       pending = null;
-      unreleased = null;
+      held = r.fenceToken;
       acquisitions++;
       const token: bigint = r.fenceToken;
       // The resource checks the token on the read too: a read-modify-write is fenced as a whole
@@ -215,7 +236,7 @@ export async function runLockSet(seed: number, fencing: boolean, durationMs = 30
       } else staleWritesRejected++;
       const rc = world.now();
       const rr = await propose({ type: 'LockRelease', sessionId: cid, name: 'set', fenceToken: token });
-      if (rr === null) unreleased = token;
+      if (rr !== null && (!rr.ok || rr.position === 0)) held = null;
       // A release that only lowered the re-entrancy depth is no release in the model's terms.
       if (!(rr?.ok && rr.position > 0)) {
         history.push({
@@ -229,12 +250,8 @@ export async function runLockSet(seed: number, fencing: boolean, durationMs = 30
       await sleep(Math.floor(rnd() * 10));
     }
   };
-  const clients = ['c1', 'c2', 'c3'].map((c) => client(c));
-  await world.run({ until: end + 1500 });
-  stopped = true;
-  await world.run({ until: end + 2000 });
-  await Promise.race([Promise.all(clients), Promise.resolve()]);
-  for (const id of IDS) nodes.get(id)?.stop();
+  for (const c of ['c1', 'c2', 'c3']) void client(c);
+  await finish();
 
   const final = new Set(resource);
   const check = checkLinearizability(fencedLockModel({ leases: true }), history);
@@ -256,5 +273,105 @@ function mulberry(a: number): () => number {
     let t = Math.imul(a ^ (a >>> 15), 1 | a);
     t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Outcome of a KV run. */
+export interface KvOutcome {
+  seed: number;
+  operations: number;
+  linearizable: boolean | 'unknown';
+  timeline?: string;
+}
+
+/**
+ * KV workload: three clients put (blind writes, last writer wins) and read (linearizable reads:
+ * ReadIndex on the leader, then the leader's replica) four keys; the history is checked per key.
+ * With `staleReads`, reads are served by any live replica without ReadIndex (a deliberate bug the
+ * checker must catch).
+ */
+export async function runKv(seed: number, durationMs = 3000, staleReads = false): Promise<KvOutcome> {
+  const { world, rnd, end, sleep, propose, leader, replica, finish } = await startCluster(
+    seed,
+    3,
+    durationMs,
+  );
+  const history: Operation<KvInput, KvOutput>[] = [];
+  const dec = new TextDecoder();
+  let n = 0;
+  const client = async (cid: string) => {
+    while (world.now() < end) {
+      const key = `k${Math.floor(rnd() * 4)}`;
+      const call = world.now();
+      if (rnd() < 0.5) {
+        const value = `${cid}-${n++}`;
+        const op: Operation<KvInput, KvOutput> = {
+          process: cid,
+          input: { op: 'put', key, value },
+          output: undefined,
+          call,
+          ret: null,
+        };
+        history.push(op);
+        const r = await propose({
+          type: 'KvPut',
+          key,
+          value: new TextEncoder().encode(value),
+          context: { entries: [] },
+          actor: cid,
+        });
+        if (r?.ok) {
+          op.output = {};
+          op.ret = world.now();
+        }
+      } else if (staleReads) {
+        const id = IDS[Math.floor(rnd() * 3)] as string;
+        const sm = replica(id);
+        if (sm && world.status(id) === 'up') {
+          const v = sm.machine.kvGet(key).value;
+          await sleep(1);
+          history.push({
+            process: cid,
+            input: { op: 'get', key },
+            output: { value: v === null ? null : dec.decode(v) },
+            call,
+            ret: world.now(),
+          });
+        } else await sleep(20);
+      } else {
+        const l = leader();
+        if (l) {
+          const done = await Promise.race([
+            l.read('linearizable').then(
+              () => true,
+              () => false,
+            ),
+            sleep(600).then(() => false),
+          ]);
+          const sm = replica(l.raft.id);
+          // A read is only recorded when it completed on a node that is still up.
+          if (done && sm && world.status(l.raft.id) === 'up') {
+            const v = sm.machine.kvGet(key).value;
+            history.push({
+              process: cid,
+              input: { op: 'get', key },
+              output: { value: v === null ? null : dec.decode(v) },
+              call,
+              ret: world.now(),
+            });
+          }
+        } else await sleep(20);
+      }
+      await sleep(Math.floor(rnd() * 15));
+    }
+  };
+  for (const c of ['c1', 'c2', 'c3']) void client(c);
+  await finish();
+  const check = checkLinearizability(kvModel, history, { maxSteps: 300_000 });
+  return {
+    seed,
+    operations: history.length,
+    linearizable: check.linearizable,
+    timeline: check.violation?.timeline,
   };
 }
