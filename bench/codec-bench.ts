@@ -22,7 +22,16 @@ function bytes(n: number, seed: number): Uint8Array {
 const MESSAGES: { name: string; msg: RaftMessage }[] = [
   {
     name: 'AppendRequest (heartbeat)',
-    msg: { type: 'AppendRequest', term: 42, leaderId: 'node-1', prevLogIndex: 123456, prevLogTerm: 41, entries: [], leaderCommit: 123450, readSeq: 7 },
+    msg: {
+      type: 'AppendRequest',
+      term: 42,
+      leaderId: 'node-1',
+      prevLogIndex: 123456,
+      prevLogTerm: 41,
+      entries: [],
+      leaderCommit: 123450,
+      readSeq: 7,
+    },
   },
   {
     name: 'AppendRequest (16 x 128 B)',
@@ -32,13 +41,42 @@ const MESSAGES: { name: string; msg: RaftMessage }[] = [
       leaderId: 'node-1',
       prevLogIndex: 123456,
       prevLogTerm: 41,
-      entries: Array.from({ length: 16 }, (_, i) => ({ index: 123457 + i, term: 42, entryType: 'command' as const, command: bytes(128, i), timestamp: 1_700_000_000 + i })),
+      entries: Array.from({ length: 16 }, (_, i) => ({
+        index: 123457 + i,
+        term: 42,
+        entryType: 'command' as const,
+        command: bytes(128, i),
+        timestamp: 1_700_000_000 + i,
+      })),
       leaderCommit: 123450,
       readSeq: 7,
     },
   },
-  { name: 'AppendResponse', msg: { type: 'AppendResponse', term: 42, success: true, matchIndex: 123472, conflictIndex: 0, conflictTerm: 0, lastLogIndex: 123472, readSeq: 7 } },
-  { name: 'VoteRequest', msg: { type: 'VoteRequest', term: 43, candidateId: 'node-3', lastLogIndex: 123472, lastLogTerm: 42, isPreVote: true, leadershipTransfer: false } },
+  {
+    name: 'AppendResponse',
+    msg: {
+      type: 'AppendResponse',
+      term: 42,
+      success: true,
+      matchIndex: 123472,
+      conflictIndex: 0,
+      conflictTerm: 0,
+      lastLogIndex: 123472,
+      readSeq: 7,
+    },
+  },
+  {
+    name: 'VoteRequest',
+    msg: {
+      type: 'VoteRequest',
+      term: 43,
+      candidateId: 'node-3',
+      lastLogIndex: 123472,
+      lastLogTerm: 42,
+      isPreVote: true,
+      leadershipTransfer: false,
+    },
+  },
 ];
 
 interface Codec {
@@ -67,7 +105,8 @@ let sink = 0;
 function measure(c: Codec, m: RaftMessage): { opsPerSec: number; size: number } {
   const size = c.encode(m).length;
   const deadlineWarm = performance.now() + MEASURE_MS / 3;
-  while (performance.now() < deadlineWarm) for (let i = 0; i < 100; i++) sink += (c.decode(c.encode(m)) as { term?: number }).term ?? 0;
+  while (performance.now() < deadlineWarm)
+    for (let i = 0; i < 100; i++) sink += (c.decode(c.encode(m)) as { term?: number }).term ?? 0;
   let ops = 0;
   const start = performance.now();
   let now = start;
@@ -80,21 +119,32 @@ function measure(c: Codec, m: RaftMessage): { opsPerSec: number; size: number } 
 }
 
 const fmt = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : `${(n / 1e3).toFixed(0)}k`);
-const rows: string[][] = [['message', ...CODECS.map((c) => `${c.name} ops/s (bytes)`), 'generated / best msgpackr']];
+const rows: string[][] = [
+  ['message', ...CODECS.map((c) => `${c.name} ops/s (bytes)`), 'generated / best msgpackr'],
+];
 const ratios: number[] = [];
 for (const { name, msg } of MESSAGES) {
   const decoded = decodeRaftMessage(encodeRaftMessage(msg));
-  if (JSON.stringify(decoded, (_k, v) => (v instanceof Uint8Array ? Array.from(v) : v)) !== JSON.stringify(msg, (_k, v) => (v instanceof Uint8Array ? Array.from(v) : v))) {
+  if (
+    JSON.stringify(decoded, (_k, v) => (v instanceof Uint8Array ? Array.from(v) : v)) !==
+    JSON.stringify(msg, (_k, v) => (v instanceof Uint8Array ? Array.from(v) : v))
+  ) {
     throw new Error(`round trip mismatch for ${name}`);
   }
   const results = CODECS.map((c) => measure(c, msg));
   const gen = results[0]?.opsPerSec ?? 0;
   const bestMsgpack = Math.max(results[1]?.opsPerSec ?? 0, results[2]?.opsPerSec ?? 0);
   ratios.push(gen / bestMsgpack);
-  rows.push([name, ...results.map((r) => `${fmt(r.opsPerSec)} (${r.size})`), `${(gen / bestMsgpack).toFixed(2)}x`]);
+  rows.push([
+    name,
+    ...results.map((r) => `${fmt(r.opsPerSec)} (${r.size})`),
+    `${(gen / bestMsgpack).toFixed(2)}x`,
+  ]);
 }
 const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
 for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  '));
 const geo = Math.exp(ratios.reduce((a, r) => a + Math.log(r), 0) / ratios.length);
-console.log(`\nencode+decode round trips; geometric mean generated / best msgpackr: ${geo.toFixed(2)}x (target >= 1.5x)`);
+console.log(
+  `\nencode+decode round trips; geometric mean generated / best msgpackr: ${geo.toFixed(2)}x (target >= 1.5x)`,
+);
 if (sink === Number.MIN_VALUE) console.log(sink);

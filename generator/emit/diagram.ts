@@ -2,7 +2,9 @@
 import type { FsmDef, SpecModel } from '../spec/model.js';
 
 function mermaidId(s: string): string {
-  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(s) ? s : `s_${Array.from(s, (c) => (/[A-Za-z0-9_]/.test(c) ? c : '_')).join('')}`;
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(s)
+    ? s
+    : `s_${Array.from(s, (c) => (/[A-Za-z0-9_]/.test(c) ? c : '_')).join('')}`;
 }
 
 function label(s: string): string {
@@ -13,7 +15,8 @@ function label(s: string): string {
 export function fsmToMermaid(m: FsmDef): string {
   const lines = [`---`, `title: ${m.name}`, `---`, 'stateDiagram-v2'];
   if (m.initial !== undefined) lines.push(`  [*] --> ${mermaidId(m.initial)}`);
-  for (const s of m.states) if (mermaidId(s.name) !== s.name) lines.push(`  state "${label(s.name)}" as ${mermaidId(s.name)}`);
+  for (const s of m.states)
+    if (mermaidId(s.name) !== s.name) lines.push(`  state "${label(s.name)}" as ${mermaidId(s.name)}`);
   for (const t of m.transitions) {
     const guard = t.condition !== undefined && t.condition !== t.on ? ` [${label(t.condition)}]` : '';
     lines.push(`  ${mermaidId(t.from)} --> ${mermaidId(t.to)}: ${label(t.on)}${guard}`);

@@ -3,13 +3,13 @@
  * Pure: no I/O. Output is deterministic (declaration order, LF, no timestamps).
  */
 import Handlebars from 'handlebars';
-import { parseExpr, exprNames, exprToTs, isExprError } from '../spec/expr.js';
+import { GENERIC_BUILTINS, SCALAR_BUILTINS } from '../spec/builtins.js';
+import { exprNames, exprToTs, isExprError, parseExpr } from '../spec/expr.js';
 import type { EnumDef, RecordDef, SpecModel, TypeRef } from '../spec/model.js';
 import { camelCase, pascalCase, upperSnake } from '../spec/names.js';
 import { docText, quote, templateText, tsLiteral } from './literal.js';
 import { TEMPLATES } from './templates.generated.js';
 import { readExpr, type TypeEnv, tsType, writeCode } from './ts-types.js';
-import { SCALAR_BUILTINS, GENERIC_BUILTINS } from '../spec/builtins.js';
 
 /** Options of emission. */
 export interface EmitOptions {
@@ -55,7 +55,9 @@ export function typeEnvOf(model: SpecModel): TypeEnv {
 }
 
 /** Wire groups other than `record`, in order of first appearance. */
-export function messageGroups(model: SpecModel): { group: string; unionName: string; members: RecordDef[] }[] {
+export function messageGroups(
+  model: SpecModel,
+): { group: string; unionName: string; members: RecordDef[] }[] {
   const out: { group: string; unionName: string; members: RecordDef[] }[] = [];
   for (const t of model.types) {
     if (t.kind !== 'record' || !t.wire || t.wire.group === 'record') continue;
@@ -69,7 +71,12 @@ export function messageGroups(model: SpecModel): { group: string; unionName: str
   return out;
 }
 
-function enumsUsedBy(types: (TypeRef | null)[], env: TypeEnv, into: Set<string>, records?: Set<string>): void {
+function enumsUsedBy(
+  types: (TypeRef | null)[],
+  env: TypeEnv,
+  into: Set<string>,
+  records?: Set<string>,
+): void {
   const walk = (t: TypeRef): void => {
     if (env.enums.has(t.name)) into.add(t.name);
     if (records && env.records.has(t.name)) records.add(t.name);
@@ -152,7 +159,11 @@ export function emitModel(model: SpecModel, options: EmitOptions): EmittedFile[]
   // types
   const records = model.types.filter((t): t is RecordDef => t.kind === 'record');
   const typeEnums = new Set<string>();
-  enumsUsedBy(records.flatMap((r) => r.fields.map((f) => f.type)), env, typeEnums);
+  enumsUsedBy(
+    records.flatMap((r) => r.fields.map((f) => f.type)),
+    env,
+    typeEnums,
+  );
   files.push({
     path: 'types.ts',
     content: render('types', {
@@ -163,9 +174,18 @@ export function emitModel(model: SpecModel, options: EmitOptions): EmittedFile[]
         name: r.name,
         doc: docText(r.description ?? `Record \`${r.name}\`.`),
         discriminant: messageNames.has(r.name),
-        fields: r.fields.map((f) => ({ specName: f.name, specType: docText(f.typeText), tsName: camelCase(f.name), tsType: ts(f.type) })),
+        fields: r.fields.map((f) => ({
+          specName: f.name,
+          specType: docText(f.typeText),
+          tsName: camelCase(f.name),
+          tsType: ts(f.type),
+        })),
       })),
-      groups: groups.map((g) => ({ group: g.group, unionName: g.unionName, members: g.members.map((m) => m.name).join(' | ') })),
+      groups: groups.map((g) => ({
+        group: g.group,
+        unionName: g.unionName,
+        members: g.members.map((m) => m.name).join(' | '),
+      })),
     }),
   });
 
@@ -193,18 +213,32 @@ export function emitModel(model: SpecModel, options: EmitOptions): EmittedFile[]
   });
   files.push({
     path: 'fsm.ts',
-    content: render('fsm', { header, specName, runtimeImport: options.runtimeImport, enumImports: [...fsmEnums].join(', '), machines }),
+    content: render('fsm', {
+      header,
+      specName,
+      runtimeImport: options.runtimeImport,
+      enumImports: [...fsmEnums].join(', '),
+      machines,
+    }),
   });
 
   // codecs
   const wr = wireRecords(model, env);
   const codecEnums = new Set<string>();
-  enumsUsedBy(wr.flatMap((r) => r.fields.map((f) => f.type)), env, codecEnums);
-  const standalone = model.types.filter((t): t is RecordDef => t.kind === 'record' && t.wire?.group === 'record');
+  enumsUsedBy(
+    wr.flatMap((r) => r.fields.map((f) => f.type)),
+    env,
+    codecEnums,
+  );
+  const standalone = model.types.filter(
+    (t): t is RecordDef => t.kind === 'record' && t.wire?.group === 'record',
+  );
   const helpers = new Map<string, string>();
   const codecRecords = wr.map((r) => ({
     name: r.name,
-    writeBody: r.fields.map((f) => writeCode(f.type as TypeRef, `x.${camelCase(f.name)}`, env, '  ')).join('\n') || '  void w;\n  void x;',
+    writeBody:
+      r.fields.map((f) => writeCode(f.type as TypeRef, `x.${camelCase(f.name)}`, env, '  ')).join('\n') ||
+      '  void w;\n  void x;',
     readBody: [
       ...(r.fields.length === 0 ? ['  void r;'] : []),
       `  return {`,
@@ -229,7 +263,10 @@ export function emitModel(model: SpecModel, options: EmitOptions): EmittedFile[]
       records: codecRecords,
       readHelpers: [...helpers.values()],
       standalone: standalone.map((r) => ({ name: r.name, tag: r.wire?.tag ?? 0 })),
-      groups: groups.map((g) => ({ unionName: g.unionName, members: g.members.map((m) => ({ name: m.name, tag: m.wire?.tag ?? 0 })) })),
+      groups: groups.map((g) => ({
+        unionName: g.unionName,
+        members: g.members.map((m) => ({ name: m.name, tag: m.wire?.tag ?? 0 })),
+      })),
       hasCodecs: wr.length > 0,
     }),
   });
@@ -256,6 +293,7 @@ export function emitModel(model: SpecModel, options: EmitOptions): EmittedFile[]
         tsName: camelCase(b.name),
         given: docText(b.given),
         when: docText(b.when),
+        // biome-ignore lint/suspicious/noThenProperty: the spec's given/when/then
         then: docText(b.then),
         params: b.params.map((p) => `${camelCase(p.name)}: ${ts(p.type)}`).join(', '),
         returns: b.returns ? ts(b.returns.type) : 'void',
@@ -290,12 +328,19 @@ export function emitModel(model: SpecModel, options: EmitOptions): EmittedFile[]
     modules.push('config');
   }
 
-  files.push({ path: 'index.ts', content: render('index', { header, modules, runtimeImport: options.runtimeImport }) });
+  files.push({
+    path: 'index.ts',
+    content: render('index', { header, modules, runtimeImport: options.runtimeImport }),
+  });
   return files;
 }
 
 /** How a config field's default is written: a constant reference, a literal, or null. */
-export function configDefault(model: SpecModel, rec: RecordDef, fieldName: string): { code: string; constant?: string } | null {
+export function configDefault(
+  model: SpecModel,
+  rec: RecordDef,
+  fieldName: string,
+): { code: string; constant?: string } | null {
   if (Object.hasOwn(rec.defaults, fieldName)) return { code: tsLiteral(rec.defaults[fieldName]) };
   const cname = upperSnake(fieldName);
   const c = model.constants.find((k) => k.name === cname);
@@ -307,17 +352,25 @@ export function configDefault(model: SpecModel, rec: RecordDef, fieldName: strin
 export function configCheck(t: TypeRef, env: TypeEnv, v = 'v'): { check: string; expected: string } {
   if (t.arraySize !== undefined) return { check: `Array.isArray(${v})`, expected: 'a list' };
   const en = env.enums.get(t.name);
-  if (en) return { check: `is${t.name}(${v})`, expected: `one of ${en.members.map((m) => m.name).join(', ')}` };
-  if (env.records.has(t.name)) return { check: `typeof ${v} === 'object' && ${v} !== null`, expected: `a ${t.name} object` };
+  if (en)
+    return { check: `is${t.name}(${v})`, expected: `one of ${en.members.map((m) => m.name).join(', ')}` };
+  if (env.records.has(t.name))
+    return { check: `typeof ${v} === 'object' && ${v} !== null`, expected: `a ${t.name} object` };
   const s = SCALAR_BUILTINS.get(t.name);
   if (s && t.args.length === 0) {
     switch (s.wire) {
       case 'uint':
-        return { check: `Number.isSafeInteger(${v}) && (${v} as number) >= 0`, expected: 'a non-negative integer' };
+        return {
+          check: `Number.isSafeInteger(${v}) && (${v} as number) >= 0`,
+          expected: 'a non-negative integer',
+        };
       case 'int':
         return { check: `Number.isSafeInteger(${v})`, expected: 'an integer' };
       case 'u64':
-        return { check: `typeof ${v} === 'bigint' && ${v} >= 0n && ${v} < 2n ** 64n`, expected: 'a bigint in 0..2^64-1' };
+        return {
+          check: `typeof ${v} === 'bigint' && ${v} >= 0n && ${v} < 2n ** 64n`,
+          expected: 'a bigint in 0..2^64-1',
+        };
       case 'i64':
         return { check: `typeof ${v} === 'bigint'`, expected: 'a bigint' };
       case 'f64':
@@ -342,7 +395,13 @@ export function configCheck(t: TypeRef, env: TypeEnv, v = 'v'): { check: string;
   return { check: 'true', expected: 'any value' };
 }
 
-function emitConfig(model: SpecModel, rec: RecordDef, env: TypeEnv, header: string, options: EmitOptions): string {
+function emitConfig(
+  model: SpecModel,
+  rec: RecordDef,
+  env: TypeEnv,
+  header: string,
+  options: EmitOptions,
+): string {
   const constantImports: string[] = [];
   const enumImports = new Set<string>();
   const fields = rec.fields.map((f) => {
@@ -365,7 +424,9 @@ function emitConfig(model: SpecModel, rec: RecordDef, env: TypeEnv, header: stri
         code: exprToTs(e, (n) => (byField.has(n) ? `c.${byField.get(n)}` : n)),
         field: byField.get(first) ?? '',
         text: templateText(c.expr),
-        values: names.map((n) => `${templateText(n)} = \${${byField.has(n) ? `c.${byField.get(n)}` : n}}`).join(', '),
+        values: names
+          .map((n) => `${templateText(n)} = \${${byField.has(n) ? `c.${byField.get(n)}` : n}}`)
+          .join(', '),
       },
     ];
   });

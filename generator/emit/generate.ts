@@ -7,8 +7,8 @@
 import path from 'node:path';
 import { Project, ts } from 'ts-morph';
 import { createDiagnostic, type Diagnostic, hasErrors } from '../diagnostics.js';
-import { VIB } from '../spec/codes.js';
 import type { CheckOptions } from '../spec/checks.js';
+import { VIB } from '../spec/codes.js';
 import { rangeAt } from '../spec/lower.js';
 import type { PointerMap, SpecModel } from '../spec/model.js';
 import { camelCase } from '../spec/names.js';
@@ -38,7 +38,10 @@ export interface GenerateResult {
  * with several, each spec's files go into a folder named after its `module`. No files are returned
  * when any spec has an error.
  */
-export function generate(inputs: readonly { fileName: string; text: string }[], options: GenerateOptions = {}): GenerateResult {
+export function generate(
+  inputs: readonly { fileName: string; text: string }[],
+  options: GenerateOptions = {},
+): GenerateResult {
   const diagnostics: Diagnostic[] = [];
   const files: EmittedFile[] = [];
   const runtimeImport = options.runtimeImport ?? DEFAULT_RUNTIME_IMPORT;
@@ -52,7 +55,10 @@ export function generate(inputs: readonly { fileName: string; text: string }[], 
       runtimeImport: multi ? `../${runtimeImport}` : runtimeImport,
       specPath: input.fileName.replace(/\\/g, '/'),
     });
-    if (options.typecheck !== false) diagnostics.push(...typecheckEmitted(emitted, v.model, v.pointers, multi ? `../${runtimeImport}` : runtimeImport));
+    if (options.typecheck !== false)
+      diagnostics.push(
+        ...typecheckEmitted(emitted, v.model, v.pointers, multi ? `../${runtimeImport}` : runtimeImport),
+      );
     files.push(...emitted.map((f) => ({ path: dir + f.path, content: f.content })));
   }
   return hasErrors(diagnostics) ? { files: [], diagnostics } : { files, diagnostics };
@@ -72,7 +78,17 @@ function sharedProject(): Project {
       target: ts.ScriptTarget.ES2022,
       module: ts.ModuleKind.ESNext,
       moduleResolution: ts.ModuleResolutionKind.Bundler,
-      lib: ['lib.es5.d.ts', 'lib.es2015.core.d.ts', 'lib.es2015.collection.d.ts', 'lib.es2015.iterable.d.ts', 'lib.es2015.symbol.d.ts', 'lib.es2015.symbol.wellknown.d.ts', 'lib.es2016.array.include.d.ts', 'lib.es2017.object.d.ts', 'lib.es2020.bigint.d.ts'],
+      lib: [
+        'lib.es5.d.ts',
+        'lib.es2015.core.d.ts',
+        'lib.es2015.collection.d.ts',
+        'lib.es2015.iterable.d.ts',
+        'lib.es2015.symbol.d.ts',
+        'lib.es2015.symbol.wellknown.d.ts',
+        'lib.es2016.array.include.d.ts',
+        'lib.es2017.object.d.ts',
+        'lib.es2020.bigint.d.ts',
+      ],
       strict: true,
       noEmit: true,
       skipLibCheck: true,
@@ -123,7 +139,12 @@ export function typecheckFiles(files: readonly EmittedFile[], runtimeImport: str
 }
 
 /** Type-checks one spec's emitted files in memory; maps each error back to the spec. */
-export function typecheckEmitted(files: readonly EmittedFile[], model: SpecModel, pointers: PointerMap, runtimeImport: string): Diagnostic[] {
+export function typecheckEmitted(
+  files: readonly EmittedFile[],
+  model: SpecModel,
+  pointers: PointerMap,
+  runtimeImport: string,
+): Diagnostic[] {
   const declPointers = declarationPointers(model);
   const seenPointers = new Set<string>();
   const byPath = new Map(files.map((f) => [f.path, f]));
@@ -136,7 +157,12 @@ export function typecheckEmitted(files: readonly EmittedFile[], model: SpecModel
     seenPointers.add(pointer);
     const where = emitted ? `generated/${emitted.path}:${e.line}` : e.path;
     out.push(
-      createDiagnostic(VIB.EMIT_TYPECHECK, `the generated code does not type-check (${where}): ${e.message}`, model.fileName, rangeAt(pointers, pointer, true)),
+      createDiagnostic(
+        VIB.EMIT_TYPECHECK,
+        `the generated code does not type-check (${where}): ${e.message}`,
+        model.fileName,
+        rangeAt(pointers, pointer, true),
+      ),
     );
   }
   return out;
@@ -163,10 +189,14 @@ function pointerForLine(content: string, line: number, decls: Map<string, string
     const l = lines[i] ?? '';
     const mem = /^ {2}(\w+)[:(]/.exec(l);
     if (mem && member === undefined) member = mem[1];
-    const decl = /^(?:export )?(?:interface|type|const|function|class) (?:write|read|encode|decode|next|create|is)?(\w+?)(?:State|Event|_TRANSITIONS|_INITIAL|_VALUES)?\b/.exec(l);
+    const decl =
+      /^(?:export )?(?:interface|type|const|function|class) (?:write|read|encode|decode|next|create|is)?(\w+?)(?:State|Event|_TRANSITIONS|_INITIAL|_VALUES)?\b/.exec(
+        l,
+      );
     if (decl) {
       const name = decl[1] as string;
-      if (member !== undefined && decls.has(`${name}.${member}`)) return decls.get(`${name}.${member}`) as string;
+      if (member !== undefined && decls.has(`${name}.${member}`))
+        return decls.get(`${name}.${member}`) as string;
       if (member !== undefined && decls.has(`.${member}`)) return decls.get(`.${member}`) as string;
       if (decls.has(name)) return decls.get(name) as string;
       const full = /^(?:export )?(?:interface|type|const|function|class) (\w+)/.exec(l)?.[1];

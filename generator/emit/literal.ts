@@ -24,6 +24,7 @@ export function propertyKey(k: string): string {
 
 /** A single-quoted TS string literal (escapes quotes, backslashes, control and line separators). */
 export function quote(s: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what must be escaped
   return `'${s.replace(/[\\'\u0000-\u001f\u2028\u2029\u007f]/g, (c) => {
     if (c === '\\') return '\\\\';
     if (c === "'") return "\\'";
@@ -36,7 +37,10 @@ export function quote(s: string): string {
 
 /** Text made safe inside a JSDoc comment (no `*\/`, single line). */
 export function docText(s: string): string {
-  return s.replace(/\*\//g, '*\\/').replace(/\s*\r?\n\s*/g, ' ').trim();
+  return s
+    .replace(/\*\//g, '*\\/')
+    .replace(/\s*\r?\n\s*/g, ' ')
+    .trim();
 }
 
 /** Text made safe inside a template literal in generated code. */

@@ -1,14 +1,21 @@
 /** A small unified line diff (for `vibee check`). LCS on the part between common prefix/suffix. */
 
 /** Unified diff of two texts with `context` lines around each change; empty when equal. */
-export function unifiedDiff(oldText: string, newText: string, oldName: string, newName: string, context = 3): string {
+export function unifiedDiff(
+  oldText: string,
+  newText: string,
+  oldName: string,
+  newName: string,
+  context = 3,
+): string {
   if (oldText === newText) return '';
   const a = oldText.split('\n');
   const b = newText.split('\n');
   let pre = 0;
   while (pre < a.length && pre < b.length && a[pre] === b[pre]) pre++;
   let suf = 0;
-  while (suf < a.length - pre && suf < b.length - pre && a[a.length - 1 - suf] === b[b.length - 1 - suf]) suf++;
+  while (suf < a.length - pre && suf < b.length - pre && a[a.length - 1 - suf] === b[b.length - 1 - suf])
+    suf++;
   const am = a.slice(pre, a.length - suf);
   const bm = b.slice(pre, b.length - suf);
   // ops over the middle: ' ' keep, '-' delete, '+' insert. Quadratic; huge rewrites degrade to delete+insert.
@@ -23,7 +30,9 @@ export function unifiedDiff(oldText: string, newText: string, oldName: string, n
     for (let i = n - 1; i >= 0; i--) {
       for (let j = m - 1; j >= 0; j--) {
         (lcs[i] as Uint32Array)[j] =
-          am[i] === bm[j] ? ((lcs[i + 1] as Uint32Array)[j + 1] as number) + 1 : Math.max((lcs[i + 1] as Uint32Array)[j] as number, (lcs[i] as Uint32Array)[j + 1] as number);
+          am[i] === bm[j]
+            ? ((lcs[i + 1] as Uint32Array)[j + 1] as number) + 1
+            : Math.max((lcs[i + 1] as Uint32Array)[j] as number, (lcs[i] as Uint32Array)[j + 1] as number);
       }
     }
     ops = [];
@@ -34,7 +43,10 @@ export function unifiedDiff(oldText: string, newText: string, oldName: string, n
         ops.push([' ', am[i] as string]);
         i++;
         j++;
-      } else if (i < n && (j >= m || ((lcs[i + 1] as Uint32Array)[j] as number) >= ((lcs[i] as Uint32Array)[j + 1] as number))) {
+      } else if (
+        i < n &&
+        (j >= m || ((lcs[i + 1] as Uint32Array)[j] as number) >= ((lcs[i] as Uint32Array)[j + 1] as number))
+      ) {
         ops.push(['-', am[i] as string]);
         i++;
       } else {
@@ -43,7 +55,11 @@ export function unifiedDiff(oldText: string, newText: string, oldName: string, n
       }
     }
   }
-  const all: Op[] = [...a.slice(0, pre).map((l): Op => [' ', l]), ...ops, ...b.slice(b.length - suf).map((l): Op => [' ', l])];
+  const all: Op[] = [
+    ...a.slice(0, pre).map((l): Op => [' ', l]),
+    ...ops,
+    ...b.slice(b.length - suf).map((l): Op => [' ', l]),
+  ];
   const out = [`--- ${oldName}`, `+++ ${newName}`];
   let k = 0;
   let aLine = 1;

@@ -92,7 +92,8 @@ function minBytes(t: TypeRef, env: TypeEnv, seen: Set<string>): number {
   const scalar = SCALAR_BUILTINS.get(t.name);
   if (scalar && t.args.length === 0) return scalar.wire === 'f64' ? 8 : 1;
   const g = GENERIC_BUILTINS.get(t.name);
-  if (g?.kind === 'tuple') return t.args.reduce<number>((n, a) => n + (typeof a === 'number' ? 0 : minBytes(a, env, seen)), 0);
+  if (g?.kind === 'tuple')
+    return t.args.reduce<number>((n, a) => n + (typeof a === 'number' ? 0 : minBytes(a, env, seen)), 0);
   return 1;
 }
 
@@ -141,7 +142,9 @@ export function writeCode(t: TypeRef, expr: string, env: TypeEnv, indent: string
       ].join('\n');
     }
     case 'tuple':
-      return t.args.map((a, i) => writeCode(a as TypeRef, `${expr}[${i}]`, env, indent, depth + 1)).join('\n');
+      return t.args
+        .map((a, i) => writeCode(a as TypeRef, `${expr}[${i}]`, env, indent, depth + 1))
+        .join('\n');
     default:
       throw new Error(`internal: no wire encoding for ${t.name}`);
   }

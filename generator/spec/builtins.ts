@@ -68,17 +68,19 @@ export const SCALAR_BUILTINS: ReadonlyMap<string, ScalarBuiltin> = new Map([
 ]);
 
 /** Generic built-ins: name -> allowed numbers of arguments. */
-export const GENERIC_BUILTINS: ReadonlyMap<string, { min: number; max: number; kind: 'list' | 'map' | 'option' | 'tuple' | 'result' }> =
-  new Map([
-    ['List', { min: 1, max: 1, kind: 'list' }],
-    ['Vec', { min: 1, max: 1, kind: 'list' }],
-    ['Set', { min: 1, max: 1, kind: 'list' }],
-    ['Array', { min: 1, max: 2, kind: 'list' }],
-    ['Map', { min: 2, max: 2, kind: 'map' }],
-    ['HashMap', { min: 2, max: 2, kind: 'map' }],
-    ['Option', { min: 1, max: 1, kind: 'option' }],
-    ['Optional', { min: 1, max: 1, kind: 'option' }],
-    ['Maybe', { min: 1, max: 1, kind: 'option' }],
-    ['Tuple', { min: 1, max: 16, kind: 'tuple' }],
-    ['Result', { min: 1, max: 2, kind: 'result' }],
-  ]);
+export const GENERIC_BUILTINS: ReadonlyMap<
+  string,
+  { min: number; max: number; kind: 'list' | 'map' | 'option' | 'tuple' | 'result' }
+> = new Map([
+  ['List', { min: 1, max: 1, kind: 'list' }],
+  ['Vec', { min: 1, max: 1, kind: 'list' }],
+  ['Set', { min: 1, max: 1, kind: 'list' }],
+  ['Array', { min: 1, max: 2, kind: 'list' }],
+  ['Map', { min: 2, max: 2, kind: 'map' }],
+  ['HashMap', { min: 2, max: 2, kind: 'map' }],
+  ['Option', { min: 1, max: 1, kind: 'option' }],
+  ['Optional', { min: 1, max: 1, kind: 'option' }],
+  ['Maybe', { min: 1, max: 1, kind: 'option' }],
+  ['Tuple', { min: 1, max: 16, kind: 'tuple' }],
+  ['Result', { min: 1, max: 2, kind: 'result' }],
+]);

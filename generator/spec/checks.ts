@@ -5,7 +5,7 @@
 import { createDiagnostic, type Diagnostic, type Severity } from '../diagnostics.js';
 import { GENERIC_BUILTINS, SCALAR_BUILTINS } from './builtins.js';
 import { VIB } from './codes.js';
-import { evaluateExpr, ExprEvalError, exprNames, isExprError, parseExpr, type ExprValue } from './expr.js';
+import { ExprEvalError, type ExprValue, evaluateExpr, exprNames, isExprError, parseExpr } from './expr.js';
 import { rangeAt, shiftRange } from './lower.js';
 import type { ConstantDef, EnumDef, PointerMap, RecordDef, SpecModel, TypeRef } from './model.js';
 import { camelCase, isIdentifier, pascalCase, RESERVED_TYPE_NAMES, RESERVED_WORDS } from './names.js';
@@ -24,12 +24,23 @@ function fmt(v: unknown): string {
 }
 
 /** Runs every semantic check; returns the diagnostics in spec order. */
-export function checkModel(model: SpecModel, pointers: PointerMap, text: string, options: CheckOptions = {}): Diagnostic[] {
+export function checkModel(
+  model: SpecModel,
+  pointers: PointerMap,
+  text: string,
+  options: CheckOptions = {},
+): Diagnostic[] {
   const file = model.fileName;
   const out: Diagnostic[] = [];
   const at = (pointer: string, key = false) => rangeAt(pointers, pointer, key);
-  const report = (code: string, message: string, pointer: string, key = false, severity: Severity = 'error', notes?: string[]) =>
-    out.push(createDiagnostic(code, message, file, at(pointer, key), severity, notes));
+  const report = (
+    code: string,
+    message: string,
+    pointer: string,
+    key = false,
+    severity: Severity = 'error',
+    notes?: string[],
+  ) => out.push(createDiagnostic(code, message, file, at(pointer, key), severity, notes));
   const firstAt = (pointer: string): string => {
     const r = at(pointer, true);
     return r ? `first defined at ${r.start.line}:${r.start.column}` : 'first defined earlier';
@@ -58,7 +69,10 @@ export function checkModel(model: SpecModel, pointers: PointerMap, text: string,
   const generatedTypeNames = new Map<string, string>();
   for (const t of model.types) {
     if (t.kind === 'record' && t.wire && t.wire.group !== 'record') {
-      generatedTypeNames.set(`${pascalCase(t.wire.group)}Message`, `the union of wire group '${t.wire.group}'`);
+      generatedTypeNames.set(
+        `${pascalCase(t.wire.group)}Message`,
+        `the union of wire group '${t.wire.group}'`,
+      );
     }
   }
   for (const f of model.fsms) {
@@ -71,14 +85,28 @@ export function checkModel(model: SpecModel, pointers: PointerMap, text: string,
   for (const t of model.types) {
     if (!checkDeclName(t.name, 'type', t.pointer, true)) continue;
     const clash = generatedTypeNames.get(t.name);
-    if (clash) report(VIB.DUPLICATE_TYPE, `type '${t.name}' is already defined: it collides with ${clash}`, t.pointer, true);
+    if (clash)
+      report(
+        VIB.DUPLICATE_TYPE,
+        `type '${t.name}' is already defined: it collides with ${clash}`,
+        t.pointer,
+        true,
+      );
   }
 
   for (const e of enums.values()) {
     const seen = new Map<string, string>();
     for (const m of e.members) {
       const prev = seen.get(m.name);
-      if (prev !== undefined) report(VIB.DUPLICATE_ENUM_MEMBER, `enum '${e.name}' lists '${m.name}' twice`, m.pointer, false, 'error', [firstAt(prev)]);
+      if (prev !== undefined)
+        report(
+          VIB.DUPLICATE_ENUM_MEMBER,
+          `enum '${e.name}' lists '${m.name}' twice`,
+          m.pointer,
+          false,
+          'error',
+          [firstAt(prev)],
+        );
       else seen.set(m.name, m.pointer);
     }
   }
@@ -88,7 +116,8 @@ export function checkModel(model: SpecModel, pointers: PointerMap, text: string,
     const scalar = SCALAR_BUILTINS.get(t.name);
     const generic = GENERIC_BUILTINS.get(t.name);
     if (!known && !scalar && !generic) {
-      if (options.allowUnknownTypes) report(VIB.UNKNOWN_TYPE, `unknown type '${t.name}' (emitted as unknown)`, pointer, false, 'warning');
+      if (options.allowUnknownTypes)
+        report(VIB.UNKNOWN_TYPE, `unknown type '${t.name}' (emitted as unknown)`, pointer, false, 'warning');
       else report(VIB.UNKNOWN_TYPE, `unknown type '${t.name}'`, pointer);
       return;
     }
@@ -100,7 +129,8 @@ export function checkModel(model: SpecModel, pointers: PointerMap, text: string,
       }
       t.args.forEach((a, i) => {
         if (typeof a === 'number') {
-          if (!(t.name === 'Array' && i === 1)) report(VIB.TYPE_ARITY, `argument ${i + 1} of '${t.name}' must be a type, found ${a}`, pointer);
+          if (!(t.name === 'Array' && i === 1))
+            report(VIB.TYPE_ARITY, `argument ${i + 1} of '${t.name}' must be a type, found ${a}`, pointer);
         } else checkTypeRef(a, pointer);
       });
       if (t.name === 'Array' && t.args.length === 2 && typeof t.args[1] !== 'number') {
@@ -119,13 +149,25 @@ export function checkModel(model: SpecModel, pointers: PointerMap, text: string,
     for (const f of r.fields) {
       const tsName = camelCase(f.name);
       if (!isIdentifier(tsName)) {
-        report(VIB.INVALID_IDENTIFIER, `field '${f.name}' of '${r.name}' converts to '${tsName}', not a valid TypeScript identifier`, f.pointer, true);
+        report(
+          VIB.INVALID_IDENTIFIER,
+          `field '${f.name}' of '${r.name}' converts to '${tsName}', not a valid TypeScript identifier`,
+          f.pointer,
+          true,
+        );
         continue;
       }
       const prev = seen.get(tsName);
       if (prev !== undefined) {
         const like = prev.endsWith('/wire') ? 'the message discriminant' : `field '${specNames.get(tsName)}'`;
-        report(VIB.DUPLICATE_FIELD, `field '${f.name}' of '${r.name}' is '${tsName}' in TypeScript, like ${like}`, f.pointer, true, 'error', [firstAt(prev)]);
+        report(
+          VIB.DUPLICATE_FIELD,
+          `field '${f.name}' of '${r.name}' is '${tsName}' in TypeScript, like ${like}`,
+          f.pointer,
+          true,
+          'error',
+          [firstAt(prev)],
+        );
       } else {
         seen.set(tsName, f.pointer);
         specNames.set(tsName, f.name);
@@ -141,7 +183,11 @@ export function checkModel(model: SpecModel, pointers: PointerMap, text: string,
     const key = `${r.wire.group}#${r.wire.tag}`;
     const prev = tags.get(key);
     if (prev !== undefined) {
-      report(VIB.DUPLICATE_WIRE_TAG, `wire tag ${r.wire.tag} of group '${r.wire.group}' is used by '${prev}' and '${r.name}'`, `${r.wire.pointer}/tag`);
+      report(
+        VIB.DUPLICATE_WIRE_TAG,
+        `wire tag ${r.wire.tag} of group '${r.wire.group}' is used by '${prev}' and '${r.name}'`,
+        `${r.wire.pointer}/tag`,
+      );
     } else tags.set(key, r.name);
   }
   const wireChecked = new Set<string>();
@@ -153,7 +199,11 @@ export function checkModel(model: SpecModel, pointers: PointerMap, text: string,
       const why = encodableProblem(f.type, enums, records);
       // Unknown names were reported as VIB009 already.
       if (why && !why.endsWith('is not a known type')) {
-        report(VIB.NOT_ENCODABLE, `field '${f.name}' of '${r.name}' (sent on the wire by '${via}') cannot be encoded: ${why}`, f.pointer);
+        report(
+          VIB.NOT_ENCODABLE,
+          `field '${f.name}' of '${r.name}' (sent on the wire by '${via}') cannot be encoded: ${why}`,
+          f.pointer,
+        );
         continue;
       }
       const walk = (t: TypeRef): void => {
@@ -171,21 +221,40 @@ export function checkModel(model: SpecModel, pointers: PointerMap, text: string,
   for (const m of model.fsms) {
     const prevFsm = fsmNames.get(m.name);
     if (prevFsm !== undefined) {
-      report(VIB.DUPLICATE_FSM, `fsm '${m.name}' is defined twice`, `${m.pointer}/name`, false, 'error', [firstAt(`${prevFsm}/name`)]);
+      report(VIB.DUPLICATE_FSM, `fsm '${m.name}' is defined twice`, `${m.pointer}/name`, false, 'error', [
+        firstAt(`${prevFsm}/name`),
+      ]);
       continue;
     }
     fsmNames.set(m.name, m.pointer);
-    if (RESERVED_WORDS.has(m.name)) report(VIB.RESERVED_WORD, `fsm '${m.name}' collides with the reserved word '${m.name}'`, `${m.pointer}/name`);
+    if (RESERVED_WORDS.has(m.name))
+      report(
+        VIB.RESERVED_WORD,
+        `fsm '${m.name}' collides with the reserved word '${m.name}'`,
+        `${m.pointer}/name`,
+      );
     const states = new Map<string, string>();
     for (const s of m.states) {
       const prev = states.get(s.name);
-      if (prev !== undefined) report(VIB.DUPLICATE_STATE, `fsm '${m.name}' lists state '${s.name}' twice`, s.pointer, false, 'error', [firstAt(prev)]);
+      if (prev !== undefined)
+        report(
+          VIB.DUPLICATE_STATE,
+          `fsm '${m.name}' lists state '${s.name}' twice`,
+          s.pointer,
+          false,
+          'error',
+          [firstAt(prev)],
+        );
       else states.set(s.name, s.pointer);
     }
     if (m.stateType !== undefined) {
       const en = enums.get(m.stateType);
       if (!en) {
-        report(VIB.STATE_TYPE_MISMATCH, `state_type '${m.stateType}' of fsm '${m.name}' is not an enum`, `${m.pointer}/state_type`);
+        report(
+          VIB.STATE_TYPE_MISMATCH,
+          `state_type '${m.stateType}' of fsm '${m.name}' is not an enum`,
+          `${m.pointer}/state_type`,
+        );
       } else {
         const missing = en.members.filter((x) => !states.has(x.name)).map((x) => x.name);
         const extra = [...states.keys()].filter((s) => !en.members.some((x) => x.name === s));
@@ -194,7 +263,11 @@ export function checkModel(model: SpecModel, pointers: PointerMap, text: string,
             ...(missing.length ? [`missing ${missing.join(', ')}`] : []),
             ...(extra.length ? [`not in the enum: ${extra.join(', ')}`] : []),
           ];
-          report(VIB.STATE_TYPE_MISMATCH, `states of fsm '${m.name}' differ from enum '${m.stateType}' (${parts.join('; ')})`, `${m.pointer}/states`);
+          report(
+            VIB.STATE_TYPE_MISMATCH,
+            `states of fsm '${m.name}' differ from enum '${m.stateType}' (${parts.join('; ')})`,
+            `${m.pointer}/states`,
+          );
         }
       }
     }
@@ -202,7 +275,11 @@ export function checkModel(model: SpecModel, pointers: PointerMap, text: string,
     if (m.initial === undefined) {
       report(VIB.MISSING_INITIAL, `fsm '${m.name}' has no initial state`, `${m.pointer}/name`);
     } else if (!states.has(m.initial)) {
-      report(VIB.MISSING_INITIAL, `initial state '${m.initial}' of fsm '${m.name}' is not one of its states`, `${m.pointer}/initial`);
+      report(
+        VIB.MISSING_INITIAL,
+        `initial state '${m.initial}' of fsm '${m.name}' is not one of its states`,
+        `${m.pointer}/initial`,
+      );
     } else initialOk = true;
     const pairs = new Map<string, string>();
     const adj = new Map<string, string[]>();
@@ -211,13 +288,24 @@ export function checkModel(model: SpecModel, pointers: PointerMap, text: string,
       for (const end of ['from', 'to'] as const) {
         if (!states.has(t[end])) {
           transitionsOk = false;
-          report(VIB.UNKNOWN_STATE, `transition ${end} '${t[end]}' of fsm '${m.name}' is not one of its states`, `${t.pointer}/${end}`);
+          report(
+            VIB.UNKNOWN_STATE,
+            `transition ${end} '${t[end]}' of fsm '${m.name}' is not one of its states`,
+            `${t.pointer}/${end}`,
+          );
         }
       }
       const key = `${t.from}\u0000${t.on}`;
       const prev = pairs.get(key);
       if (prev !== undefined) {
-        report(VIB.DUPLICATE_TRANSITION, `fsm '${m.name}' has two transitions from '${t.from}' on '${t.on}'`, `${t.pointer}/on`, false, 'error', [firstAt(prev)]);
+        report(
+          VIB.DUPLICATE_TRANSITION,
+          `fsm '${m.name}' has two transitions from '${t.from}' on '${t.on}'`,
+          `${t.pointer}/on`,
+          false,
+          'error',
+          [firstAt(prev)],
+        );
       } else pairs.set(key, t.pointer);
       const row = adj.get(t.from) ?? [];
       row.push(t.to);
@@ -235,7 +323,12 @@ export function checkModel(model: SpecModel, pointers: PointerMap, text: string,
         }
       }
       for (const [s, p] of states) {
-        if (!reached.has(s)) report(VIB.UNREACHABLE_STATE, `state '${s}' of fsm '${m.name}' is unreachable from '${m.initial}'`, p);
+        if (!reached.has(s))
+          report(
+            VIB.UNREACHABLE_STATE,
+            `state '${s}' of fsm '${m.name}' is unreachable from '${m.initial}'`,
+            p,
+          );
       }
     }
   }
@@ -251,7 +344,15 @@ export function checkModel(model: SpecModel, pointers: PointerMap, text: string,
   const constraintNames = new Map<string, string>();
   for (const c of model.constraints) {
     const prev = constraintNames.get(c.name);
-    if (prev !== undefined) report(VIB.DUPLICATE_CONSTRAINT, `constraint '${c.name}' is defined twice`, `${c.pointer}/name`, false, 'error', [firstAt(`${prev}/name`)]);
+    if (prev !== undefined)
+      report(
+        VIB.DUPLICATE_CONSTRAINT,
+        `constraint '${c.name}' is defined twice`,
+        `${c.pointer}/name`,
+        false,
+        'error',
+        [firstAt(`${prev}/name`)],
+      );
     else constraintNames.set(c.name, c.pointer);
     checkExpr(c.expr, `${c.pointer}/expr`, `constraint '${c.name}'`, constantValue, true);
   }
@@ -274,7 +375,14 @@ export function checkModel(model: SpecModel, pointers: PointerMap, text: string,
     for (const n of exprNames(e)) {
       const v = lookup(n.name);
       if (v === undefined) {
-        out.push(createDiagnostic(VIB.UNKNOWN_CONSTANT, `${what}: unknown constant '${n.name}'`, file, inside(n.offset)));
+        out.push(
+          createDiagnostic(
+            VIB.UNKNOWN_CONSTANT,
+            `${what}: unknown constant '${n.name}'`,
+            file,
+            inside(n.offset),
+          ),
+        );
         bad = true;
       }
     }
@@ -282,12 +390,21 @@ export function checkModel(model: SpecModel, pointers: PointerMap, text: string,
     try {
       const v = evaluateExpr(e, lookup);
       if (typeof v !== 'boolean') {
-        out.push(createDiagnostic(VIB.CONSTANT_KIND, `${what}: evaluates to the number ${v}, not a boolean`, file, range));
+        out.push(
+          createDiagnostic(
+            VIB.CONSTANT_KIND,
+            `${what}: evaluates to the number ${v}, not a boolean`,
+            file,
+            range,
+          ),
+        );
       } else if (!v && evaluate) {
         const values = exprNames(e)
           .map((n) => `${n.name} = ${fmt(lookup(n.name))}`)
           .join(', ');
-        out.push(createDiagnostic(VIB.CONSTRAINT_VIOLATED, `${what} violated: ${expr} (${values})`, file, range));
+        out.push(
+          createDiagnostic(VIB.CONSTRAINT_VIOLATED, `${what} violated: ${expr} (${values})`, file, range),
+        );
       }
     } catch (err) {
       if (err instanceof ExprEvalError) {
@@ -303,13 +420,20 @@ export function checkModel(model: SpecModel, pointers: PointerMap, text: string,
   for (const b of model.behaviors) {
     const tsName = camelCase(b.name);
     if (!isIdentifier(tsName)) {
-      report(VIB.INVALID_IDENTIFIER, `behaviour '${b.name}' converts to '${tsName}', not a valid TypeScript identifier`, `${b.pointer}/name`);
+      report(
+        VIB.INVALID_IDENTIFIER,
+        `behaviour '${b.name}' converts to '${tsName}', not a valid TypeScript identifier`,
+        `${b.pointer}/name`,
+      );
       continue;
     }
     const prev = behNames.get(tsName);
     if (prev !== undefined) {
       const like = behSpecNames.get(tsName);
-      const msg = like === b.name ? `behaviour '${b.name}' is defined twice` : `behaviour '${b.name}' is '${tsName}' in TypeScript, like '${like}'`;
+      const msg =
+        like === b.name
+          ? `behaviour '${b.name}' is defined twice`
+          : `behaviour '${b.name}' is '${tsName}' in TypeScript, like '${like}'`;
       report(VIB.DUPLICATE_BEHAVIOR, msg, `${b.pointer}/name`, false, 'error', [firstAt(`${prev}/name`)]);
     } else {
       behNames.set(tsName, b.pointer);
@@ -318,9 +442,24 @@ export function checkModel(model: SpecModel, pointers: PointerMap, text: string,
     const params = new Map<string, string>();
     for (const p of b.params) {
       const pn = camelCase(p.name);
-      if (!isIdentifier(pn)) report(VIB.INVALID_IDENTIFIER, `parameter '${p.name}' of '${b.name}' converts to '${pn}', not a valid TypeScript identifier`, `${p.pointer}/name`);
-      else if (RESERVED_WORDS.has(pn)) report(VIB.RESERVED_WORD, `parameter '${p.name}' of '${b.name}' collides with the reserved word '${pn}'`, `${p.pointer}/name`);
-      else if (params.has(pn)) report(VIB.DUPLICATE_PARAM, `behaviour '${b.name}' has two parameters named '${pn}'`, `${p.pointer}/name`);
+      if (!isIdentifier(pn))
+        report(
+          VIB.INVALID_IDENTIFIER,
+          `parameter '${p.name}' of '${b.name}' converts to '${pn}', not a valid TypeScript identifier`,
+          `${p.pointer}/name`,
+        );
+      else if (RESERVED_WORDS.has(pn))
+        report(
+          VIB.RESERVED_WORD,
+          `parameter '${p.name}' of '${b.name}' collides with the reserved word '${pn}'`,
+          `${p.pointer}/name`,
+        );
+      else if (params.has(pn))
+        report(
+          VIB.DUPLICATE_PARAM,
+          `behaviour '${b.name}' has two parameters named '${pn}'`,
+          `${p.pointer}/name`,
+        );
       else params.set(pn, p.pointer);
       if (p.type) checkTypeRef(p.type, `${p.pointer}/type`);
     }
@@ -331,7 +470,10 @@ export function checkModel(model: SpecModel, pointers: PointerMap, text: string,
   const testNames = new Map<string, string>();
   for (const t of model.tests) {
     const prev = testNames.get(t.name);
-    if (prev !== undefined) report(VIB.DUPLICATE_TEST, `test '${t.name}' is defined twice`, `${t.pointer}/name`, false, 'error', [firstAt(`${prev}/name`)]);
+    if (prev !== undefined)
+      report(VIB.DUPLICATE_TEST, `test '${t.name}' is defined twice`, `${t.pointer}/name`, false, 'error', [
+        firstAt(`${prev}/name`),
+      ]);
     else testNames.set(t.name, t.pointer);
   }
 
@@ -339,14 +481,24 @@ export function checkModel(model: SpecModel, pointers: PointerMap, text: string,
   if (model.configRecord !== undefined) {
     const rec = records.get(model.configRecord);
     if (!rec) {
-      report(VIB.CONFIG, `config record '${model.configRecord}' is not a record of this spec`, '/runtime_config/record');
+      report(
+        VIB.CONFIG,
+        `config record '${model.configRecord}' is not a record of this spec`,
+        '/runtime_config/record',
+      );
     } else {
       const fieldTypes = new Map(rec.fields.map((f) => [f.name, f.type]));
       for (const [name, value] of Object.entries(rec.defaults)) {
         const t = fieldTypes.get(name);
         const p = `${rec.pointer}/defaults/${name}`;
-        if (t === undefined) report(VIB.CONFIG, `default for unknown field '${name}' of '${rec.name}'`, p, true);
-        else if (t && !defaultFits(t, value, enums)) report(VIB.CONFIG, `default ${fmt(value)} does not fit field '${name}: ${rec.fields.find((f) => f.name === name)?.typeText}'`, p);
+        if (t === undefined)
+          report(VIB.CONFIG, `default for unknown field '${name}' of '${rec.name}'`, p, true);
+        else if (t && !defaultFits(t, value, enums))
+          report(
+            VIB.CONFIG,
+            `default ${fmt(value)} does not fit field '${name}: ${rec.fields.find((f) => f.name === name)?.typeText}'`,
+            p,
+          );
       }
       for (const f of rec.fields) {
         if (Object.hasOwn(rec.defaults, f.name) || !f.type) continue;
@@ -354,14 +506,25 @@ export function checkModel(model: SpecModel, pointers: PointerMap, text: string,
         const c = constants.get(cname);
         if (c) {
           if (!defaultFits(f.type, c.value, enums) || (c.kind === 'float' && !isFloatType(f.type))) {
-            report(VIB.CONSTANT_KIND, `constant '${cname}' is a ${c.kind} (${fmt(c.value)}), but config field '${f.name}' is '${f.typeText}'`, c.pointer);
+            report(
+              VIB.CONSTANT_KIND,
+              `constant '${cname}' is a ${c.kind} (${fmt(c.value)}), but config field '${f.name}' is '${f.typeText}'`,
+              c.pointer,
+            );
           }
         } else if (f.type.name !== 'Option' && f.type.name !== 'Optional') {
-          report(VIB.CONFIG, `config field '${f.name}' has no default: define constant '${cname}' or add it to '${rec.name}.defaults'`, f.pointer, true);
+          report(
+            VIB.CONFIG,
+            `config field '${f.name}' has no default: define constant '${cname}' or add it to '${rec.name}.defaults'`,
+            f.pointer,
+            true,
+          );
         }
       }
-      const fieldLookup = (n: string): ExprValue | string | undefined => (fieldTypes.has(n) ? 0 : constantValue(n));
-      rec.constraints.forEach((c) => checkExpr(c.expr, c.pointer, `constraint of '${rec.name}'`, fieldLookup, false));
+      const fieldLookup = (n: string): ExprValue | string | undefined =>
+        fieldTypes.has(n) ? 0 : constantValue(n);
+      for (const c of rec.constraints)
+        checkExpr(c.expr, c.pointer, `constraint of '${rec.name}'`, fieldLookup, false);
     }
   }
   return out;
@@ -401,7 +564,11 @@ function defaultFits(t: TypeRef, v: unknown, enums: ReadonlyMap<string, EnumDef>
   return false;
 }
 
-function encodableProblem(t: TypeRef, enums: ReadonlyMap<string, EnumDef>, records: ReadonlyMap<string, RecordDef>): string | null {
+function encodableProblem(
+  t: TypeRef,
+  enums: ReadonlyMap<string, EnumDef>,
+  records: ReadonlyMap<string, RecordDef>,
+): string | null {
   if (enums.has(t.name) || records.has(t.name)) return null;
   const s = SCALAR_BUILTINS.get(t.name);
   if (s && t.args.length === 0) return s.wire ? null : `'${t.name}' has no wire encoding`;

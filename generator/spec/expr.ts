@@ -170,12 +170,14 @@ export class ExprEvalError extends Error {
 export function evaluateExpr(e: Expr, lookup: (name: string) => ExprValue | string | undefined): ExprValue {
   const num = (x: Expr): number => {
     const v = ev(x);
-    if (typeof v !== 'number') throw new ExprEvalError(`expected a number, found a boolean`, x.offset, 'wrong-kind');
+    if (typeof v !== 'number')
+      throw new ExprEvalError(`expected a number, found a boolean`, x.offset, 'wrong-kind');
     return v;
   };
   const bool = (x: Expr): boolean => {
     const v = ev(x);
-    if (typeof v !== 'boolean') throw new ExprEvalError(`expected a boolean, found the number ${v}`, x.offset, 'wrong-kind');
+    if (typeof v !== 'boolean')
+      throw new ExprEvalError(`expected a boolean, found the number ${v}`, x.offset, 'wrong-kind');
     return v;
   };
   const ev = (x: Expr): ExprValue => {
@@ -185,7 +187,8 @@ export function evaluateExpr(e: Expr, lookup: (name: string) => ExprValue | stri
         return x.value;
       case 'name': {
         const v = lookup(x.name);
-        if (v === undefined) throw new ExprEvalError(`unknown constant '${x.name}'`, x.offset, 'unknown-name');
+        if (v === undefined)
+          throw new ExprEvalError(`unknown constant '${x.name}'`, x.offset, 'unknown-name');
         if (typeof v === 'string') throw new ExprEvalError(v, x.offset, 'wrong-kind');
         return v;
       }
@@ -201,7 +204,12 @@ export function evaluateExpr(e: Expr, lookup: (name: string) => ExprValue | stri
           case '!=': {
             const l = ev(x.left);
             const r = ev(x.right);
-            if (typeof l !== typeof r) throw new ExprEvalError(`cannot compare a ${typeof l} with a ${typeof r}`, x.offset, 'wrong-kind');
+            if (typeof l !== typeof r)
+              throw new ExprEvalError(
+                `cannot compare a ${typeof l} with a ${typeof r}`,
+                x.offset,
+                'wrong-kind',
+              );
             return x.op === '==' ? l === r : l !== r;
           }
           default: {

@@ -80,7 +80,8 @@ function describeValue(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';
-  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v)}`;
+  if (typeof v === 'string')
+    return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v)}`;
   return `${typeof v === 'bigint' ? 'the integer' : `the ${typeof v}`} ${String(v)}`;
 }
 
@@ -96,23 +97,41 @@ function pointerGet(root: unknown, pointer: string): unknown {
 
 /** Maps one ajv error to a diagnostic at the spec's line/col. */
 function ajvDiagnostic(e: ErrorObject, file: string, map: PointerMap, plain: unknown): Diagnostic {
-  const where = e.instancePath === '' ? 'the document' : `'${e.instancePath.slice(1).replace(/~1/g, '/').replace(/~0/g, '~')}'`;
+  const where =
+    e.instancePath === ''
+      ? 'the document'
+      : `'${e.instancePath.slice(1).replace(/~1/g, '/').replace(/~0/g, '~')}'`;
   const at = rangeAt(map, e.instancePath);
   const value = pointerGet(plain, e.instancePath);
   switch (e.keyword) {
     case 'required': {
       const prop = (e.params as { missingProperty: string }).missingProperty;
-      return createDiagnostic(VIB.MISSING_PROPERTY, `${where} is missing the required property '${prop}'`, file, rangeAt(map, e.instancePath, true));
+      return createDiagnostic(
+        VIB.MISSING_PROPERTY,
+        `${where} is missing the required property '${prop}'`,
+        file,
+        rangeAt(map, e.instancePath, true),
+      );
     }
     case 'type': {
       const t = (e.params as { type: string | string[] }).type;
       const expected = (Array.isArray(t) ? t : t.split(',')).join(' or ');
-      return createDiagnostic(VIB.WRONG_TYPE, `${where} must be ${expected}, found ${describeValue(value)}`, file, at);
+      return createDiagnostic(
+        VIB.WRONG_TYPE,
+        `${where} must be ${expected}, found ${describeValue(value)}`,
+        file,
+        at,
+      );
     }
     case 'additionalProperties': {
       const prop = (e.params as { additionalProperty: string }).additionalProperty;
       const p = `${e.instancePath}/${pointerSegment(prop)}`;
-      return createDiagnostic(VIB.SCHEMA, `${where} does not allow the property '${prop}'`, file, rangeAt(map, p, true));
+      return createDiagnostic(
+        VIB.SCHEMA,
+        `${where} does not allow the property '${prop}'`,
+        file,
+        rangeAt(map, p, true),
+      );
     }
     default:
       return createDiagnostic(VIB.SCHEMA, `${where} ${e.message ?? 'is invalid'}`, file, at);
@@ -127,7 +146,9 @@ function simplifyAjvErrors(errors: readonly ErrorObject[]): ErrorObject[] {
   for (const e of errors) {
     if (e.keyword === 'anyOf') continue;
     // Under an anyOf, report the first branch's complaint only.
-    const key = anyOfPaths.has(e.instancePath) ? `${e.instancePath}|anyOf` : `${e.instancePath}|${e.keyword}|${JSON.stringify(e.params)}`;
+    const key = anyOfPaths.has(e.instancePath)
+      ? `${e.instancePath}|anyOf`
+      : `${e.instancePath}|${e.keyword}|${JSON.stringify(e.params)}`;
     if (seen.has(key)) continue;
     seen.add(key);
     out.push(e);
@@ -153,7 +174,8 @@ const itemText = (v: unknown): string =>
         .map(([k, x]) => `${k}: ${itemText(x)}`)
         .join(', ')
     : String(v);
-const joinText = (v: unknown): string => (Array.isArray(v) ? v.map(itemText).join('; ') : v === undefined || v === null ? '' : itemText(v));
+const joinText = (v: unknown): string =>
+  Array.isArray(v) ? v.map(itemText).join('; ') : v === undefined || v === null ? '' : itemText(v);
 
 /** Result of lowering: the model when the schema check passed, plus the pointer map. */
 export interface LowerResult {
@@ -171,14 +193,21 @@ export function lowerDocument(doc: VibeeDocument, text: string): LowerResult {
   const diagnostics: Diagnostic[] = [];
   const validate = schemaValidator();
   if (!validate(plain)) {
-    for (const e of simplifyAjvErrors(validate.errors ?? [])) diagnostics.push(ajvDiagnostic(e, file, pointers, plain));
+    for (const e of simplifyAjvErrors(validate.errors ?? []))
+      diagnostics.push(ajvDiagnostic(e, file, pointers, plain));
     return { model: null, pointers, plain, diagnostics };
   }
   const root = plain as Record<string, unknown>;
   for (const key of Object.keys(root)) {
     if (!KNOWN_SECTIONS.has(key)) {
       diagnostics.push(
-        createDiagnostic(VIB.UNKNOWN_SECTION, `unknown top-level section '${key}' is ignored`, file, rangeAt(pointers, `/${pointerSegment(key)}`, true), 'warning'),
+        createDiagnostic(
+          VIB.UNKNOWN_SECTION,
+          `unknown top-level section '${key}' is ignored`,
+          file,
+          rangeAt(pointers, `/${pointerSegment(key)}`, true),
+          'warning',
+        ),
       );
     }
   }
@@ -187,7 +216,9 @@ export function lowerDocument(doc: VibeeDocument, text: string): LowerResult {
     if ('error' in r) {
       const at = rangeAt(pointers, pointer);
       const range = at ? shiftRange(at, text, r.offset) : undefined;
-      diagnostics.push(createDiagnostic(VIB.TYPE_SYNTAX, `invalid type '${typeText}': ${r.error}`, file, range));
+      diagnostics.push(
+        createDiagnostic(VIB.TYPE_SYNTAX, `invalid type '${typeText}': ${r.error}`, file, range),
+      );
       return null;
     }
     return r;
@@ -197,7 +228,8 @@ export function lowerDocument(doc: VibeeDocument, text: string): LowerResult {
   for (const [name, value] of Object.entries((root.constants ?? {}) as Record<string, unknown>)) {
     const pointer = `/constants/${pointerSegment(name)}`;
     const kind: ConstantKind =
-      typeof value === 'bigint' || (typeof value === 'number' && Number.isInteger(value) && !isFloatLexeme(pointers, pointer, text))
+      typeof value === 'bigint' ||
+      (typeof value === 'number' && Number.isInteger(value) && !isFloatLexeme(pointers, pointer, text))
         ? 'int'
         : typeof value === 'number'
           ? 'float'
@@ -242,7 +274,10 @@ export function lowerDocument(doc: VibeeDocument, text: string): LowerResult {
       fields,
       ...(wire ? { wire: { group: wire.group, tag: wire.tag, pointer: `${pointer}/wire` } } : {}),
       defaults: (raw.defaults ?? {}) as Record<string, unknown>,
-      constraints: ((raw.constraints ?? []) as string[]).map((expr, i) => ({ expr, pointer: `${pointer}/constraints/${i}` })),
+      constraints: ((raw.constraints ?? []) as string[]).map((expr, i) => ({
+        expr,
+        pointer: `${pointer}/constraints/${i}`,
+      })),
       pointer,
     };
     types.push(rec);
@@ -258,13 +293,19 @@ export function lowerDocument(doc: VibeeDocument, text: string): LowerResult {
       states: (f.states as string[]).map((s, j) => ({ name: s, pointer: `${pointer}/states/${j}` })),
       transitions: (f.transitions as Record<string, unknown>[]).flatMap((t, j) =>
         (Array.isArray(t.from) ? (t.from as string[]) : [t.from as string]).map((from) => ({
-        from,
-        to: t.to as string,
-        // Transitions without an event (other vibee specs) fire on their condition, else on `to_<state>`.
-        on: t.on !== undefined ? (t.on as string) : t.condition !== undefined ? String(t.condition) : `to_${t.to as string}`,
-        ...(t.condition !== undefined ? { condition: String(t.condition) } : {}),
-        pointer: `${pointer}/transitions/${j}`,
-      }))),
+          from,
+          to: t.to as string,
+          // Transitions without an event (other vibee specs) fire on their condition, else on `to_<state>`.
+          on:
+            t.on !== undefined
+              ? (t.on as string)
+              : t.condition !== undefined
+                ? String(t.condition)
+                : `to_${t.to as string}`,
+          ...(t.condition !== undefined ? { condition: String(t.condition) } : {}),
+          pointer: `${pointer}/transitions/${j}`,
+        })),
+      ),
       pointer,
     };
   });
@@ -283,12 +324,17 @@ export function lowerDocument(doc: VibeeDocument, text: string): LowerResult {
     });
     const returns =
       b.returns !== undefined
-        ? { typeText: b.returns as string, type: typeRefAt(b.returns as string, `${pointer}/returns`), pointer: `${pointer}/returns` }
+        ? {
+            typeText: b.returns as string,
+            type: typeRefAt(b.returns as string, `${pointer}/returns`),
+            pointer: `${pointer}/returns`,
+          }
         : undefined;
     return {
       name: b.name as string,
       given: joinText(b.given),
       when: joinText(b.when ?? b.When),
+      // biome-ignore lint/suspicious/noThenProperty: the spec's given/when/then
       then: joinText(b.then),
       params,
       ...(returns ? { returns } : {}),

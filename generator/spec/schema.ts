@@ -5,7 +5,10 @@
  */
 const str = { type: 'string' } as const;
 /** given/when/then: a sentence, or (other vibee specs) a list of sentences or `key: value` items. */
-const strOrList = { type: ['string', 'array'], items: { type: ['string', 'number', 'boolean', 'object'] } } as const;
+const strOrList = {
+  type: ['string', 'array'],
+  items: { type: ['string', 'number', 'boolean', 'object'] },
+} as const;
 const ident = { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' } as const;
 
 /** The schema object (passed to ajv's 2020 build). */
@@ -72,7 +75,11 @@ export const VIBEE_SPEC_SCHEMA = {
     },
     constraints: {
       type: 'array',
-      items: { type: 'object', required: ['name', 'expr'], properties: { name: str, expr: str, description: str } },
+      items: {
+        type: 'object',
+        required: ['name', 'expr'],
+        properties: { name: str, expr: str, description: str },
+      },
     },
     behaviors: {
       type: 'array',
@@ -83,6 +90,7 @@ export const VIBEE_SPEC_SCHEMA = {
           name: str,
           given: strOrList,
           when: strOrList,
+          // biome-ignore lint/suspicious/noThenProperty: the spec's given/when/then
           then: strOrList,
           params: {
             type: 'array',
@@ -94,7 +102,11 @@ export const VIBEE_SPEC_SCHEMA = {
     },
     tests: {
       type: 'array',
-      items: { type: 'object', required: ['name'], properties: { name: str, category: str, description: str } },
+      items: {
+        type: 'object',
+        required: ['name'],
+        properties: { name: str, category: str, description: str },
+      },
     },
   },
 } as const;

@@ -66,6 +66,8 @@ export function parseTypeRef(text: string): TypeRef | { error: string; offset: n
 
 /** Prints a type reference back in spec syntax. */
 export function typeRefText(t: TypeRef): string {
-  const args = t.args.length ? `<${t.args.map((a) => (typeof a === 'number' ? String(a) : typeRefText(a))).join(', ')}>` : '';
+  const args = t.args.length
+    ? `<${t.args.map((a) => (typeof a === 'number' ? String(a) : typeRefText(a))).join(', ')}>`
+    : '';
   return `${t.name}${args}${t.arraySize !== undefined ? `[${t.arraySize}]` : ''}`;
 }

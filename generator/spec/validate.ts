@@ -14,7 +14,10 @@ export interface ValidateResult {
 }
 
 /** Validates one spec text; never throws for bad input. */
-export function validateSpec(input: { fileName: string; text: string }, options: CheckOptions = {}): ValidateResult {
+export function validateSpec(
+  input: { fileName: string; text: string },
+  options: CheckOptions = {},
+): ValidateResult {
   const parsed = parseSpecText(input.text, input.fileName);
   if (!parsed.document) return { model: null, pointers: new Map(), diagnostics: parsed.diagnostics };
   const lowered = lowerDocument(parsed.document, input.text);

@@ -226,7 +226,8 @@ export class Reader {
 
   /** Throws unless the whole frame was consumed (trailing bytes are an error). */
   end(): void {
-    if (this.pos !== this.buf.length) throw new DecodeError(`${this.buf.length - this.pos} trailing byte(s)`, this.pos);
+    if (this.pos !== this.buf.length)
+      throw new DecodeError(`${this.buf.length - this.pos} trailing byte(s)`, this.pos);
   }
 
   /** Unsigned varint; must fit a safe integer and be minimally encoded. */
@@ -261,14 +262,16 @@ export class Reader {
   int(): number {
     // Up to 7 varint bytes (49 bits) the number path is exact; longer ones go through bigint.
     let len = 0;
-    while (this.pos + len < this.buf.length && len < 10 && (this.buf[this.pos + len] as number) >= 0x80) len++;
+    while (this.pos + len < this.buf.length && len < 10 && (this.buf[this.pos + len] as number) >= 0x80)
+      len++;
     if (len < 7) {
       const z = this.uint();
       return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
     }
     const at = this.pos;
     const n = this.i64();
-    if (n > BigInt(Number.MAX_SAFE_INTEGER) || n < BigInt(Number.MIN_SAFE_INTEGER)) throw new DecodeError('int exceeds 2^53', at);
+    if (n > BigInt(Number.MAX_SAFE_INTEGER) || n < BigInt(Number.MIN_SAFE_INTEGER))
+      throw new DecodeError('int exceeds 2^53', at);
     return Number(n);
   }
 
@@ -346,7 +349,9 @@ export class Reader {
       while (i < n && (buf[start + i] as number) < 0x80) i++;
       if (i === n) {
         this.pos = start + n;
-        return n === 0 ? '' : String.fromCharCode.apply(null, buf.subarray(start, start + n) as unknown as number[]);
+        return n === 0
+          ? ''
+          : String.fromCharCode.apply(null, buf.subarray(start, start + n) as unknown as number[]);
       }
     }
     try {

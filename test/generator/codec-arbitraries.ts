@@ -10,7 +10,9 @@ import { camelCase } from '../../generator/spec/names.js';
 /** Builds an arbitrary for a spec type (bounded sizes so runs stay fast). */
 export function arbitraryFor(model: SpecModel, t: TypeRef, depth = 0): fc.Arbitrary<unknown> {
   const enums = new Map(model.types.filter((x): x is EnumDef => x.kind === 'enum').map((e) => [e.name, e]));
-  const records = new Map(model.types.filter((x): x is RecordDef => x.kind === 'record').map((r) => [r.name, r]));
+  const records = new Map(
+    model.types.filter((x): x is RecordDef => x.kind === 'record').map((r) => [r.name, r]),
+  );
   const en = enums.get(t.name);
   if (en) return fc.constantFrom(...en.members.map((m) => m.name));
   const rec = records.get(t.name);
@@ -48,10 +50,13 @@ export function arbitraryFor(model: SpecModel, t: TypeRef, depth = 0): fc.Arbitr
       return fc.option(arbitraryFor(model, a0, depth + 1), { nil: null });
     case 'map':
       return fc
-        .uniqueArray(fc.tuple(arbitraryFor(model, a0, depth + 1), arbitraryFor(model, t.args[1] as TypeRef, depth + 1)), {
-          maxLength: max,
-          selector: (p) => p[0],
-        })
+        .uniqueArray(
+          fc.tuple(arbitraryFor(model, a0, depth + 1), arbitraryFor(model, t.args[1] as TypeRef, depth + 1)),
+          {
+            maxLength: max,
+            selector: (p) => p[0],
+          },
+        )
         .map((pairs) => new Map(pairs));
     default:
       throw new Error(`no arbitrary for ${t.name}`);
@@ -59,7 +64,12 @@ export function arbitraryFor(model: SpecModel, t: TypeRef, depth = 0): fc.Arbitr
 }
 
 /** A record (or message, with its `type` discriminant) arbitrary. */
-export function recordArbitrary(model: SpecModel, rec: RecordDef, message: boolean, depth = 0): fc.Arbitrary<Record<string, unknown>> {
+export function recordArbitrary(
+  model: SpecModel,
+  rec: RecordDef,
+  message: boolean,
+  depth = 0,
+): fc.Arbitrary<Record<string, unknown>> {
   const shape: Record<string, fc.Arbitrary<unknown>> = {};
   if (message) shape.type = fc.constant(rec.name);
   for (const f of rec.fields) shape[camelCase(f.name)] = arbitraryFor(model, f.type as TypeRef, depth);

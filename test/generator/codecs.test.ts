@@ -23,7 +23,8 @@ interface Codec {
   decode(b: Uint8Array): unknown;
 }
 
-const pascal = (s: string) => s.charAt(0).toUpperCase() + s.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase()).slice(1);
+const pascal = (s: string) =>
+  s.charAt(0).toUpperCase() + s.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase()).slice(1);
 const wireTypes = model.types.filter((t): t is RecordDef => t.kind === 'record' && t.wire !== undefined);
 const perType: Codec[] = wireTypes.map((r) => {
   const message = r.wire?.group !== 'record';
@@ -37,7 +38,11 @@ const perType: Codec[] = wireTypes.map((r) => {
 });
 const groups = [...new Set(wireTypes.map((r) => r.wire?.group as string))].map((g) => {
   const fn = g === 'record' ? undefined : `${pascal(g)}Message`;
-  return { group: g, members: perType.filter((c) => wireTypes.find((r) => r.name === c.name)?.wire?.group === g), fn };
+  return {
+    group: g,
+    members: perType.filter((c) => wireTypes.find((r) => r.name === c.name)?.wire?.group === g),
+    fn,
+  };
 });
 
 /** Decoding must return or throw DecodeError; anything else is a bug. */

@@ -20,7 +20,10 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 type ConfigModule = typeof import('../../generated/config.js');
 type ConstantsModule = typeof import('../../generated/constants.js');
 
-async function generateWith(edit: (spec: string) => string, name: string): Promise<{ config: ConfigModule; constants: ConstantsModule }> {
+async function generateWith(
+  edit: (spec: string) => string,
+  name: string,
+): Promise<{ config: ConfigModule; constants: ConstantsModule }> {
   const specText = readFileSync(SPEC, 'utf8');
   const edited = edit(specText);
   expect(edited).not.toBe(specText);
@@ -36,7 +39,10 @@ async function generateWith(edit: (spec: string) => string, name: string): Promi
 
 describe('a constant change flows into runtime behaviour', () => {
   it('HEARTBEAT_INTERVAL_MS 50 -> 40 changes the default config and what the validator accepts', async () => {
-    const { config, constants } = await generateWith((s) => s.replace('HEARTBEAT_INTERVAL_MS: 50', 'HEARTBEAT_INTERVAL_MS: 40'), 'hb40');
+    const { config, constants } = await generateWith(
+      (s) => s.replace('HEARTBEAT_INTERVAL_MS: 50', 'HEARTBEAT_INTERVAL_MS: 40'),
+      'hb40',
+    );
     expect(constants.HEARTBEAT_INTERVAL_MS).toBe(40);
     expect(committed.HEARTBEAT_INTERVAL_MS).toBe(50);
     expect(config.DEFAULT_CONSENSUS_CONFIG.heartbeatIntervalMs).toBe(40);
@@ -50,7 +56,10 @@ describe('a constant change flows into runtime behaviour', () => {
 
   it('a constant change that violates a spec constraint is refused before anything is generated', async () => {
     const specFile = path.join(tmp, 'bad.vibee');
-    writeFileSync(specFile, readFileSync(SPEC, 'utf8').replace('HEARTBEAT_INTERVAL_MS: 50', 'HEARTBEAT_INTERVAL_MS: 80'));
+    writeFileSync(
+      specFile,
+      readFileSync(SPEC, 'utf8').replace('HEARTBEAT_INTERVAL_MS: 50', 'HEARTBEAT_INTERVAL_MS: 80'),
+    );
     const io = captureIo();
     expect(await main(['generate', specFile, '--out', path.join(tmp, 'bad')], io)).toBe(1);
     expect(io.err).toMatch(
@@ -64,10 +73,16 @@ describe('the committed config validator', () => {
     const c = committed.validateConsensusConfig({ preVote: false });
     expect(c).toEqual({ ...committed.DEFAULT_CONSENSUS_CONFIG, preVote: false });
     expect(c.electionTimeoutMinMs).toBe(committed.ELECTION_TIMEOUT_MIN_MS);
-    expect(() => committed.validateConsensusConfig({ heartbeatMs: 1 })).toThrow(/config\.heartbeatMs: unknown key/);
+    expect(() => committed.validateConsensusConfig({ heartbeatMs: 1 })).toThrow(
+      /config\.heartbeatMs: unknown key/,
+    );
     expect(() => committed.validateConsensusConfig({ heartbeatIntervalMs: '50' })).toThrow(ConfigError);
-    expect(() => committed.validateConsensusConfig({ heartbeatIntervalMs: -1 })).toThrow(/config\.heartbeatIntervalMs: must be a non-negative integer, got -1/);
-    expect(() => committed.validateConsensusConfig({ electionTimeoutMinMs: 400 })).toThrow(/config\.electionTimeoutMinMs: constraint violated/);
+    expect(() => committed.validateConsensusConfig({ heartbeatIntervalMs: -1 })).toThrow(
+      /config\.heartbeatIntervalMs: must be a non-negative integer, got -1/,
+    );
+    expect(() => committed.validateConsensusConfig({ electionTimeoutMinMs: 400 })).toThrow(
+      /config\.electionTimeoutMinMs: constraint violated/,
+    );
     expect(() => committed.validateConsensusConfig(7)).toThrow(ConfigError);
   });
 });

@@ -4,13 +4,22 @@
  * in-memory program). Counts are printed; the property is that everything that validates compiles.
  * Corpus location: `../shared/corpus/vibee` next to the repository, or $VIBEE_CORPUS.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hasErrors } from '../../generator/diagnostics.js';
-import { generate, typecheckFiles } from '../../generator/emit/generate.js';
 import type { EmittedFile } from '../../generator/emit/emit.js';
+import { generate, typecheckFiles } from '../../generator/emit/generate.js';
 import { parseVibee } from '../../generator/parse/parse-vibee.js';
 import { validateSpec } from '../../generator/spec/validate.js';
 
@@ -47,13 +56,20 @@ describe.skipIf(!existsSync(filesDir))('corpus generality', () => {
       parsed++;
       const strict = validateSpec({ fileName: rel, text });
       if (strict.model) strictValid++;
-      else for (const d of strict.diagnostics) if (d.severity === 'error') strictFailures.set(d.code, (strictFailures.get(d.code) ?? 0) + 1);
-      if (validateSpec({ fileName: rel, text }, { allowUnknownTypes: true }).model) lenient.push({ rel, text });
+      else
+        for (const d of strict.diagnostics)
+          if (d.severity === 'error') strictFailures.set(d.code, (strictFailures.get(d.code) ?? 0) + 1);
+      if (validateSpec({ fileName: rel, text }, { allowUnknownTypes: true }).model)
+        lenient.push({ rel, text });
     }
     // Generate each (unknown names -> `unknown`, with a warning), into its own folder of one temp dir.
     const batch: EmittedFile[] = [];
     lenient.forEach(({ rel, text }, i) => {
-      const g = generate([{ fileName: rel, text }], { allowUnknownTypes: true, typecheck: false, runtimeImport: '../../runtime/wire/v1.js' });
+      const g = generate([{ fileName: rel, text }], {
+        allowUnknownTypes: true,
+        typecheck: false,
+        runtimeImport: '../../runtime/wire/v1.js',
+      });
       expect(hasErrors(g.diagnostics), rel).toBe(false);
       for (const f of g.files) {
         const p = `spec${i}/${f.path}`;
@@ -63,7 +79,9 @@ describe.skipIf(!existsSync(filesDir))('corpus generality', () => {
       }
     });
     const errors = typecheckFiles(batch, '../runtime/wire/v1.js');
-    const failedSpecs = new Set(errors.map((e) => lenient[Number(/^spec(\d+)\//.exec(e.path)?.[1] ?? -1)]?.rel ?? e.path));
+    const failedSpecs = new Set(
+      errors.map((e) => lenient[Number(/^spec(\d+)\//.exec(e.path)?.[1] ?? -1)]?.rel ?? e.path),
+    );
     console.log(
       `corpus: ${specs.length} files, ${parsed} parse; ${strictValid} validate strictly (unknown types are errors), ` +
         `${lenient.length} validate with unknown types as warnings; ${lenient.length - failedSpecs.size} of those type-check. ` +
@@ -77,7 +95,11 @@ describe.skipIf(!existsSync(filesDir))('corpus generality', () => {
   it('the batch type check does catch a broken file (control)', () => {
     const errors = typecheckFiles(
       [
-        { path: 'a/x.ts', content: "import { Writer } from '../../runtime/wire/v1.js';\nexport const w: string = new Writer();\n" },
+        {
+          path: 'a/x.ts',
+          content:
+            "import { Writer } from '../../runtime/wire/v1.js';\nexport const w: string = new Writer();\n",
+        },
         { path: 'b/y.ts', content: 'export const ok: number = 1;\n' },
       ],
       '../runtime/wire/v1.js',

@@ -23,7 +23,10 @@ describe('constraint expressions', () => {
   });
 
   it('reports syntax errors with the offset', () => {
-    expect(parseExpr('A < ')).toEqual({ error: "expected a number, a constant name or '(' but found end of expression", offset: 4 });
+    expect(parseExpr('A < ')).toEqual({
+      error: "expected a number, a constant name or '(' but found end of expression",
+      offset: 4,
+    });
     expect(parseExpr('A # B')).toEqual({ error: "unexpected character '#'", offset: 2 });
     expect(parseExpr('A B')).toEqual({ error: "unexpected 'B'", offset: 2 });
   });
@@ -41,7 +44,9 @@ describe('constraint expressions', () => {
       e: fc.oneof(
         { depthSize: 'small', withCrossShrink: true },
         leaf,
-        fc.tuple(tie('e'), fc.constantFrom('+', '-', '*', '%'), tie('e')).map(([l, op, r]) => `(${l} ${op} ${r})`),
+        fc
+          .tuple(tie('e'), fc.constantFrom('+', '-', '*', '%'), tie('e'))
+          .map(([l, op, r]) => `(${l} ${op} ${r})`),
       ),
     })).e;
     fc.assert(

@@ -1,7 +1,14 @@
 /** runtime/wire/v1.ts: the primitives the generated codecs are built on. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createMachine, DecodeError, IllegalTransition, indexTransitions, Reader, Writer } from '../../runtime/wire/v1.js';
+import {
+  createMachine,
+  DecodeError,
+  IllegalTransition,
+  indexTransitions,
+  Reader,
+  Writer,
+} from '../../runtime/wire/v1.js';
 
 describe('Writer/Reader', () => {
   it('round-trips every primitive at its edges', () => {
@@ -32,15 +39,18 @@ describe('Writer/Reader', () => {
 
   it('frames returned by finish() are never overwritten by later frames, across chunk changes', () => {
     fc.assert(
-      fc.property(fc.array(fc.uint8Array({ maxLength: 300 }), { minLength: 1, maxLength: 40 }), (payloads) => {
-        const w = new Writer(64);
-        const frames = payloads.map((p) => {
-          w.reset();
-          w.bytes(p);
-          return w.finish();
-        });
-        frames.forEach((f, i) => expect(new Reader(f).bytes()).toEqual(payloads[i]));
-      }),
+      fc.property(
+        fc.array(fc.uint8Array({ maxLength: 300 }), { minLength: 1, maxLength: 40 }),
+        (payloads) => {
+          const w = new Writer(64);
+          const frames = payloads.map((p) => {
+            w.reset();
+            w.bytes(p);
+            return w.finish();
+          });
+          for (const [i, f] of frames.entries()) expect(new Reader(f).bytes()).toEqual(payloads[i]);
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -58,11 +68,15 @@ describe('Writer/Reader', () => {
   it('rejects malformed input with DecodeError and a clear message', () => {
     expect(() => new Reader(Uint8Array.of(0x80)).uint()).toThrow(/truncated varint \(at byte 0\)/);
     expect(() => new Reader(Uint8Array.of(0x80, 0x00)).uint()).toThrow(/non-minimal varint/);
-    expect(() => new Reader(Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x10)).uint()).toThrow(/exceeds 2\^53/);
+    expect(() => new Reader(Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x10)).uint()).toThrow(
+      /exceeds 2\^53/,
+    );
     expect(() => new Reader(Uint8Array.of(2)).bool()).toThrow(/invalid bool byte 2/);
     expect(() => new Reader(Uint8Array.of(5, 1)).bytes()).toThrow(/byte length 5 exceeds/);
     expect(() => new Reader(Uint8Array.of(2, 0xc3, 0x28)).string()).toThrow(/invalid UTF-8/);
-    expect(() => new Reader(Uint8Array.of(200, 1)).count(1)).toThrow(/count 200 exceeds the remaining 0 bytes/);
+    expect(() => new Reader(Uint8Array.of(200, 1)).count(1)).toThrow(
+      /count 200 exceeds the remaining 0 bytes/,
+    );
     expect(() => new Reader(Uint8Array.of(4)).ordinal(4, 'Color')).toThrow(/invalid Color ordinal 4/);
     const r = new Reader(Uint8Array.of(1, 2));
     r.uint();

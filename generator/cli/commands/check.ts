@@ -7,10 +7,20 @@ import type { Command } from 'commander';
 import { hasErrors } from '../../diagnostics.js';
 import { unifiedDiff } from '../../emit/text-diff.js';
 import type { CliIo } from '../io.js';
-import { DEFAULT_OUT, DEFAULT_SPEC, type GenerateCommandOptions, generateFromFiles, listGeneratedFiles } from './generate.js';
+import {
+  DEFAULT_OUT,
+  DEFAULT_SPEC,
+  type GenerateCommandOptions,
+  generateFromFiles,
+  listGeneratedFiles,
+} from './generate.js';
 
 /** Runs `vibee check`; returns the exit code (0 when DIR is fresh). */
-export async function runCheck(specs: readonly string[], options: GenerateCommandOptions, io: CliIo): Promise<number> {
+export async function runCheck(
+  specs: readonly string[],
+  options: GenerateCommandOptions,
+  io: CliIo,
+): Promise<number> {
   const list = specs.length ? specs : [DEFAULT_SPEC];
   const out = (options.out ?? DEFAULT_OUT).replace(/\/+$/, '');
   // No in-memory type check here: a tree equal to the output of `generate` (which type-checks) is
@@ -25,7 +35,9 @@ export async function runCheck(specs: readonly string[], options: GenerateComman
     if (cur === undefined) problems.push(`missing: ${out}/${f.path}`);
     else if (cur !== f.content) {
       problems.push(`stale: ${out}/${f.path}`);
-      diffs.push(unifiedDiff(cur, f.content, `${out}/${f.path} (on disk)`, `${out}/${f.path} (from the spec)`));
+      diffs.push(
+        unifiedDiff(cur, f.content, `${out}/${f.path} (on disk)`, `${out}/${f.path} (from the spec)`),
+      );
     }
   }
   const produced = new Set(g.result.files.map((f) => f.path));
@@ -45,10 +57,15 @@ export async function runCheck(specs: readonly string[], options: GenerateComman
 export function registerCheckCommand(program: Command, io: CliIo, setExitCode: (code: number) => void): void {
   program
     .command('check')
-    .description(`exit 1 when ${DEFAULT_OUT}/ differs from what the specs generate (stale, missing or extra files)`)
+    .description(
+      `exit 1 when ${DEFAULT_OUT}/ differs from what the specs generate (stale, missing or extra files)`,
+    )
     .argument('[specs...]', '.vibee specs')
     .option('--out <dir>', 'output directory', DEFAULT_OUT)
-    .option('--runtime-import <specifier>', 'module specifier of runtime/wire/v1.js from the output directory')
+    .option(
+      '--runtime-import <specifier>',
+      'module specifier of runtime/wire/v1.js from the output directory',
+    )
     .action(async (specs: string[], options: GenerateCommandOptions) => {
       setExitCode(await runCheck(specs, options, io));
     });

@@ -11,7 +11,8 @@ export async function runDiagram(file: string, io: CliIo): Promise<number> {
   try {
     text = new TextDecoder('utf-8').decode(await io.readFile(file));
   } catch (e) {
-    const reason = e && typeof e === 'object' && 'code' in e ? String((e as { code: unknown }).code) : 'unreadable';
+    const reason =
+      e && typeof e === 'object' && 'code' in e ? String((e as { code: unknown }).code) : 'unreadable';
     io.stderr(`${file}:1:1: error[VIB000]: cannot read file (${reason})\n`);
     return 1;
   }
@@ -23,7 +24,11 @@ export async function runDiagram(file: string, io: CliIo): Promise<number> {
 }
 
 /** Registers `diagram`. */
-export function registerDiagramCommand(program: Command, io: CliIo, setExitCode: (code: number) => void): void {
+export function registerDiagramCommand(
+  program: Command,
+  io: CliIo,
+  setExitCode: (code: number) => void,
+): void {
   program
     .command('diagram')
     .description('print every fsm of a spec as a Mermaid stateDiagram-v2')

@@ -30,7 +30,10 @@ export interface GenerateCommandOptions {
 
 /** `runtime/wire/v1.js` relative to `outDir`, as an ESM specifier. */
 export function runtimeImportFor(outDir: string, cwd = process.cwd()): string {
-  const rel = path.relative(path.resolve(cwd, outDir), path.resolve(cwd, 'runtime/wire/v1.js')).split(path.sep).join('/');
+  const rel = path
+    .relative(path.resolve(cwd, outDir), path.resolve(cwd, 'runtime/wire/v1.js'))
+    .split(path.sep)
+    .join('/');
   return rel.startsWith('.') ? rel : `./${rel}`;
 }
 
@@ -49,7 +52,8 @@ export async function generateFromFiles(
       inputs.push({ fileName: file.split(path.sep).join('/'), text });
       sources.set(file.split(path.sep).join('/'), text);
     } catch (e) {
-      const reason = e && typeof e === 'object' && 'code' in e ? String((e as { code: unknown }).code) : 'unreadable';
+      const reason =
+        e && typeof e === 'object' && 'code' in e ? String((e as { code: unknown }).code) : 'unreadable';
       io.stderr(`${file}:1:1: error[VIB000]: cannot read file (${reason})\n`);
       unreadable = true;
     }
@@ -89,7 +93,11 @@ export async function listGeneratedFiles(dir: string): Promise<Map<string, strin
 }
 
 /** Runs `vibee generate`; returns the exit code. */
-export async function runGenerate(specs: readonly string[], options: GenerateCommandOptions, io: CliIo): Promise<number> {
+export async function runGenerate(
+  specs: readonly string[],
+  options: GenerateCommandOptions,
+  io: CliIo,
+): Promise<number> {
   const list = specs.length ? specs : [DEFAULT_SPEC];
   const out = options.out ?? DEFAULT_OUT;
   const g = await generateFromFiles(list, options, io);
@@ -106,18 +114,29 @@ export async function runGenerate(specs: readonly string[], options: GenerateCom
   const produced = new Set(g.result.files.map((f) => f.path));
   const removed = [...existing.keys()].filter((p) => !produced.has(p));
   for (const p of removed) await rm(path.join(out, p));
-  io.stdout(`vibee: ${g.result.files.length} file(s) in ${out} (${written} written, ${removed.length} removed)\n`);
+  io.stdout(
+    `vibee: ${g.result.files.length} file(s) in ${out} (${written} written, ${removed.length} removed)\n`,
+  );
   return 0;
 }
 
 /** Registers `generate`. */
-export function registerGenerateCommand(program: Command, io: CliIo, setExitCode: (code: number) => void): void {
+export function registerGenerateCommand(
+  program: Command,
+  io: CliIo,
+  setExitCode: (code: number) => void,
+): void {
   program
     .command('generate')
-    .description(`generate TypeScript from specs (default ${DEFAULT_SPEC}) into --out (default ${DEFAULT_OUT}/)`)
+    .description(
+      `generate TypeScript from specs (default ${DEFAULT_SPEC}) into --out (default ${DEFAULT_OUT}/)`,
+    )
     .argument('[specs...]', '.vibee specs')
     .option('--out <dir>', 'output directory', DEFAULT_OUT)
-    .option('--runtime-import <specifier>', 'module specifier of runtime/wire/v1.js from the output directory')
+    .option(
+      '--runtime-import <specifier>',
+      'module specifier of runtime/wire/v1.js from the output directory',
+    )
     .option('--allow-unknown-types', 'emit undefined type names as unknown (warning) instead of failing')
     .option('--no-typecheck', 'skip the in-memory type check of the emitted code')
     .action(async (specs: string[], options: GenerateCommandOptions) => {

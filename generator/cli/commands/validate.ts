@@ -5,19 +5,27 @@ import { validateSpec } from '../../spec/validate.js';
 import type { CliIo } from '../io.js';
 
 /** Runs `vibee validate`; returns the exit code. */
-export async function runValidate(files: readonly string[], options: { allowUnknownTypes?: boolean }, io: CliIo): Promise<number> {
+export async function runValidate(
+  files: readonly string[],
+  options: { allowUnknownTypes?: boolean },
+  io: CliIo,
+): Promise<number> {
   let failed = false;
   for (const file of files) {
     let text: string;
     try {
       text = new TextDecoder('utf-8').decode(await io.readFile(file));
     } catch (e) {
-      const reason = e && typeof e === 'object' && 'code' in e ? String((e as { code: unknown }).code) : 'unreadable';
+      const reason =
+        e && typeof e === 'object' && 'code' in e ? String((e as { code: unknown }).code) : 'unreadable';
       io.stderr(`${file}:1:1: error[VIB000]: cannot read file (${reason})\n`);
       failed = true;
       continue;
     }
-    const r = validateSpec({ fileName: file, text }, options.allowUnknownTypes ? { allowUnknownTypes: true } : {});
+    const r = validateSpec(
+      { fileName: file, text },
+      options.allowUnknownTypes ? { allowUnknownTypes: true } : {},
+    );
     for (const d of r.diagnostics) io.stderr(`${formatDiagnostic(d, text)}\n`);
     if (hasErrors(r.diagnostics)) failed = true;
     else io.stdout(`${file}: ok\n`);
@@ -26,7 +34,11 @@ export async function runValidate(files: readonly string[], options: { allowUnkn
 }
 
 /** Registers `validate`. */
-export function registerValidateCommand(program: Command, io: CliIo, setExitCode: (code: number) => void): void {
+export function registerValidateCommand(
+  program: Command,
+  io: CliIo,
+  setExitCode: (code: number) => void,
+): void {
   program
     .command('validate')
     .description('validate .vibee specs (JSON Schema + semantic checks)')
