@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { runKv } from './harness.js';
 
 const SEEDS = Number(process.env.COORD_SIM_SEEDS ?? 12);
+const TIMEOUT = 60_000 + SEEDS * 3_000;
 
 describe('KV in the simulator with faults', () => {
   it('KV histories (blind puts, linearizable reads) are linearizable per the checker', async () => {
@@ -16,7 +17,7 @@ describe('KV in the simulator with faults', () => {
     }
     expect(ops).toBeGreaterThan(SEEDS * 20);
     expect(undecided).toBeLessThanOrEqual(Math.floor(SEEDS / 10));
-  });
+  }, TIMEOUT);
 
   it('reads served by any replica without ReadIndex are caught as non-linearizable on some seed', async () => {
     let caught = 0;
@@ -24,5 +25,5 @@ describe('KV in the simulator with faults', () => {
       if ((await runKv(seed, 3000, true)).linearizable === false) caught++;
     }
     expect(caught).toBeGreaterThan(0);
-  });
+  }, TIMEOUT);
 });

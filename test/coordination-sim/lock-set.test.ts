@@ -3,6 +3,7 @@ import { runLockSet } from './harness.js';
 
 // Seeds in the default run; COORD_SIM_SEEDS=1000 for the long run (npm script requested).
 const SEEDS = Number(process.env.COORD_SIM_SEEDS ?? 12);
+const TIMEOUT = 60_000 + SEEDS * 3_000;
 
 describe('coordination in the simulator with faults', () => {
   it('lock-set with fencing loses no acknowledged element and lock histories are linearizable', async () => {
@@ -18,7 +19,7 @@ describe('coordination in the simulator with faults', () => {
     }
     expect(acquisitions).toBeGreaterThan(SEEDS * 5);
     expect(rejected).toBeGreaterThan(0); // fencing was exercised
-  });
+  }, TIMEOUT);
 
   it('the same workload WITHOUT fencing loses elements on some seed (the harness sees the bug)', async () => {
     let lostSeeds = 0;
@@ -27,5 +28,5 @@ describe('coordination in the simulator with faults', () => {
       if (r.lost.length > 0) lostSeeds++;
     }
     expect(lostSeeds).toBeGreaterThan(0);
-  });
+  }, TIMEOUT);
 });
