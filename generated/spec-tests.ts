@@ -38,3 +38,12 @@ export const SPEC_TESTS: readonly SpecTest[] = Object.freeze([
   { name: 'consensus_with_tracing', category: 'integration', input: { event: 'election' }, expected: { spans_with_timings: true }, description: 'An election produces trace spans with timings' },
   { name: 'locks_with_scheduler', category: 'integration', input: { workers: 4, jobs: 20 }, expected: { job_runs_without_lock: 0 }, description: 'A worker pool never runs a job whose lock it does not hold' },
 ]);
+
+/**
+ * Names of spec tests that have no scenario in `implemented` (the test suite asserts this is empty,
+ * so every entry of the spec's test list is backed by a real scenario). Unknown names are ignored.
+ */
+export function missingScenarios(implemented: Iterable<string>): SpecTestName[] {
+  const have = new Set(implemented);
+  return SPEC_TESTS.map((t) => t.name).filter((n) => !have.has(n));
+}
