@@ -112,7 +112,9 @@ describe('generated spec-test registry', () => {
   it('lists every test of the spec and reports the ones without a scenario', async () => {
     const { SPEC_TESTS, missingScenarios } = await import('../../generated/index.js');
     const spec = readFileSync(SPEC, 'utf8');
-    const names = [...spec.slice(spec.indexOf('\ntests:')).matchAll(/^ {2}- name: (\w+)$/gm)].map((m) => m[1]);
+    const names = [...spec.slice(spec.indexOf('\ntests:')).matchAll(/^ {2}- name: (\w+)$/gm)].map(
+      (m) => m[1],
+    );
     expect(SPEC_TESTS.map((t) => t.name)).toEqual(names);
     expect(missingScenarios(names)).toEqual([]);
     expect(missingScenarios(names.slice(1))).toEqual([names[0]]);
