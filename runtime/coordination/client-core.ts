@@ -293,6 +293,38 @@ export class CoordinationClientCore {
     return { epoch: (await wait.promise).epoch };
   }
 
+  /**
+   * Observes an election: yields every leadership change of `name` seen from now on (leader
+   * session or null, value, epoch), in apply order, until `signal` aborts or the iterator returns.
+   */
+  async *observe(
+    name: string,
+    signal?: AbortSignal,
+  ): AsyncGenerator<{ leader: string | null; value: Uint8Array | null; epoch: bigint }> {
+    const queue: { leader: string | null; value: Uint8Array | null; epoch: bigint }[] = [];
+    let wake: (() => void) | null = null;
+    const unsub = this.o.registry.observeLeaders((e) => {
+      if (e.name !== name) return;
+      queue.push({ leader: e.sessionId, value: e.value, epoch: e.epoch });
+      wake?.();
+    });
+    const onAbort = () => wake?.();
+    signal?.addEventListener('abort', onAbort);
+    try {
+      for (;;) {
+        while (queue.length > 0) yield queue.shift() as (typeof queue)[number];
+        if (signal?.aborted) return;
+        await new Promise<void>((r) => {
+          wake = r;
+        });
+        wake = null;
+      }
+    } finally {
+      unsub();
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
   /** Resigns leadership (epoch) or withdraws a pending campaign (epoch 0n). */
   async resign(name: string, epoch: bigint): Promise<void> {
     const r = await this.o.propose({ type: 'ElectionResign', sessionId: this.o.sessionId, name, epoch });

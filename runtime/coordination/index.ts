@@ -19,7 +19,7 @@ export {
   GENERATED_COMMAND_CODEC,
   type StateMachine,
 } from './codec.js';
-export * from './errors.js';
+export { COORDINATION_ERROR_CODES, CoordinationError, type CoordinationErrorCode } from './errors.js';
 export { FenceGuard } from './fence-guard.js';
 export * from './limits.js';
 export { BUILTIN_MERGES, type MergeFunction } from './merges.js';

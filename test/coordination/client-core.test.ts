@@ -174,6 +174,26 @@ describe('client core', () => {
     expect(second).toBeGreaterThan(e1.epoch);
   });
 
+  it('observe yields leadership changes in apply order until aborted', async () => {
+    const w = new World();
+    const [a, b] = await Promise.all([w.client('a'), w.client('b')]);
+    const ac = new AbortController();
+    const seen: (string | null)[] = [];
+    const done = (async () => {
+      for await (const x of (a as CoordinationClientCore).observe('E', ac.signal)) seen.push(x.leader);
+    })();
+    const ea = await (a as CoordinationClientCore).campaign('E', new Uint8Array([1]));
+    const pb = (b as CoordinationClientCore).campaign('E', new Uint8Array([2]));
+    await flush();
+    await (a as CoordinationClientCore).resign('E', ea.epoch);
+    const eb = await pb;
+    await (b as CoordinationClientCore).resign('E', eb.epoch);
+    await flush();
+    ac.abort();
+    await done;
+    expect(seen).toEqual(['a', 'b', null]);
+  });
+
   it('locks_with_scheduler: a worker pool never runs a job whose lock it does not hold', async () => {
     const w = new World();
     const guard = new FenceGuard();
