@@ -21,9 +21,12 @@ for (const file of readdirSync(join(root, 'grammar')).filter((f) => f.endsWith('
 // `--grammar-only`: just step 1, for running the parser's tests from source (vitest) quickly.
 if (process.argv.includes('--grammar-only')) process.exit(0);
 
-// 2. TypeScript -> dist/.
+// 2. Templates are embedded into a TS module so the generator stays a pure function (no I/O).
+run(process.execPath, ['scripts/embed-templates.mjs']);
+
+// 3. TypeScript -> dist/.
 rmSync(join(root, 'dist'), { recursive: true, force: true });
 run(bin('tsc'), ['-p', 'tsconfig.build.json']);
 
-// 3. The compiled grammars are plain JavaScript that tsc does not copy.
+// 4. The compiled grammars are plain JavaScript that tsc does not copy.
 cpSync(grammarOut, join(root, 'dist', 'generator', 'parse', 'grammar'), { recursive: true });
