@@ -253,6 +253,21 @@ export class RaftNode {
     for (const e of rd.committedEntries) this.apply(e);
     for (const r of rd.readStates) this.readyReads.push(r);
     const s = rd.softState;
+    if (s.role !== 'leader' && this.reads.size > this.readyReads.length) {
+      // Leadership was lost: reads still waiting for a quorum's confirmation will never get it.
+      const confirmed = new Set(this.readyReads.map((r) => r.ctx));
+      for (const [ctx, w] of this.reads) {
+        if (confirmed.has(ctx)) continue;
+        this.reads.delete(ctx);
+        w.reject(
+          new ProposalRejected(
+            'not_leader',
+            `${this.id} lost leadership before the read was confirmed`,
+            s.leaderId,
+          ),
+        );
+      }
+    }
     this.observer.onState?.(this.id, {
       role: s.role,
       term: s.term,

@@ -124,3 +124,27 @@ describe('SimpleLogStore on a crashing disk', () => {
     expect(b.get('y')).toBeUndefined();
   });
 });
+
+describe('node reads across a leadership change', () => {
+  it('a linearizable read pending on a leader that loses leadership is rejected, never served', async () => {
+    const c = await SimCluster.start({ seed: 24, nodes: 3 });
+    const l = (await c.waitForLeader()) as string;
+    await c.run(200);
+    c.world.network.isolate(l);
+    let outcome: 'served' | 'rejected' | null = null;
+    c.nodes
+      .get(l)
+      ?.read('linearizable')
+      .then(
+        () => {
+          outcome = 'served';
+        },
+        () => {
+          outcome = 'rejected';
+        },
+      );
+    await c.run(1000);
+    expect(outcome).toBe('rejected');
+    c.stop();
+  });
+});
