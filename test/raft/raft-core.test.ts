@@ -286,6 +286,38 @@ describe('§5.3 log replication', () => {
     expect(net.core(f).log.lastIndex()).toBe(net.core(l).log.lastIndex());
   });
 
+  it('in-flight bytes are bounded, and proposals made together are batched into one append', () => {
+    const net = new CoreNet(ids3, { maxInflightBytes: 10, maxAppendEntries: 1 }, 15);
+    const l = net.elect();
+    const f = ids3.find((x) => x !== l) as string;
+    net.run(100);
+    net.filter = (from, _to, m) => from === f && m.type === 'AppendResponse';
+    for (let i = 0; i < 6; i++) net.core(l).propose(new Uint8Array(5).fill(i));
+    net.sent.length = 0;
+    net.deliver();
+    const toF = net.sent.filter(
+      (s) => s.from === l && s.to === f && s.m.type === 'AppendRequest' && s.m.entries.length > 0,
+    );
+    expect(toF.length).toBe(2); // 2 x 5 bytes fill the 10-byte budget
+    expect(
+      net
+        .core(l)
+        .status()
+        .progress.find((x) => x.id === f)?.inflightBytes,
+    ).toBe(10);
+    const batched = new CoreNet(ids3, {}, 16);
+    const bl = batched.elect();
+    batched.run(100);
+    batched.sent.length = 0;
+    for (let i = 0; i < 10; i++) batched.core(bl).propose(new Uint8Array([i]));
+    batched.deliver();
+    const appends = batched.sent.filter(
+      (s) => s.from === bl && s.m.type === 'AppendRequest' && s.m.entries.length > 0,
+    );
+    expect(appends.length).toBe(2); // one batch of 10 entries per follower
+    for (const a of appends) expect(a.m.type === 'AppendRequest' && a.m.entries.length).toBe(10);
+  });
+
   it('a peer that never answers is marked unreachable after MAX_RETRIES_PER_APPEND probes', () => {
     const net = new CoreNet(ids3, { maxRetriesPerAppend: 3, checkQuorum: false }, 6);
     const l = net.elect();
