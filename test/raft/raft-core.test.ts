@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import {
-  type AppendRequest,
   createNodeRoleMachine,
   ELECTION_TIMEOUT_MAX_MS,
   ELECTION_TIMEOUT_MIN_MS,
