@@ -178,6 +178,10 @@ function duplicate(k: string, first: VibeeScalar, key: VibeeScalar, file: string
 const FORBIDDEN = /[\x00-\x08\x0B\x0C\x0E-\x1F\x7F]|\r(?!\n)/g;
 /** FORBIDDEN or a UTF-16 surrogate (one scan finds both). */
 const SPECIAL = /[\x00-\x08\x0B\x0C\x0E-\x1F\x7F\uD800-\uDFFF]|\r(?!\n)/g;
+/** SPECIAL for a text without CR. */
+const SPECIAL_NO_CR = /[\x00-\x08\x0B\x0C\x0E-\x1F\x7F\uD800-\uDFFF]/g;
+/** SPECIAL_NO_CR as a plain test (no `g` state). */
+const PLAIN_SPECIAL = /[\x00-\x08\x0B\x0C\x0E-\x1F\x7F\uD800-\uDFFF]/;
 
 /**
  * Parses one `.vibee` file. `text` may be bytes (decoded as strict UTF-8). `fileName` is used
@@ -204,9 +208,11 @@ export function parseVibee(text: string | Uint8Array, fileName: string, options:
   // One pass finds the forbidden characters and whether there is any surrogate (for columns).
   const forbidden: number[] = [];
   let hasSurrogates: boolean | undefined = false;
-  let re = SPECIAL;
+  // Fast paths: no CR at all (bare CRs impossible) and no special character (nothing to report).
+  let re = source.includes('\r') ? SPECIAL : SPECIAL_NO_CR;
+  const none = re === SPECIAL_NO_CR && !PLAIN_SPECIAL.test(source);
   re.lastIndex = 0;
-  for (let m = re.exec(source); m !== null; m = re.exec(source)) {
+  for (let m = none ? null : re.exec(source); m !== null; m = re.exec(source)) {
     const c = source.charCodeAt(m.index);
     if (c >= 0xd800 && c <= 0xdfff) {
       hasSurrogates = true;
@@ -234,7 +240,16 @@ export function parseVibee(text: string | Uint8Array, fileName: string, options:
   if (diagnostics.length > 0) return { document: null, diagnostics };
 
   const maxErrors = options.maxErrors ?? 20;
-  const grammarOptions = { range: (s: number, e: number) => positions.range(s, e), maxDepth: options.maxDepth ?? DEFAULT_MAX_DEPTH };
+  // `sawDuplicate`: the grammar flags a mapping with a repeated key; only then is the tree walked
+  // to report each duplicate (most files have none).
+  let sawDuplicate = false;
+  const grammarOptions = {
+    range: (s: number, e: number) => positions.range(s, e),
+    maxDepth: options.maxDepth ?? DEFAULT_MAX_DEPTH,
+    sawDuplicate: () => {
+      sawDuplicate = true;
+    },
+  };
   let current = source;
   let root: VibeeNode | null = null;
   let lastLine = 0;
@@ -265,7 +280,7 @@ export function parseVibee(text: string | Uint8Array, fileName: string, options:
       ),
     );
   }
-  if (root !== null) checkDuplicates(root, fileName, diagnostics);
+  if (root !== null && sawDuplicate) checkDuplicates(root, fileName, diagnostics);
   if (diagnostics.length > 0) return { document: null, diagnostics };
   return { document: { fileName, root }, diagnostics };
 }

@@ -158,22 +158,52 @@ describe('big and deep input: no crash, no hang', () => {
     }
     expect(depth).toBe(1000);
   });
-  it('1,000 levels of block nesting: a value, or a nesting diagnostic (never a throw)', () => {
+  it('1,000 levels of block mapping nesting parse (no stack overflow)', () => {
     const lines = Array.from({ length: 1000 }, (_, i) => `${' '.repeat(i)}k${i}:`);
     const r = parseVibee(`${lines.join('\n')} end\n`, 'deep.vibee');
-    if (r.document === null) {
-      // The recursive-descent parser may run out of stack first: that must be a located diagnostic.
-      expect(r.diagnostics.map((d) => [d.code, d.message.slice(0, 18)])).toEqual([['YAML030', 'nesting too deep: ']]);
-      return;
-    }
+    expect(r.diagnostics).toEqual([]);
     let v = toPlainValue(r.document) as unknown;
     for (let i = 0; i < 1000; i++) v = (v as Record<string, unknown>)[`k${i}`];
     expect(v).toBe('end');
+  });
+  it('1,000 levels of block sequence nesting parse, on separate lines and compact (`- - -`)', () => {
+    // The root mapping is one level: 999 sequences under it make 1,000.
+    const lines = Array.from({ length: 999 }, (_, i) => `${' '.repeat(2 * i)}-`);
+    const separate = parseVibee(`a:\n${lines.join('\n')} x\n`, 'deep.vibee');
+    const compact = parseVibee(`a:\n${'- '.repeat(999)}x\n`, 'deep.vibee');
+    for (const r of [separate, compact]) {
+      expect(r.diagnostics).toEqual([]);
+      let v = (toPlainValue(r.document) as { a: unknown }).a;
+      let depth = 0;
+      while (Array.isArray(v)) {
+        depth++;
+        v = v[0];
+      }
+      expect([depth, v]).toEqual([999, 'x']);
+    }
+  });
+  it('one level more than maxDepth is a located diagnostic', () => {
+    const e = firstError(`a:\n${'- '.repeat(1000)}x\n`);
+    expect([e.at, e.code]).toEqual(['2:1999', 'YAML030']);
+    expect(e.message).toBe('nesting too deep (more than 1000 levels)');
+    expect(parseVibee(`a:\n${'- '.repeat(10)}x\n`, 'd', { maxDepth: 5 }).diagnostics.map((d) => d.code)).toEqual(['YAML030']);
+  });
+  it('100,000 levels of block nesting give a nesting diagnostic, not a stack overflow', () => {
+    const e = firstError(`a:\n${'- '.repeat(100_000)}x\n`);
+    expect(e.code).toBe('YAML030');
+    // Even with the depth limit lifted, running out of stack is a diagnostic, never a throw.
+    const r = parseVibee(`a:\n${'- '.repeat(100_000)}x\n`, 'deep.vibee', { maxDepth: 1e9 });
+    expect(r.document).toBeNull();
+    expect(r.diagnostics.map((d) => [d.code, d.message.slice(0, 18)])).toEqual([['YAML030', 'nesting too deep: ']]);
   });
   it('10,000 levels give a nesting diagnostic, not a stack overflow', () => {
     const e = firstError(`a: ${'['.repeat(10_000)}${']'.repeat(10_000)}\n`);
     expect(e.code).toBe('YAML030');
     expect(e.message).toMatch(/nesting too deep/);
+  });
+  it('100,000 levels of flow nesting give a nesting diagnostic', () => {
+    const e = firstError(`a: ${'{x: '.repeat(100_000)}1${'}'.repeat(100_000)}\n`);
+    expect([e.code, e.message]).toEqual(['YAML030', 'nesting too deep (more than 1000 levels)']);
   });
   it('a 1 MB single line parses', () => {
     const long = 'x'.repeat(1_000_000);
