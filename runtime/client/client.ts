@@ -1,0 +1,538 @@
+/**
+ * The contract's `Client` over a `Channel`: `connect({ endpoints })` (TCP) and
+ * `createEmbeddedClient(node, replica)` (in-process) return the same interface.
+ *
+ * Contracts:
+ * - Every command carries this client's id and a fresh sequence number; retries inside the channel
+ *   reuse it, so a command applies at most once. An unknown outcome is an `IndeterminateError`.
+ * - The client opens one coordination session (TTL `sessionTtlMs`) and keeps it alive every TTL/3.
+ *   When the cluster reports the session gone, every held lock's `signal` aborts and a new session
+ *   is opened for later calls.
+ * - Lock, barrier and campaign waits happen on the server (it answers with the final outcome); the
+ *   request deadline is derived from the wait (`waitMs`, the barrier timeout) plus `timeoutMs`.
+ *   A lock wait that is abandoned (abort, deadline, unknown outcome) is cancelled on the server
+ *   (`LockRelease` with token 0), and released if the grant won the race.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  BARRIER_TIMEOUT_MS,
+  type ClientResponse,
+  type CommandMessage,
+  type CommandResult,
+  type ConfChange,
+  decodeResultMessage,
+  encodeCommandMessage,
+  encodeConfChange,
+  type ReadConsistency,
+  SESSION_TTL_MS,
+} from '../../generated/index.js';
+import {
+  type BarrierResult,
+  CoordinationClientCore,
+  type CoreClock,
+  type HeldLock,
+} from '../coordination/client-core.js';
+import type { CoordinationReplica } from '../coordination/codec.js';
+import { CoordinationError } from '../coordination/errors.js';
+import type { VersionVector } from '../coordination/types.js';
+import { WaiterRegistry } from '../coordination/waiter-registry.js';
+import { createRealClock } from '../env/real-clock.js';
+import type { RaftNode } from '../node/node.js';
+import { createRequestHandler } from '../server/handler.js';
+import { parseJsonPayload, type ServerStatus } from '../server/protocol.js';
+import type { TransportTlsOptions } from '../transport/types.js';
+import { type Channel, createLocalChannel, createTcpChannel } from './channel.js';
+import { IndeterminateError, RequestRejectedError } from './errors.js';
+
+/** Per-call options. */
+export interface CallOpts {
+  signal?: AbortSignal;
+  /** Deadline of this call (default: the client's `timeoutMs`). */
+  timeoutMs?: number;
+}
+
+/** A KV value with its causal context (pass `context` back to the next write of the key). */
+export interface KvValue {
+  value: Uint8Array | null;
+  /** Concurrent values (application_callback keys); empty otherwise. */
+  siblings: Uint8Array[];
+  context: VersionVector;
+}
+
+/** A barrier handle. */
+export interface BarrierHandle {
+  /** Arrives and resolves when the barrier is released (satisfied, timed out or cancelled). */
+  arrive(opts?: CallOpts): Promise<BarrierResult>;
+  /** Withdraws this client's arrival. */
+  leave(opts?: CallOpts): Promise<void>;
+}
+
+/** An election handle. */
+export interface ElectionHandle {
+  /** Campaigns; resolves with the leadership epoch (a fence) once elected. */
+  campaign(value: Uint8Array | string, opts?: CallOpts): Promise<{ epoch: bigint }>;
+  /** Leadership changes (leader session or null, value, epoch), polled, until `signal` aborts. */
+  observe(opts?: { signal?: AbortSignal; intervalMs?: number }): AsyncGenerator<{
+    leader: string | null;
+    value: Uint8Array | null;
+    epoch: bigint;
+  }>;
+  /** Resigns (when leading) or withdraws a pending campaign. */
+  resign(opts?: CallOpts): Promise<void>;
+}
+
+/** The contract's Client. */
+export interface Client {
+  readonly clientId: string;
+  put(
+    key: string,
+    value: Uint8Array | string,
+    opts?: CallOpts & { context?: VersionVector },
+  ): Promise<KvValue>;
+  get(key: string, opts?: CallOpts & { consistency?: ReadConsistency }): Promise<KvValue>;
+  delete(key: string, opts?: CallOpts & { context?: VersionVector }): Promise<KvValue>;
+  lock(
+    name: string,
+    opts?: { ttlMs?: number; waitMs?: number; signal?: AbortSignal; timeoutMs?: number },
+  ): Promise<HeldLock>;
+  barrier(
+    name: string,
+    opts: { participants: number; threshold?: number; timeoutMs?: number },
+  ): BarrierHandle;
+  election(name: string): ElectionHandle;
+  status(opts?: CallOpts): Promise<ServerStatus>;
+  /** Membership change through the leader (`members add/remove/promote`). */
+  changeMembership(cc: ConfChange, opts?: CallOpts): Promise<{ index: number }>;
+  /** Hands leadership to `target` (empty: the most caught-up voter). */
+  transferLeader(target: string, opts?: CallOpts): Promise<{ leaderId: string | null }>;
+  /** Closes the session (releasing what it holds) and the connections. */
+  close(): Promise<void>;
+}
+
+/** Options of `connect`. */
+export interface ConnectOptions {
+  /** `HOST:PORT` endpoints (array or comma-separated). */
+  endpoints: readonly string[] | string;
+  clusterId?: string;
+  clientId?: string;
+  /** Default deadline of a call (default 10000 ms). */
+  timeoutMs?: number;
+  /** Session TTL (default SESSION_TTL_MS). */
+  sessionTtlMs?: number;
+  tls?: TransportTlsOptions;
+}
+
+const utf8 = new TextEncoder();
+const bytesOf = (v: Uint8Array | string) => (typeof v === 'string' ? utf8.encode(v) : v);
+const FOREVER = 24 * 3600 * 1000;
+
+function failed(res: ClientResponse): never {
+  if (res.status === 'timeout')
+    throw new IndeterminateError(`server deadline passed (${res.errorCode}): ${res.message}`);
+  throw new RequestRejectedError(res.errorCode || res.status, res.message || res.status);
+}
+
+function raise(r: CommandResult): never {
+  throw new CoordinationError(r.errorCode, r.message);
+}
+
+/** The client over a channel (see module doc). */
+class ChannelClient implements Client {
+  readonly clientId: string;
+  private seq = 0;
+  private sessionN = 0;
+  private core!: CoordinationClientCore;
+  private sessionId = '';
+  private readonly registry = new WaiterRegistry();
+  private readonly held = new Map<string, bigint>();
+  private keepTimer: ReturnType<typeof setInterval> | null = null;
+  private readonly clock: CoreClock;
+  private closed = false;
+  private reopening: Promise<void> | null = null;
+
+  constructor(
+    private readonly channel: Channel,
+    clientId: string,
+    private readonly timeoutMs: number,
+    private readonly ttlMs: number,
+  ) {
+    this.clientId = clientId;
+    const c = createRealClock();
+    this.clock = { now: c.now, setTimer: c.setTimer, clearTimer: (h) => c.clearTimer(h as never) };
+  }
+
+  private deadline(opts?: CallOpts, extra = 0): number {
+    return performance.now() + (opts?.timeoutMs ?? this.timeoutMs) + extra;
+  }
+
+  /** Sends one command (fresh sequence, reused by the channel's retries). */
+  private async command(
+    cmd: CommandMessage,
+    opts: { signal?: AbortSignal; deadline: number },
+  ): Promise<CommandResult> {
+    const sequence = ++this.seq;
+    const res = await this.channel.call(
+      {
+        clientId: this.clientId,
+        sequence,
+        kind: 'command',
+        consistency: 'linearizable',
+        payload: encodeCommandMessage(cmd),
+      },
+      opts,
+    );
+    if (res.status !== 'ok') failed(res);
+    return decodeResultMessage(res.payload);
+  }
+
+  /** The deadline a coordination command needs: its own server-side wait plus the call timeout. */
+  private waitFor(cmd: CommandMessage): number {
+    if (cmd.type === 'LockAcquire' && !cmd.tryOnly) return cmd.waitMs > 0 ? cmd.waitMs : FOREVER;
+    if (cmd.type === 'BarrierArrive') return cmd.timeoutMs > 0 ? cmd.timeoutMs : BARRIER_TIMEOUT_MS;
+    if (cmd.type === 'ElectionCampaign') return FOREVER;
+    return 0;
+  }
+
+  private async proposeForCore(cmd: CommandMessage, signal?: AbortSignal): Promise<CommandResult> {
+    try {
+      return await this.command(cmd, { signal, deadline: this.deadline(undefined, this.waitFor(cmd)) });
+    } catch (e) {
+      if (cmd.type === 'LockAcquire') void this.cancelLockWait(cmd.sessionId, cmd.name);
+      if (signal?.aborted && !(e instanceof IndeterminateError)) throw signal.reason ?? e;
+      throw e;
+    }
+  }
+
+  /** Cancels a queued lock request; if the grant won the race, releases it. Best effort. */
+  private async cancelLockWait(sessionId: string, name: string): Promise<void> {
+    const deadline = this.deadline();
+    try {
+      const r = await this.command({ type: 'LockRelease', sessionId, name, fenceToken: 0n }, { deadline });
+      if (r.ok) return;
+      const view = await this.read<{ owner: string | null; fenceToken: string } | null>(
+        { lock: name },
+        deadline,
+      );
+      if (view?.owner === sessionId && !this.held.has(name))
+        await this.command(
+          { type: 'LockRelease', sessionId, name, fenceToken: BigInt(view.fenceToken) },
+          { deadline },
+        );
+    } catch {
+      /* the lease expires on its own */
+    }
+  }
+
+  private async read<T>(query: object, deadline: number, signal?: AbortSignal): Promise<T> {
+    const res = await this.channel.call(
+      {
+        clientId: this.clientId,
+        sequence: 0,
+        kind: 'read',
+        consistency: 'linearizable',
+        payload: utf8.encode(JSON.stringify(query)),
+      },
+      { deadline, signal },
+    );
+    if (res.status !== 'ok') failed(res);
+    return parseJsonPayload<T>(res.payload);
+  }
+
+  /** Opens a (new) session and starts the keepalive. */
+  async open(): Promise<void> {
+    this.sessionN++;
+    const sessionId = `${this.clientId}/${this.sessionN}`;
+    const core = new CoordinationClientCore({
+      sessionId,
+      propose: (cmd, signal) => this.proposeForCore(cmd, signal),
+      registry: this.registry,
+      clock: this.clock,
+      defaultTtlMs: 10000,
+      actor: this.clientId,
+    });
+    await core.openSession(this.ttlMs, this.clientId);
+    this.core = core;
+    this.sessionId = sessionId;
+    if (this.keepTimer === null) {
+      this.keepTimer = setInterval(() => void this.keepAlive(), Math.max(50, Math.floor(this.ttlMs / 3)));
+      this.keepTimer.unref?.();
+    }
+  }
+
+  private async keepAlive(): Promise<void> {
+    if (this.closed || this.reopening) return;
+    const core = this.core;
+    try {
+      await core.keepAlive();
+    } catch (e) {
+      if (e instanceof CoordinationError && e.code === 'UNKNOWN_SESSION' && core === this.core)
+        this.sessionLost();
+    }
+  }
+
+  /** The session ended on the cluster: abort every held lock's signal, then open a new session. */
+  private sessionLost(): void {
+    const sessionId = this.sessionId;
+    for (const [name, token] of this.held)
+      this.registry.feed({
+        kind: 'lock_lost',
+        index: 0,
+        name,
+        sessionId,
+        requestId: '',
+        fenceToken: token,
+        reason: 'session_lost',
+      });
+    this.held.clear();
+    this.reopening = this.open()
+      .catch(() => undefined)
+      .finally(() => {
+        this.reopening = null;
+      });
+  }
+
+  private async ready(): Promise<CoordinationClientCore> {
+    if (this.closed) throw new CoordinationError('CLOSED', 'client closed');
+    if (this.reopening) await this.reopening;
+    return this.core;
+  }
+
+  async put(
+    key: string,
+    value: Uint8Array | string,
+    opts?: CallOpts & { context?: VersionVector },
+  ): Promise<KvValue> {
+    const r = await this.command(
+      {
+        type: 'KvPut',
+        key,
+        value: bytesOf(value),
+        context: opts?.context ?? { entries: [] },
+        actor: this.clientId,
+      },
+      { signal: opts?.signal, deadline: this.deadline(opts) },
+    );
+    if (!r.ok) raise(r);
+    return { value: r.value, siblings: r.siblings, context: r.context };
+  }
+
+  async delete(key: string, opts?: CallOpts & { context?: VersionVector }): Promise<KvValue> {
+    const r = await this.command(
+      { type: 'KvDelete', key, context: opts?.context ?? { entries: [] }, actor: this.clientId },
+      { signal: opts?.signal, deadline: this.deadline(opts) },
+    );
+    if (!r.ok) raise(r);
+    return { value: r.value, siblings: r.siblings, context: r.context };
+  }
+
+  async get(key: string, opts?: CallOpts & { consistency?: ReadConsistency }): Promise<KvValue> {
+    const res = await this.channel.call(
+      {
+        clientId: this.clientId,
+        sequence: 0,
+        kind: 'read',
+        consistency: opts?.consistency ?? 'linearizable',
+        payload: utf8.encode(JSON.stringify({ get: key })),
+      },
+      { signal: opts?.signal, deadline: this.deadline(opts) },
+    );
+    if (res.status !== 'ok') failed(res);
+    const r = decodeResultMessage(res.payload);
+    if (!r.ok) raise(r);
+    return { value: r.value, siblings: r.siblings, context: r.context };
+  }
+
+  async lock(
+    name: string,
+    opts: { ttlMs?: number; waitMs?: number; signal?: AbortSignal; timeoutMs?: number } = {},
+  ): Promise<HeldLock> {
+    const core = await this.ready();
+    const h = await core.lock(name, opts);
+    this.held.set(name, h.fenceToken);
+    h.signal.addEventListener(
+      'abort',
+      () => {
+        if (this.held.get(name) === h.fenceToken) this.held.delete(name);
+      },
+      { once: true },
+    );
+    return h;
+  }
+
+  barrier(
+    name: string,
+    opts: { participants: number; threshold?: number; timeoutMs?: number },
+  ): BarrierHandle {
+    return {
+      arrive: async () => (await this.ready()).barrier(name, opts),
+      leave: async () => (await this.ready()).leaveBarrier(name),
+    };
+  }
+
+  election(name: string): ElectionHandle {
+    let epoch = 0n;
+    const self = this;
+    return {
+      async campaign(value) {
+        const r = await (await self.ready()).campaign(name, bytesOf(value));
+        epoch = r.epoch;
+        return r;
+      },
+      async resign() {
+        await (await self.ready()).resign(name, epoch);
+        epoch = 0n;
+      },
+      async *observe(o = {}) {
+        let last: string | null = null;
+        while (!o.signal?.aborted && !self.closed) {
+          try {
+            const v = await self.read<{ leader: string | null; value: string | null; epoch: string } | null>(
+              { election: name },
+              self.deadline(),
+              o.signal,
+            );
+            const key = v ? `${v.leader}|${v.epoch}` : 'none';
+            if (key !== last) {
+              last = key;
+              yield {
+                leader: v?.leader ?? null,
+                value: v?.value ? new Uint8Array(Buffer.from(v.value, 'base64')) : null,
+                epoch: BigInt(v?.epoch ?? 0),
+              };
+            }
+          } catch (e) {
+            if (o.signal?.aborted) return;
+            throw e;
+          }
+          await new Promise((r) => setTimeout(r, o.intervalMs ?? 100));
+        }
+      },
+    };
+  }
+
+  async status(opts?: CallOpts): Promise<ServerStatus> {
+    const res = await this.channel.call(
+      {
+        clientId: this.clientId,
+        sequence: 0,
+        kind: 'status',
+        consistency: 'stale',
+        payload: new Uint8Array(0),
+      },
+      { signal: opts?.signal, deadline: this.deadline(opts) },
+    );
+    if (res.status !== 'ok') failed(res);
+    return parseJsonPayload<ServerStatus>(res.payload);
+  }
+
+  async changeMembership(cc: ConfChange, opts?: CallOpts): Promise<{ index: number }> {
+    const res = await this.channel.call(
+      {
+        clientId: this.clientId,
+        sequence: 0,
+        kind: 'conf_change',
+        consistency: 'linearizable',
+        payload: encodeConfChange(cc),
+      },
+      { signal: opts?.signal, deadline: this.deadline(opts) },
+    );
+    if (res.status !== 'ok') failed(res);
+    return { index: res.index };
+  }
+
+  async transferLeader(target: string, opts?: CallOpts): Promise<{ leaderId: string | null }> {
+    const res = await this.channel.call(
+      {
+        clientId: this.clientId,
+        sequence: 0,
+        kind: 'transfer_leader',
+        consistency: 'linearizable',
+        payload: utf8.encode(target),
+      },
+      { signal: opts?.signal, deadline: this.deadline(opts) },
+    );
+    if (res.status !== 'ok') failed(res);
+    return { leaderId: res.leaderId };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.keepTimer !== null) clearInterval(this.keepTimer);
+    this.keepTimer = null;
+    try {
+      await this.core?.closeSession();
+    } catch {
+      /* the session expires on its own */
+    }
+    this.closed = true;
+    await this.channel.close();
+  }
+
+  /** Internal: sends a raw command with a chosen sequence (exactly-once tests). */
+  async rawCommand(cmd: CommandMessage, sequence: number, opts?: CallOpts): Promise<CommandResult> {
+    const res = await this.channel.call(
+      {
+        clientId: this.clientId,
+        sequence,
+        kind: 'command',
+        consistency: 'linearizable',
+        payload: encodeCommandMessage(cmd),
+      },
+      { signal: opts?.signal, deadline: this.deadline(opts) },
+    );
+    if (res.status !== 'ok') failed(res);
+    return decodeResultMessage(res.payload);
+  }
+}
+
+/**
+ * Connects to a cluster: finds the leader among `endpoints` (following redirects, retrying with
+ * backoff within `timeoutMs`) and opens a coordination session.
+ */
+export async function connect(
+  opts: ConnectOptions,
+): Promise<Client & { rawCommand: ChannelClient['rawCommand'] }> {
+  const endpoints = (typeof opts.endpoints === 'string' ? opts.endpoints.split(',') : [...opts.endpoints])
+    .map((e) => e.trim())
+    .filter((e) => e !== '');
+  if (endpoints.length === 0) throw new RangeError('connect: at least one endpoint is required');
+  const clientId = opts.clientId ?? randomUUID();
+  const channel = createTcpChannel({ endpoints, clusterId: opts.clusterId, clientId, tls: opts.tls });
+  const client = new ChannelClient(
+    channel,
+    clientId,
+    opts.timeoutMs ?? 10000,
+    opts.sessionTtlMs ?? SESSION_TTL_MS,
+  );
+  try {
+    await client.open();
+  } catch (e) {
+    await channel.close();
+    throw e;
+  }
+  return client;
+}
+
+/**
+ * The embedded client (`node.client()` of the contract): the same Client, proposing in-process on
+ * `node` with the coordination `replica` it runs. Commands must reach the leader: on a follower
+ * they fail with `not_leader` after the call's deadline.
+ */
+export async function createEmbeddedClient(
+  node: RaftNode,
+  replica: CoordinationReplica,
+  opts: { clientId?: string; timeoutMs?: number; sessionTtlMs?: number } = {},
+): Promise<Client> {
+  const c = createRealClock();
+  const handler = createRequestHandler({ node, replica, clock: c, addressOf: () => null });
+  const client = new ChannelClient(
+    createLocalChannel(handler),
+    opts.clientId ?? randomUUID(),
+    opts.timeoutMs ?? 10000,
+    opts.sessionTtlMs ?? SESSION_TTL_MS,
+  );
+  await client.open();
+  return client;
+}
+
+export type { BarrierResult, HeldLock };

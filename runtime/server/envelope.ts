@@ -1,0 +1,196 @@
+/**
+ * Exactly-once client commands: the log envelope and the replicated dedup wrapper.
+ *
+ * Envelope (the bytes of a command log entry), version 1:
+ *   u8 0xC1 (magic+version) | uvarint len | client id (UTF-8, len bytes) | uvarint sequence |
+ *   the encoded `CommandMessage` (generated codec) to the end.
+ * Client id '' with sequence 0 marks an internal command (the leader's TimeAdvance/SessionExpire):
+ * never deduplicated. Bytes without the magic are passed to the inner machine unchanged (entries
+ * written before the envelope existed).
+ *
+ * The dedup wrapper remembers, per client, the encoded results of its last `window` sequences
+ * (and a floor below which older sequences were forgotten). A retried sequence returns the cached
+ * result without applying twice; a sequence at or below the floor that is no longer cached returns
+ * `SEQUENCE_EXPIRED` (the client retried too late to know; it reports indeterminate). The table is
+ * part of the snapshot, so a restarted or caught-up member deduplicates the same way. Determinism:
+ * only log contents and indexes decide what is kept (eviction of idle clients by last index).
+ */
+import { encodeResultMessage } from '../../generated/index.js';
+import { errorResult } from '../coordination/state-machine.js';
+import type { StateMachine } from '../node/kv-state-machine.js';
+
+/** First byte of an enveloped command. */
+export const ENVELOPE_MAGIC = 0xc1;
+
+/** A decoded envelope. */
+export interface Envelope {
+  clientId: string;
+  sequence: number;
+  command: Uint8Array;
+}
+
+const utf8 = new TextEncoder();
+const utf8d = new TextDecoder('utf-8', { fatal: true });
+
+function writeUvarint(out: number[], n: number): void {
+  let v = n;
+  while (v >= 0x80) {
+    out.push((v % 0x80) | 0x80);
+    v = Math.floor(v / 0x80);
+  }
+  out.push(v);
+}
+
+function readUvarint(b: Uint8Array, pos: { p: number }): number {
+  let v = 0;
+  let mul = 1;
+  for (let i = 0; i < 8; i++) {
+    const x = b[pos.p++];
+    if (x === undefined) throw new RangeError('truncated varint');
+    v += (x & 0x7f) * mul;
+    if (x < 0x80) return v;
+    mul *= 0x80;
+  }
+  throw new RangeError('varint too long');
+}
+
+/** Encodes an envelope (see module doc). */
+export function encodeEnvelope(e: Envelope): Uint8Array {
+  const id = utf8.encode(e.clientId);
+  const head: number[] = [ENVELOPE_MAGIC];
+  writeUvarint(head, id.length);
+  const seq: number[] = [];
+  writeUvarint(seq, e.sequence);
+  const out = new Uint8Array(head.length + id.length + seq.length + e.command.length);
+  out.set(head, 0);
+  out.set(id, head.length);
+  out.set(seq, head.length + id.length);
+  out.set(e.command, head.length + id.length + seq.length);
+  return out;
+}
+
+/** Decodes an envelope; null when `bytes` is not one (no magic, or malformed header). */
+export function decodeEnvelope(bytes: Uint8Array): Envelope | null {
+  if (bytes[0] !== ENVELOPE_MAGIC) return null;
+  try {
+    const pos = { p: 1 };
+    const len = readUvarint(bytes, pos);
+    if (pos.p + len > bytes.length) return null;
+    const clientId = utf8d.decode(bytes.subarray(pos.p, pos.p + len));
+    pos.p += len;
+    const sequence = readUvarint(bytes, pos);
+    return { clientId, sequence, command: bytes.subarray(pos.p) };
+  } catch {
+    return null;
+  }
+}
+
+interface ClientRecord {
+  floor: number;
+  lastIndex: number;
+  results: Map<number, Uint8Array>;
+}
+
+/** Options of `DedupStateMachine`. */
+export interface DedupOptions {
+  /** Results remembered per client (default 256). */
+  window?: number;
+  /** Clients remembered; the one idle longest (lowest last index) is forgotten first (default 4096). */
+  maxClients?: number;
+}
+
+/** The exactly-once wrapper around a byte-level state machine (see module doc). */
+export class DedupStateMachine implements StateMachine {
+  private readonly window: number;
+  private readonly maxClients: number;
+  private clients = new Map<string, ClientRecord>();
+  /** Number of retried commands answered from the cache (a local counter, not replicated state). */
+  duplicates = 0;
+
+  constructor(
+    readonly inner: StateMachine,
+    opts: DedupOptions = {},
+  ) {
+    this.window = opts.window ?? 256;
+    this.maxClients = opts.maxClients ?? 4096;
+  }
+
+  /** Applies an enveloped command once per (client, sequence); returns the encoded result. */
+  apply(command: Uint8Array, index: number): unknown {
+    const env = decodeEnvelope(command);
+    if (!env) return this.inner.apply(command, index);
+    if (env.clientId === '' && env.sequence === 0) return this.inner.apply(env.command, index);
+    let rec = this.clients.get(env.clientId);
+    if (rec) {
+      const cached = rec.results.get(env.sequence);
+      if (cached) {
+        this.duplicates++;
+        return cached;
+      }
+      if (env.sequence <= rec.floor) {
+        return encodeResultMessage(
+          errorResult(
+            'SEQUENCE_EXPIRED',
+            `sequence ${env.sequence} of client ${env.clientId} is older than the dedup window; its outcome is unknown`,
+          ),
+        );
+      }
+    } else {
+      rec = { floor: 0, lastIndex: index, results: new Map() };
+      this.clients.set(env.clientId, rec);
+      this.evictClients();
+    }
+    const result = this.inner.apply(env.command, index);
+    const bytes = result instanceof Uint8Array ? result : utf8.encode(JSON.stringify(result ?? null));
+    rec.results.set(env.sequence, bytes);
+    rec.lastIndex = index;
+    // Move to the end: insertion order = last-use order (deterministic eviction).
+    this.clients.delete(env.clientId);
+    this.clients.set(env.clientId, rec);
+    while (rec.results.size > this.window) {
+      const oldest = rec.results.keys().next().value as number;
+      rec.results.delete(oldest);
+      rec.floor = Math.max(rec.floor, oldest);
+    }
+    return result;
+  }
+
+  private evictClients(): void {
+    while (this.clients.size > this.maxClients) {
+      const first = this.clients.keys().next().value as string;
+      this.clients.delete(first);
+    }
+  }
+
+  /** Snapshot: JSON `{v:1, inner: base64, clients: [[id, floor, lastIndex, [[seq, base64]...]]...]}`. */
+  snapshot(): Uint8Array {
+    const clients = [...this.clients].map(([id, r]) => [
+      id,
+      r.floor,
+      r.lastIndex,
+      [...r.results].map(([s, b]) => [s, Buffer.from(b).toString('base64')]),
+    ]);
+    return utf8.encode(
+      JSON.stringify({ v: 1, inner: Buffer.from(this.inner.snapshot()).toString('base64'), clients }),
+    );
+  }
+
+  /** Restores a snapshot written by `snapshot()`. */
+  restore(snapshot: Uint8Array): void {
+    const doc = JSON.parse(new TextDecoder().decode(snapshot)) as {
+      v: number;
+      inner: string;
+      clients: [string, number, number, [number, string][]][];
+    };
+    if (doc.v !== 1) throw new Error(`unsupported dedup snapshot version ${doc.v}`);
+    this.inner.restore(new Uint8Array(Buffer.from(doc.inner, 'base64')));
+    this.clients = new Map();
+    for (const [id, floor, lastIndex, results] of doc.clients) {
+      this.clients.set(id, {
+        floor,
+        lastIndex,
+        results: new Map(results.map(([s, b]) => [s, new Uint8Array(Buffer.from(b, 'base64'))])),
+      });
+    }
+  }
+}

@@ -1,0 +1,386 @@
+/**
+ * The server side of the client protocol, independent of the transport: one `ClientRequest` in,
+ * one `ClientResponse` out. Used by `startServer` (TCP) and by the embedded client (in-process).
+ *
+ * Contracts:
+ * - Commands go through the log in the exactly-once envelope (`envelope.ts`); a retry of a
+ *   (client, sequence) still in flight here joins the first attempt instead of proposing twice.
+ * - A LockAcquire that queues, a BarrierArrive that waits and an ElectionCampaign not yet elected
+ *   register in the server's WaiterRegistry BEFORE proposing (the granting apply can precede the
+ *   proposal's own answer) and are answered with the final outcome, or with status `timeout` when
+ *   the request's deadline passes first (the client then cancels the queued request).
+ * - Only a member that believes it leads accepts commands, linearizable/lease reads, membership
+ *   changes and transfers; others answer `not_leader` with the leader's id and address.
+ */
+import {
+  type ClientRequest,
+  type ClientResponse,
+  type CommandMessage,
+  type CommandResult,
+  DecodeError,
+  decodeCommandMessage,
+  decodeConfChange,
+  decodeResultMessage,
+  encodeResultMessage,
+} from '../../generated/index.js';
+import type { CoordinationReplica } from '../coordination/codec.js';
+import { CoordinationError } from '../coordination/errors.js';
+import { errorResult } from '../coordination/state-machine.js';
+import { WaiterRegistry } from '../coordination/waiter-registry.js';
+import type { Clock } from '../env/types.js';
+import { NodeStopped, ProposalDropped, ProposalIndeterminate, type RaftNode } from '../node/node.js';
+import { ProposalRejected } from '../raft/errors.js';
+import { encodeEnvelope } from './envelope.js';
+import { jsonPayload, type ReadQuery, response, type ServerStatus } from './protocol.js';
+
+/** Options of `createRequestHandler`. */
+export interface RequestHandlerOptions {
+  node: RaftNode;
+  replica: CoordinationReplica;
+  clock: Clock;
+  /** Client address of a member (for `not_leader` redirects), or null when unknown. */
+  addressOf(id: string): string | null;
+}
+
+/** The request handler (see module doc). */
+export interface RequestHandler {
+  handle(req: ClientRequest): Promise<ClientResponse>;
+  /** Server status as reported to clients. */
+  status(): ServerStatus;
+  /** Ends every pending server-side wait (their requests are answered `indeterminate`). */
+  close(): void;
+}
+
+const utf8d = new TextDecoder();
+
+function okRead(extra: Partial<CommandResult>): CommandResult {
+  return { ...errorResult('', ''), ok: true, outcome: 'read', ...extra };
+}
+
+/** Creates the handler (see module doc). */
+export function createRequestHandler(o: RequestHandlerOptions): RequestHandler {
+  const { node, replica, clock } = o;
+  const registry = new WaiterRegistry();
+  const unsubscribe = replica.machine.onEvent((e) => registry.feed(e));
+  const inflight = new Map<string, Promise<ClientResponse>>();
+  const closers = new Set<() => void>();
+  let closed = false;
+
+  const notLeader = (requestId: number): ClientResponse => {
+    const leaderId = node.status().leaderId;
+    return response(requestId, 'not_leader', {
+      leaderId,
+      leaderAddress: leaderId ? o.addressOf(leaderId) : null,
+      message: `${node.id} is not the leader`,
+    });
+  };
+
+  const mapError = (requestId: number, e: unknown): ClientResponse => {
+    if (e instanceof ProposalRejected) {
+      if (e.reason === 'not_leader') return notLeader(requestId);
+      return response(requestId, e.reason === 'backpressure' ? 'busy' : 'rejected', {
+        errorCode: e.reason,
+        message: e.message,
+        leaderId: e.leaderId,
+      });
+    }
+    if (e instanceof ProposalDropped)
+      return response(requestId, 'rejected', { errorCode: 'dropped', message: e.message });
+    if (e instanceof ProposalIndeterminate || e instanceof NodeStopped)
+      return response(requestId, 'indeterminate', {
+        errorCode: e instanceof NodeStopped ? 'node_stopped' : 'indeterminate',
+        message: e.message,
+      });
+    return response(requestId, 'error', {
+      errorCode: 'internal',
+      message: e instanceof Error ? e.message : String(e),
+    });
+  };
+
+  /** Races `p` against the request deadline (0: none) and the handler's close. */
+  const withDeadline = <T>(p: Promise<T>, deadlineMs: number): Promise<T | 'deadline' | 'closed'> =>
+    new Promise((resolve, reject) => {
+      const timer = deadlineMs > 0 ? clock.setTimer(deadlineMs, () => finish('deadline')) : null;
+      const onClose = () => finish('closed');
+      closers.add(onClose);
+      function finish(v: 'deadline' | 'closed'): void {
+        if (timer !== null) clock.clearTimer(timer);
+        closers.delete(onClose);
+        resolve(v);
+      }
+      p.then(
+        (v) => {
+          if (timer !== null) clock.clearTimer(timer);
+          closers.delete(onClose);
+          resolve(v);
+        },
+        (e) => {
+          if (timer !== null) clock.clearTimer(timer);
+          closers.delete(onClose);
+          reject(e);
+        },
+      );
+    });
+
+  type Wait = { promise: Promise<CommandResult>; cancel(): void };
+
+  /** Registers the server-side wait for commands that may not complete at once. */
+  function registerWait(cmd: CommandMessage): Wait | null {
+    try {
+      if (cmd.type === 'LockAcquire' && !cmd.tryOnly) {
+        const w = registry.waitLock(cmd.sessionId, cmd.requestId);
+        return {
+          promise: w.promise.then((g) => ({ ...okRead({}), outcome: 'acquired', fenceToken: g.fenceToken })),
+          cancel: w.cancel,
+        };
+      }
+      if (cmd.type === 'BarrierArrive') {
+        const w = registry.waitBarrier(cmd.name, cmd.sessionId);
+        return {
+          promise: w.promise.then((r) => ({
+            ...okRead({}),
+            outcome: r.outcome,
+            arrived: r.arrived,
+            epoch: r.generation,
+          })),
+          cancel: w.cancel,
+        };
+      }
+      if (cmd.type === 'ElectionCampaign') {
+        const w = registry.waitLeadership(cmd.name, cmd.sessionId);
+        return {
+          promise: w.promise.then((l) => ({ ...okRead({}), outcome: 'elected', epoch: l.epoch })),
+          cancel: w.cancel,
+        };
+      }
+    } catch {
+      // DUPLICATE_REQUEST: an earlier attempt of the same call already waits here; the state
+      // check after the proposal (below) covers it.
+    }
+    return null;
+  }
+
+  /** For a retried call whose grant may have happened before this wait was registered. */
+  function alreadyDone(cmd: CommandMessage): CommandResult | null {
+    const m = replica.machine;
+    if (cmd.type === 'LockAcquire') {
+      const v = m.lock(cmd.name);
+      if (v && v.owner === cmd.sessionId && !v.queue.some((q) => q.requestId === cmd.requestId))
+        return { ...okRead({}), outcome: 'acquired', fenceToken: v.fenceToken };
+    }
+    if (cmd.type === 'ElectionCampaign') {
+      const v = m.election(cmd.name);
+      if (v && v.leader === cmd.sessionId) return { ...okRead({}), outcome: 'elected', epoch: v.epoch };
+    }
+    return null;
+  }
+
+  async function command(req: ClientRequest): Promise<ClientResponse> {
+    let cmd: CommandMessage;
+    try {
+      cmd = decodeCommandMessage(req.payload);
+    } catch (e) {
+      return response(req.requestId, 'error', {
+        errorCode: 'DECODE_ERROR',
+        message: e instanceof DecodeError ? e.message : String(e),
+      });
+    }
+    const wait = registerWait(cmd);
+    wait?.promise.catch(() => undefined);
+    let res: CommandResult;
+    let index: number;
+    try {
+      const r = await node.propose(
+        encodeEnvelope({ clientId: req.clientId, sequence: req.sequence, command: req.payload }),
+      );
+      res = decodeResultMessage(r.result as Uint8Array);
+      index = r.index;
+    } catch (e) {
+      wait?.cancel();
+      return mapError(req.requestId, e);
+    }
+    const pending =
+      res.ok &&
+      ((cmd.type === 'LockAcquire' && res.outcome === 'queued') ||
+        (cmd.type === 'BarrierArrive' && res.outcome === 'waiting') ||
+        (cmd.type === 'ElectionCampaign' && res.outcome !== 'elected'));
+    if (!pending) {
+      wait?.cancel();
+      return response(req.requestId, 'ok', { payload: encodeResultMessage(res), index });
+    }
+    const done = alreadyDone(cmd);
+    if (done) {
+      wait?.cancel();
+      return response(req.requestId, 'ok', { payload: encodeResultMessage(done), index });
+    }
+    if (!wait)
+      return response(req.requestId, 'indeterminate', {
+        errorCode: 'duplicate_wait',
+        message: 'another attempt of this call is already waiting',
+      });
+    try {
+      const final = await withDeadline(wait.promise, req.deadlineMs);
+      if (final === 'deadline' || final === 'closed') {
+        wait.cancel();
+        return response(req.requestId, final === 'deadline' ? 'timeout' : 'indeterminate', {
+          errorCode: final === 'deadline' ? 'wait_deadline' : 'server_closing',
+          message:
+            final === 'deadline'
+              ? 'the request deadline passed while waiting; the request is still queued'
+              : 'the server is shutting down',
+          index,
+        });
+      }
+      return response(req.requestId, 'ok', { payload: encodeResultMessage(final), index });
+    } catch (e) {
+      const err =
+        e instanceof CoordinationError
+          ? errorResult(e.code, e.message)
+          : errorResult('INTERNAL', e instanceof Error ? e.message : String(e));
+      return response(req.requestId, 'ok', { payload: encodeResultMessage(err), index });
+    }
+  }
+
+  async function read(req: ClientRequest): Promise<ClientResponse> {
+    let q: ReadQuery;
+    try {
+      q = JSON.parse(utf8d.decode(req.payload)) as ReadQuery;
+      if (typeof q !== 'object' || q === null) throw new Error('not an object');
+    } catch (e) {
+      return response(req.requestId, 'error', {
+        errorCode: 'DECODE_ERROR',
+        message: `bad query: ${String(e)}`,
+      });
+    }
+    let index: number;
+    try {
+      ({ index } = await node.read(req.consistency));
+    } catch (e) {
+      return mapError(req.requestId, e);
+    }
+    const m = replica.machine;
+    let payload: Uint8Array;
+    if ('get' in q) {
+      const r = m.kvGet(String(q.get));
+      payload = encodeResultMessage(okRead({ value: r.value, siblings: r.siblings, context: r.context }));
+    } else if ('lock' in q) payload = jsonPayload(m.lock(String(q.lock)));
+    else if ('barrier' in q) payload = jsonPayload(m.barrier(String(q.barrier)));
+    else if ('election' in q) payload = jsonPayload(m.election(String(q.election)));
+    else return response(req.requestId, 'error', { errorCode: 'DECODE_ERROR', message: 'unknown query' });
+    return response(req.requestId, 'ok', { payload, index });
+  }
+
+  function status(): ServerStatus {
+    const s = node.status();
+    const addr = (id: string) => s.config.addresses.find((a) => a.id === id)?.address ?? o.addressOf(id);
+    const match = (id: string) =>
+      id === s.id ? s.lastIndex : (s.progress.find((p) => p.id === id)?.match ?? null);
+    const voters = [...new Set([...s.config.voters, ...s.config.votersOutgoing])];
+    return {
+      id: s.id,
+      role: s.role,
+      term: s.term,
+      leaderId: s.leaderId,
+      leaderAddress: s.leaderId ? addr(s.leaderId) : null,
+      commitIndex: s.commitIndex,
+      appliedIndex: s.appliedIndex,
+      lastIndex: s.lastIndex,
+      snapshotIndex: s.snapshotIndex,
+      members: [
+        ...voters.map((id) => ({
+          id,
+          role: 'voter' as const,
+          address: addr(id),
+          match: s.role === 'leader' ? match(id) : null,
+        })),
+        ...s.config.learners.map((id) => ({
+          id,
+          role: 'learner' as const,
+          address: addr(id),
+          match: s.role === 'leader' ? match(id) : null,
+        })),
+      ],
+    };
+  }
+
+  /** The most caught-up other voter (for transfers), or null. */
+  function bestVoter(): string | null {
+    const s = node.status();
+    let best: string | null = null;
+    let bestMatch = -1;
+    for (const p of s.progress) {
+      if (p.id === s.id || !s.config.voters.includes(p.id)) continue;
+      if (p.match > bestMatch) {
+        best = p.id;
+        bestMatch = p.match;
+      }
+    }
+    return best;
+  }
+
+  async function transfer(req: ClientRequest): Promise<ClientResponse> {
+    const target = utf8d.decode(req.payload) || bestVoter();
+    if (!target)
+      return response(req.requestId, 'rejected', { errorCode: 'no_target', message: 'no other voter' });
+    try {
+      node.transferLeadership(target);
+    } catch (e) {
+      return mapError(req.requestId, e);
+    }
+    const deadline = clock.now() + (req.deadlineMs || 5000);
+    while (clock.now() < deadline && !closed) {
+      const s = node.status();
+      if (s.role !== 'leader' && s.leaderId !== null && s.leaderId !== node.id) break;
+      await new Promise<void>((r) => clock.setTimer(20, r));
+    }
+    const s = node.status();
+    if (s.leaderId === target)
+      return response(req.requestId, 'ok', { leaderId: target, leaderAddress: o.addressOf(target) });
+    return response(req.requestId, 'timeout', {
+      errorCode: 'transfer_incomplete',
+      message: `leadership is with ${s.leaderId ?? 'nobody'}, not ${target}`,
+      leaderId: s.leaderId,
+    });
+  }
+
+  async function handle(req: ClientRequest): Promise<ClientResponse> {
+    if (closed) return response(req.requestId, 'indeterminate', { errorCode: 'server_closing' });
+    if (req.kind === 'status') return response(req.requestId, 'ok', { payload: jsonPayload(status()) });
+    const leader = node.status().role === 'leader';
+    if (req.kind === 'read') {
+      if (req.consistency !== 'stale' && !leader) return notLeader(req.requestId);
+      return read(req);
+    }
+    if (!leader) return notLeader(req.requestId);
+    if (req.kind === 'transfer_leader') return transfer(req);
+    if (req.kind === 'conf_change') {
+      try {
+        const cc = decodeConfChange(req.payload);
+        const r = await node.changeMembership(cc);
+        return response(req.requestId, 'ok', { index: r.index });
+      } catch (e) {
+        return mapError(req.requestId, e);
+      }
+    }
+    // kind=command: join an attempt of the same (client, sequence) still running here.
+    const key = `${req.clientId}\u0000${req.sequence}`;
+    const running = req.sequence > 0 ? inflight.get(key) : undefined;
+    if (running) return { ...(await running), requestId: req.requestId };
+    const p = command(req);
+    if (req.sequence > 0) {
+      inflight.set(key, p);
+      void p.finally(() => inflight.delete(key));
+    }
+    return p;
+  }
+
+  return {
+    handle,
+    status,
+    close() {
+      closed = true;
+      unsubscribe();
+      for (const c of [...closers]) c();
+    },
+  };
+}

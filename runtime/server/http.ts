@@ -1,0 +1,145 @@
+/**
+ * The operator's HTTP endpoint (`--http HOST:PORT`, node:http): `/metrics` (Prometheus text via
+ * prom-client), `/health` (200 when the node runs and knows a leader, 503 otherwise), `/status`
+ * (JSON). Gauges are read at scrape time; counters mirror monotonic sources.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import client from 'prom-client';
+import type { RaftNode } from '../node/node.js';
+import type { TcpNetwork } from '../transport/types.js';
+import type { ServerStatus } from './protocol.js';
+
+/** What the metrics endpoint reads. */
+export interface MetricsSources {
+  node: RaftNode;
+  network: TcpNetwork;
+  status(): ServerStatus;
+  /** Counters kept by the server. */
+  counters(): { proposals: number; elections: number; duplicates: number };
+}
+
+/** A running HTTP endpoint. */
+export interface HttpEndpoint {
+  readonly port: number;
+  /** The fsync (LogStore.save) latency histogram, in seconds; the server observes into it. */
+  readonly fsyncSeconds: client.Histogram;
+  close(): Promise<void>;
+}
+
+const ROLES = ['follower', 'pre_candidate', 'candidate', 'leader'] as const;
+
+/** Builds the metric registry (also usable without the HTTP server). */
+export function createMetricsRegistry(src: MetricsSources): {
+  registry: client.Registry;
+  fsyncSeconds: client.Histogram;
+} {
+  const registry = new client.Registry();
+  const gauge = (name: string, help: string, read: () => number) =>
+    new client.Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(read());
+      },
+    });
+  const st = () => src.node.status();
+  const tm = () => src.network.metrics();
+  gauge('consensus_term', 'Current Raft term', () => st().term);
+  gauge('consensus_commit_index', 'Commit index', () => st().commitIndex);
+  gauge('consensus_applied_index', 'Applied index', () => st().appliedIndex);
+  gauge('consensus_last_index', 'Last log index', () => st().lastIndex);
+  gauge(
+    'consensus_proposals_total',
+    'Client commands proposed by this member',
+    () => src.counters().proposals,
+  );
+  gauge('consensus_elections_total', 'Elections started by this member', () => src.counters().elections);
+  gauge(
+    'consensus_dedup_hits_total',
+    'Retried commands answered from the exactly-once cache',
+    () => src.counters().duplicates,
+  );
+  gauge('consensus_transport_bytes_in_total', 'Bytes received', () => tm().bytesIn);
+  gauge('consensus_transport_bytes_out_total', 'Bytes sent', () => tm().bytesOut);
+  gauge(
+    'consensus_transport_dropped_frames_total',
+    'Frames dropped by the transport',
+    () => tm().droppedFrames,
+  );
+  gauge(
+    'consensus_transport_malformed_frames_total',
+    'Connections closed for malformed frames',
+    () => tm().malformedFrames,
+  );
+  gauge('consensus_transport_rejected_handshakes_total', 'Refused handshakes', () => tm().rejectedHandshakes);
+  gauge(
+    'consensus_frames_dropped_total',
+    'Raft frames dropped by the node (undecodable)',
+    () => st().framesDropped,
+  );
+  new client.Gauge({
+    name: 'consensus_role',
+    help: 'Role of this member (1 for the current role)',
+    labelNames: ['role'],
+    registers: [registry],
+    collect() {
+      const r = st().role;
+      for (const role of ROLES) this.set({ role }, role === r ? 1 : 0);
+    },
+  });
+  const fsyncSeconds = new client.Histogram({
+    name: 'consensus_fsync_seconds',
+    help: 'Latency of durable log saves (write + fdatasync)',
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2],
+    registers: [registry],
+  });
+  return { registry, fsyncSeconds };
+}
+
+/** Starts the HTTP endpoint on `host:port` (0 = any free port). */
+export async function startHttp(
+  listen: { host: string; port: number },
+  src: MetricsSources,
+): Promise<HttpEndpoint> {
+  const { registry, fsyncSeconds } = createMetricsRegistry(src);
+  const server = http.createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    void (async () => {
+      try {
+        if (path === '/metrics') {
+          res.writeHead(200, { 'content-type': registry.contentType });
+          res.end(await registry.metrics());
+        } else if (path === '/health') {
+          const s = src.node.status();
+          const ok = !src.node.error && s.leaderId !== null;
+          res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ ok, role: s.role, leaderId: s.leaderId }));
+        } else if (path === '/status') {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify(src.status()));
+        } else {
+          res.writeHead(404, { 'content-type': 'text/plain' });
+          res.end('not found: try /metrics, /health or /status\n');
+        }
+      } catch (e) {
+        res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end(String(e));
+      }
+    })();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(listen.port, listen.host, () => resolve());
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    fsyncSeconds,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

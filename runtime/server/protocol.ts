@@ -1,0 +1,66 @@
+/**
+ * The client protocol's payloads beyond the generated `ClientRequest`/`ClientResponse`:
+ * - `kind=command`: payload = encoded `CommandMessage`; reply payload = encoded `CommandResult`.
+ * - `kind=read`: payload = a query (local JSON encoding until the spec grows a message):
+ *   `{"get": KEY}` -> reply payload = encoded `CommandResult` (value, siblings, context);
+ *   `{"lock": NAME}` / `{"barrier": NAME}` / `{"election": NAME}` -> reply payload = JSON view
+ *   (bigints as decimal strings, bytes as base64), `null` when unknown.
+ * - `kind=status`: reply payload = JSON `ServerStatus`.
+ * - `kind=conf_change`: payload = encoded `ConfChange` (generated).
+ * - `kind=transfer_leader`: payload = UTF-8 target node id (empty: the most caught-up voter).
+ */
+import type { ClientResponse, ClientResponseStatus } from '../../generated/index.js';
+
+/** A read query (see module doc). */
+export type ReadQuery = { get: string } | { lock: string } | { barrier: string } | { election: string };
+
+/** What `status` returns (JSON on the wire). */
+export interface ServerStatus {
+  id: string;
+  role: string;
+  term: number;
+  leaderId: string | null;
+  leaderAddress: string | null;
+  commitIndex: number;
+  appliedIndex: number;
+  lastIndex: number;
+  snapshotIndex: number;
+  members: { id: string; role: 'voter' | 'learner'; address: string | null; match: number | null }[];
+}
+
+const utf8 = new TextEncoder();
+const utf8d = new TextDecoder();
+
+/** Encodes a JSON payload (bigint -> decimal string, Uint8Array -> base64). */
+export function jsonPayload(v: unknown): Uint8Array {
+  return utf8.encode(
+    JSON.stringify(v, (_k, x) =>
+      typeof x === 'bigint' ? x.toString() : x instanceof Uint8Array ? Buffer.from(x).toString('base64') : x,
+    ),
+  );
+}
+
+/** Decodes a JSON payload. */
+export function parseJsonPayload<T>(b: Uint8Array): T {
+  return JSON.parse(utf8d.decode(b)) as T;
+}
+
+/** A response with defaults for the fields not given. */
+export function response(
+  requestId: number,
+  status: ClientResponseStatus,
+  extra: Partial<Omit<ClientResponse, 'type' | 'requestId' | 'status'>> = {},
+): ClientResponse {
+  return {
+    type: 'ClientResponse',
+    requestId,
+    status,
+    leaderId: null,
+    leaderAddress: null,
+    errorCode: '',
+    message: '',
+    payload: new Uint8Array(0),
+    index: 0,
+    ...extra,
+  };
+}

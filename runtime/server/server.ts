@@ -1,0 +1,311 @@
+/**
+ * `startServer`: one member as a real process component: WAL-backed Raft node on the real clock,
+ * randomness, file system and TCP transport; the coordination replica behind the exactly-once
+ * wrapper; the client protocol on the same port; optional HTTP metrics/health/status.
+ *
+ * Lifecycle contracts:
+ * - A damaged log (mid-log corruption) rejects with the storage's `WalCorruptionError` (file,
+ *   offset, remedy) before anything listens; a torn tail is repaired and logged.
+ * - The leader advances coordination time: every SESSION_CHECK_INTERVAL_MS it proposes a
+ *   `TimeAdvance` of the monotonic time elapsed since its previous one (a new leader starts
+ *   counting at its election, so committed time never runs faster than real time).
+ * - `close({ transfer: true })`: a leader hands over to the most caught-up voter and waits (bounded)
+ *   for the handover, then the node stops, the transport and the WAL close.
+ */
+import { mkdirSync } from 'node:fs';
+import type { ConsensusConfig, NodeRole } from '../../generated/index.js';
+import {
+  type ClientRequest,
+  decodeClientMessage,
+  encodeClientMessage,
+  encodeCommandMessage,
+  SESSION_CHECK_INTERVAL_MS,
+  validateConsensusConfig,
+} from '../../generated/index.js';
+import { type CoordinationReplica, createCoordinationReplica } from '../coordination/codec.js';
+import { createNodeFileSystem } from '../env/node-fs.js';
+import { createRealClock } from '../env/real-clock.js';
+import { createRealRandom } from '../env/real-random.js';
+import type { Env } from '../env/types.js';
+import { createNode, type NodeConfig, type RaftNode } from '../node/node.js';
+import { createWalLogStore } from '../storage/wal-log-store.js';
+import { createTcpNetwork } from '../transport/tcp-network.js';
+import type {
+  TcpNetwork,
+  TransportLimits,
+  TransportLogger,
+  TransportTlsOptions,
+} from '../transport/types.js';
+import { DedupStateMachine, encodeEnvelope } from './envelope.js';
+import { createRequestHandler, type RequestHandler } from './handler.js';
+import { type HttpEndpoint, startHttp } from './http.js';
+import { response, type ServerStatus } from './protocol.js';
+
+/** A host and port. */
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+/** A structured logger (pino fits). */
+export interface ServerLogger extends TransportLogger {
+  child?(bindings: object): ServerLogger;
+}
+
+/** Options of `startServer`. */
+export interface ServerOptions {
+  id: string;
+  /** Address to listen on (port 0: any free port). */
+  listen: HostPort;
+  /** Every member's address, including this one's (the initial voters unless `join`). */
+  peers: Map<string, HostPort>;
+  /** The member's data directory (created if missing). */
+  dataDir: string;
+  /** HTTP endpoint for /metrics, /health, /status. */
+  http?: HostPort;
+  /** Start with no configuration and wait to be added by the leader (`members add`). */
+  join?: boolean;
+  /** Default 'vibee'. */
+  clusterId?: string;
+  /** Partial `ConsensusConfig` (validated; defaults from the spec). */
+  config?: Partial<ConsensusConfig>;
+  logger?: ServerLogger;
+  tls?: TransportTlsOptions;
+  transportLimits?: TransportLimits;
+}
+
+/** A running member. */
+export interface Server {
+  readonly id: string;
+  /** The bound Raft + client port. */
+  readonly port: number;
+  readonly httpPort?: number;
+  readonly node: RaftNode;
+  readonly replica: CoordinationReplica;
+  readonly network: TcpNetwork;
+  /** What `kind=status` returns. */
+  status(): ServerStatus;
+  /** Stops the member; with `transfer` a leader hands leadership over first. Idempotent. */
+  close(opts?: { transfer?: boolean; transferTimeoutMs?: number }): Promise<void>;
+}
+
+const silent: ServerLogger = { debug() {}, info() {}, warn() {}, error() {} };
+const fmt = (h: HostPort) => (h.host.includes(':') ? `[${h.host}]:${h.port}` : `${h.host}:${h.port}`);
+
+/** Maps the spec's `ConsensusConfig` to the node's options. */
+export function nodeConfigOf(c: ConsensusConfig): NodeConfig {
+  return {
+    electionTimeoutMin: c.electionTimeoutMinMs,
+    electionTimeoutMax: c.electionTimeoutMaxMs,
+    heartbeatInterval: c.heartbeatIntervalMs,
+    preVote: c.preVote,
+    checkQuorum: c.checkQuorum,
+    snapshotInterval: c.snapshotInterval,
+    maxLogEntries: c.maxLogEntries,
+    maxPendingProposals: c.maxPendingProposals,
+    maxInflight: c.maxInflightAppends,
+    maxAppendBytes: c.maxAppendBytes,
+    clockDriftBound: c.clockDriftBoundMs,
+    maxRetriesPerAppend: c.maxRetriesPerAppend,
+  };
+}
+
+/** Starts a member (see module doc). Rejects with `WalCorruptionError` on a damaged log. */
+export async function startServer(opts: ServerOptions): Promise<Server> {
+  const log = opts.logger ?? silent;
+  const cfg = validateConsensusConfig(opts.config ?? {});
+  const clusterId = opts.clusterId ?? 'vibee';
+  mkdirSync(opts.dataDir, { recursive: true });
+  const clock = createRealClock();
+  const random = createRealRandom();
+  const fs = createNodeFileSystem(opts.dataDir);
+  const staticPeers: Record<string, string> = {};
+  for (const [id, hp] of opts.peers) staticPeers[id] = fmt(hp);
+  const network = createTcpNetwork({
+    nodeId: opts.id,
+    clusterId,
+    listen: opts.listen,
+    peers: staticPeers,
+    tls: opts.tls,
+    logger: log.child ? log.child({ component: 'transport' }) : log,
+    limits: opts.transportLimits,
+    random,
+  });
+  const env: Env = { clock, random, network, fs };
+  const store = createWalLogStore(fs);
+  let http: HttpEndpoint | undefined;
+  // fsync latency: every save is timed (observed into the histogram once HTTP exists).
+  const saveTimes: number[] = [];
+  const rawSave = store.save.bind(store);
+  store.save = async (hs, entries) => {
+    const t0 = performance.now();
+    await rawSave(hs, entries);
+    const s = (performance.now() - t0) / 1000;
+    if (http) http.fsyncSeconds.observe(s);
+    else if (saveTimes.length < 1000) saveTimes.push(s);
+  };
+  const replica = createCoordinationReplica();
+  const dedup = new DedupStateMachine(replica);
+  const counters = { proposals: 0, elections: 0 };
+  let node: RaftNode;
+  try {
+    node = await createNode({
+      id: opts.id,
+      peers: opts.join ? [] : [...opts.peers.keys()],
+      env,
+      logStore: store,
+      stateMachine: dedup,
+      config: nodeConfigOf(cfg),
+      observer: {
+        onRoleChange(id, t: { from: NodeRole; to: NodeRole; event: string; term: number }) {
+          if (t.to === 'candidate') counters.elections++;
+          log.info({ node: id, from: t.from, to: t.to, term: t.term, event: t.event }, 'role change');
+        },
+        onError(id, err) {
+          log.error({ node: id, err: String(err) }, 'node stopped on an internal error');
+        },
+      },
+    });
+  } catch (e) {
+    await store.close().catch(() => undefined);
+    await fs.close().catch(() => undefined);
+    if ((e as Error).name === 'WalCorruptionError')
+      log.error({ err: (e as Error).message }, 'refusing to start');
+    throw e;
+  }
+  const repair = store.recovered?.repair;
+  if (repair?.tornTail) log.warn({ ...repair.tornTail }, 'repaired a torn WAL tail');
+
+  const addressOf = (id: string): string | null =>
+    node.status().config.addresses.find((a) => a.id === id)?.address ?? staticPeers[id] ?? null;
+  const handler: RequestHandler = createRequestHandler({ node, replica, clock, addressOf });
+  network.onClientRequest((clientId, frame, reply) => {
+    let req: ClientRequest;
+    try {
+      const m = decodeClientMessage(frame);
+      if (m.type !== 'ClientRequest') throw new Error('expected a ClientRequest');
+      req = m;
+    } catch (e) {
+      log.warn({ clientId, err: String(e) }, 'malformed client request');
+      reply(encodeClientMessage(response(0, 'error', { errorCode: 'DECODE_ERROR', message: String(e) })));
+      return;
+    }
+    if (req.kind === 'command') counters.proposals++;
+    handler.handle(req).then(
+      (res) => reply(encodeClientMessage(res)),
+      (e) =>
+        reply(
+          encodeClientMessage(
+            response(req.requestId, 'error', { errorCode: 'internal', message: String(e) }),
+          ),
+        ),
+    );
+  });
+  const { port } = await network.start();
+  log.info({ node: opts.id, port, dataDir: opts.dataDir, join: !!opts.join }, 'listening');
+
+  // Leader duties and housekeeping.
+  let lastAdvance: number | null = null;
+  let advancing = false;
+  let peersKey = '';
+  let stopped = false;
+  let timer: unknown = null;
+  const tick = () => {
+    timer = null;
+    if (stopped) return;
+    const s = node.status();
+    // Membership: dial every member named in the configuration (addresses from conf changes win).
+    const merged: Record<string, string> = { ...staticPeers };
+    for (const a of s.config.addresses) if (a.address) merged[a.id] = a.address;
+    const key = JSON.stringify(merged);
+    if (key !== peersKey) {
+      peersKey = key;
+      network.setPeers(merged);
+    }
+    if (s.role !== 'leader') lastAdvance = null;
+    else if (lastAdvance === null) lastAdvance = clock.now();
+    else if (!advancing) {
+      const elapsed = Math.floor(clock.now() - lastAdvance);
+      if (elapsed > 0) {
+        advancing = true;
+        lastAdvance += elapsed;
+        const cmd = encodeCommandMessage({ type: 'TimeAdvance', elapsedMs: elapsed });
+        node
+          .propose(encodeEnvelope({ clientId: '', sequence: 0, command: cmd }))
+          .catch(() => undefined) // lost time only lengthens leases: the safe direction
+          .finally(() => {
+            advancing = false;
+          });
+      }
+    }
+    timer = clock.setTimer(SESSION_CHECK_INTERVAL_MS, tick);
+  };
+  tick();
+
+  if (opts.http) {
+    http = await startHttp(opts.http, {
+      node,
+      network,
+      status: () => handler.status(),
+      counters: () => ({ ...counters, duplicates: dedup.duplicates }),
+    });
+    for (const s of saveTimes) http.fsyncSeconds.observe(s);
+    log.info({ port: http.port }, 'http listening');
+  }
+
+  let closing: Promise<void> | null = null;
+  const close = (c: { transfer?: boolean; transferTimeoutMs?: number } = {}): Promise<void> => {
+    if (closing) return closing;
+    closing = (async () => {
+      if (c.transfer && node.status().role === 'leader') {
+        const target = bestVoter(node);
+        if (target) {
+          log.info({ node: opts.id, target }, 'handing leadership over before shutdown');
+          try {
+            node.transferLeadership(target);
+            const deadline = clock.now() + (c.transferTimeoutMs ?? 3000);
+            while (clock.now() < deadline && node.status().role === 'leader')
+              await new Promise<void>((r) => clock.setTimer(10, r));
+          } catch (e) {
+            log.warn({ err: String(e) }, 'leadership transfer failed');
+          }
+        }
+      }
+      stopped = true;
+      if (timer !== null) clock.clearTimer(timer);
+      handler.close();
+      node.stop();
+      await http?.close();
+      await network.close();
+      await store.close().catch((e) => log.warn({ err: String(e) }, 'closing the WAL failed'));
+      await fs.close().catch(() => undefined);
+      log.info({ node: opts.id }, 'stopped');
+    })();
+    return closing;
+  };
+
+  return {
+    id: opts.id,
+    port,
+    httpPort: http?.port,
+    node,
+    replica,
+    network,
+    status: () => handler.status(),
+    close,
+  };
+}
+
+function bestVoter(node: RaftNode): string | null {
+  const s = node.status();
+  let best: string | null = null;
+  let bestMatch = -1;
+  for (const p of s.progress) {
+    if (p.id === s.id || !s.config.voters.includes(p.id)) continue;
+    if (p.match > bestMatch) {
+      best = p.id;
+      bestMatch = p.match;
+    }
+  }
+  return best;
+}

@@ -1,0 +1,78 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Server, startServer } from '../../runtime/server/server.js';
+
+/** Ports the OS says are free right now (bound then released; tiny race accepted in tests). */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<net.Server>((resolve) => {
+          const s = net.createServer();
+          s.listen(0, '127.0.0.1', () => resolve(s));
+        }),
+    ),
+  );
+  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
+}
+
+/** Fast timeouts for loopback tests. */
+export const FAST = { electionTimeoutMinMs: 150, electionTimeoutMaxMs: 300, heartbeatIntervalMs: 30 };
+
+export interface TestCluster {
+  ids: string[];
+  ports: number[];
+  dirs: string[];
+  servers: (Server | null)[];
+  endpoints: string[];
+  start(i: number): Promise<Server>;
+  leader(timeoutMs?: number): Promise<Server>;
+  close(): Promise<void>;
+}
+
+/** A cluster of `n` in-process servers on loopback, each with its own temp data dir. */
+export async function startTestCluster(n: number): Promise<TestCluster> {
+  const ids = Array.from({ length: n }, (_, i) => `n${i + 1}`);
+  const ports = await freePorts(n);
+  const root = mkdtempSync(join(tmpdir(), 'vibee-srv-'));
+  const dirs = ids.map((id) => join(root, id));
+  const peers = new Map(ids.map((id, i) => [id, { host: '127.0.0.1', port: ports[i] as number }]));
+  const c: TestCluster = {
+    ids,
+    ports,
+    dirs,
+    servers: ids.map(() => null),
+    endpoints: ports.map((p) => `127.0.0.1:${p}`),
+    async start(i) {
+      const s = await startServer({
+        id: ids[i] as string,
+        listen: { host: '127.0.0.1', port: ports[i] as number },
+        peers,
+        dataDir: dirs[i] as string,
+        config: FAST,
+      });
+      c.servers[i] = s;
+      return s;
+    },
+    async leader(timeoutMs = 5000) {
+      const end = Date.now() + timeoutMs;
+      while (Date.now() < end) {
+        const l = c.servers.find((s) => s && s.node.status().role === 'leader');
+        if (l) return l;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      throw new Error('no leader elected');
+    },
+    async close() {
+      await Promise.all(c.servers.map((s) => s?.close()));
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+  for (let i = 0; i < n; i++) await c.start(i);
+  return c;
+}
