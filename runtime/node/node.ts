@@ -5,6 +5,7 @@ import {
   encodeRaftMessage,
   type HardState,
   type LogEntry,
+  MAX_SYNC_STALL_MS,
   type NodeRole,
   SNAPSHOT_INTERVAL,
 } from '../../generated/index.js';
@@ -21,6 +22,8 @@ export interface NodeConfig
   extends Partial<Omit<RaftConfig, 'id' | 'peers' | 'random' | 'restored' | 'now'>> {
   /** Applied entries between two snapshots (default SNAPSHOT_INTERVAL). */
   snapshotInterval?: number;
+  /** A leader whose storage write stalls longer than this steps down (default MAX_SYNC_STALL_MS). */
+  maxSyncStallMs?: number;
   /** TEST ONLY, breaks safety: send a Ready's messages before its entries and hard state are durable. */
   unsafeSendBeforePersist?: boolean;
 }
@@ -98,6 +101,8 @@ export interface NodeStatus extends RaftStatus {
   messagesSent: number;
   messagesReceived: number;
   snapshotsTaken: number;
+  /** Times this member stepped down because its storage stalled. */
+  syncStalls: number;
 }
 
 interface Pending {
@@ -137,7 +142,16 @@ export class RaftNode {
   private readyReads: { index: number; ctx: string }[] = [];
   private readCounter = 0;
   private lastSnapshotIndex: number;
-  private counters = { framesDropped: 0, messagesSent: 0, messagesReceived: 0, snapshotsTaken: 0 };
+  private counters = {
+    framesDropped: 0,
+    messagesSent: 0,
+    messagesReceived: 0,
+    snapshotsTaken: 0,
+    syncStalls: 0,
+  };
+  private readonly maxSyncStallMs: number;
+  /** Start of the storage write in progress (null when none). */
+  private saveStartedAt: number | null = null;
 
   /** Use `createNode`. */
   constructor(opts: CreateNodeOptions, raft: Raft, store: LogStore, sm: StateMachine) {
@@ -149,6 +163,7 @@ export class RaftNode {
     this.observer = opts.observer ?? {};
     this.snapshotInterval = opts.config?.snapshotInterval ?? SNAPSHOT_INTERVAL;
     this.unsafeSendBeforePersist = opts.config?.unsafeSendBeforePersist ?? false;
+    this.maxSyncStallMs = opts.config?.maxSyncStallMs ?? MAX_SYNC_STALL_MS;
     this.lastSnapshotIndex = raft.log.snapshotIndex;
     this.env.network.onReceive((from, frame) => this.onFrame(from, frame));
     this.kick();
@@ -190,7 +205,19 @@ export class RaftNode {
     this.timer = null;
     this.timerAt = Number.POSITIVE_INFINITY;
     if (this.stopped) return;
-    this.guard(() => this.raft.tick(this.env.clock.now()));
+    const now = this.env.clock.now();
+    this.guard(() => this.raft.tick(now));
+    if (
+      this.saveStartedAt !== null &&
+      now - this.saveStartedAt > this.maxSyncStallMs &&
+      this.raft.role === 'leader'
+    ) {
+      // Storage stalled: a leader that cannot persist cannot make progress; let another lead.
+      this.counters.syncStalls++;
+      this.raft.stepDown();
+    }
+    // While a Ready is being persisted the loop cannot re-arm the ticker: keep ticking meanwhile.
+    if (this.processing) this.armTimer();
     this.kick();
   }
 
@@ -240,8 +267,10 @@ export class RaftNode {
 
   private async handleReady(rd: Ready): Promise<void> {
     if (this.unsafeSendBeforePersist) this.sendAll(rd);
+    this.saveStartedAt = this.env.clock.now();
     if (rd.snapshot) await this.store.saveSnapshot(rd.snapshot, true);
     if (rd.entries.length > 0 || rd.hardState) await this.store.save(rd.hardState, rd.entries);
+    this.saveStartedAt = null;
     if (this.stopped) return;
     this.observer.onPersisted?.(this.id, rd.hardState, rd.entries);
     // Contract: entries and hard state are durable BEFORE the messages are sent.
@@ -439,7 +468,12 @@ export async function createNode(opts: CreateNodeOptions): Promise<RaftNode> {
   const loaded = await store.load();
   if (loaded.snapshot) sm.restore(loaded.snapshot.data);
   const fresh = loaded.hardState.term === 0 && loaded.entries.length === 0 && !loaded.snapshot;
-  const { snapshotInterval: _si, unsafeSendBeforePersist: _u, ...raftCfg } = opts.config ?? {};
+  const {
+    snapshotInterval: _si,
+    unsafeSendBeforePersist: _u,
+    maxSyncStallMs: _m,
+    ...raftCfg
+  } = opts.config ?? {};
   const obs = opts.observer;
   const raft = createRaft({
     ...raftCfg,

@@ -725,6 +725,14 @@ export class Raft {
     }
   }
 
+  /**
+   * Leader only: gives up leadership at once (e.g. its storage stalled longer than
+   * MAX_SYNC_STALL_MS, so it cannot make progress); a no-op in any other role.
+   */
+  stepDown(): void {
+    if (this.role === 'leader') this.becomeFollower(this.term, null, 'quorum_lost');
+  }
+
   // ------------------------------------------------------------------ leadership transfer
 
   /** Hands leadership to `target` (a voter): it is caught up first, then sent TimeoutNow. */

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { encodeLogEntry, type LogEntry } from '../../generated/index.js';
 import { encodeKvCommand, KvStateMachine } from '../../runtime/node/kv-state-machine.js';
+import type { LogStore } from '../../runtime/node/log-store.js';
+import { createNode, type RaftNode } from '../../runtime/node/node.js';
 import { SimpleLogStore } from '../../runtime/node/simple-log-store.js';
 import { ProposalRejected } from '../../runtime/raft/errors.js';
 import { SimCluster } from '../../sim/cluster/cluster.js';
@@ -146,5 +148,39 @@ describe('node reads across a leadership change', () => {
     await c.run(1000);
     expect(outcome).toBe('rejected');
     c.stop();
+  });
+});
+
+describe('storage stalls', () => {
+  it('a leader whose storage write stalls longer than maxSyncStallMs steps down', async () => {
+    const world = createWorld({ seed: 31 });
+    const ids = ['a', 'b', 'c'];
+    const hang = new Set<string>();
+    const nodes = new Map<string, RaftNode>();
+    for (const id of ids) {
+      const env = world.createEnv(id);
+      const inner = new SimpleLogStore(env.fs);
+      const store: LogStore = {
+        load: () => inner.load(),
+        save: (hs, es) => (hang.has(id) ? new Promise<void>(() => {}) : inner.save(hs, es)),
+        saveSnapshot: (s, r) => inner.saveSnapshot(s, r),
+        compact: (i) => inner.compact(i),
+      };
+      void createNode({ id, peers: ids, env, logStore: store, config: { maxSyncStallMs: 60 } }).then((n) =>
+        nodes.set(id, n),
+      );
+    }
+    await world.runFor(3000, { stopWhen: () => [...nodes.values()].some((n) => n.raft.role === 'leader') });
+    const leader = [...nodes.values()].find((n) => n.raft.role === 'leader') as RaftNode;
+    expect(leader).toBeDefined();
+    hang.add(leader.id);
+    void leader.propose(enc('stuck')).catch(() => undefined);
+    await world.runFor(40);
+    expect(leader.raft.role).toBe('leader');
+    // detected at the next tick after 60 ms, before any follower's election timeout (>= 150 ms)
+    await world.runFor(100);
+    expect(leader.raft.role).not.toBe('leader');
+    expect(leader.status().syncStalls).toBe(1);
+    for (const n of nodes.values()) n.stop();
   });
 });
