@@ -45,7 +45,9 @@ interface NodeTrack {
 export class InvariantChecker {
   readonly violations: Violation[] = [];
   /** index -> (term, content hash) of the first entry any member applied there. */
-  readonly committed = new Map<number, { term: number; hash: string; by: string }>();
+  readonly committed = new Map<number, { term: number; hash: string; by: string; commitTermBound: number }>();
+  /** Highest term any leader was seen in so far (an upper bound on the term of any commit made). */
+  private maxLeaderTerm = 0;
   private readonly leaders = new Map<number, string>();
   private readonly tracks = new Map<string, NodeTrack>();
   /** Leader elections observed: (virtual time, id, term). */
@@ -99,6 +101,7 @@ export class InvariantChecker {
     if (prev !== undefined && prev !== id)
       this.fail('election_safety', `term ${ev.term}: leaders ${prev} and ${id}`);
     this.leaders.set(ev.term, id);
+    if (ev.term > this.maxLeaderTerm) this.maxLeaderTerm = ev.term;
     this.elections.push({ at: this.now(), id, term: ev.term });
     t.leaderTerm = ev.term;
     const raft = this.raftOf(id);
@@ -107,6 +110,9 @@ export class InvariantChecker {
     const last = raft.log.lastIndex();
     for (const [index, c] of this.committed) {
       if (index <= raft.log.snapshotIndex) continue;
+      // Leader completeness covers entries committed in EARLIER terms only. A member can win an
+      // old term late (e.g. it was paused holding granted votes), after a later term committed.
+      if (c.commitTermBound >= ev.term) continue;
       if (index > last) {
         this.fail(
           'leader_completeness',
@@ -160,7 +166,8 @@ export class InvariantChecker {
   onApply(id: string, e: LogEntry): void {
     const h = hashEntry(e);
     const c = this.committed.get(e.index);
-    if (!c) this.committed.set(e.index, { term: e.term, hash: h, by: id });
+    if (!c)
+      this.committed.set(e.index, { term: e.term, hash: h, by: id, commitTermBound: this.maxLeaderTerm });
     else if (c.term !== e.term || c.hash !== h) {
       this.fail(
         'state_machine_safety',
