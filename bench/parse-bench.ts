@@ -32,7 +32,8 @@ const parsers: [string, (t: string) => unknown][] = [
     'vibee (peggy)',
     (t) => {
       const r = parseVibee(t, 'bench.vibee');
-      if (r.document === null) throw new Error(`bench: our parser rejected a corpus file: ${r.diagnostics[0]?.message}`);
+      if (r.document === null)
+        throw new Error(`bench: our parser rejected a corpus file: ${r.diagnostics[0]?.message}`);
       return r;
     },
   ],
@@ -52,7 +53,9 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)] as number;
 }
 
-console.log(`corpus: ${texts.length} files, ${(bytes / 1e6).toFixed(2)} MB; ${rounds} interleaved rounds after warm-up; median MB/s`);
+console.log(
+  `corpus: ${texts.length} files, ${(bytes / 1e6).toFixed(2)} MB; ${rounds} interleaved rounds after warm-up; median MB/s`,
+);
 for (const [, fn] of parsers) for (let i = 0; i < 3; i++) once(fn);
 const mbps: number[][] = parsers.map(() => []);
 for (let round = 0; round < rounds; round++) {
@@ -63,8 +66,12 @@ for (let round = 0; round < rounds; round++) {
 }
 parsers.forEach(([name], p) => {
   const xs = mbps[p] as number[];
-  console.log(`${name.padEnd(14)} ${median(xs).toFixed(2).padStart(8)} MB/s  (min ${Math.min(...xs).toFixed(2)}, max ${Math.max(...xs).toFixed(2)})`);
+  console.log(
+    `${name.padEnd(14)} ${median(xs).toFixed(2).padStart(8)} MB/s  (min ${Math.min(...xs).toFixed(2)}, max ${Math.max(...xs).toFixed(2)})`,
+  );
 });
 const ours = mbps[0] as number[];
 const jy = mbps[parsers.length - 1] as number[];
-console.log(`vibee / js-yaml: ${median(ours.map((x, i) => x / (jy[i] as number))).toFixed(2)}x (median of per-round ratios)`);
+console.log(
+  `vibee / js-yaml: ${median(ours.map((x, i) => x / (jy[i] as number))).toFixed(2)}x (median of per-round ratios)`,
+);

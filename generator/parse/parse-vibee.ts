@@ -50,11 +50,20 @@ function firstInvalidUtf8(b: Uint8Array): number {
     const c = b[i] as number;
     let n = 0;
     let min = 0;
-    if (c < 0x80) { i++; continue; }
-    if (c >= 0xc2 && c <= 0xdf) { n = 1; min = 0x80; }
-    else if (c >= 0xe0 && c <= 0xef) { n = 2; min = 0x800; }
-    else if (c >= 0xf0 && c <= 0xf4) { n = 3; min = 0x10000; }
-    else return i;
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    if (c >= 0xc2 && c <= 0xdf) {
+      n = 1;
+      min = 0x80;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      n = 2;
+      min = 0x800;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      n = 3;
+      min = 0x10000;
+    } else return i;
     let cp = c & (0xff >> (n + 2));
     for (let k = 1; k <= n; k++) {
       const d = b[i + k];
@@ -81,17 +90,41 @@ function toFailure(e: unknown, text: string): GrammarFailure {
     return { code: v.vibeeCode, message: v.message, start: v.start, end: v.end };
   }
   if (e instanceof RangeError) {
-    return { code: 'YAML030', message: 'nesting too deep: the input is nested beyond what the parser supports', start: 0, end: 0 };
+    return {
+      code: 'YAML030',
+      message: 'nesting too deep: the input is nested beyond what the parser supports',
+      start: 0,
+      end: 0,
+    };
   }
   if (e && typeof e === 'object' && 'location' in e && 'expected' in e) {
-    const pe = e as { location: { start: { offset: number } }; expected: { type: string; description?: string; text?: string }[] | null; found: string | null };
+    const pe = e as {
+      location: { start: { offset: number } };
+      expected: { type: string; description?: string; text?: string }[] | null;
+      found: string | null;
+    };
     const at = pe.location.start.offset;
     const expected = [...new Set((pe.expected ?? []).map(describeExpectation))].filter(Boolean);
-    const found = pe.found === null ? 'end of file' : pe.found === '\n' || pe.found === '\r' ? 'end of line' : `\`${pe.found}\``;
-    return { code: 'YAML099', message: `expected ${expected.slice(0, 5).join(', ') || 'something else'}, found ${found}`, start: at, end: at + 1 };
+    const found =
+      pe.found === null
+        ? 'end of file'
+        : pe.found === '\n' || pe.found === '\r'
+          ? 'end of line'
+          : `\`${pe.found}\``;
+    return {
+      code: 'YAML099',
+      message: `expected ${expected.slice(0, 5).join(', ') || 'something else'}, found ${found}`,
+      start: at,
+      end: at + 1,
+    };
   }
   const message = e instanceof Error ? e.message : String(e);
-  return { code: 'YAML099', message: `internal parser error: ${message}`, start: Math.min(0, text.length), end: 0 };
+  return {
+    code: 'YAML099',
+    message: `internal parser error: ${message}`,
+    start: Math.min(0, text.length),
+    end: 0,
+  };
 }
 
 function describeExpectation(x: { type: string; description?: string; text?: string }): string {
@@ -169,25 +202,38 @@ function checkMapping(node: VibeeMapping, file: string, out: Diagnostic[]): void
 /** The diagnostic of a duplicate key: at the second occurrence, naming the first. */
 function duplicate(k: string, first: VibeeScalar, key: VibeeScalar, file: string): Diagnostic {
   const at = `${first.range.start.line}:${first.range.start.column}`;
-  return createDiagnostic('YAML014', `duplicate key \`${k}\`: first defined at ${at}`, file, key.range, 'error', [
-    `the first \`${k}\` is at line ${first.range.start.line}, column ${first.range.start.column}`,
-  ]);
+  return createDiagnostic(
+    'YAML014',
+    `duplicate key \`${k}\`: first defined at ${at}`,
+    file,
+    key.range,
+    'error',
+    [`the first \`${k}\` is at line ${first.range.start.line}, column ${first.range.start.column}`],
+  );
 }
 
 /** Characters YAML forbids anywhere (C0 controls other than TAB/LF/CR, DEL), and bare CRs. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: these expressions exist to find control characters
 const FORBIDDEN = /[\x00-\x08\x0B\x0C\x0E-\x1F\x7F]|\r(?!\n)/g;
 /** FORBIDDEN or a UTF-16 surrogate (one scan finds both). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: these expressions exist to find control characters
 const SPECIAL = /[\x00-\x08\x0B\x0C\x0E-\x1F\x7F\uD800-\uDFFF]|\r(?!\n)/g;
 /** SPECIAL for a text without CR. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: these expressions exist to find control characters
 const SPECIAL_NO_CR = /[\x00-\x08\x0B\x0C\x0E-\x1F\x7F\uD800-\uDFFF]/g;
 /** SPECIAL_NO_CR as a plain test (no `g` state). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: these expressions exist to find control characters
 const PLAIN_SPECIAL = /[\x00-\x08\x0B\x0C\x0E-\x1F\x7F\uD800-\uDFFF]/;
 
 /**
  * Parses one `.vibee` file. `text` may be bytes (decoded as strict UTF-8). `fileName` is used
  * verbatim in diagnostics and in the document.
  */
-export function parseVibee(text: string | Uint8Array, fileName: string, options: ParseVibeeOptions = {}): ParseVibeeResult {
+export function parseVibee(
+  text: string | Uint8Array,
+  fileName: string,
+  options: ParseVibeeOptions = {},
+): ParseVibeeResult {
   const diagnostics: Diagnostic[] = [];
   let source: string;
   if (typeof text === 'string') {
@@ -199,7 +245,12 @@ export function parseVibee(text: string | Uint8Array, fileName: string, options:
       const pos = new PositionMap(prefix).position(prefix.length);
       const byte = (text[decoded.badByte] ?? 0).toString(16).padStart(2, '0');
       diagnostics.push(
-        createDiagnostic('YAML002', `invalid UTF-8: byte 0x${byte} at byte offset ${decoded.badByte} is not valid UTF-8`, fileName, { start: pos, end: pos }),
+        createDiagnostic(
+          'YAML002',
+          `invalid UTF-8: byte 0x${byte} at byte offset ${decoded.badByte} is not valid UTF-8`,
+          fileName,
+          { start: pos, end: pos },
+        ),
       );
       return { document: null, diagnostics };
     }
@@ -230,11 +281,16 @@ export function parseVibee(text: string | Uint8Array, fileName: string, options:
   for (const at of forbidden) {
     const ch = source[at] as string;
     const range = positions.range(at, at + 1);
-    if (ch === '\r') diagnostics.push(createDiagnostic('YAML005', 'bare carriage return: line ends must be LF or CRLF', fileName, range));
+    if (ch === '\r')
+      diagnostics.push(
+        createDiagnostic('YAML005', 'bare carriage return: line ends must be LF or CRLF', fileName, range),
+      );
     else {
       const hex = ch.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
       const name = ch === '\0' ? 'NUL byte (U+0000)' : `control character U+${hex}`;
-      diagnostics.push(createDiagnostic('YAML003', `${name} is not allowed in a .vibee file`, fileName, range));
+      diagnostics.push(
+        createDiagnostic('YAML003', `${name} is not allowed in a .vibee file`, fileName, range),
+      );
     }
   }
   if (diagnostics.length > 0) return { document: null, diagnostics };
@@ -262,9 +318,12 @@ export function parseVibee(text: string | Uint8Array, fileName: string, options:
       const f = toFailure(e, current);
       const line = positions.lineOf(f.start);
       if (attempt > 0 && line <= lastLine) break; // recovery made no progress: stop
-      diagnostics.push(createDiagnostic(f.code, f.message, fileName, positions.range(f.start, Math.max(f.start, f.end))));
+      diagnostics.push(
+        createDiagnostic(f.code, f.message, fileName, positions.range(f.start, Math.max(f.start, f.end))),
+      );
       lastLine = line;
-      if (f.code === 'YAML030' || diagnostics.length >= maxErrors || source.length > RECOVERY_MAX_CHARS) break;
+      if (f.code === 'YAML030' || diagnostics.length >= maxErrors || source.length > RECOVERY_MAX_CHARS)
+        break;
       current = blankOut(current, f.start);
     }
   }
@@ -274,7 +333,9 @@ export function parseVibee(text: string | Uint8Array, fileName: string, options:
     diagnostics.push(
       createDiagnostic(
         'YAML004',
-        onlyComments ? 'empty document: the file holds only comments; expected a mapping `key: value`' : 'empty document: the file is empty; expected a mapping `key: value`',
+        onlyComments
+          ? 'empty document: the file holds only comments; expected a mapping `key: value`'
+          : 'empty document: the file is empty; expected a mapping `key: value`',
         fileName,
         onlyComments ? end : undefined,
       ),

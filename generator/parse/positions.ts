@@ -42,7 +42,10 @@ export class PositionMap {
     if ((starts[line] as number) <= off) {
       if (line + 1 >= n || off < (starts[line + 1] as number)) return line;
       line++;
-      if (line + 1 >= n || off < (starts[line + 1] as number)) return (this.lastLine = line);
+      if (line + 1 >= n || off < (starts[line + 1] as number)) {
+        this.lastLine = line;
+        return line;
+      }
     }
     let lo = 0;
     let hi = n - 1;
@@ -57,7 +60,7 @@ export class PositionMap {
 
   /** Position of a UTF-16 offset (clamped to the text). */
   position(offset: number): SourcePosition {
-    const off = offset < 0 ? 0 : offset > this.text.length ? this.text.length : offset;
+    const off = Math.max(0, Math.min(offset, this.text.length));
     const cached = this.recent[off & 63];
     if (cached !== undefined && cached.offset === off) return cached;
     const line = this.lineIndex(off);

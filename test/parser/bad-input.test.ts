@@ -8,7 +8,12 @@ function firstError(text: string | Uint8Array) {
   expect(r.document).toBeNull();
   const d = r.diagnostics[0];
   expect(d).toBeDefined();
-  return { at: `${d?.range.start.line}:${d?.range.start.column}`, code: d?.code, message: d?.message ?? '', all: r.diagnostics };
+  return {
+    at: `${d?.range.start.line}:${d?.range.start.column}`,
+    code: d?.code,
+    message: d?.message ?? '',
+    all: r.diagnostics,
+  };
 }
 
 describe('bad input: each error pins line, column and message', () => {
@@ -123,7 +128,11 @@ describe('bad input: each error pins line, column and message', () => {
   });
   it('collects all errors of a file', () => {
     const e = firstError('a: 1\nb = 2\nc: 3\nd = 4\ne: [\n');
-    expect(e.all.map((d) => `${d.range.start.line}:${d.code}`)).toEqual(['2:YAML016', '4:YAML016', '5:YAML024']);
+    expect(e.all.map((d) => `${d.range.start.line}:${d.code}`)).toEqual([
+      '2:YAML016',
+      '4:YAML016',
+      '5:YAML024',
+    ]);
   });
   it('root that is not a mapping', () => {
     expect(firstError('# c\n\nJust some prose here.\n')).toMatchObject({ at: '3:1', code: 'YAML017' });
@@ -133,7 +142,8 @@ describe('bad input: each error pins line, column and message', () => {
 
 describe('big and deep input: no crash, no hang', () => {
   it('a 10 MB file parses', () => {
-    const entry = 'item_%:\n  name: "value %"\n  list: [1, 2.5, true, null, x]\n  text: |\n    line one\n    line two\n';
+    const entry =
+      'item_%:\n  name: "value %"\n  list: [1, 2.5, true, null, x]\n  text: |\n    line one\n    line two\n';
     const parts: string[] = [];
     let size = 0;
     for (let i = 0; size < 10_000_000; i++) {
@@ -145,7 +155,11 @@ describe('big and deep input: no crash, no hang', () => {
     expect(r.diagnostics).toEqual([]);
     const v = toPlainValue(r.document) as Record<string, unknown>;
     expect(Object.keys(v).length).toBe(parts.length);
-    expect(v.item_7).toEqual({ name: 'value 7', list: [1, 2.5, true, null, 'x'], text: 'line one\nline two\n' });
+    expect(v.item_7).toEqual({
+      name: 'value 7',
+      list: [1, 2.5, true, null, 'x'],
+      text: 'line one\nline two\n',
+    });
   });
   it('1,000 levels of flow nesting', () => {
     const r = parseVibee(`a: ${'['.repeat(1000)}${']'.repeat(1000)}\n`, 'deep.vibee');
@@ -186,7 +200,9 @@ describe('big and deep input: no crash, no hang', () => {
     const e = firstError(`a:\n${'- '.repeat(1000)}x\n`);
     expect([e.at, e.code]).toEqual(['2:1999', 'YAML030']);
     expect(e.message).toBe('nesting too deep (more than 1000 levels)');
-    expect(parseVibee(`a:\n${'- '.repeat(10)}x\n`, 'd', { maxDepth: 5 }).diagnostics.map((d) => d.code)).toEqual(['YAML030']);
+    expect(
+      parseVibee(`a:\n${'- '.repeat(10)}x\n`, 'd', { maxDepth: 5 }).diagnostics.map((d) => d.code),
+    ).toEqual(['YAML030']);
   });
   it('100,000 levels of block nesting give a nesting diagnostic, not a stack overflow', () => {
     const e = firstError(`a:\n${'- '.repeat(100_000)}x\n`);
@@ -194,7 +210,9 @@ describe('big and deep input: no crash, no hang', () => {
     // Even with the depth limit lifted, running out of stack is a diagnostic, never a throw.
     const r = parseVibee(`a:\n${'- '.repeat(100_000)}x\n`, 'deep.vibee', { maxDepth: 1e9 });
     expect(r.document).toBeNull();
-    expect(r.diagnostics.map((d) => [d.code, d.message.slice(0, 18)])).toEqual([['YAML030', 'nesting too deep: ']]);
+    expect(r.diagnostics.map((d) => [d.code, d.message.slice(0, 18)])).toEqual([
+      ['YAML030', 'nesting too deep: '],
+    ]);
   });
   it('10,000 levels give a nesting diagnostic, not a stack overflow', () => {
     const e = firstError(`a: ${'['.repeat(10_000)}${']'.repeat(10_000)}\n`);

@@ -18,7 +18,7 @@ const accepted: [string, unknown][] = [
   ['k: x\n  \n  y\n', { k: 'x\ny' }],
   ['a:\n  b: 1\n  # c\n\n  c: 2\nd: 3\n', { a: { b: 1, c: 2 }, d: 3 }],
   ['a: 1\n  \nb: 2  \n', { a: 1, b: 2 }],
-  ['k: "a\\tb" \nm: \'it\'\'s\'\n', { k: 'a\tb', m: "it's" }],
+  ["k: \"a\\tb\" \nm: 'it''s'\n", { k: 'a\tb', m: "it's" }],
   ['k:   \n  - 1\n  -   2 # c\n', { k: [1, 2] }],
   ['"q k": 1\n\'s\': 2\n', { 'q k': 1, s: 2 }],
   ['k: [a, b: c, {d: e}]\n', { k: ['a', { b: 'c' }, { d: 'e' }] }],
