@@ -5,7 +5,7 @@
  */
 import { DecodeError, Reader, Writer } from '../runtime/wire/v1.js';
 import { LOG_ENTRY_TYPE_VALUES, type LogEntryType, CONF_CHANGE_TYPE_VALUES, type ConfChangeType, CLIENT_REQUEST_KIND_VALUES, type ClientRequestKind, READ_CONSISTENCY_VALUES, type ReadConsistency, CLIENT_RESPONSE_STATUS_VALUES, type ClientResponseStatus } from './enums.js';
-import type { LogEntry, MemberAddress, ClusterConfig, ConfChange, SnapshotMeta, VoteRequest, VoteResponse, AppendRequest, AppendResponse, InstallSnapshotRequest, InstallSnapshotResponse, TimeoutNow, ClientRequest, ClientResponse, VersionVectorEntry, VersionVector, SessionOpen, SessionKeepAlive, SessionClose, SessionExpire, TimeAdvance, LockAcquire, LockRelease, LockRenew, BarrierArrive, BarrierLeave, ElectionCampaign, ElectionResign, KvPut, KvDelete, CommandResult, RaftMessage, ClientMessage, CommandMessage, ResultMessage } from './types.js';
+import type { LogEntry, MemberAddress, ClusterConfig, ConfChange, SnapshotMeta, VoteRequest, VoteResponse, AppendRequest, AppendResponse, InstallSnapshotRequest, InstallSnapshotResponse, TimeoutNow, ClientRequest, ClientResponse, VersionVectorEntry, VersionVector, SessionOpen, SessionKeepAlive, SessionClose, SessionExpire, TimeAdvance, LockAcquire, LockRelease, LockRenew, BarrierArrive, BarrierLeave, ElectionCampaign, ElectionResign, KvPut, KvDelete, KvCompact, CommandResult, RaftMessage, ClientMessage, CommandMessage, ResultMessage } from './types.js';
 
 // One shared writer: encoding is synchronous; each frame is a view that is never overwritten.
 const writer = new Writer();
@@ -574,6 +574,17 @@ function readKvDelete(r: Reader): KvDelete {
   };
 }
 
+function writeKvCompact(w: Writer, x: KvCompact): void {
+  w.uint(x.appliedFloor);
+}
+
+function readKvCompact(r: Reader): KvCompact {
+  return {
+    type: 'KvCompact',
+    appliedFloor: r.uint(),
+  };
+}
+
 function writeCommandResult(w: Writer, x: CommandResult): void {
   w.bool(x.ok);
   w.string(x.errorCode);
@@ -829,6 +840,10 @@ export function encodeCommandMessage(m: CommandMessage): Uint8Array {
       writer.uint(14);
       writeKvDelete(writer, m);
       break;
+    case 'KvCompact':
+      writer.uint(15);
+      writeKvCompact(writer, m);
+      break;
     default:
       throw new TypeError(`not a CommandMessage: ${String((m as { type?: unknown }).type)}`);
   }
@@ -882,6 +897,9 @@ export function decodeCommandMessage(bytes: Uint8Array): CommandMessage {
       break;
     case 14:
       m = readKvDelete(r);
+      break;
+    case 15:
+      m = readKvCompact(r);
       break;
     default:
       throw new DecodeError(`unknown CommandMessage tag ${tag}`, 0);

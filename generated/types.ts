@@ -548,6 +548,14 @@ export interface KvDelete {
   actor: string;
 }
 
+/** Collect tombstones of deletes applied at or below applied_floor (the lowest applied index over current members). */
+export interface KvCompact {
+  /** Message discriminant. */
+  readonly type: 'KvCompact';
+  /** `applied_floor: UInt` */
+  appliedFloor: number;
+}
+
 /** The outcome of applying a coordination command, returned to the proposer. */
 export interface CommandResult {
   /** Message discriminant. */
@@ -583,7 +591,7 @@ export type RaftMessage = VoteRequest | VoteResponse | AppendRequest | AppendRes
 export type ClientMessage = ClientRequest | ClientResponse;
 
 /** Every message of wire group `command`. */
-export type CommandMessage = SessionOpen | SessionKeepAlive | SessionClose | SessionExpire | TimeAdvance | LockAcquire | LockRelease | LockRenew | BarrierArrive | BarrierLeave | ElectionCampaign | ElectionResign | KvPut | KvDelete;
+export type CommandMessage = SessionOpen | SessionKeepAlive | SessionClose | SessionExpire | TimeAdvance | LockAcquire | LockRelease | LockRenew | BarrierArrive | BarrierLeave | ElectionCampaign | ElectionResign | KvPut | KvDelete | KvCompact;
 
 /** Every message of wire group `result`. */
 export type ResultMessage = CommandResult;

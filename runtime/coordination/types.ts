@@ -3,8 +3,7 @@
  *
  * Commands and results are the generated types (spec groups `command` and `result`), so a decoded
  * log entry is applied unchanged.
- * `KvCompact` is an in-process extension (not yet in the spec; see the report/README) used for
- * tombstone collection.
+ * `KvCompact` (tombstone collection) is a spec command like the others.
  */
 
 import type {
@@ -14,6 +13,7 @@ import type {
   CommandResult,
   ElectionCampaign,
   ElectionResign,
+  KvCompact,
   KvDelete,
   KvPut,
   LockAcquire,
@@ -47,6 +47,7 @@ import type {
  * - KvPut / KvDelete carry the context they were based on (see `state-machine.ts`).
  */
 export type {
+  KvCompact,
   BarrierArrive,
   BarrierLeave,
   CommandMessage,
@@ -67,17 +68,8 @@ export type {
   VersionVectorEntry,
 };
 
-/**
- * Extension: collect tombstones of deletes applied at or below `appliedFloor`, the lowest applied
- * index over every current member (computed by the leader from match indexes, then committed).
- */
-export interface KvCompact {
-  type: 'KvCompact';
-  appliedFloor: number;
-}
-
-/** Everything `applyCommand` accepts. */
-export type CoordinationCommand = CommandMessage | KvCompact;
+/** Everything `applyCommand` accepts (KvCompact's applied floor is computed by the leader). */
+export type CoordinationCommand = CommandMessage;
 
 /** How a barrier generation ended. */
 export type BarrierOutcome = 'satisfied' | 'timed_out' | 'cancelled';
