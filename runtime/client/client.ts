@@ -5,7 +5,8 @@
  * Contracts:
  * - Every command carries this client's id and a fresh sequence number; retries inside the channel
  *   reuse it, so a command applies at most once. An unknown outcome is an `IndeterminateError`.
- * - The client opens one coordination session (TTL `sessionTtlMs`) and keeps it alive every TTL/3.
+ * - The client opens one coordination session (TTL `sessionTtlMs`) on its first lock, barrier or
+ *   election call and keeps it alive every TTL/3.
  *   When the cluster reports the session gone, every held lock's `signal` aborts and a new session
  *   is opened for later calls.
  * - Lock, barrier and campaign waits happen on the server (it answers with the final outcome); the
@@ -149,6 +150,8 @@ class ChannelClient implements Client {
   private readonly clock: CoreClock;
   private closed = false;
   private reopening: Promise<void> | null = null;
+  /** The first session, opened on the first coordination call. */
+  private opening: Promise<void> | null = null;
 
   constructor(
     private readonly channel: Channel,
@@ -293,6 +296,13 @@ class ChannelClient implements Client {
 
   private async ready(): Promise<CoordinationClientCore> {
     if (this.closed) throw new CoordinationError('CLOSED', 'client closed');
+    if (!this.opening) {
+      this.opening = this.open();
+      this.opening.catch(() => {
+        this.opening = null; // a later call tries again
+      });
+    }
+    await this.opening;
     if (this.reopening) await this.reopening;
     return this.core;
   }
@@ -460,7 +470,7 @@ class ChannelClient implements Client {
     if (this.keepTimer !== null) clearInterval(this.keepTimer);
     this.keepTimer = null;
     try {
-      await this.core?.closeSession();
+      if (this.opening) await this.core?.closeSession();
     } catch {
       /* the session expires on its own */
     }
@@ -505,7 +515,7 @@ export async function connect(
     opts.sessionTtlMs ?? SESSION_TTL_MS,
   );
   try {
-    await client.open();
+    await client.status(); // some member answers (the session opens on the first lock/barrier/election)
   } catch (e) {
     await channel.close();
     throw e;
@@ -531,7 +541,6 @@ export async function createEmbeddedClient(
     opts.timeoutMs ?? 10000,
     opts.sessionTtlMs ?? SESSION_TTL_MS,
   );
-  await client.open();
   return client;
 }
 

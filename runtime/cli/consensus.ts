@@ -1,0 +1,402 @@
+#!/usr/bin/env node
+/**
+ * The `consensus` command: `serve` (one member) and the client verbs `status`, `put`, `get`, `del`,
+ * `lock`, `barrier`, `members`, `transfer-leader`. Exit codes (stable, see docs/cli.md):
+ * 0 ok, 1 operation failed, 2 bad flags or usage, 3 no endpoint reachable, 4 outcome indeterminate.
+ * `lock NAME -- COMMAND...` exits with COMMAND's exit code.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import pino from 'pino';
+import {
+  CONF_CHANGE_TYPE_VALUES,
+  type ConfChangeType,
+  ConfigError,
+  validateConsensusConfig,
+} from '../../generated/index.js';
+import { type Client, connect } from '../client/client.js';
+import { IndeterminateError, UnreachableError } from '../client/errors.js';
+import { CoordinationError } from '../coordination/errors.js';
+import { startServer } from '../server/server.js';
+import {
+  FlagError,
+  formatHostPort,
+  parseEndpoints,
+  parseFraction,
+  parseHostPort,
+  parseIntFlag,
+  parseNodeId,
+  parsePeers,
+} from './flags.js';
+
+/** Stable exit codes. */
+export const EXIT = { ok: 0, failed: 1, usage: 2, unreachable: 3, indeterminate: 4 } as const;
+
+const USAGE = `usage: consensus <command> [flags]
+  serve --id ID --listen HOST:PORT --peers ID=HOST:PORT,... --data DIR [--http HOST:PORT] [--join]
+        [--cluster-id ID] [--config FILE] [--log-level LEVEL]
+  status | put KEY VALUE | get KEY [--consistency linearizable|lease|stale] | del KEY
+  lock NAME [--ttl MS] [--wait MS] -- COMMAND...
+  barrier NAME --participants N [--threshold F] [--timeout MS]
+  members list | members add ID HOST:PORT [--voter] | members remove ID | members promote ID
+  transfer-leader ID
+client verbs take --endpoints HOST:PORT,... [--json] [--timeout MS] [--cluster-id ID]
+exit codes: 0 ok, 1 failed, 2 bad flags, 3 no endpoint reachable, 4 indeterminate`;
+
+class UsageError extends Error {}
+
+const out = (s: string) => process.stdout.write(`${s}\n`);
+const err = (s: string) => process.stderr.write(`consensus: ${s}\n`);
+const utf8d = new TextDecoder();
+
+const CLIENT_FLAGS = {
+  endpoints: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  timeout: { type: 'string' },
+  'cluster-id': { type: 'string' },
+  ttl: { type: 'string' },
+  wait: { type: 'string' },
+  participants: { type: 'string' },
+  threshold: { type: 'string' },
+  consistency: { type: 'string' },
+  voter: { type: 'boolean', default: false },
+} as const;
+
+async function serve(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    strict: true,
+    allowPositionals: true,
+    options: {
+      id: { type: 'string' },
+      listen: { type: 'string' },
+      peers: { type: 'string' },
+      data: { type: 'string' },
+      http: { type: 'string' },
+      join: { type: 'boolean', default: false },
+      'cluster-id': { type: 'string' },
+      config: { type: 'string' },
+      'log-level': { type: 'string', default: 'info' },
+    },
+  });
+  if (positionals.length > 0) throw new UsageError(`serve takes no arguments, got ${positionals.join(' ')}`);
+  for (const f of ['id', 'listen', 'data'] as const)
+    if (!values[f]) throw new FlagError(`--${f}`, 'is required');
+  const id = parseNodeId('--id', values.id as string);
+  const listen = parseHostPort('--listen', values.listen as string);
+  const peers = parsePeers('--peers', values.peers ?? '');
+  if (!values.join) {
+    if (peers.size === 0) peers.set(id, listen);
+    if (!peers.has(id)) throw new FlagError('--peers', `must include this node's id ${id} (or use --join)`);
+  }
+  const http = values.http ? parseHostPort('--http', values.http) : undefined;
+  const level = values['log-level'] as string;
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level))
+    throw new FlagError(
+      '--log-level',
+      `expected fatal|error|warn|info|debug|trace|silent, got ${JSON.stringify(level)}`,
+    );
+  let fileCfg: Record<string, unknown> = {};
+  if (values.config) {
+    let text: string;
+    try {
+      text = readFileSync(values.config, 'utf8');
+    } catch (e) {
+      throw new FlagError('--config', `cannot read ${values.config}: ${(e as Error).message}`);
+    }
+    try {
+      fileCfg = JSON.parse(text) as Record<string, unknown>;
+    } catch (e) {
+      throw new FlagError('--config', `${values.config} is not valid JSON: ${(e as Error).message}`);
+    }
+  }
+  const merged = { ...fileCfg, ...(values['cluster-id'] ? { clusterId: values['cluster-id'] } : {}) };
+  let config: ReturnType<typeof validateConsensusConfig>;
+  try {
+    config = validateConsensusConfig(merged);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new FlagError('--config', e.message);
+    throw e;
+  }
+  const clusterId = values['cluster-id'] ?? (fileCfg.clusterId as string | undefined) ?? 'vibee';
+  const logger = pino({ level, base: { node: id } }, pino.destination(2));
+  let server: Awaited<ReturnType<typeof startServer>>;
+  try {
+    server = await startServer({
+      id,
+      listen,
+      peers,
+      dataDir: values.data as string,
+      http,
+      join: values.join,
+      clusterId,
+      config,
+      logger,
+    });
+  } catch (e) {
+    if ((e as Error).name === 'WalCorruptionError') {
+      logger.flush();
+      err(`refusing to start: ${(e as Error).message}`);
+      return EXIT.failed;
+    }
+    throw e;
+  }
+  process.stdout.write(
+    `${JSON.stringify({ event: 'listening', id, port: server.port, httpPort: server.httpPort ?? null })}\n`,
+  );
+  return await new Promise<number>((resolve) => {
+    let signals = 0;
+    const onSignal = (sig: string) => {
+      signals++;
+      if (signals > 1) {
+        logger.warn({ sig }, 'second signal: exiting at once');
+        resolve(EXIT.failed);
+        return;
+      }
+      logger.info({ sig }, 'shutting down (leadership handover, flush)');
+      const force = setTimeout(() => {
+        logger.error('shutdown took too long: exiting');
+        resolve(EXIT.failed);
+      }, 10000);
+      force.unref();
+      server.close({ transfer: true }).then(
+        () => resolve(EXIT.ok),
+        (e) => {
+          logger.error({ err: String(e) }, 'shutdown failed');
+          resolve(EXIT.failed);
+        },
+      );
+    };
+    process.on('SIGTERM', () => onSignal('SIGTERM'));
+    process.on('SIGINT', () => onSignal('SIGINT'));
+  });
+}
+
+type ClientValues = ReturnType<typeof parseClientArgs>['values'];
+
+function parseClientArgs(args: string[]) {
+  return parseArgs({ args, strict: true, allowPositionals: true, options: CLIENT_FLAGS });
+}
+
+async function withClient(values: ClientValues, fn: (c: Client) => Promise<number>): Promise<number> {
+  const endpoints = values.endpoints ?? process.env.CONSENSUS_ENDPOINTS;
+  if (!endpoints) throw new FlagError('--endpoints', 'is required (or set CONSENSUS_ENDPOINTS)');
+  const eps = parseEndpoints('--endpoints', endpoints).map(formatHostPort);
+  const timeoutMs = values.timeout ? parseIntFlag('--timeout', values.timeout, 1, 86_400_000) : 5000;
+  const client = await connect({ endpoints: eps, timeoutMs, clusterId: values['cluster-id'] });
+  try {
+    return await fn(client);
+  } finally {
+    await client.close().catch(() => undefined);
+  }
+}
+
+function need(positionals: string[], n: number, what: string): void {
+  if (positionals.length !== n) throw new UsageError(`expected ${what}`);
+}
+
+async function clientVerb(verb: string, args: string[]): Promise<number> {
+  // `lock NAME [flags] -- COMMAND...`: everything after `--` is the command.
+  const dd = args.indexOf('--');
+  const command = verb === 'lock' && dd >= 0 ? args.slice(dd + 1) : [];
+  const { values, positionals } = parseClientArgs(verb === 'lock' && dd >= 0 ? args.slice(0, dd) : args);
+  const json = values.json;
+  const show = (human: string, obj: unknown) =>
+    out(json ? JSON.stringify(obj, (_k, x) => (typeof x === 'bigint' ? x.toString() : x)) : human);
+  switch (verb) {
+    case 'status':
+      need(positionals, 0, 'no arguments');
+      return withClient(values, async (c) => {
+        const s = await c.status();
+        show(
+          [
+            `leader ${s.leaderId ?? '(none)'} term ${s.term} commit ${s.commitIndex} applied ${s.appliedIndex} (answered by ${s.id}, ${s.role})`,
+            ...s.members.map(
+              (m) => `  ${m.id}\t${m.role}\t${m.address ?? ''}${m.id === s.leaderId ? '\tleader' : ''}`,
+            ),
+          ].join('\n'),
+          s,
+        );
+        return EXIT.ok;
+      });
+    case 'put':
+      need(positionals, 2, 'KEY VALUE');
+      return withClient(values, async (c) => {
+        await c.put(positionals[0] as string, positionals[1] as string);
+        show('ok', { ok: true });
+        return EXIT.ok;
+      });
+    case 'get': {
+      need(positionals, 1, 'KEY');
+      const consistency = (values.consistency ?? 'linearizable') as 'linearizable' | 'lease' | 'stale';
+      if (!['linearizable', 'lease', 'stale'].includes(consistency))
+        throw new FlagError(
+          '--consistency',
+          `expected linearizable|lease|stale, got ${JSON.stringify(consistency)}`,
+        );
+      return withClient(values, async (c) => {
+        const r = await c.get(positionals[0] as string, { consistency });
+        const value = r.value ? utf8d.decode(r.value) : null;
+        show(value ?? '(not found)', {
+          key: positionals[0],
+          value,
+          siblings: r.siblings.map((s) => utf8d.decode(s)),
+        });
+        return value === null ? EXIT.failed : EXIT.ok;
+      });
+    }
+    case 'del':
+      need(positionals, 1, 'KEY');
+      return withClient(values, async (c) => {
+        await c.delete(positionals[0] as string);
+        show('ok', { ok: true });
+        return EXIT.ok;
+      });
+    case 'lock': {
+      need(positionals, 1, 'NAME -- COMMAND...');
+      if (command.length === 0) throw new UsageError('lock needs a command after `--`');
+      const ttlMs = values.ttl ? parseIntFlag('--ttl', values.ttl, 1, 86_400_000) : undefined;
+      const waitMs = values.wait ? parseIntFlag('--wait', values.wait, 1, 86_400_000) : undefined;
+      return withClient(values, async (c) => {
+        const lock = await c.lock(positionals[0] as string, { ttlMs, waitMs });
+        // Keep the lease while the command runs (renew at a third of the TTL).
+        const ttl = ttlMs ?? 10000;
+        const renew = setInterval(
+          () => void lock.renew().catch(() => undefined),
+          Math.max(50, Math.floor(ttl / 3)),
+        );
+        try {
+          const child = spawn(command[0] as string, command.slice(1), {
+            stdio: 'inherit',
+            env: { ...process.env, FENCE_TOKEN: lock.fenceToken.toString() },
+          });
+          const onLost = () => child.kill('SIGTERM');
+          lock.signal.addEventListener('abort', onLost, { once: true });
+          const code = await new Promise<number>((resolve) => {
+            child.on('error', (e) => {
+              err(`cannot run ${command[0]}: ${e.message}`);
+              resolve(127);
+            });
+            child.on('exit', (code, sig) => resolve(code ?? (sig ? 128 + 15 : 1)));
+          });
+          lock.signal.removeEventListener('abort', onLost);
+          return code;
+        } finally {
+          clearInterval(renew);
+          await lock.release().catch(() => undefined);
+        }
+      });
+    }
+    case 'barrier': {
+      need(positionals, 1, 'NAME');
+      if (!values.participants) throw new FlagError('--participants', 'is required');
+      const participants = parseIntFlag('--participants', values.participants, 1, 1_000_000);
+      const threshold = values.threshold ? parseFraction('--threshold', values.threshold) : undefined;
+      // --timeout is the barrier's timeout here (the call's deadline adds it to the default).
+      return withClient(values, async (c) => {
+        const bt = values.timeout ? parseIntFlag('--timeout', values.timeout, 1, 86_400_000) : undefined;
+        const r = await c
+          .barrier(positionals[0] as string, { participants, threshold, timeoutMs: bt })
+          .arrive();
+        show(`${r.outcome} (${r.arrived.length} arrived)`, r);
+        return r.outcome === 'satisfied' ? EXIT.ok : EXIT.failed;
+      });
+    }
+    case 'members': {
+      const sub = positionals[0];
+      if (sub === 'list') {
+        need(positionals, 1, 'members list');
+        return clientVerb(
+          'status',
+          args.filter((a) => a !== 'list' && a !== 'members'),
+        );
+      }
+      let type: ConfChangeType;
+      let nodeId: string;
+      let address = '';
+      if (sub === 'add') {
+        need(positionals, 3, 'members add ID HOST:PORT');
+        nodeId = parseNodeId('ID', positionals[1] as string);
+        address = formatHostPort(parseHostPort('HOST:PORT', positionals[2] as string));
+        type = values.voter ? 'add_voter' : 'add_learner';
+      } else if (sub === 'remove' || sub === 'promote') {
+        need(positionals, 2, `members ${sub} ID`);
+        nodeId = parseNodeId('ID', positionals[1] as string);
+        type = sub === 'remove' ? 'remove_node' : 'promote_learner';
+      } else throw new UsageError('expected members list|add|remove|promote');
+      if (!CONF_CHANGE_TYPE_VALUES.includes(type)) throw new UsageError(`unknown change ${type}`);
+      return withClient(values, async (c) => {
+        const r = await c.changeMembership({ changeType: type, nodeId, address });
+        show(`ok (${type} ${nodeId} at index ${r.index})`, {
+          ok: true,
+          change: type,
+          nodeId,
+          index: r.index,
+        });
+        return EXIT.ok;
+      });
+    }
+    case 'transfer-leader':
+      need(positionals, 1, 'ID');
+      return withClient(values, async (c) => {
+        const r = await c.transferLeader(parseNodeId('ID', positionals[0] as string));
+        show(`leader is now ${r.leaderId}`, r);
+        return EXIT.ok;
+      });
+    default:
+      throw new UsageError(`unknown command ${JSON.stringify(verb)}`);
+  }
+}
+
+/** Runs the CLI; resolves with the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [verb, ...rest] = argv;
+  try {
+    if (!verb || verb === '--help' || verb === 'help') {
+      out(USAGE);
+      return verb ? EXIT.ok : EXIT.usage;
+    }
+    if (verb === 'demo' || verb === 'bench') {
+      err(`${verb}: not yet available in this build`);
+      return EXIT.failed;
+    }
+    if (verb === 'serve') return await serve(rest);
+    return await clientVerb(verb, rest);
+  } catch (e) {
+    if (
+      e instanceof FlagError ||
+      e instanceof UsageError ||
+      (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
+    ) {
+      err(`${(e as Error).message}\n${USAGE}`);
+      return EXIT.usage;
+    }
+    if (e instanceof UnreachableError) {
+      err(`no endpoint reachable: ${e.message}`);
+      return EXIT.unreachable;
+    }
+    if (e instanceof IndeterminateError) {
+      err(`outcome unknown (may or may not have been applied): ${e.message}`);
+      return EXIT.indeterminate;
+    }
+    if (e instanceof CoordinationError) {
+      err(`${e.code}: ${e.message}`);
+      return EXIT.failed;
+    }
+    err(e instanceof Error ? e.message : String(e));
+    return EXIT.failed;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+    // Leftover handles (sockets closing, timers) must not keep a finished command alive.
+    setTimeout(() => process.exit(code), 50).unref();
+  },
+  (e) => {
+    err(String(e));
+    process.exit(1);
+  },
+);

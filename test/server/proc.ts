@@ -1,0 +1,75 @@
+/** Real `consensus` processes for tests: build check, spawn, wait for the listening line. */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const ROOT = join(import.meta.dirname, '..', '..');
+export const BIN = join(ROOT, 'dist', 'runtime', 'cli', 'consensus.js');
+
+function newest(dir: string): number {
+  let t = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) t = Math.max(t, newest(p));
+    else if (e.name.endsWith('.ts')) t = Math.max(t, statSync(p).mtimeMs);
+  }
+  return t;
+}
+
+/** Builds dist/ when it is missing or older than runtime/ and generated/ sources. */
+export function ensureBuilt(): void {
+  const src = Math.max(newest(join(ROOT, 'runtime')), newest(join(ROOT, 'generated')));
+  if (existsSync(BIN) && statSync(BIN).mtimeMs >= src) return;
+  execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' });
+}
+
+/** Runs a CLI command to completion. */
+export function runCli(
+  args: string[],
+  timeoutMs = 20000,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [BIN, ...args], { cwd: ROOT });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    const t = setTimeout(() => {
+      p.kill('SIGKILL');
+      reject(new Error(`consensus ${args.join(' ')} did not finish in ${timeoutMs} ms\n${stderr}`));
+    }, timeoutMs);
+    p.on('exit', (code) => {
+      clearTimeout(t);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
+  });
+}
+
+/** A `consensus serve` process. */
+export interface ServeProc {
+  id: string;
+  proc: ChildProcess;
+  stderr(): string;
+  /** Resolves with the exit code. */
+  exited: Promise<number>;
+}
+
+/** Spawns `consensus serve`; resolves once it prints its listening line (or rejects if it exits). */
+export function spawnServe(id: string, args: string[]): Promise<ServeProc> {
+  const proc = spawn(process.execPath, [BIN, 'serve', '--id', id, '--log-level', 'warn', ...args], {
+    cwd: ROOT,
+  });
+  let err = '';
+  let out = '';
+  proc.stderr?.on('data', (d) => (err += d));
+  const exited = new Promise<number>((r) => proc.on('exit', (c, sig) => r(c ?? (sig ? 128 : -1))));
+  return new Promise((resolve, reject) => {
+    proc.stdout?.on('data', (d) => {
+      out += d;
+      if (out.includes('"listening"')) resolve({ id, proc, stderr: () => err, exited });
+    });
+    void exited.then((code) =>
+      reject(Object.assign(new Error(`serve ${id} exited ${code}: ${err}`), { code, stderr: err })),
+    );
+  });
+}
