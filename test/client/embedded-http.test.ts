@@ -1,0 +1,58 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createEmbeddedClient } from '../../runtime/client/client.js';
+import { type Server, startServer } from '../../runtime/server/server.js';
+import { FAST, freePorts } from '../server/helpers.js';
+
+describe('single member: embedded client and the HTTP endpoint', () => {
+  let s: Server;
+  let root: string;
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'vibee-emb-'));
+    const [port] = await freePorts(1);
+    s = await startServer({
+      id: 'solo',
+      listen: { host: '127.0.0.1', port: port as number },
+      peers: new Map([['solo', { host: '127.0.0.1', port: port as number }]]),
+      dataDir: root,
+      http: { host: '127.0.0.1', port: 0 },
+      config: FAST,
+    });
+    const end = Date.now() + 5000;
+    while (s.node.status().role !== 'leader' && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+  });
+  afterAll(async () => {
+    await s?.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('the embedded client puts, gets and locks in-process', async () => {
+    const c = await createEmbeddedClient(s.node, s.replica);
+    try {
+      await c.put('a', 'b');
+      expect(new TextDecoder().decode((await c.get('a')).value ?? new Uint8Array())).toBe('b');
+      const l1 = await c.lock('x');
+      await l1.release();
+      const l2 = await c.lock('x');
+      expect(l2.fenceToken).toBeGreaterThan(l1.fenceToken);
+      await l2.release();
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('/health, /status and /metrics', async () => {
+    const base = `http://127.0.0.1:${s.httpPort}`;
+    const h = await fetch(`${base}/health`);
+    expect(h.status).toBe(200);
+    const st = (await (await fetch(`${base}/status`)).json()) as { leaderId: string; members: unknown[] };
+    expect(st.leaderId).toBe('solo');
+    const m = await (await fetch(`${base}/metrics`)).text();
+    expect(m).toMatch(/consensus_term \d+/);
+    expect(m).toMatch(/consensus_role\{role="leader"\} 1/);
+    expect(m).toMatch(/consensus_fsync_seconds_count [1-9]/);
+    expect((await fetch(`${base}/nope`)).status).toBe(404);
+  });
+});
