@@ -4,8 +4,8 @@
  * before anything is allocated: a malformed or hostile frame throws DecodeError, nothing else.
  */
 import { DecodeError, Reader, Writer } from '../runtime/wire/v1.js';
-import { LOG_ENTRY_TYPE_VALUES, type LogEntryType, CONF_CHANGE_TYPE_VALUES, type ConfChangeType, CLIENT_REQUEST_KIND_VALUES, type ClientRequestKind, READ_CONSISTENCY_VALUES, type ReadConsistency, CLIENT_RESPONSE_STATUS_VALUES, type ClientResponseStatus } from './enums.js';
-import type { LogEntry, MemberAddress, ClusterConfig, ConfChange, SnapshotMeta, VoteRequest, VoteResponse, AppendRequest, AppendResponse, InstallSnapshotRequest, InstallSnapshotResponse, TimeoutNow, ClientRequest, ClientResponse, VersionVectorEntry, VersionVector, SessionOpen, SessionKeepAlive, SessionClose, SessionExpire, TimeAdvance, LockAcquire, LockRelease, LockRenew, BarrierArrive, BarrierLeave, ElectionCampaign, ElectionResign, KvPut, KvDelete, KvCompact, CommandResult, RaftMessage, ClientMessage, CommandMessage, ResultMessage } from './types.js';
+import { LOG_ENTRY_TYPE_VALUES, type LogEntryType, CONF_CHANGE_TYPE_VALUES, type ConfChangeType, CLIENT_REQUEST_KIND_VALUES, type ClientRequestKind, READ_CONSISTENCY_VALUES, type ReadConsistency, CLIENT_RESPONSE_STATUS_VALUES, type ClientResponseStatus, QUERY_TARGET_VALUES, type QueryTarget } from './enums.js';
+import type { LogEntry, MemberAddress, ClusterConfig, ConfChange, SnapshotMeta, VoteRequest, VoteResponse, AppendRequest, AppendResponse, InstallSnapshotRequest, InstallSnapshotResponse, TimeoutNow, ClientRequest, ClientResponse, ReadQuery, VersionVectorEntry, VersionVector, SessionOpen, SessionKeepAlive, SessionClose, SessionExpire, TimeAdvance, LockAcquire, LockRelease, LockRenew, BarrierArrive, BarrierLeave, ElectionCampaign, ElectionResign, KvPut, KvDelete, KvCompact, CommandResult, RaftMessage, ClientMessage, QueryMessage, CommandMessage, ResultMessage } from './types.js';
 
 // One shared writer: encoding is synchronous; each frame is a view that is never overwritten.
 const writer = new Writer();
@@ -23,6 +23,8 @@ const CLIENT_REQUEST_KIND_ORDINAL: Readonly<Record<ClientRequestKind, number>> =
 const READ_CONSISTENCY_ORDINAL: Readonly<Record<ReadConsistency, number>> = Object.freeze({ 'linearizable': 0, 'lease': 1, 'stale': 2 });
 
 const CLIENT_RESPONSE_STATUS_ORDINAL: Readonly<Record<ClientResponseStatus, number>> = Object.freeze({ 'ok': 0, 'not_leader': 1, 'rejected': 2, 'busy': 3, 'timeout': 4, 'indeterminate': 5, 'error': 6 });
+
+const QUERY_TARGET_ORDINAL: Readonly<Record<QueryTarget, number>> = Object.freeze({ 'kv': 0, 'lock': 1, 'barrier': 2, 'election': 3 });
 
 function readList_String(r: Reader): string[] {
   const n = r.count(1);
@@ -342,6 +344,19 @@ function readClientResponse(r: Reader): ClientResponse {
     message: r.string(),
     payload: r.bytes(),
     index: r.uint(),
+  };
+}
+
+function writeReadQuery(w: Writer, x: ReadQuery): void {
+  w.uint(QUERY_TARGET_ORDINAL[x.target]);
+  w.string(x.name);
+}
+
+function readReadQuery(r: Reader): ReadQuery {
+  return {
+    type: 'ReadQuery',
+    target: QUERY_TARGET_VALUES[r.ordinal(4, 'QueryTarget')] as QueryTarget,
+    name: r.string(),
   };
 }
 
@@ -775,6 +790,36 @@ export function decodeClientMessage(bytes: Uint8Array): ClientMessage {
       break;
     default:
       throw new DecodeError(`unknown ClientMessage tag ${tag}`, 0);
+  }
+  r.end();
+  return m;
+}
+
+/** Encodes a `QueryMessage`: a varint tag, then the fields in declaration order. */
+export function encodeQueryMessage(m: QueryMessage): Uint8Array {
+  writer.reset();
+  switch (m.type) {
+    case 'ReadQuery':
+      writer.uint(1);
+      writeReadQuery(writer, m);
+      break;
+    default:
+      throw new TypeError(`not a QueryMessage: ${String((m as { type?: unknown }).type)}`);
+  }
+  return finish();
+}
+
+/** Decodes a `QueryMessage`; throws DecodeError on an unknown tag, malformed input or trailing bytes. */
+export function decodeQueryMessage(bytes: Uint8Array): QueryMessage {
+  const r = new Reader(bytes);
+  const tag = r.uint();
+  let m: QueryMessage;
+  switch (tag) {
+    case 1:
+      m = readReadQuery(r);
+      break;
+    default:
+      throw new DecodeError(`unknown QueryMessage tag ${tag}`, 0);
   }
   r.end();
   return m;

@@ -100,6 +100,17 @@ export function isClientRequestKind(x: unknown): x is ClientRequestKind {
   return typeof x === 'string' && (CLIENT_REQUEST_KIND_VALUES as readonly string[]).includes(x);
 }
 
+/** What a read query looks at. */
+export type QueryTarget = 'kv' | 'lock' | 'barrier' | 'election';
+
+/** All values of `QueryTarget` in declaration (wire ordinal) order. */
+export const QUERY_TARGET_VALUES: readonly QueryTarget[] = Object.freeze(['kv', 'lock', 'barrier', 'election']);
+
+/** True when `x` is a `QueryTarget`. */
+export function isQueryTarget(x: unknown): x is QueryTarget {
+  return typeof x === 'string' && (QUERY_TARGET_VALUES as readonly string[]).includes(x);
+}
+
 /** How a client request ended. Indeterminate means the outcome cannot be known. */
 export type ClientResponseStatus = 'ok' | 'not_leader' | 'rejected' | 'busy' | 'timeout' | 'indeterminate' | 'error';
 

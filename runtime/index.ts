@@ -46,7 +46,7 @@ export { ProposalRejected, type RejectReason } from './raft/errors.js';
 
 // The server process component and the exactly-once wrapper.
 export { DedupStateMachine, decodeEnvelope, type Envelope, encodeEnvelope } from './server/envelope.js';
-export type { ReadQuery, ServerStatus } from './server/protocol.js';
+export { encodeReadQuery, type ServerStatus } from './server/protocol.js';
 export { type HostPort, type Server, type ServerOptions, startServer } from './server/server.js';
 
 // Storage and transport pieces users configure.

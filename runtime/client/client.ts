@@ -40,7 +40,7 @@ import { WaiterRegistry } from '../coordination/waiter-registry.js';
 import { createRealClock } from '../env/real-clock.js';
 import type { RaftNode } from '../node/node.js';
 import { createRequestHandler } from '../server/handler.js';
-import { parseJsonPayload, type ServerStatus } from '../server/protocol.js';
+import { encodeReadQuery, parseJsonPayload, type ServerStatus } from '../server/protocol.js';
 import type { TransportTlsOptions } from '../transport/types.js';
 import { type Channel, createLocalChannel, createTcpChannel } from './channel.js';
 import { IndeterminateError, RequestRejectedError } from './errors.js';
@@ -213,7 +213,7 @@ class ChannelClient implements Client {
       const r = await this.command({ type: 'LockRelease', sessionId, name, fenceToken: 0n }, { deadline });
       if (r.ok) return;
       const view = await this.read<{ owner: string | null; fenceToken: string } | null>(
-        { lock: name },
+        encodeReadQuery('lock', name),
         deadline,
       );
       if (view?.owner === sessionId && !this.held.has(name))
@@ -226,14 +226,14 @@ class ChannelClient implements Client {
     }
   }
 
-  private async read<T>(query: object, deadline: number, signal?: AbortSignal): Promise<T> {
+  private async read<T>(query: Uint8Array, deadline: number, signal?: AbortSignal): Promise<T> {
     const res = await this.channel.call(
       {
         clientId: this.clientId,
         sequence: 0,
         kind: 'read',
         consistency: 'linearizable',
-        payload: utf8.encode(JSON.stringify(query)),
+        payload: query,
       },
       { deadline, signal },
     );
@@ -342,7 +342,7 @@ class ChannelClient implements Client {
         sequence: 0,
         kind: 'read',
         consistency: opts?.consistency ?? 'linearizable',
-        payload: utf8.encode(JSON.stringify({ get: key })),
+        payload: encodeReadQuery('kv', key),
       },
       { signal: opts?.signal, deadline: this.deadline(opts) },
     );
@@ -397,7 +397,7 @@ class ChannelClient implements Client {
         while (!o.signal?.aborted && !self.closed) {
           try {
             const v = await self.read<{ leader: string | null; value: string | null; epoch: string } | null>(
-              { election: name },
+              encodeReadQuery('election', name),
               self.deadline(),
               o.signal,
             );

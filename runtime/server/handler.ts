@@ -20,8 +20,10 @@ import {
   DecodeError,
   decodeCommandMessage,
   decodeConfChange,
+  decodeQueryMessage,
   decodeResultMessage,
   encodeResultMessage,
+  type ReadQuery,
 } from '../../generated/index.js';
 import type { CoordinationReplica } from '../coordination/codec.js';
 import { CoordinationError } from '../coordination/errors.js';
@@ -31,7 +33,7 @@ import type { Clock } from '../env/types.js';
 import { NodeStopped, ProposalDropped, ProposalIndeterminate, type RaftNode } from '../node/node.js';
 import { ProposalRejected } from '../raft/errors.js';
 import { encodeEnvelope } from './envelope.js';
-import { jsonPayload, type ReadQuery, response, type ServerStatus } from './protocol.js';
+import { jsonPayload, response, type ServerStatus } from './protocol.js';
 
 /** Options of `createRequestHandler`. */
 export interface RequestHandlerOptions {
@@ -244,12 +246,11 @@ export function createRequestHandler(o: RequestHandlerOptions): RequestHandler {
   async function read(req: ClientRequest): Promise<ClientResponse> {
     let q: ReadQuery;
     try {
-      q = JSON.parse(utf8d.decode(req.payload)) as ReadQuery;
-      if (typeof q !== 'object' || q === null) throw new Error('not an object');
+      q = decodeQueryMessage(req.payload);
     } catch (e) {
       return response(req.requestId, 'error', {
         errorCode: 'DECODE_ERROR',
-        message: `bad query: ${String(e)}`,
+        message: `bad query: ${e instanceof Error ? e.message : String(e)}`,
       });
     }
     let index: number;
@@ -260,13 +261,22 @@ export function createRequestHandler(o: RequestHandlerOptions): RequestHandler {
     }
     const m = replica.machine;
     let payload: Uint8Array;
-    if ('get' in q) {
-      const r = m.kvGet(String(q.get));
-      payload = encodeResultMessage(okRead({ value: r.value, siblings: r.siblings, context: r.context }));
-    } else if ('lock' in q) payload = jsonPayload(m.lock(String(q.lock)));
-    else if ('barrier' in q) payload = jsonPayload(m.barrier(String(q.barrier)));
-    else if ('election' in q) payload = jsonPayload(m.election(String(q.election)));
-    else return response(req.requestId, 'error', { errorCode: 'DECODE_ERROR', message: 'unknown query' });
+    switch (q.target) {
+      case 'kv': {
+        const r = m.kvGet(q.name);
+        payload = encodeResultMessage(okRead({ value: r.value, siblings: r.siblings, context: r.context }));
+        break;
+      }
+      case 'lock':
+        payload = jsonPayload(m.lock(q.name));
+        break;
+      case 'barrier':
+        payload = jsonPayload(m.barrier(q.name));
+        break;
+      case 'election':
+        payload = jsonPayload(m.election(q.name));
+        break;
+    }
     return response(req.requestId, 'ok', { payload, index });
   }
 

@@ -1,18 +1,24 @@
 /**
  * The client protocol's payloads beyond the generated `ClientRequest`/`ClientResponse`:
  * - `kind=command`: payload = encoded `CommandMessage`; reply payload = encoded `CommandResult`.
- * - `kind=read`: payload = a query (local JSON encoding until the spec grows a message):
- *   `{"get": KEY}` -> reply payload = encoded `CommandResult` (value, siblings, context);
- *   `{"lock": NAME}` / `{"barrier": NAME}` / `{"election": NAME}` -> reply payload = JSON view
- *   (bigints as decimal strings, bytes as base64), `null` when unknown.
+ * - `kind=read`: payload = an encoded `ReadQuery` (generated): target `kv` -> reply payload =
+ *   encoded `CommandResult` (value, siblings, context); `lock` / `barrier` / `election` -> reply
+ *   payload = JSON view (bigints as decimal strings, bytes as base64), `null` when unknown.
  * - `kind=status`: reply payload = JSON `ServerStatus`.
  * - `kind=conf_change`: payload = encoded `ConfChange` (generated).
  * - `kind=transfer_leader`: payload = UTF-8 target node id (empty: the most caught-up voter).
  */
-import type { ClientResponse, ClientResponseStatus } from '../../generated/index.js';
+import {
+  type ClientResponse,
+  type ClientResponseStatus,
+  encodeQueryMessage,
+  type QueryTarget,
+} from '../../generated/index.js';
 
-/** A read query (see module doc). */
-export type ReadQuery = { get: string } | { lock: string } | { barrier: string } | { election: string };
+/** Encodes a read query for `kind=read` (see module doc). */
+export function encodeReadQuery(target: QueryTarget, name: string): Uint8Array {
+  return encodeQueryMessage({ type: 'ReadQuery', target, name });
+}
 
 /** What `status` returns (JSON on the wire). */
 export interface ServerStatus {
