@@ -34,6 +34,8 @@ import {
 export const EXIT = { ok: 0, failed: 1, usage: 2, unreachable: 3, indeterminate: 4 } as const;
 
 const USAGE = `usage: consensus <command> [flags]
+  demo [--json] [--keep]    (a real 3-member cluster, narrated and verified)
+  bench [--etcd HOST:PORT,...] [--json FILE] [--plot FILE.svg] [--workloads id,...] [--scale X]
   serve --id ID --listen HOST:PORT --peers ID=HOST:PORT,... --data DIR [--http HOST:PORT] [--join]
         [--cluster-id ID] [--config FILE] [--log-level LEVEL]
   status | put KEY VALUE | get KEY [--consistency linearizable|lease|stale] | del KEY
@@ -357,10 +359,8 @@ export async function main(argv: string[]): Promise<number> {
       out(USAGE);
       return verb ? EXIT.ok : EXIT.usage;
     }
-    if (verb === 'demo' || verb === 'bench') {
-      err(`${verb}: not yet available in this build`);
-      return EXIT.failed;
-    }
+    if (verb === 'demo') return await (await import('./demo.js')).demoMain(rest);
+    if (verb === 'bench') return await (await import('./bench-command.js')).benchCommand(rest);
     if (verb === 'serve') return await serve(rest);
     return await clientVerb(verb, rest);
   } catch (e) {
