@@ -3,7 +3,9 @@
  * `js-yaml` (same files, same process) and prints the median MB/s of several rounds.
  *
  * Fairness: every parser is warmed up first; then each round runs the parsers one after the other
- * in a rotating order, so a slow spell of a shared machine hits all of them alike. The ratio
+ * in a rotating order, so a slow spell of a shared machine hits all of them alike. (No forced
+ * garbage collection between passes: it shrinks V8's young generation and then penalises the
+ * parser that allocates most, which is not how a long-running process sees it.) The ratio
  * `vibee / js-yaml` is computed per round (same spell) and its median printed too.
  * Corpus: `$VIBEE_CORPUS` or `../shared/corpus/vibee` beside the repository. `BENCH_ROUNDS` sets
  * the number of measured rounds (default 15).
@@ -56,7 +58,8 @@ function median(xs: number[]): number {
 console.log(
   `corpus: ${texts.length} files, ${(bytes / 1e6).toFixed(2)} MB; ${rounds} interleaved rounds after warm-up; median MB/s`,
 );
-for (const [, fn] of parsers) for (let i = 0; i < 3; i++) once(fn);
+// Warm-up: interleaved like the measured rounds, at least 5 passes each and 2 s in all.
+for (let pass = 0, spent = 0; pass < 5 || spent < 2; pass++) for (const [, fn] of parsers) spent += once(fn);
 const mbps: number[][] = parsers.map(() => []);
 for (let round = 0; round < rounds; round++) {
   for (let k = 0; k < parsers.length; k++) {
