@@ -4,6 +4,7 @@
  *
  *   [--targets ours,etcd] [--workloads id,...] [--json FILE] [--plot FILE.svg] [--scale X]
  *   [--max-ms N] [--data DIR] [--lock-api v3lock|recipe] [--no-floor] [--samples]
+ *   [--etcd HOST:PORT,...] (an existing etcd cluster instead of starting one)
  *
  * etcd is a baseline, not a product dependency: its client (`etcd3`, a devDependency) is imported
  * only when the etcd target is requested, and a missing etcd binary skips that column with a
@@ -37,6 +38,8 @@ export interface SuiteOptions {
   /** Skip the floor measurement. */
   noFloor?: boolean;
   lockApi?: 'v3lock' | 'recipe';
+  /** An existing etcd cluster's client endpoints (`HOST:PORT`): used instead of starting one. */
+  etcdEndpoints?: string[];
   /** Table output (default stdout; null for none). */
   out?: NodeJS.WritableStream | null;
 }
@@ -79,6 +82,14 @@ export async function runSuite(opts: SuiteOptions = {}, hooks: SuiteHooks = {}):
       if (name === 'ours') {
         if (hooks.startOurs === undefined) log('bench: skipping ours: no cluster starter was provided');
         else targets.push(await hooks.startOurs({ dataRoot }));
+      } else if (name === 'etcd' && opts.etcdEndpoints !== undefined) {
+        const { connectEtcdTarget } = await import('./targets/etcd-target.js');
+        targets.push(
+          await connectEtcdTarget({
+            endpoints: opts.etcdEndpoints,
+            ...(opts.lockApi === undefined ? {} : { lockApi: opts.lockApi }),
+          }),
+        );
       } else if (name === 'etcd') {
         const bin = findEtcd();
         if (bin === null) {
@@ -145,6 +156,7 @@ export function parseBenchArgs(argv: string[]): SuiteOptions {
       'max-ms': { type: 'string' },
       data: { type: 'string' },
       'lock-api': { type: 'string' },
+      etcd: { type: 'string' },
       'no-floor': { type: 'boolean' },
       samples: { type: 'boolean' },
     },
@@ -177,6 +189,10 @@ export function parseBenchArgs(argv: string[]): SuiteOptions {
   if (values.plot !== undefined) opts.plot = values.plot;
   if (values.data !== undefined) opts.dataRoot = values.data;
   if (lockApi !== undefined) opts.lockApi = lockApi;
+  const etcd = list(values.etcd);
+  // etcd's client wants URLs; HOST:PORT is accepted as http://HOST:PORT.
+  if (etcd !== undefined && etcd.length > 0)
+    opts.etcdEndpoints = etcd.map((e) => (/^https?:\/\//.test(e) ? e : `http://${e}`));
   if (values['no-floor']) opts.noFloor = true;
   if (values.samples) opts.samples = true;
   return opts;

@@ -37,6 +37,11 @@ export interface BenchTarget {
    * target has no barrier: the barrier workload then reports "n/a".
    */
   barrier?(name: string, participants: number): Promise<void>;
+  /**
+   * Kills the current leader (SIGKILL), resolves with the ms from the kill until a write committed
+   * through the new leader, after bringing the killed member back. Absent: "n/a" for `failover`.
+   */
+  failover?(): Promise<number>;
   /** Releases every resource (connections, leases). */
   close(): Promise<void>;
 }
