@@ -34,6 +34,7 @@ import { NodeStopped, ProposalDropped, ProposalIndeterminate, type RaftNode } fr
 import { ProposalRejected } from '../raft/errors.js';
 import { encodeEnvelope } from './envelope.js';
 import { jsonPayload, response, type ServerStatus } from './protocol.js';
+import type { ServerTracing } from './tracing.js';
 
 /** Options of `createRequestHandler`. */
 export interface RequestHandlerOptions {
@@ -42,6 +43,8 @@ export interface RequestHandlerOptions {
   clock: Clock;
   /** Client address of a member (for `not_leader` redirects), or null when unknown. */
   addressOf(id: string): string | null;
+  /** Spans for proposals and lock waits (no-op without an OpenTelemetry SDK). */
+  tracing?: ServerTracing;
 }
 
 /** The request handler (see module doc). */
@@ -191,13 +194,16 @@ export function createRequestHandler(o: RequestHandlerOptions): RequestHandler {
     wait?.promise.catch(() => undefined);
     let res: CommandResult;
     let index: number;
+    const endPropose = o.tracing?.proposal(cmd.type);
     try {
       const r = await node.propose(
         encodeEnvelope({ clientId: req.clientId, sequence: req.sequence, command: req.payload }),
       );
       res = decodeResultMessage(r.result as Uint8Array);
       index = r.index;
+      endPropose?.({ ok: true, index });
     } catch (e) {
+      endPropose?.({ ok: false, detail: e instanceof Error ? e.message : String(e) });
       wait?.cancel();
       return mapError(req.requestId, e);
     }
@@ -220,8 +226,14 @@ export function createRequestHandler(o: RequestHandlerOptions): RequestHandler {
         errorCode: 'duplicate_wait',
         message: 'another attempt of this call is already waiting',
       });
+    const endWait = cmd.type === 'LockAcquire' ? o.tracing?.lockWait(cmd.name) : undefined;
     try {
       const final = await withDeadline(wait.promise, req.deadlineMs);
+      endWait?.(
+        typeof final === 'string'
+          ? { ok: false, detail: final }
+          : { ok: final.outcome === 'acquired', detail: final.errorCode },
+      );
       if (final === 'deadline' || final === 'closed') {
         wait.cancel();
         return response(req.requestId, final === 'deadline' ? 'timeout' : 'indeterminate', {
@@ -235,6 +247,7 @@ export function createRequestHandler(o: RequestHandlerOptions): RequestHandler {
       }
       return response(req.requestId, 'ok', { payload: encodeResultMessage(final), index });
     } catch (e) {
+      endWait?.({ ok: false, detail: e instanceof Error ? e.message : String(e) });
       const err =
         e instanceof CoordinationError
           ? errorResult(e.code, e.message)

@@ -40,6 +40,7 @@ import { DedupStateMachine, encodeEnvelope } from './envelope.js';
 import { createRequestHandler, type RequestHandler } from './handler.js';
 import { type HttpEndpoint, startHttp } from './http.js';
 import { response, type ServerStatus } from './protocol.js';
+import { createServerTracing } from './tracing.js';
 
 /** A host and port. */
 export interface HostPort {
@@ -147,6 +148,7 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
   const replica = createCoordinationReplica();
   const dedup = new DedupStateMachine(replica);
   const counters = { proposals: 0, elections: 0 };
+  const tracing = createServerTracing({ nodeId: opts.id, now: () => clock.now() });
   let node: RaftNode;
   try {
     node = await createNode({
@@ -159,6 +161,7 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
       observer: {
         onRoleChange(id, t: { from: NodeRole; to: NodeRole; event: string; term: number }) {
           if (t.to === 'candidate') counters.elections++;
+          tracing.onRoleChange(t);
           log.info({ node: id, from: t.from, to: t.to, term: t.term, event: t.event }, 'role change');
         },
         onError(id, err) {
@@ -178,7 +181,7 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
 
   const addressOf = (id: string): string | null =>
     node.status().config.addresses.find((a) => a.id === id)?.address ?? staticPeers[id] ?? null;
-  const handler: RequestHandler = createRequestHandler({ node, replica, clock, addressOf });
+  const handler: RequestHandler = createRequestHandler({ node, replica, clock, addressOf, tracing });
   network.onClientRequest((clientId, frame, reply) => {
     let req: ClientRequest;
     try {
@@ -275,6 +278,7 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
       if (timer !== null) clock.clearTimer(timer);
       handler.close();
       node.stop();
+      tracing.close();
       await http?.close();
       await network.close();
       await store.close().catch((e) => log.warn({ err: String(e) }, 'closing the WAL failed'));
