@@ -10,6 +10,7 @@ export {
   connect,
   createEmbeddedClient,
   type ElectionHandle,
+  type EmbeddedClientOptions,
   type HeldLock,
   type KvValue,
 } from './client/client.js';
@@ -23,16 +24,23 @@ export {
   createCoordinationReplica,
   FenceGuard,
 } from './coordination/index.js';
+// The contract's `createNode`: a member on a supplied or the real env, with `node.client()`.
+export {
+  type CreateNodeOptions,
+  createNode,
+  type EmbeddedNode,
+  type EmbeddedNodeApi,
+} from './embedded-node.js';
 export { createNodeFileSystem } from './env/node-fs.js';
 export { createRealClock } from './env/real-clock.js';
 export { createRealRandom } from './env/real-random.js';
 export type * from './env/types.js';
 export type { StateMachine } from './node/kv-state-machine.js';
 export type { LoadedState, LogStore } from './node/log-store.js';
-// The Raft node.
+// The bare Raft node driver (an `Env` is required; no client, no leader time duty).
 export {
-  type CreateNodeOptions,
-  createNode,
+  type CreateNodeOptions as CreateRaftNodeOptions,
+  createNode as createRaftNode,
   type NodeConfig,
   type NodeObserver,
   type NodeStatus,

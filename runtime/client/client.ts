@@ -13,6 +13,10 @@
  *   request deadline is derived from the wait (`waitMs`, the barrier timeout) plus `timeoutMs`.
  *   A lock wait that is abandoned (abort, deadline, unknown outcome) is cancelled on the server
  *   (`LockRelease` with token 0), and released if the grant won the race.
+ * - Time: every deadline, backoff, keepalive and poll runs on the client's `Clock` (option
+ *   `clock`): the real clock by default for `connect`, the node's env clock for the embedded
+ *   client of `createNode`. Nothing here touches Node's timers or `performance.now()` directly, so
+ *   in a simulated world the client is as deterministic as the nodes.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -38,11 +42,12 @@ import { CoordinationError } from '../coordination/errors.js';
 import type { VersionVector } from '../coordination/types.js';
 import { WaiterRegistry } from '../coordination/waiter-registry.js';
 import { createRealClock } from '../env/real-clock.js';
+import type { Clock } from '../env/types.js';
 import type { RaftNode } from '../node/node.js';
 import { createRequestHandler } from '../server/handler.js';
 import { encodeReadQuery, parseJsonPayload, type ServerStatus } from '../server/protocol.js';
 import type { TransportTlsOptions } from '../transport/types.js';
-import { type Channel, createLocalChannel, createTcpChannel } from './channel.js';
+import { type Channel, clockSleep, createLocalChannel, createTcpChannel } from './channel.js';
 import { IndeterminateError, RequestRejectedError } from './errors.js';
 
 /** Per-call options. */
@@ -121,11 +126,37 @@ export interface ConnectOptions {
   /** Session TTL (default SESSION_TTL_MS). */
   sessionTtlMs?: number;
   tls?: TransportTlsOptions;
+  /**
+   * Clock for deadlines, backoff, keepalives and polls (default: the real monotonic clock). The
+   * TCP connections keep their own socket-level timeouts.
+   */
+  clock?: Clock;
+}
+
+/** Options of `createEmbeddedClient`. */
+export interface EmbeddedClientOptions {
+  /**
+   * The client's id (the exactly-once key of its commands, prefix of its session ids). Default
+   * `randomUUID()`. In a simulation pass one (e.g. derived from `env.random()`): a random UUID
+   * makes the run differ from seed to seed replay.
+   */
+  clientId?: string;
+  /** Default deadline of a call (default 10000 ms). */
+  timeoutMs?: number;
+  /** Session TTL (default SESSION_TTL_MS). */
+  sessionTtlMs?: number;
+  /**
+   * Clock of the client and of its in-process request handler: pass the node's `env.clock` (what
+   * `createNode`'s `node.client()` does). Default: the real clock.
+   */
+  clock?: Clock;
 }
 
 const utf8 = new TextEncoder();
 const bytesOf = (v: Uint8Array | string) => (typeof v === 'string' ? utf8.encode(v) : v);
 const FOREVER = 24 * 3600 * 1000;
+/** Longest `close()` waits for the session to close on the cluster. */
+const CLOSE_GRACE_MS = 2000;
 
 function failed(res: ClientResponse): never {
   if (res.status === 'timeout')
@@ -146,7 +177,7 @@ class ChannelClient implements Client {
   private sessionId = '';
   private readonly registry = new WaiterRegistry();
   private readonly held = new Map<string, bigint>();
-  private keepTimer: ReturnType<typeof setInterval> | null = null;
+  private keepTimer: unknown = null;
   private readonly clock: CoreClock;
   private closed = false;
   private reopening: Promise<void> | null = null;
@@ -158,14 +189,29 @@ class ChannelClient implements Client {
     clientId: string,
     private readonly timeoutMs: number,
     private readonly ttlMs: number,
+    clock: Clock,
+    /** Called once by `close()` after the channel closed (e.g. to close an in-process handler). */
+    private readonly onClose: () => void = () => undefined,
   ) {
     this.clientId = clientId;
-    const c = createRealClock();
-    this.clock = { now: c.now, setTimer: c.setTimer, clearTimer: (h) => c.clearTimer(h as never) };
+    this.clock = clock;
   }
 
   private deadline(opts?: CallOpts, extra = 0): number {
-    return performance.now() + (opts?.timeoutMs ?? this.timeoutMs) + extra;
+    return this.clock.now() + (opts?.timeoutMs ?? this.timeoutMs) + extra;
+  }
+
+  /** Keepalive every TTL/3, re-armed after each run (a one-shot timer: `Clock` has no interval). */
+  private armKeepAlive(): void {
+    if (this.closed) return;
+    this.keepTimer = this.clock.setTimer(Math.max(50, Math.floor(this.ttlMs / 3)), () => {
+      this.keepTimer = null;
+      void this.keepAlive().finally(() => {
+        if (this.keepTimer === null) this.armKeepAlive();
+      });
+    });
+    // Real timers: a pending keepalive alone must not keep the process alive.
+    (this.keepTimer as { unref?: () => void } | null)?.unref?.();
   }
 
   /** Sends one command (fresh sequence, reused by the channel's retries). */
@@ -256,10 +302,7 @@ class ChannelClient implements Client {
     await core.openSession(this.ttlMs, this.clientId);
     this.core = core;
     this.sessionId = sessionId;
-    if (this.keepTimer === null) {
-      this.keepTimer = setInterval(() => void this.keepAlive(), Math.max(50, Math.floor(this.ttlMs / 3)));
-      this.keepTimer.unref?.();
-    }
+    if (this.keepTimer === null) this.armKeepAlive();
   }
 
   private async keepAlive(): Promise<void> {
@@ -414,7 +457,7 @@ class ChannelClient implements Client {
             if (o.signal?.aborted) return;
             throw e;
           }
-          await new Promise((r) => setTimeout(r, o.intervalMs ?? 100));
+          await clockSleep(self.clock, o.intervalMs ?? 100, o.signal);
         }
       },
     };
@@ -467,15 +510,22 @@ class ChannelClient implements Client {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    if (this.keepTimer !== null) clearInterval(this.keepTimer);
+    if (this.keepTimer !== null) this.clock.clearTimer(this.keepTimer);
     this.keepTimer = null;
-    try {
-      if (this.opening) await this.core?.closeSession();
-    } catch {
-      /* the session expires on its own */
-    }
+    // Release what the session holds, for a bounded time: an unreachable cluster must not hold
+    // close() up (the session then expires on its own). Closing the channel ends the straggler.
+    const grace = new AbortController();
+    if (this.opening)
+      await Promise.race([
+        this.opening.then(() => this.core.closeSession()).catch(() => undefined),
+        clockSleep(this.clock, Math.min(this.timeoutMs, CLOSE_GRACE_MS), grace.signal),
+      ]);
+    grace.abort();
     this.closed = true;
+    if (this.keepTimer !== null) this.clock.clearTimer(this.keepTimer); // re-armed meanwhile
+    this.keepTimer = null;
     await this.channel.close();
+    this.onClose();
   }
 
   /** Internal: sends a raw command with a chosen sequence (exactly-once tests). */
@@ -507,12 +557,14 @@ export async function connect(
     .filter((e) => e !== '');
   if (endpoints.length === 0) throw new RangeError('connect: at least one endpoint is required');
   const clientId = opts.clientId ?? randomUUID();
-  const channel = createTcpChannel({ endpoints, clusterId: opts.clusterId, clientId, tls: opts.tls });
+  const clock = opts.clock ?? createRealClock();
+  const channel = createTcpChannel({ endpoints, clusterId: opts.clusterId, clientId, tls: opts.tls, clock });
   const client = new ChannelClient(
     channel,
     clientId,
     opts.timeoutMs ?? 10000,
     opts.sessionTtlMs ?? SESSION_TTL_MS,
+    clock,
   );
   try {
     await client.status(); // some member answers (the session opens on the first lock/barrier/election)
@@ -525,21 +577,25 @@ export async function connect(
 
 /**
  * The embedded client (`node.client()` of the contract): the same Client, proposing in-process on
- * `node` with the coordination `replica` it runs. Commands must reach the leader: on a follower
- * they fail with `not_leader` after the call's deadline.
+ * `node` with the coordination `replica` it runs (the node's state machine must be
+ * `DedupStateMachine(replica)`: commands travel in the exactly-once envelope). Commands must reach
+ * the leader: on a follower they fail with `not_leader` after the call's deadline. Its own request
+ * handler (server-side waits) runs on the same clock and is closed by `close()`.
  */
 export async function createEmbeddedClient(
   node: RaftNode,
   replica: CoordinationReplica,
-  opts: { clientId?: string; timeoutMs?: number; sessionTtlMs?: number } = {},
+  opts: EmbeddedClientOptions = {},
 ): Promise<Client> {
-  const c = createRealClock();
-  const handler = createRequestHandler({ node, replica, clock: c, addressOf: () => null });
+  const clock = opts.clock ?? createRealClock();
+  const handler = createRequestHandler({ node, replica, clock, addressOf: () => null });
   const client = new ChannelClient(
-    createLocalChannel(handler),
+    createLocalChannel(handler, clock),
     opts.clientId ?? randomUUID(),
     opts.timeoutMs ?? 10000,
     opts.sessionTtlMs ?? SESSION_TTL_MS,
+    clock,
+    () => handler.close(),
   );
   return client;
 }

@@ -1,0 +1,190 @@
+/**
+ * The public `createNode` on simulated envs: three members, `node.client()` on the leader for KV,
+ * a fenced lock handed from one client to another and a barrier of three clients. Every step is
+ * driven by `world.run` (virtual time only); a spy on Node's timers and `performance.now()`
+ * proves nothing under runtime/ touches real time, and the same seed replays to the same results
+ * and trace hash.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Client } from '../../runtime/client/client.js';
+import { createNode, type EmbeddedNode } from '../../runtime/embedded-node.js';
+import { createWorld, type World } from '../../sim/world.js';
+
+const IDS = ['n1', 'n2', 'n3'];
+const FAST = { electionTimeoutMin: 150, electionTimeoutMax: 300, heartbeatInterval: 30 };
+const text = (b: Uint8Array | null) => (b ? new TextDecoder().decode(b) : null);
+
+/** Settles `p` by running the world (virtual time only); fails if it does not settle in `maxMs`. */
+async function drive<T>(world: World, p: Promise<T>, maxMs = 10_000): Promise<T> {
+  let settled = false;
+  p.then(
+    () => {
+      settled = true;
+    },
+    () => {
+      settled = true;
+    },
+  );
+  await world.run({ stopWhen: () => settled, until: world.now() + maxMs });
+  if (!settled) throw new Error(`did not settle within ${maxMs} virtual ms`);
+  return p;
+}
+
+/** Counts calls of Node's timers and `performance.now()` made from runtime/ code. */
+function spyRealTime(): { calls: string[]; restore(): void } {
+  const calls: string[] = [];
+  const g = globalThis as unknown as Record<string, (...a: unknown[]) => unknown>;
+  const names = ['setTimeout', 'setInterval', 'setImmediate'];
+  const saved = names.map((n) => g[n]);
+  const savedNow = performance.now;
+  const fromRuntime = (what: string) => {
+    const stack = new Error().stack ?? '';
+    if (/[/\\]runtime[/\\]/.test(stack)) calls.push(`${what}\n${stack}`);
+  };
+  names.forEach((n, i) => {
+    const orig = saved[i] as (...a: unknown[]) => unknown;
+    g[n] = (...a: unknown[]) => {
+      fromRuntime(n);
+      return orig(...a);
+    };
+  });
+  performance.now = () => {
+    fromRuntime('performance.now');
+    return savedNow.call(performance);
+  };
+  return {
+    calls,
+    restore() {
+      names.forEach((n, i) => {
+        g[n] = saved[i] as (...a: unknown[]) => unknown;
+      });
+      performance.now = savedNow;
+    },
+  };
+}
+
+interface Outcome {
+  leader: string;
+  value: string | null;
+  tokens: string[];
+  waiterBlocked: boolean;
+  barrier: { outcome: string; arrived: string[] }[];
+  idleAfterClose: string;
+  hash: string;
+  now: number;
+}
+
+async function scenario(seed: number): Promise<Outcome> {
+  const world = createWorld({ seed, network: { minDelayMs: 1, maxDelayMs: 6 } });
+  for (const id of IDS) world.createEnv(id);
+  const nodes: EmbeddedNode[] = await drive(
+    world,
+    Promise.all(IDS.map((id) => createNode({ id, peers: IDS, env: world.env(id), config: FAST }))),
+  );
+  await world.run({ stopWhen: () => nodes.some((n) => n.status().role === 'leader'), until: 5000 });
+  const leader = nodes.find((n) => n.status().role === 'leader');
+  if (!leader) throw new Error('no leader elected');
+
+  const clients: Client[] = [];
+  for (let i = 0; i < 3; i++) clients.push(await drive(world, leader.client({ clientId: `c${i}` })));
+  const [c0, c1, c2] = clients as [Client, Client, Client];
+
+  await drive(world, c0.put('greeting', 'hello'));
+  const got = await drive(world, c1.get('greeting'));
+
+  // A fenced lock: c1 waits while c0 holds it, then gets a larger token.
+  const h0 = await drive(world, c0.lock('L', { ttlMs: 5000 }));
+  let c1Got = false;
+  const p1 = c1.lock('L', { ttlMs: 5000, waitMs: 10_000 }).then((h) => {
+    c1Got = true;
+    return h;
+  });
+  await world.runFor(500);
+  const waiterBlocked = !c1Got;
+  await drive(world, h0.release());
+  const h1 = await drive(world, p1);
+  await drive(world, h1.release());
+
+  // A barrier of three: nobody is released before the third arrival.
+  const arrivals = clients.map((c) => c.barrier('B', { participants: 3, timeoutMs: 5000 }).arrive());
+  const barrier = await drive(world, Promise.all(arrivals));
+
+  await drive(world, Promise.all(nodes.map((n) => n.close())));
+  // Nothing left scheduled by the nodes or the clients: the queue drains to idle.
+  const idle = await world.run({ until: world.now() + 60_000 });
+  return {
+    leader: leader.id,
+    value: text(got.value),
+    tokens: [h0.fenceToken, h1.fenceToken].map(String),
+    waiterBlocked,
+    barrier: barrier.map((b) => ({ outcome: b.outcome, arrived: [...b.arrived].sort() })),
+    idleAfterClose: idle.reason,
+    hash: world.trace.hash,
+    now: world.now(),
+  };
+}
+
+describe('public createNode on simulated envs', () => {
+  let spy: ReturnType<typeof spyRealTime> | null = null;
+  afterEach(() => {
+    spy?.restore();
+    spy = null;
+  });
+
+  it('KV, a fenced lock and a barrier of three through node.client(), in virtual time only', async () => {
+    spy = spyRealTime();
+    const a = await scenario(7);
+    const realTimeCalls = [...spy.calls];
+    spy.restore();
+    spy = null;
+    expect(realTimeCalls).toEqual([]);
+    expect(a.value).toBe('hello');
+    expect(a.waiterBlocked).toBe(true);
+    expect(BigInt(a.tokens[1] as string)).toBeGreaterThan(BigInt(a.tokens[0] as string));
+    expect(a.barrier).toHaveLength(3);
+    for (const b of a.barrier) {
+      expect(b.outcome).toBe('satisfied');
+      expect(b.arrived).toHaveLength(3);
+    }
+    expect(a.idleAfterClose).toBe('idle');
+
+    // Same seed: the same run, event for event.
+    const b = await scenario(7);
+    expect(b).toEqual(a);
+    // Another seed: another run (the hash is not a constant).
+    const c = await scenario(8);
+    expect(c.hash).not.toBe(a.hash);
+  }, 30_000);
+
+  it('clients get deterministic ids from env.random when none is given', async () => {
+    const ids = async () => {
+      const world = createWorld({ seed: 3 });
+      world.createEnv('solo');
+      const n = await drive(
+        world,
+        createNode({ id: 'solo', peers: ['solo'], env: world.env('solo'), config: FAST }),
+      );
+      await world.run({ stopWhen: () => n.status().role === 'leader', until: 5000 });
+      const c = await drive(world, n.client());
+      const d = await drive(world, n.client());
+      await drive(world, n.close());
+      return [c.clientId, d.clientId];
+    };
+    const first = await ids();
+    expect(first[0]).not.toBe(first[1]);
+    expect(await ids()).toEqual(first);
+  });
+
+  it('node.client() refuses a custom state machine', async () => {
+    const world = createWorld({ seed: 1 });
+    world.createEnv('solo');
+    const sm = { apply: () => new Uint8Array(0), snapshot: () => new Uint8Array(0), restore() {} };
+    const n = await drive(
+      world,
+      createNode({ id: 'solo', peers: ['solo'], env: world.env('solo'), stateMachine: sm }),
+    );
+    expect(n.replica).toBeNull();
+    expect(() => n.client()).toThrow(/custom 'stateMachine'/);
+    await drive(world, n.close());
+  });
+});
