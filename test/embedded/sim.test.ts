@@ -175,6 +175,19 @@ describe('public createNode on simulated envs', () => {
     expect(await ids()).toEqual(first);
   });
 
+  it('with an env, dataDir is a directory inside env.fs', async () => {
+    const world = createWorld({ seed: 4 });
+    const env = world.createEnv('solo');
+    const n = await drive(
+      world,
+      createNode({ id: 'solo', peers: ['solo'], env, dataDir: 'data/solo', config: FAST }),
+    );
+    await world.run({ stopWhen: () => n.status().role === 'leader', until: 5000 });
+    expect(await drive(world, env.fs.list('data/solo'))).toContain('wal');
+    expect(await drive(world, env.fs.list(''))).toEqual(['data']);
+    await drive(world, n.close());
+  });
+
   it('node.client() refuses a custom state machine', async () => {
     const world = createWorld({ seed: 1 });
     world.createEnv('solo');
