@@ -231,7 +231,11 @@ class ChannelClient implements Client {
       opts,
     );
     if (res.status !== 'ok') failed(res);
-    return decodeResultMessage(res.payload);
+    const result = decodeResultMessage(res.payload);
+    // A retry that reached the cluster after its sequence left the dedup window: the first
+    // attempt may or may not have applied, so the outcome is unknown, not failed.
+    if (!result.ok && result.errorCode === 'SEQUENCE_EXPIRED') throw new IndeterminateError(result.message);
+    return result;
   }
 
   /** The deadline a coordination command needs: its own server-side wait plus the call timeout. */

@@ -42,6 +42,9 @@ import { type HttpEndpoint, startHttp } from './http.js';
 import { response, type ServerStatus } from './protocol.js';
 import { createServerTracing } from './tracing.js';
 
+/** How often the leader commits a tombstone-collection floor (KvCompact). */
+const TOMBSTONE_COLLECT_INTERVAL_MS = 5_000;
+
 /** A host and port. */
 export interface HostPort {
   host: string;
@@ -241,7 +244,24 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
           });
       }
     }
+    if (s.role === 'leader') collectTombstones(s.commitIndex, s.progress);
     timer = clock.setTimer(SESSION_CHECK_INTERVAL_MS, tick);
+  };
+  // Tombstones: a delete's tombstone may go once every current member has the delete in its log.
+  // The floor is the lowest match index over all members (and at most the commit index); the
+  // leader commits it as KvCompact, so every replica collects the same tombstones.
+  let compactFloor = 0;
+  let compactAt = clock.now();
+  const collectTombstones = (commitIndex: number, progress: readonly { match: number }[]) => {
+    if (clock.now() - compactAt < TOMBSTONE_COLLECT_INTERVAL_MS) return;
+    compactAt = clock.now();
+    const floor = Math.min(commitIndex, ...progress.map((p) => p.match));
+    if (floor <= compactFloor) return;
+    compactFloor = floor;
+    const cmd = encodeCommandMessage({ type: 'KvCompact', appliedFloor: floor });
+    node.propose(encodeEnvelope({ clientId: '', sequence: 0, command: cmd })).catch(() => {
+      compactFloor = 0; // retried at the next interval
+    });
   };
   tick();
 
