@@ -179,6 +179,11 @@ export class Raft {
   private seqTimes = new Map<number, number>();
   private transferee: string | null = null;
   private transferDeadline = 0;
+  /**
+   * A TimeoutNow was sent in this leadership: its target may win an election (voters waive their
+   * lease for it) at any later time, even after the transfer timed out here, so no lease reads.
+   */
+  private sentTimeoutNow = false;
   private needFlush = false;
   private prevHardState: HardState;
   private readyOutstanding = false;
@@ -392,6 +397,7 @@ export class Raft {
     this.progress.clear();
     this.pendingReads = [];
     this.transferee = null;
+    this.sentTimeoutNow = false;
     this.votes.clear();
     this.leaderCommittedInTerm = false;
   }
@@ -705,6 +711,7 @@ export class Raft {
       this.role !== 'leader' ||
       !this.cfg.checkQuorum ||
       this.transferee !== null ||
+      this.sentTimeoutNow ||
       !this.leaderCommittedInTerm
     )
       return false;
@@ -751,6 +758,7 @@ export class Raft {
 
   private sendTimeoutNow(to: string): void {
     const m: TimeoutNow = { type: 'TimeoutNow', term: this.term, leaderId: this.id };
+    this.sentTimeoutNow = true;
     this.send(to, m);
   }
 
