@@ -360,6 +360,9 @@ export class RaftNode {
   private async maybeSnapshot(): Promise<void> {
     const applied = this.raft.applied;
     if (applied - this.lastSnapshotIndex < this.snapshotInterval) return;
+    // A leader's snapshot installed in the core but not yet persisted already covers `applied`:
+    // the core would hand back its (higher) metadata, which must never label our older state.
+    if (applied <= this.raft.log.snapshotIndex) return;
     const data = this.stateMachine.snapshot();
     const { meta } = this.raft.createSnapshot(applied, data);
     this.lastSnapshotIndex = applied;

@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest';
+import { encodeRaftMessage, type HardState, type LogEntry, type RaftMessage } from '../../generated/index.js';
+import type { Env } from '../../runtime/env/types.js';
+import type { StateMachine } from '../../runtime/node/kv-state-machine.js';
+import type { LoadedState, LogStore } from '../../runtime/node/log-store.js';
+import { createNode } from '../../runtime/node/node.js';
+import { crc32 } from '../../runtime/raft/crc32.js';
+import type { Snapshot } from '../../runtime/raft/types.js';
+
+const enc = (s: string) => new TextEncoder().encode(s);
+const dec = (b: Uint8Array) => new TextDecoder().decode(b);
+
+/** State = the list of applied commands; the snapshot is that list as JSON. */
+class ListMachine implements StateMachine {
+  items: string[] = [];
+  apply(command: Uint8Array): unknown {
+    this.items.push(dec(command));
+    return null;
+  }
+  snapshot(): Uint8Array {
+    return enc(JSON.stringify(this.items));
+  }
+  restore(s: Uint8Array): void {
+    this.items = JSON.parse(dec(s)) as string[];
+  }
+}
+
+/** A store whose `save` waits until released, recording every durable snapshot. */
+class GatedStore implements LogStore {
+  snapshots: { snapshot: Snapshot; replaceLog: boolean }[] = [];
+  private gates: (() => void)[] = [];
+  hold = false;
+  async load(): Promise<LoadedState> {
+    return { hardState: { term: 0, votedFor: null, commit: 0 }, entries: [], snapshot: null };
+  }
+  save(_hs: HardState | undefined, _entries: readonly LogEntry[]): Promise<void> {
+    if (!this.hold) return Promise.resolve();
+    return new Promise((r) => this.gates.push(r));
+  }
+  async saveSnapshot(snapshot: Snapshot, replaceLog: boolean): Promise<void> {
+    this.snapshots.push({ snapshot, replaceLog });
+  }
+  async compact(_index: number): Promise<void> {}
+  release(): void {
+    this.hold = false;
+    for (const g of this.gates.splice(0)) g();
+  }
+}
+
+function manualEnv(): { env: Env; deliver: (from: string, m: RaftMessage) => void } {
+  let handler: ((from: string, frame: Uint8Array) => void) | null = null;
+  const env: Env = {
+    clock: { now: () => 1000, setTimer: () => ({}), clearTimer: () => undefined },
+    random: () => 0.5,
+    network: {
+      send: () => undefined,
+      onReceive: (h) => {
+        handler = h;
+      },
+    },
+    fs: {} as Env['fs'],
+  };
+  return { env, deliver: (from, m) => handler?.(from, encodeRaftMessage(m)) };
+}
+
+const settle = async () => {
+  for (let i = 0; i < 50; i++) await Promise.resolve();
+};
+
+describe('review: node driver', () => {
+  it('a local snapshot taken while a leader snapshot is being installed never claims its index', async () => {
+    const { env, deliver } = manualEnv();
+    const store = new GatedStore();
+    const sm = new ListMachine();
+    await createNode({
+      id: 'a',
+      peers: ['a', 'b', 'c'],
+      env,
+      logStore: store,
+      stateMachine: sm,
+      config: { snapshotInterval: 2 },
+    });
+    store.hold = true;
+    const entries: LogEntry[] = [1, 2].map((i) => ({
+      index: i,
+      term: 1,
+      entryType: 'command',
+      command: enc(`e${i}`),
+      timestamp: 0,
+    }));
+    deliver('b', {
+      type: 'AppendRequest',
+      term: 1,
+      leaderId: 'b',
+      prevLogIndex: 0,
+      prevLogTerm: 0,
+      entries,
+      leaderCommit: 2,
+      readSeq: 1,
+    });
+    await settle(); // the Ready with entries 1..2 is being persisted
+    const leaderData = enc(JSON.stringify(['e1', 'e2', 'e3', 'e4', 'e5', 'e6', 'e7', 'e8', 'e9', 'e10']));
+    deliver('b', {
+      type: 'InstallSnapshotRequest',
+      term: 1,
+      leaderId: 'b',
+      snapshotId: 10,
+      meta: {
+        index: 10,
+        term: 1,
+        config: { voters: ['a', 'b', 'c'], votersOutgoing: [], learners: [], addresses: [] },
+      },
+      offset: 0,
+      totalSize: leaderData.length,
+      data: leaderData,
+      chunkCrc: crc32(leaderData),
+      done: true,
+    });
+    store.release();
+    await settle();
+    // Every durable snapshot must hold the state at its own index (a crash may stop at any point).
+    expect(store.snapshots.length).toBeGreaterThan(0);
+    for (const { snapshot } of store.snapshots) {
+      const items = JSON.parse(dec(snapshot.data)) as string[];
+      expect(items.length).toBe(snapshot.meta.index);
+    }
+    expect(sm.items).toHaveLength(10);
+  });
+});
