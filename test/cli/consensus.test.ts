@@ -114,7 +114,7 @@ describe('consensus CLI against a 3-process cluster', () => {
     expect(JSON.parse(t.stdout).leaderId).toBe(target);
   });
 
-  it('errors: bad flags exit 2, unreachable endpoints exit 3, demo is not yet there', async () => {
+  it('errors: bad flags exit 2, unreachable endpoints exit 3, a bad demo flag exits 2', async () => {
     expect((await runCli(['put', 'k', '--endpoints', eps])).code).toBe(2);
     expect((await runCli(['get', 'k', '--endpoints', 'nonsense'])).code).toBe(2);
     expect((await runCli(['get', 'k', '--bogus', '--endpoints', eps])).code).toBe(2);
@@ -127,9 +127,8 @@ describe('consensus CLI against a 3-process cluster', () => {
     const un = await runCli(['status', '--endpoints', '127.0.0.1:1', '--timeout', '300']);
     expect(un.code).toBe(3);
     expect(un.stderr).toMatch(/no endpoint reachable/);
-    const d = await runCli(['demo']);
-    expect(d.code).toBe(1);
-    expect(d.stderr).toMatch(/not yet/);
+    const d = await runCli(['demo', '--bogus']);
+    expect(d.code).toBe(2);
   });
 });
 
