@@ -170,6 +170,11 @@ export class Raft {
   private heartbeatDeadline = 0;
   private checkQuorumDeadline = 0;
   private lastLeaderContact = Number.NEGATIVE_INFINITY;
+  /**
+   * A restarted member may have acknowledged a leader just before it crashed: it honours that
+   * (forgotten) leader's lease, granting no vote before this time (a leader lease counts on it).
+   */
+  private restartVoteHoldUntil = Number.NEGATIVE_INFINITY;
   private votes = new Map<string, boolean>();
   private progress = new Map<string, Progress>();
   private msgs: Outbound[] = [];
@@ -250,6 +255,7 @@ export class Raft {
       this.term = r.hardState.term;
       this.votedFor = r.hardState.votedFor;
       this.commit = Math.max(this.commit, Math.min(r.hardState.commit, this.log.lastIndex()));
+      this.restartVoteHoldUntil = this.now + this.cfg.electionTimeoutMin;
     }
     this.prevHardState = this.hardState();
     this.roleMachine = createNodeRoleMachine({});
@@ -1221,8 +1227,8 @@ export class Raft {
       if (m.type === 'VoteRequest') {
         const inLease =
           (this.cfg.checkQuorum || m.isPreVote) &&
-          this.leaderId !== null &&
-          this.now - this.lastLeaderContact < this.cfg.electionTimeoutMin;
+          ((this.leaderId !== null && this.now - this.lastLeaderContact < this.cfg.electionTimeoutMin) ||
+            this.now < this.restartVoteHoldUntil);
         if (!m.leadershipTransfer && inLease) return;
       }
       if (m.type === 'VoteRequest' && m.isPreVote) {

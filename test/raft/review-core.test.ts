@@ -44,3 +44,41 @@ describe('review: lease reads and leadership transfer', () => {
     for (const rs of served) expect(rs.index).toBeGreaterThanOrEqual(w.index);
   });
 });
+
+describe('review: lease reads and restarts', () => {
+  it('a member restarted during the leader lease does not help elect another leader within it', () => {
+    for (let seed = 1; seed <= 20; seed++) {
+      const net = new CoreNet(ids3, {}, seed);
+      const l = net.elect();
+      net.run(100);
+      const [iso, rst] = ids3.filter((x) => x !== l) as [string, string];
+      // `iso` loses the leader first; `rst` keeps acknowledging for 100 ms, then restarts.
+      net.cutLink(l, iso);
+      net.cutLink(iso, l);
+      net.run(100);
+      net.crash(rst);
+      net.restart(rst);
+      net.cutLink(l, rst);
+      net.cutLink(rst, l);
+      const old = net.core(l);
+      expect(old.leaseValid()).toBe(true);
+      // While the old lease runs, `iso` may time out; with `rst`'s vote it must not commit anything
+      // that a lease read on the old leader would miss.
+      let w: { index: number } | null = null;
+      for (let i = 0; i < 40 && old.leaseValid(); i++) {
+        net.run(5);
+        if (w === null && net.core(iso).role === 'leader') {
+          w = net.core(iso).propose(new TextEncoder().encode('w'));
+          net.deliver();
+        }
+        if (w !== null && net.core(iso).commit >= w.index && old.role === 'leader' && old.leaseValid()) {
+          const before = net.readStates.get(l)?.length ?? 0;
+          old.readIndex('stale?', { lease: true });
+          net.deliver();
+          for (const rs of net.readStates.get(l)?.slice(before) ?? [])
+            expect(rs.index, `seed ${seed}`).toBeGreaterThanOrEqual(w.index);
+        }
+      }
+    }
+  });
+});
