@@ -3,7 +3,9 @@
  * snapshot store (see `openStorage`). Entries are stored as generated `LogEntry` codec bytes, so the
  * WAL stays opaque to the protocol; the snapshot's configuration is the generated `ClusterConfig`.
  *
- * Contract (from LogStore): every promise resolves only once its effect is durable.
+ * Contract (from LogStore): every promise resolves only once its effect is durable, with one
+ * exception: a `save` that carries no entries and a hard state differing only in `commit`
+ * resolves at once and is made durable by the next sync (see `save`).
  */
 import { type ClusterConfig, decodeLogEntry, encodeLogEntry, type HardState, type LogEntry } from '../../generated/index.js';
 import type { FileSystem } from '../env/types.js';
@@ -50,7 +52,25 @@ export function createWalLogStore(fs: FileSystem, options: StorageOptions = {}):
       return { hardState, entries, snapshot };
     },
     save(hardState, entries) {
-      return opened().wal.save(
+      const wal = opened().wal;
+      if (entries.length === 0 && hardState) {
+        const cur = wal.hardState;
+        if (hardState.term === cur.term && hardState.votedFor === cur.votedFor) {
+          // Only the commit index moved: buffer it without an fdatasync of its own (it becomes
+          // durable with the next sync). The commit index is volatile Raft state: recovery may
+          // restore a lower one and the leader re-establishes it, so nothing acknowledged is lost,
+          // while syncing it would put a third fdatasync on every commit's path (etcd's MustSync
+          // makes the same exception).
+          try {
+            if (hardState.commit !== cur.commit)
+              wal.append([], { term: hardState.term, votedFor: hardState.votedFor, commit: hardState.commit });
+            return Promise.resolve();
+          } catch (e) {
+            return Promise.reject(e);
+          }
+        }
+      }
+      return wal.save(
         entries.map((e) => ({ index: e.index, term: e.term, payload: encodeLogEntry(e) })),
         hardState ? { term: hardState.term, votedFor: hardState.votedFor, commit: hardState.commit } : undefined,
       );

@@ -391,7 +391,9 @@ export class Wal {
   private async flushLoop(): Promise<void> {
     this.flushing = true;
     try {
-      while (this.pending.length > 0 && !this.failure) {
+      // Only while someone waits: records appended without a sync (e.g. a commit-only hard
+      // state) ride along with the next sync instead of costing an fdatasync of their own.
+      while (this.pending.length > 0 && this.waiters.length > 0 && !this.failure) {
         const batch = this.pending;
         this.pending = [];
         const upto = this.durable + batch.length;
