@@ -66,7 +66,13 @@ export class SimpleLogStore implements LogStore {
       await this.fs.sync(this.logPath);
     }
     this.size = off;
-    this.entries = this.entries.filter((e) => e.index > this.snapIndex);
+    // A crash while a leader's snapshot replaced the log (snapshot renamed in, log not yet
+    // rewritten) leaves the old log: its suffix follows a different entry at the snapshot index and
+    // is not part of the snapshot's history, so it is dropped (an entry there with the snapshot's
+    // term proves the suffix consistent, by log matching).
+    const atSnap = this.entries.find((e) => e.index === this.snapIndex);
+    const divergent = snapshot !== null && atSnap !== undefined && atSnap.term !== snapshot.meta.term;
+    this.entries = divergent ? [] : this.entries.filter((e) => e.index > this.snapIndex);
     // keep only a contiguous run directly after the snapshot
     const run: LogEntry[] = [];
     for (const e of this.entries) {

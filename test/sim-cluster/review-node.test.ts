@@ -4,8 +4,11 @@ import type { Env } from '../../runtime/env/types.js';
 import type { StateMachine } from '../../runtime/node/kv-state-machine.js';
 import type { LoadedState, LogStore } from '../../runtime/node/log-store.js';
 import { createNode } from '../../runtime/node/node.js';
+import { SimpleLogStore } from '../../runtime/node/simple-log-store.js';
 import { crc32 } from '../../runtime/raft/crc32.js';
+import { createRaft } from '../../runtime/raft/raft.js';
 import type { Snapshot } from '../../runtime/raft/types.js';
+import { createWorld } from '../../sim/world.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -125,5 +128,44 @@ describe('review: node driver', () => {
       expect(items.length).toBe(snapshot.meta.index);
     }
     expect(sm.items).toHaveLength(10);
+  });
+});
+
+describe('review: SimpleLogStore crash while installing a leader snapshot', () => {
+  it('a crash between the snapshot rename and the log rewrite never resurrects a divergent suffix', async () => {
+    const world = createWorld({ seed: 7 });
+    const env = world.createEnv('a');
+    const store = new SimpleLogStore(env.fs);
+    await store.load();
+    const e = (index: number, term: number): LogEntry => ({
+      index,
+      term,
+      entryType: 'command',
+      command: enc(`e${index}`),
+      timestamp: 0,
+    });
+    // Our log: 1..5 in term 1, then an uncommitted 6..15 from a deposed leader of term 2.
+    const ours = [1, 2, 3, 4, 5]
+      .map((i) => e(i, 1))
+      .concat([6, 7, 8, 9, 10, 11, 12, 13, 14, 15].map((i) => e(i, 2)));
+    await store.save({ term: 3, votedFor: null, commit: 5 }, ours);
+    // The term-3 leader's snapshot at 10 (term 3) replaces the log; the log rewrite never completes.
+    const stalled: Env['fs'] = {
+      ...env.fs,
+      remove: (p) => (p.endsWith('raft.log.tmp') ? new Promise<void>(() => {}) : env.fs.remove(p)),
+    };
+    const s2 = new SimpleLogStore(stalled);
+    await s2.load();
+    const config = { voters: ['a', 'b', 'c'], votersOutgoing: [], learners: [], addresses: [] };
+    void s2.saveSnapshot({ meta: { index: 10, term: 3, config }, data: enc('state@10') }, true);
+    await world.runFor(200);
+    world.crash('a');
+    const loaded = await new SimpleLogStore(world.restart('a').fs).load();
+    expect(loaded.snapshot?.meta.index).toBe(10);
+    // Entries 11..15 follow a different entry 10 (term 2): they are not part of the snapshot's history.
+    expect(loaded.entries).toEqual([]);
+    expect(() =>
+      createRaft({ id: 'a', peers: ['a', 'b', 'c'], random: () => 0.5, restored: loaded }),
+    ).not.toThrow();
   });
 });
