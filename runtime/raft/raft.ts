@@ -360,8 +360,9 @@ export class Raft {
         this.resetElectionDeadline();
         return;
       }
-      // A candidate retries as a candidate (the role machine has no candidate -> pre_candidate).
-      this.campaign(this.role !== 'candidate' && this.cfg.preVote ? 'pre' : 'real');
+      // With pre-vote every retry, a timed-out candidate's included, is a pre-vote round first: a
+      // member cut off mid-election then keeps its term and cannot unseat the leader on rejoin (etcd).
+      this.campaign(this.cfg.preVote ? 'pre' : 'real');
     }
   }
 
@@ -414,12 +415,11 @@ export class Raft {
       this.fire('election_timeout');
     } else if (kind === 'transfer') {
       this.fire('timeout_now');
-    } else if (role === 'follower') {
-      this.fire('election_timeout_no_pre_vote');
     } else if (role === 'pre_candidate') {
       this.fire('pre_vote_quorum');
     } else {
-      this.fire('election_timeout');
+      // follower or candidate whose timer fired with pre-vote off
+      this.fire('election_timeout_no_pre_vote');
     }
     this.resetLeaderState();
     this.leaderId = null;
