@@ -5,7 +5,7 @@
 export interface ConsensusCoordinationBehaviors {
   /**
    * `start_election`
-   * - Given: A follower or pre-candidate whose election timer fired
+   * - Given: A follower, pre-candidate or candidate whose election timer fired
    * - When: No heartbeat arrived within a randomized timeout in [ELECTION_TIMEOUT_MIN_MS, ELECTION_TIMEOUT_MAX_MS)
    * - Then: With pre-vote, ask for pre-votes at term+1 without changing the term; on a pre-vote quorum, increment the term, vote for itself, persist, and request votes
    */
