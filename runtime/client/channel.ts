@@ -63,50 +63,132 @@ export function clockSleep(clock: Clock, ms: number, ...signals: (AbortSignal | 
   });
 }
 
-/** Retries `attempt` per the module contract. `attempt` returns a response or throws a TransportError. */
+/** First backoff sleep (ms); it doubles per attempt up to `MAX_BACKOFF_MS`. */
+export const FIRST_BACKOFF_MS = 20;
+/**
+ * Longest backoff sleep (ms). Kept near one heartbeat: after a failover the new leader is usually
+ * known within an election timeout, and a longer sleep only adds to the client's outage.
+ */
+export const MAX_BACKOFF_MS = 100;
+/** Redirects to a hinted leader followed at once, in a row, before backing off again. */
+const MAX_IMMEDIATE_REDIRECTS = 3;
+
+/** The backoff before attempt `i + 1` after a failed attempt `i` (0-based). */
+export function backoffMs(i: number): number {
+  return Math.min(FIRST_BACKOFF_MS * 2 ** Math.min(i, 10), MAX_BACKOFF_MS);
+}
+
+/**
+ * Wakes every sleeper of a channel at once when it closes. One listener on the channel's signal
+ * in total, not one per sleeping call: 64 calls backing off together would otherwise put 64
+ * listeners on one AbortSignal (Node's MaxListenersExceededWarning).
+ */
+class Sleepers {
+  private readonly wakers = new Set<() => void>();
+  closed = false;
+
+  wakeAll(): void {
+    this.closed = true;
+    for (const w of [...this.wakers]) w();
+  }
+
+  /** Resolves after `ms` on `clock`, when `signal` aborts, or when the channel closes. */
+  sleep(clock: Clock, ms: number, signal: AbortSignal | undefined): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.closed || signal?.aborted) {
+        resolve();
+        return;
+      }
+      const t = clock.setTimer(ms, done);
+      const wakers = this.wakers;
+      wakers.add(done);
+      signal?.addEventListener('abort', done, { once: true });
+      function done() {
+        clock.clearTimer(t);
+        wakers.delete(done);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      }
+    });
+  }
+}
+
+/** What `attempt` is told about the previous attempt, to pick its target. */
+interface Attempted {
+  /** The endpoint the attempt went to (TCP), or null. */
+  target: string | null;
+}
+
+/**
+ * Retries `attempt` per the module contract. `attempt` returns a response or throws a
+ * TransportError. Pacing: a `not_leader` naming a leader other than the member just asked is
+ * followed at once (up to MAX_IMMEDIATE_REDIRECTS in a row), a connection that could not be made
+ * moves to the next endpoint at once (once per endpoint in a row); everything else backs off
+ * (`backoffMs`: 20, 40, 80, then 100 ms).
+ */
 async function retrying(
   clock: Clock,
-  closed: AbortSignal,
-  attempt: (req: ClientRequest, timeoutMs: number) => Promise<ClientResponse>,
-  onFailure: (res: ClientResponse | null) => void,
+  sleepers: Sleepers,
+  attempt: (req: ClientRequest, timeoutMs: number, at: Attempted) => Promise<ClientResponse>,
+  onFailure: (res: ClientResponse | null, at: Attempted) => void,
   req: CallRequest,
   opts: CallOptions,
   requestIds: { n: number },
+  endpoints: number,
 ): Promise<ClientResponse> {
   let maybeApplied = false;
   let lastProblem = 'no attempt made';
-  for (let i = 0; ; i++) {
+  let failures = 0;
+  let redirects = 0;
+  let unreachable = 0;
+  for (;;) {
     const remaining = Math.floor(opts.deadline - clock.now());
-    if (opts.signal?.aborted || closed.aborted || remaining <= 0) {
-      const why = opts.signal?.aborted ? 'aborted' : closed.aborted ? 'client closed' : 'deadline passed';
+    if (opts.signal?.aborted || sleepers.closed || remaining <= 0) {
+      const why = opts.signal?.aborted ? 'aborted' : sleepers.closed ? 'client closed' : 'deadline passed';
       if (maybeApplied && req.kind === 'command')
         throw new IndeterminateError(`${why}; the command may have been applied (${lastProblem})`);
       if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
-      if (closed.aborted) throw new CoordinationError('CLOSED', 'client closed');
+      if (sleepers.closed) throw new CoordinationError('CLOSED', 'client closed');
       throw new UnreachableError(`${why}: ${lastProblem}`);
     }
     let res: ClientResponse | null = null;
+    const at: Attempted = { target: null };
     try {
       res = await attempt(
         { type: 'ClientRequest', requestId: ++requestIds.n, deadlineMs: remaining, ...req },
         remaining,
+        at,
       );
     } catch (e) {
       if (!(e instanceof TransportError)) throw e;
       if (e.sent) maybeApplied = true;
       lastProblem = e.message;
-      onFailure(null);
+      onFailure(null, at);
+      redirects = 0;
+      // Nothing reached that member (refused, reset during connect): try the next one at once.
+      if (!e.sent && e.code !== 'aborted' && e.code !== 'closed' && ++unreachable < endpoints) continue;
     }
     if (res) {
+      unreachable = 0;
       const dropped = res.status === 'rejected' && res.errorCode === 'dropped';
       if (!RETRY.has(res.status) && !dropped) return res;
       if (res.status === 'indeterminate') maybeApplied = true;
       lastProblem = `${res.status}${res.errorCode ? ` ${res.errorCode}` : ''}${res.message ? `: ${res.message}` : ''}`;
-      onFailure(res);
-      // A known leader address: follow at once (first redirect); otherwise back off.
-      if (res.status === 'not_leader' && res.leaderAddress && i === 0) continue;
+      onFailure(res, at);
+      // A known leader other than the member just asked: follow at once.
+      if (
+        res.status === 'not_leader' &&
+        res.leaderAddress &&
+        res.leaderAddress !== at.target &&
+        ++redirects <= MAX_IMMEDIATE_REDIRECTS
+      )
+        continue;
+      // A superseded proposal: a new leader exists; ask again at once (once in a row).
+      if (dropped && redirects++ === 0) continue;
     }
-    await clockSleep(clock, Math.min(20 * 2 ** Math.min(i, 5), 500), opts.signal, closed);
+    redirects = 0;
+    unreachable = 0;
+    await sleepers.sleep(clock, backoffMs(failures++), opts.signal);
   }
 }
 
@@ -127,9 +209,8 @@ export function createTcpChannel(o: TcpChannelOptions): Channel & { readonly cur
   let current: string | null = null;
   let rr = 0;
   const ids = { n: 0 };
-  let target = '';
   const clock = o.clock ?? createRealClock();
-  const life = new AbortController();
+  const sleepers = new Sleepers();
   const conn = (ep: string) => {
     let c = conns.get(ep);
     if (!c) {
@@ -150,9 +231,11 @@ export function createTcpChannel(o: TcpChannelOptions): Channel & { readonly cur
     call(req, opts) {
       return retrying(
         clock,
-        life.signal,
-        async (r, timeoutMs) => {
-          target = current ?? (order[rr++ % order.length] as string);
+        sleepers,
+        async (r, timeoutMs, at) => {
+          // Per attempt (calls run concurrently): the endpoint this attempt goes to.
+          const target = current ?? (order[rr++ % order.length] as string);
+          at.target = target;
           const bytes = await conn(target).request(encodeClientMessage(r), {
             signal: opts.signal,
             timeoutMs,
@@ -162,19 +245,20 @@ export function createTcpChannel(o: TcpChannelOptions): Channel & { readonly cur
           if (m.status !== 'not_leader') current = target;
           return m;
         },
-        (res) => {
+        (res, at) => {
           if (res?.status === 'not_leader' && res.leaderAddress) {
             current = res.leaderAddress;
             if (!order.includes(res.leaderAddress)) order.push(res.leaderAddress);
-          } else current = null;
+          } else if (current === at.target) current = null; // only what this attempt learned
         },
         req,
         opts,
         ids,
+        order.length,
       );
     },
     async close() {
-      life.abort();
+      sleepers.wakeAll();
       await Promise.all([...conns.values()].map((c) => c.close().catch(() => undefined)));
       conns.clear();
     },
@@ -187,20 +271,21 @@ export function createTcpChannel(o: TcpChannelOptions): Channel & { readonly cur
  */
 export function createLocalChannel(handler: RequestHandler, clock: Clock): Channel {
   const ids = { n: 0 };
-  const life = new AbortController();
+  const sleepers = new Sleepers();
   return {
     call: (req, opts) =>
       retrying(
         clock,
-        life.signal,
+        sleepers,
         (r) => handler.handle(r),
         () => undefined,
         req,
         opts,
         ids,
+        1,
       ),
     async close() {
-      life.abort();
+      sleepers.wakeAll();
     },
   };
 }

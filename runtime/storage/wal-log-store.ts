@@ -7,7 +7,13 @@
  * exception: a `save` that carries no entries and a hard state differing only in `commit`
  * resolves at once and is made durable by the next sync (see `save`).
  */
-import { type ClusterConfig, decodeLogEntry, encodeLogEntry, type HardState, type LogEntry } from '../../generated/index.js';
+import {
+  type ClusterConfig,
+  decodeLogEntry,
+  encodeLogEntry,
+  type HardState,
+  type LogEntry,
+} from '../../generated/index.js';
 import type { FileSystem } from '../env/types.js';
 import type { LoadedState, LogStore } from '../node/log-store.js';
 import type { Snapshot } from '../raft/types.js';
@@ -63,7 +69,11 @@ export function createWalLogStore(fs: FileSystem, options: StorageOptions = {}):
           // makes the same exception).
           try {
             if (hardState.commit !== cur.commit)
-              wal.append([], { term: hardState.term, votedFor: hardState.votedFor, commit: hardState.commit });
+              wal.append([], {
+                term: hardState.term,
+                votedFor: hardState.votedFor,
+                commit: hardState.commit,
+              });
             return Promise.resolve();
           } catch (e) {
             return Promise.reject(e);
@@ -72,7 +82,9 @@ export function createWalLogStore(fs: FileSystem, options: StorageOptions = {}):
       }
       return wal.save(
         entries.map((e) => ({ index: e.index, term: e.term, payload: encodeLogEntry(e) })),
-        hardState ? { term: hardState.term, votedFor: hardState.votedFor, commit: hardState.commit } : undefined,
+        hardState
+          ? { term: hardState.term, votedFor: hardState.votedFor, commit: hardState.commit }
+          : undefined,
       );
     },
     async saveSnapshot(snapshot, replaceLog) {
