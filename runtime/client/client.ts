@@ -155,6 +155,11 @@ export interface EmbeddedClientOptions {
 const utf8 = new TextEncoder();
 const bytesOf = (v: Uint8Array | string) => (typeof v === 'string' ? utf8.encode(v) : v);
 const FOREVER = 24 * 3600 * 1000;
+/**
+ * Most sequence numbers a client hands out past its oldest command in flight: half the servers'
+ * dedup window (`DedupStateMachine`, 256 by default), see `takeSequence`.
+ */
+const SEQUENCE_SPAN = 128;
 /** Longest `close()` waits for the session to close on the cluster. */
 const CLOSE_GRACE_MS = 2000;
 
@@ -172,6 +177,9 @@ function raise(r: CommandResult): never {
 class ChannelClient implements Client {
   readonly clientId: string;
   private seq = 0;
+  /** Sequences of counted commands in flight, oldest first (insertion order). */
+  private readonly outstanding = new Set<number>();
+  private spanWaiters: (() => void)[] = [];
   private sessionN = 0;
   private core!: CoordinationClientCore;
   private sessionId = '';
@@ -214,22 +222,55 @@ class ChannelClient implements Client {
     (this.keepTimer as { unref?: () => void } | null)?.unref?.();
   }
 
+  /**
+   * A fresh sequence number. Invariant: while a (non-waiting) command is outstanding, no command
+   * gets a sequence SEQUENCE_SPAN or more above it; a new command waits until the oldest one
+   * finishes (bounded by that one's deadline). The servers remember the results of a client's
+   * last 256 sequences and answer a retry below that window SEQUENCE_EXPIRED (indeterminate),
+   * even when its first attempt never applied: with many calls in flight, a call retried across
+   * a failover would otherwise fall out of the window while its siblings kept committing.
+   * Commands that wait on the server (lock, barrier, campaign) may stay outstanding for minutes
+   * and are not counted, so they never hold other calls up.
+   */
+  private async takeSequence(counted: boolean): Promise<number> {
+    for (;;) {
+      const oldest = this.outstanding.values().next();
+      if (oldest.done || this.seq + 1 - oldest.value < SEQUENCE_SPAN) break;
+      await new Promise<void>((r) => this.spanWaiters.push(r));
+    }
+    const sequence = ++this.seq;
+    if (counted) this.outstanding.add(sequence);
+    return sequence;
+  }
+
+  private finishSequence(sequence: number): void {
+    if (!this.outstanding.delete(sequence) || this.spanWaiters.length === 0) return;
+    const waiters = this.spanWaiters;
+    this.spanWaiters = [];
+    for (const w of waiters) w();
+  }
+
   /** Sends one command (fresh sequence, reused by the channel's retries). */
   private async command(
     cmd: CommandMessage,
     opts: { signal?: AbortSignal; deadline: number },
   ): Promise<CommandResult> {
-    const sequence = ++this.seq;
-    const res = await this.channel.call(
-      {
-        clientId: this.clientId,
-        sequence,
-        kind: 'command',
-        consistency: 'linearizable',
-        payload: encodeCommandMessage(cmd),
-      },
-      opts,
-    );
+    const sequence = await this.takeSequence(this.waitFor(cmd) === 0);
+    let res: ClientResponse;
+    try {
+      res = await this.channel.call(
+        {
+          clientId: this.clientId,
+          sequence,
+          kind: 'command',
+          consistency: 'linearizable',
+          payload: encodeCommandMessage(cmd),
+        },
+        opts,
+      );
+    } finally {
+      this.finishSequence(sequence);
+    }
     if (res.status !== 'ok') failed(res);
     const result = decodeResultMessage(res.payload);
     // A retry that reached the cluster after its sequence left the dedup window: the first
