@@ -18,6 +18,14 @@ import { connect } from '../runtime/client/client.js';
 import { type Server, startServer } from '../runtime/server/server.js';
 import { summarize } from './stats.js';
 
+/** Phases to run (`--phases propose,put,get,throughput,lock,contended`; default all). */
+const phases = new Set(
+  (process.argv.includes('--phases')
+    ? (process.argv[process.argv.indexOf('--phases') + 1] as string)
+    : 'propose,put,get,throughput,lock,contended'
+  ).split(','),
+);
+
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? Number(process.argv[i + 1]) : dflt;
@@ -76,21 +84,23 @@ async function main(): Promise<void> {
 
     const { encodeCommandMessage } = await import('../generated/index.js');
     const { encodeEnvelope } = await import('../runtime/server/envelope.js');
-    const propose: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const cmd = encodeCommandMessage({
-        type: 'KvPut',
-        key: `p/${i}`,
-        value,
-        context: { entries: [] },
-        actor: 'prof',
-      });
-      const t0 = performance.now();
-      await leader.node.propose(encodeEnvelope({ clientId: '', sequence: 0, command: cmd }));
-      propose.push(performance.now() - t0);
+    if (phases.has('propose')) {
+      const propose: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const cmd = encodeCommandMessage({
+          type: 'KvPut',
+          key: `p/${i}`,
+          value,
+          context: { entries: [] },
+          actor: 'prof',
+        });
+        const t0 = performance.now();
+        await leader.node.propose(encodeEnvelope({ clientId: '', sequence: 0, command: cmd }));
+        propose.push(performance.now() - t0);
+      }
+      out.propose = propose;
+      console.log(fmt('node.propose (in-process)', propose));
     }
-    out.propose = propose;
-    console.log(fmt('node.propose (in-process)', propose));
 
     // Time spent inside the leader's propose during client calls, and proposals per call.
     const inner: number[] = [];
@@ -110,80 +120,103 @@ async function main(): Promise<void> {
       (s) => (s.node as unknown as { store: { storage: { wal: WalLike } } }).store.storage.wal,
     );
     const syncs = () => wals.map((w) => w.stats().syncs);
-    const before = syncs();
-    const put: number[] = [];
-    for (let i = 0; i < n; i++) {
+    if (phases.has('put')) {
+      const before = syncs();
+      const put: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const t0 = performance.now();
+        await client.put(`k/${i}`, value);
+        put.push(performance.now() - t0);
+      }
+      out.put = put;
+      console.log(fmt('client put (TCP)', put));
+      console.log(fmt('  propose inside puts', inner.splice(0)));
+      const after = syncs();
+      console.log(
+        `  fdatasyncs per put (leader ${leader.id}): ${wals
+          .map(
+            (_, i) => `${servers[i]?.id}=${(((after[i] as number) - (before[i] as number)) / n).toFixed(2)}`,
+          )
+          .join(' ')}`,
+      );
+    }
+
+    if (phases.has('get')) {
+      const get: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const t0 = performance.now();
+        await client.get(`k/${i}`);
+        get.push(performance.now() - t0);
+      }
+      out.get = get;
+      console.log(fmt('client get linearizable', get));
+    }
+
+    if (phases.has('throughput')) {
+      const total = n * 10;
+      const syncsBefore = syncs();
+      let next = 0;
+      const lat: number[] = [];
       const t0 = performance.now();
-      await client.put(`k/${i}`, value);
-      put.push(performance.now() - t0);
+      await Promise.all(
+        Array.from({ length: inflight }, async () => {
+          while (next < total) {
+            const i = next++;
+            const s = performance.now();
+            await client.put(`t/${i % 1000}`, value);
+            lat.push(performance.now() - s);
+          }
+        }),
+      );
+      const ops = (total / (performance.now() - t0)) * 1000;
+      out.throughput = ops;
+      console.log(`${fmt(`put, ${inflight} in flight`, lat)}  ${ops.toFixed(0)} ops/s`);
+      const syncsAfter = syncs();
+      console.log(
+        `  puts per fdatasync: ${servers
+          .map(
+            (s, i) =>
+              `${s.id}=${(total / ((syncsAfter[i] as number) - (syncsBefore[i] as number))).toFixed(1)}`,
+          )
+          .join(' ')}`,
+      );
     }
-    out.put = put;
-    console.log(fmt('client put (TCP)', put));
-    console.log(fmt('  propose inside puts', inner.splice(0)));
-    const after = syncs();
-    console.log(
-      `  fdatasyncs per put (leader ${leader.id}): ${wals
-        .map((_, i) => `${servers[i]?.id}=${(((after[i] as number) - (before[i] as number)) / n).toFixed(2)}`)
-        .join(' ')}`,
-    );
 
-    const get: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const t0 = performance.now();
-      await client.get(`k/${i}`);
-      get.push(performance.now() - t0);
+    if (phases.has('lock')) {
+      inner.length = 0;
+      const lock: number[] = [];
+      for (let i = 0; i < Math.min(n, 200); i++) {
+        const s = performance.now();
+        const l = await client.lock('solo');
+        await l.release();
+        lock.push(performance.now() - s);
+      }
+      out.lock = lock;
+      console.log(fmt('lock acquire+release', lock));
+      console.log(fmt('  proposals inside locks', inner.splice(0)));
     }
-    out.get = get;
-    console.log(fmt('client get linearizable', get));
 
-    const total = n * 10;
-    let next = 0;
-    const lat: number[] = [];
-    const t0 = performance.now();
-    await Promise.all(
-      Array.from({ length: inflight }, async () => {
-        while (next < total) {
-          const i = next++;
-          const s = performance.now();
-          await client.put(`t/${i % 1000}`, value);
-          lat.push(performance.now() - s);
-        }
-      }),
-    );
-    const ops = (total / (performance.now() - t0)) * 1000;
-    out.throughput = ops;
-    console.log(`${fmt(`put, ${inflight} in flight`, lat)}  ${ops.toFixed(0)} ops/s`);
-
-    inner.length = 0;
-    const lock: number[] = [];
-    for (let i = 0; i < Math.min(n, 200); i++) {
-      const s = performance.now();
-      const l = await client.lock('solo');
-      await l.release();
-      lock.push(performance.now() - s);
+    if (phases.has('contended')) {
+      const workers = await Promise.all(Array.from({ length: 8 }, () => connect({ endpoints })));
+      const acq = 300;
+      let got = 0;
+      const c0 = performance.now();
+      await Promise.all(
+        workers.map(async (w) => {
+          while (got < acq) {
+            const l = await w.lock('hot');
+            got++;
+            await new Promise<void>((r) => setImmediate(r));
+            await l.release();
+          }
+        }),
+      );
+      const acqs = (got / (performance.now() - c0)) * 1000;
+      out.contended = acqs;
+      console.log(`lock, 8 workers                ${acqs.toFixed(0)} acq/s`);
+      await Promise.all(workers.map((w) => w.close()));
     }
-    out.lock = lock;
-    console.log(fmt('lock acquire+release', lock));
-    console.log(fmt('  proposals inside locks', inner.splice(0)));
 
-    const workers = await Promise.all(Array.from({ length: 8 }, () => connect({ endpoints })));
-    const acq = 300;
-    let got = 0;
-    const c0 = performance.now();
-    await Promise.all(
-      workers.map(async (w) => {
-        while (got < acq) {
-          const l = await w.lock('hot');
-          got++;
-          await new Promise<void>((r) => setImmediate(r));
-          await l.release();
-        }
-      }),
-    );
-    const acqs = (got / (performance.now() - c0)) * 1000;
-    out.contended = acqs;
-    console.log(`lock, 8 workers                ${acqs.toFixed(0)} acq/s`);
-    await Promise.all(workers.map((w) => w.close()));
     await client.close();
   } finally {
     await Promise.all(servers.map((s) => s.close()));

@@ -61,7 +61,9 @@ export class LogState {
     }
     if (from > this.lastIndex + 1) throw new LogStateError(`cannot truncate from ${from} beyond the log end`);
     if (from - 1 >= this.offset) {
-      this.terms.length = from - 1 - this.offset;
+      const keep = from - 1 - this.offset;
+      if (keep === this.terms.length) return; // the common append: nothing to discard
+      this.terms.length = keep;
       if (this.keepPayloads) this.payloads.length = this.terms.length;
     } else {
       this.offset = from - 1;
