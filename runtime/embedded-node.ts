@@ -21,20 +21,14 @@
  *   created (transport, WAL, file handles); a supplied `env`/`logStore` is left to its owner.
  */
 import { mkdirSync } from 'node:fs';
-import {
-  type ClientRequest,
-  decodeClientMessage,
-  encodeClientMessage,
-  encodeCommandMessage,
-  SESSION_CHECK_INTERVAL_MS,
-} from '../generated/index.js';
+import { type ClientRequest, decodeClientMessage, encodeClientMessage } from '../generated/index.js';
 import type { Client, EmbeddedClientOptions } from './client/client.js';
 import { createEmbeddedClient } from './client/client.js';
 import { type CoordinationReplica, createCoordinationReplica } from './coordination/codec.js';
 import { createNodeFileSystem, type NodeFileSystem } from './env/node-fs.js';
 import { createRealClock } from './env/real-clock.js';
 import { createRealRandom } from './env/real-random.js';
-import type { Env, FileSystem, TimerHandle } from './env/types.js';
+import type { Env, FileSystem } from './env/types.js';
 import type { StateMachine } from './node/kv-state-machine.js';
 import type { LogStore } from './node/log-store.js';
 import {
@@ -43,8 +37,9 @@ import {
   type NodeObserver,
   type RaftNode,
 } from './node/node.js';
-import { DedupStateMachine, encodeEnvelope } from './server/envelope.js';
+import { DedupStateMachine } from './server/envelope.js';
 import { createRequestHandler, type RequestHandler } from './server/handler.js';
+import { startLeaderDuties } from './server/leader-duties.js';
 import { response } from './server/protocol.js';
 import type { StorageOptions } from './storage/storage.js';
 import { createWalLogStore, type WalLogStore } from './storage/wal-log-store.js';
@@ -269,33 +264,8 @@ export async function createNode(opts: CreateNodeOptions): Promise<EmbeddedNode>
     }
   }
 
-  // Leader duty: commit elapsed coordination time (see module doc).
-  let stopped = false;
-  let timer: TimerHandle | null = null;
-  let lastAdvance: number | null = null;
-  let advancing = false;
-  const tick = () => {
-    timer = null;
-    if (stopped) return;
-    if (node.status().role !== 'leader') lastAdvance = null;
-    else if (lastAdvance === null) lastAdvance = clock.now();
-    else if (!advancing) {
-      const elapsed = Math.floor(clock.now() - lastAdvance);
-      if (elapsed > 0) {
-        advancing = true;
-        lastAdvance += elapsed;
-        const cmd = encodeCommandMessage({ type: 'TimeAdvance', elapsedMs: elapsed });
-        node
-          .propose(encodeEnvelope({ clientId: '', sequence: 0, command: cmd }))
-          .catch(() => undefined) // lost time only lengthens leases: the safe direction
-          .finally(() => {
-            advancing = false;
-          });
-      }
-    }
-    timer = clock.setTimer(SESSION_CHECK_INTERVAL_MS, tick);
-  };
-  if (replica) tick();
+  // Leader duties: commit elapsed coordination time, collect tombstones (see leader-duties.ts).
+  const duties = replica ? startLeaderDuties(node, clock) : null;
 
   const clients = new Set<Client>();
   let clientN = 0;
@@ -326,9 +296,7 @@ export async function createNode(opts: CreateNodeOptions): Promise<EmbeddedNode>
       closing = (async () => {
         // Clients first (their sessions close through the still-running node, best effort).
         await Promise.all([...clients].map((c) => c.close().catch(() => undefined)));
-        stopped = true;
-        if (timer !== null) clock.clearTimer(timer);
-        timer = null;
+        duties?.stop();
         server?.close();
         node.stop();
         await releaseCreated();

@@ -18,8 +18,6 @@ import {
   type ClientRequest,
   decodeClientMessage,
   encodeClientMessage,
-  encodeCommandMessage,
-  SESSION_CHECK_INTERVAL_MS,
   validateConsensusConfig,
 } from '../../generated/index.js';
 import { type CoordinationReplica, createCoordinationReplica } from '../coordination/codec.js';
@@ -36,14 +34,12 @@ import type {
   TransportLogger,
   TransportTlsOptions,
 } from '../transport/types.js';
-import { DedupStateMachine, encodeEnvelope } from './envelope.js';
+import { DedupStateMachine } from './envelope.js';
 import { createRequestHandler, type RequestHandler } from './handler.js';
 import { type HttpEndpoint, startHttp } from './http.js';
+import { startLeaderDuties } from './leader-duties.js';
 import { response, type ServerStatus } from './protocol.js';
 import { createServerTracing } from './tracing.js';
-
-/** How often the leader commits a tombstone-collection floor (KvCompact). */
-const TOMBSTONE_COLLECT_INTERVAL_MS = 5_000;
 
 /** A host and port. */
 export interface HostPort {
@@ -210,60 +206,20 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
   const { port } = await network.start();
   log.info({ node: opts.id, port, dataDir: opts.dataDir, join: !!opts.join }, 'listening');
 
-  // Leader duties and housekeeping.
-  let lastAdvance: number | null = null;
-  let advancing = false;
+  // Leader duties (TimeAdvance, tombstone collection) and following membership addresses.
   let peersKey = '';
-  let stopped = false;
-  let timer: unknown = null;
-  const tick = () => {
-    timer = null;
-    if (stopped) return;
-    const s = node.status();
-    // Membership: dial every member named in the configuration (addresses from conf changes win).
-    const merged: Record<string, string> = { ...staticPeers };
-    for (const a of s.config.addresses) if (a.address) merged[a.id] = a.address;
-    const key = JSON.stringify(merged);
-    if (key !== peersKey) {
-      peersKey = key;
-      network.setPeers(merged);
-    }
-    if (s.role !== 'leader') lastAdvance = null;
-    else if (lastAdvance === null) lastAdvance = clock.now();
-    else if (!advancing) {
-      const elapsed = Math.floor(clock.now() - lastAdvance);
-      if (elapsed > 0) {
-        advancing = true;
-        lastAdvance += elapsed;
-        const cmd = encodeCommandMessage({ type: 'TimeAdvance', elapsedMs: elapsed });
-        node
-          .propose(encodeEnvelope({ clientId: '', sequence: 0, command: cmd }))
-          .catch(() => undefined) // lost time only lengthens leases: the safe direction
-          .finally(() => {
-            advancing = false;
-          });
+  const duties = startLeaderDuties(node, clock, {
+    onTick(s) {
+      // Membership: dial every member named in the configuration (addresses from conf changes win).
+      const merged: Record<string, string> = { ...staticPeers };
+      for (const a of s.config.addresses) if (a.address) merged[a.id] = a.address;
+      const key = JSON.stringify(merged);
+      if (key !== peersKey) {
+        peersKey = key;
+        network.setPeers(merged);
       }
-    }
-    if (s.role === 'leader') collectTombstones(s.commitIndex, s.progress);
-    timer = clock.setTimer(SESSION_CHECK_INTERVAL_MS, tick);
-  };
-  // Tombstones: a delete's tombstone may go once every current member has the delete in its log.
-  // The floor is the lowest match index over all members (and at most the commit index); the
-  // leader commits it as KvCompact, so every replica collects the same tombstones.
-  let compactFloor = 0;
-  let compactAt = clock.now();
-  const collectTombstones = (commitIndex: number, progress: readonly { match: number }[]) => {
-    if (clock.now() - compactAt < TOMBSTONE_COLLECT_INTERVAL_MS) return;
-    compactAt = clock.now();
-    const floor = Math.min(commitIndex, ...progress.map((p) => p.match));
-    if (floor <= compactFloor) return;
-    compactFloor = floor;
-    const cmd = encodeCommandMessage({ type: 'KvCompact', appliedFloor: floor });
-    node.propose(encodeEnvelope({ clientId: '', sequence: 0, command: cmd })).catch(() => {
-      compactFloor = 0; // retried at the next interval
-    });
-  };
-  tick();
+    },
+  });
 
   if (opts.http) {
     http = await startHttp(opts.http, {
@@ -294,8 +250,7 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
           }
         }
       }
-      stopped = true;
-      if (timer !== null) clock.clearTimer(timer);
+      duties.stop();
       handler.close();
       node.stop();
       tracing.close();
