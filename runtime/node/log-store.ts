@@ -13,7 +13,14 @@ export interface LoadedState {
  * Durable storage of the Raft log, hard state and latest snapshot. Every promise resolves only once
  * its effect is durable (survives a crash); a crash before resolution may keep or lose the effect,
  * but never corrupts what was durable before. The node awaits `save` before sending the messages of
- * the same Ready (votes and acknowledgements must never be sent for state that a crash can lose).
+ * the same Ready (votes and acknowledgements must never be sent for state that a crash can lose),
+ * except a leader's appends, which may go out while its save runs (the core counts the leader
+ * toward commit only once `save` resolved).
+ *
+ * Exception to "durable on resolution": a `save` with no entries whose hard state differs from the
+ * stored one only in `commit` may resolve before it is durable, becoming durable with the next
+ * sync (as `WalLogStore` does; etcd's MustSync). The commit index is volatile Raft state: a
+ * recovery that finds an older one re-learns it from the leader, and never applies beyond it.
  */
 export interface LogStore {
   /** Reads everything back (an empty, fresh store yields term 0, no entries, no snapshot). */

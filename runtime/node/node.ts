@@ -114,8 +114,9 @@ interface Pending {
 /**
  * A Raft member driven on an `Env`: one ticker timer re-armed at the core's next deadline, every
  * message through the generated codecs over `env.network` (malformed frames are dropped and
- * counted), persistence through a LogStore before any message of the same Ready is sent, and
- * committed entries applied to the state machine in order.
+ * counted), persistence through a LogStore before any vote or acknowledgement of the same Ready is
+ * sent (a leader's appends go out while its own save runs), and committed entries applied to the
+ * state machine in order, after they are durable here.
  */
 export class RaftNode {
   readonly id: string;
@@ -152,6 +153,8 @@ export class RaftNode {
   private readonly maxSyncStallMs: number;
   /** Start of the storage write in progress (null when none). */
   private saveStartedAt: number | null = null;
+  /** The hard state last made durable (the core's restored one at start). */
+  private durableHardState: HardState;
 
   /** Use `createNode`. */
   constructor(opts: CreateNodeOptions, raft: Raft, store: LogStore, sm: StateMachine) {
@@ -165,6 +168,7 @@ export class RaftNode {
     this.unsafeSendBeforePersist = opts.config?.unsafeSendBeforePersist ?? false;
     this.maxSyncStallMs = opts.config?.maxSyncStallMs ?? MAX_SYNC_STALL_MS;
     this.lastSnapshotIndex = raft.log.snapshotIndex;
+    this.durableHardState = raft.hardState();
     this.env.network.onReceive((from, frame) => this.onFrame(from, frame));
     this.kick();
   }
@@ -266,15 +270,21 @@ export class RaftNode {
   }
 
   private async handleReady(rd: Ready): Promise<void> {
-    if (this.unsafeSendBeforePersist) this.sendAll(rd);
+    // Leader-to-follower messages go out while the leader's own save runs (Raft thesis 10.2.1):
+    // the core counts the leader toward commit only once `advance` reports its entries durable.
+    // Everything else (votes, acknowledgements) waits for the save.
+    const early = this.unsafeSendBeforePersist ? rd.messages : this.sendableBeforePersist(rd);
+    const late = early.length === rd.messages.length ? [] : rd.messages.filter((m) => !early.includes(m));
+    this.send(early);
     this.saveStartedAt = this.env.clock.now();
     if (rd.snapshot) await this.store.saveSnapshot(rd.snapshot, true);
     if (rd.entries.length > 0 || rd.hardState) await this.store.save(rd.hardState, rd.entries);
     this.saveStartedAt = null;
     if (this.stopped) return;
+    if (rd.hardState) this.durableHardState = rd.hardState;
     this.observer.onPersisted?.(this.id, rd.hardState, rd.entries);
-    // Contract: entries and hard state are durable BEFORE the messages are sent.
-    if (!this.unsafeSendBeforePersist) this.sendAll(rd);
+    // Contract: entries and hard state are durable BEFORE the other messages are sent.
+    this.send(late);
     if (rd.snapshot) {
       this.stateMachine.restore(rd.snapshot.data);
       this.lastSnapshotIndex = rd.snapshot.meta.index;
@@ -305,8 +315,29 @@ export class RaftNode {
     });
   }
 
-  private sendAll(rd: Ready): void {
-    for (const m of rd.messages) {
+  /**
+   * The messages of `rd` that may be sent before its save completes: the leader's appends,
+   * snapshot chunks and TimeoutNow, and only when the Ready changes neither the term nor the vote
+   * (those messages claim a leadership whose term must already be durable). A leader's own
+   * unsaved entries in them are safe: the core does not count itself for them until durable, so a
+   * crash that loses them loses only uncommitted entries.
+   */
+  private sendableBeforePersist(rd: Ready): Ready['messages'] {
+    if (rd.snapshot) return [];
+    const hs = rd.hardState;
+    const d = this.durableHardState;
+    if (hs && (hs.term !== d.term || hs.votedFor !== d.votedFor)) return [];
+    return rd.messages.filter(
+      (m) =>
+        (m.message.type === 'AppendRequest' ||
+          m.message.type === 'InstallSnapshotRequest' ||
+          m.message.type === 'TimeoutNow') &&
+        m.message.term === d.term,
+    );
+  }
+
+  private send(messages: Ready['messages']): void {
+    for (const m of messages) {
       this.counters.messagesSent++;
       this.env.network.send(m.to, encodeRaftMessage(m.message));
     }

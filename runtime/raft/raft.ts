@@ -989,9 +989,12 @@ export class Raft {
 
   private maybeCommit(): void {
     if (this.role !== 'leader') return;
-    const last = this.log.lastIndex();
+    // The leader counts itself only up to what is durable on its own disk (Raft thesis 10.2.1):
+    // the driver may send appends before its own save completes, so its log beyond stableIndex
+    // could be lost by a crash and must not make up a quorum. `advance` re-runs this on persist.
+    const self = this.log.stableIndex;
     const idx = quorumValue(this.config(), (id) =>
-      id === this.id ? last : (this.progress.get(id)?.match ?? 0),
+      id === this.id ? self : (this.progress.get(id)?.match ?? 0),
     );
     if (idx <= this.commit) return;
     // Raft §5.4.2: only entries of the current term are committed by counting replicas.
@@ -1389,17 +1392,23 @@ export class Raft {
       if (rd.snapshot.meta.index > this.applied) this.applied = rd.snapshot.meta.index;
     }
     const n = rd.entries.length;
+    let grewStable = false;
     if (n > 0) {
       const last = rd.entries[n - 1] as LogEntry;
       // Entries replaced while they were being persisted stay unstable (etcd's stableTo check).
-      if (this.log.term(last.index) === last.term && last.index > this.log.stableIndex)
+      if (this.log.term(last.index) === last.term && last.index > this.log.stableIndex) {
         this.log.stableIndex = last.index;
+        grewStable = true;
+      }
     }
     const c = rd.committedEntries.length;
     if (c > 0) {
       const last = (rd.committedEntries[c - 1] as LogEntry).index;
       if (last > this.applied) this.applied = last;
     }
+    // The leader's own entries just became durable: they may complete a quorum now (a single
+    // member commits here, after its own persist).
+    if (grewStable) this.maybeCommit();
   }
 }
 

@@ -413,6 +413,8 @@ describe('§5.4 safety', () => {
     for (const v of ['b', 'c']) a.step(v, { type: 'VoteResponse', term: 4, granted: true, isPreVote: false });
     expect(a.role).toBe('leader');
     expect(a.term).toBe(4);
+    // The leader persists its no-op (index 3): it counts itself toward commit only once durable.
+    a.advance(a.ready());
     for (const v of ['b', 'c'])
       a.step(v, {
         type: 'AppendResponse',
