@@ -25,6 +25,7 @@ import { type ClientRequest, decodeClientMessage, encodeClientMessage } from '..
 import type { Client, EmbeddedClientOptions } from './client/client.js';
 import { createEmbeddedClient } from './client/client.js';
 import { type CoordinationReplica, createCoordinationReplica } from './coordination/codec.js';
+import type { ConflictRule } from './coordination/state-machine.js';
 import { createNodeFileSystem, type NodeFileSystem } from './env/node-fs.js';
 import { createRealClock } from './env/real-clock.js';
 import { createRealRandom } from './env/real-random.js';
@@ -69,6 +70,8 @@ export interface CreateNodeOptions {
   observer?: NodeObserver;
   /** Real env: cluster id checked in transport handshakes (default 'vibee'). */
   clusterId?: string;
+  /** Conflict strategies per key prefix for the default state machine (same on every member). */
+  conflictRules?: readonly ConflictRule[];
   /** Real env: TLS for the transport. */
   tls?: TransportTlsOptions;
   /** Real env: transport logger. */
@@ -198,7 +201,7 @@ export async function createNode(opts: CreateNodeOptions): Promise<EmbeddedNode>
     wal = createWalLogStore(fs, opts.storage ?? (opts.env ? SUPPLIED_ENV_STORAGE : {}));
     store = wal;
   }
-  const replica = opts.stateMachine ? null : createCoordinationReplica();
+  const replica = opts.stateMachine ? null : createCoordinationReplica({ conflictRules: opts.conflictRules });
   const sm = opts.stateMachine ?? new DedupStateMachine(replica as CoordinationReplica);
 
   const releaseCreated = async () => {

@@ -15,6 +15,7 @@ export {
   type KvValue,
 } from './client/client.js';
 export { IndeterminateError, RequestRejectedError, UnreachableError } from './client/errors.js';
+export { parseConflictRules } from './coordination/conflict-rules.js';
 // Coordination: errors, the resource-side fence check, the replicated machine for embedding.
 export {
   COORDINATION_ERROR_CODES,
@@ -24,6 +25,7 @@ export {
   createCoordinationReplica,
   FenceGuard,
 } from './coordination/index.js';
+export type { ConflictRule, ConflictStrategy } from './coordination/state-machine.js';
 // The contract's `createNode`: a member on a supplied or the real env, with `node.client()`.
 export {
   type CreateNodeOptions,

@@ -1,10 +1,4 @@
 #!/usr/bin/env node
-/**
- * The `consensus` command: `serve` (one member) and the client verbs `status`, `put`, `get`, `del`,
- * `lock`, `barrier`, `members`, `transfer-leader`. Exit codes (stable, see docs/cli.md):
- * 0 ok, 1 operation failed, 2 bad flags or usage, 3 no endpoint reachable, 4 outcome indeterminate.
- * `lock NAME -- COMMAND...` exits with COMMAND's exit code.
- */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -17,7 +11,15 @@ import {
 } from '../../generated/index.js';
 import { type Client, connect } from '../client/client.js';
 import { IndeterminateError, UnreachableError } from '../client/errors.js';
+/**
+ * The `consensus` command: `serve` (one member) and the client verbs `status`, `put`, `get`, `del`,
+ * `lock`, `barrier`, `members`, `transfer-leader`. Exit codes (stable, see docs/cli.md):
+ * 0 ok, 1 operation failed, 2 bad flags or usage, 3 no endpoint reachable, 4 outcome indeterminate.
+ * `lock NAME -- COMMAND...` exits with COMMAND's exit code.
+ */
+import { parseConflictRules } from '../coordination/conflict-rules.js';
 import { CoordinationError } from '../coordination/errors.js';
+import type { ConflictRule } from '../coordination/state-machine.js';
 import { startServer } from '../server/server.js';
 import {
   FlagError,
@@ -113,7 +115,15 @@ async function serve(args: string[]): Promise<number> {
       throw new FlagError('--config', `${values.config} is not valid JSON: ${(e as Error).message}`);
     }
   }
-  const merged = { ...fileCfg, ...(values['cluster-id'] ? { clusterId: values['cluster-id'] } : {}) };
+  // `conflictRules` configures the coordination state machine, not Raft: validated on its own.
+  const { conflictRules: rawRules, ...raftCfg } = fileCfg;
+  let conflictRules: ConflictRule[] | undefined;
+  try {
+    conflictRules = rawRules === undefined ? undefined : parseConflictRules(rawRules);
+  } catch (e) {
+    throw new FlagError('--config', (e as Error).message);
+  }
+  const merged = { ...raftCfg, ...(values['cluster-id'] ? { clusterId: values['cluster-id'] } : {}) };
   let config: ReturnType<typeof validateConsensusConfig>;
   try {
     config = validateConsensusConfig(merged);
@@ -135,6 +145,7 @@ async function serve(args: string[]): Promise<number> {
       clusterId,
       config,
       logger,
+      conflictRules,
     });
   } catch (e) {
     if ((e as Error).name === 'WalCorruptionError') {

@@ -21,6 +21,7 @@ import {
   validateConsensusConfig,
 } from '../../generated/index.js';
 import { type CoordinationReplica, createCoordinationReplica } from '../coordination/codec.js';
+import type { ConflictRule } from '../coordination/state-machine.js';
 import { createNodeFileSystem } from '../env/node-fs.js';
 import { createRealClock } from '../env/real-clock.js';
 import { createRealRandom } from '../env/real-random.js';
@@ -72,6 +73,11 @@ export interface ServerOptions {
   logger?: ServerLogger;
   tls?: TransportTlsOptions;
   transportLimits?: TransportLimits;
+  /**
+   * Conflict strategies per key prefix (longest prefix wins; default last_writer_wins). Part of the
+   * state machine's definition: every member MUST be given the same rules.
+   */
+  conflictRules?: readonly ConflictRule[];
 }
 
 /** A running member. */
@@ -144,7 +150,7 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
     if (http) http.fsyncSeconds.observe(s);
     else if (saveTimes.length < 1000) saveTimes.push(s);
   };
-  const replica = createCoordinationReplica();
+  const replica = createCoordinationReplica({ conflictRules: opts.conflictRules });
   const dedup = new DedupStateMachine(replica);
   const counters = { proposals: 0, elections: 0 };
   const tracing = createServerTracing({ nodeId: opts.id, now: () => clock.now() });

@@ -124,6 +124,21 @@ describe('consensus CLI against a 3-process cluster', () => {
     expect((await runCli(['serve', '--id', 'x', '--listen', '127.0.0.1:99999', '--data', root])).code).toBe(
       2,
     );
+    const badRules = join(root, 'bad-rules.json');
+    writeFileSync(badRules, JSON.stringify({ conflictRules: [{ prefix: 'a/', strategy: 'newest' }] }));
+    const br = await runCli([
+      'serve',
+      '--id',
+      'x',
+      '--listen',
+      '127.0.0.1:0',
+      '--data',
+      root,
+      '--config',
+      badRules,
+    ]);
+    expect(br.code).toBe(2);
+    expect(br.stderr).toMatch(/--config: conflictRules\[0\]\.strategy must be one of/);
     const un = await runCli(['status', '--endpoints', '127.0.0.1:1', '--timeout', '300']);
     expect(un.code).toBe(3);
     expect(un.stderr).toMatch(/no endpoint reachable/);

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Server, startServer } from '../../runtime/server/server.js';
+import { type Server, type ServerOptions, startServer } from '../../runtime/server/server.js';
 
 /** Ports the OS says are free right now (bound then released; tiny race accepted in tests). */
 export async function freePorts(n: number): Promise<number[]> {
@@ -36,7 +36,10 @@ export interface TestCluster {
 }
 
 /** A cluster of `n` in-process servers on loopback, each with its own temp data dir. */
-export async function startTestCluster(n: number): Promise<TestCluster> {
+export async function startTestCluster(
+  n: number,
+  extra: Partial<Pick<ServerOptions, 'conflictRules'>> = {},
+): Promise<TestCluster> {
   const ids = Array.from({ length: n }, (_, i) => `n${i + 1}`);
   const ports = await freePorts(n);
   const root = mkdtempSync(join(tmpdir(), 'vibee-srv-'));
@@ -55,6 +58,7 @@ export async function startTestCluster(n: number): Promise<TestCluster> {
         peers,
         dataDir: dirs[i] as string,
         config: FAST,
+        ...extra,
       });
       c.servers[i] = s;
       return s;
