@@ -290,6 +290,12 @@ export async function demoMain(argv: string[]): Promise<number> {
         electionTimeoutMaxMs: 300,
         heartbeatIntervalMs: 30,
         snapshotInterval: 40,
+        // Conflict strategies per key prefix (every member gets the same rules).
+        conflictRules: [
+          { prefix: 'demo/counters/', strategy: 'merge_function', merge: 'counter' },
+          { prefix: 'demo/carts/', strategy: 'application_callback' },
+          { prefix: 'demo/strict/', strategy: 'reject' },
+        ],
       },
     });
     const cl = cluster;
@@ -438,7 +444,7 @@ export async function demoMain(argv: string[]): Promise<number> {
         fin.siblings.length === 0,
       'concurrent_writes',
       `two writes from the same context ${vvText(base.context)}: neither saw the other (2 actors advanced), so they are concurrent; ` +
-        `resolved by last_writer_wins (log order; the server's default for every prefix): "${finalText}", siblings ${fin.siblings.length}, context ${vvText(fin.context)}`,
+        `resolved by last_writer_wins (log order; the default for keys without a rule): "${finalText}", siblings ${fin.siblings.length}, context ${vvText(fin.context)}`,
       {
         strategy: 'last_writer_wins',
         concurrent: true,
@@ -447,6 +453,37 @@ export async function demoMain(argv: string[]): Promise<number> {
         siblings: fin.siblings.length,
         contexts: [wA.context, wB.context, fin.context],
       },
+    );
+
+    // --- the other strategies, by key prefix (conflictRules in the members' config) ------------
+    const concurrentPair = async (k: string, a: string, b: string) => {
+      const from = await agentA.get(k, { consistency: 'linearizable' });
+      const outcomes = await Promise.allSettled([
+        agentA.put(k, a, { context: from.context }),
+        agentB.put(k, b, { context: from.context }),
+      ]);
+      return { outcomes, read: await agentC.get(k, { consistency: 'linearizable' }) };
+    };
+    const txt = (b: Uint8Array | null) => (b ? new TextDecoder().decode(b) : null);
+    const merged = await concurrentPair('demo/counters/visits', '{"agent-a":3}', '{"agent-b":4}');
+    const mergedValue = txt(merged.read.value);
+    const carts = await concurrentPair('demo/carts/42', 'apples', 'pears');
+    const cartSiblings = carts.read.siblings.map(txt).sort();
+    const strict = await concurrentPair('demo/strict/owner', 'team-a', 'team-b');
+    const strictRefused = strict.outcomes.filter((o) => o.status === 'rejected');
+    const refusedCode =
+      strictRefused[0]?.status === 'rejected'
+        ? String((strictRefused[0].reason as { code?: string }).code)
+        : '';
+    check(
+      mergedValue === '{"agent-a":3,"agent-b":4}' &&
+        carts.read.value === null &&
+        cartSiblings.join(',') === 'apples,pears' &&
+        strictRefused.length === 1 &&
+        /CONFLICT/.test(refusedCode),
+      'conflict_strategies',
+      `per prefix: merge_function(counter) merged to ${mergedValue}; application_callback kept siblings [${cartSiblings.join(', ')}] for the reader; reject refused the second write (${refusedCode}) and kept "${txt(strict.read.value)}"`,
+      { merged: mergedValue, siblings: cartSiblings, rejectedCode: refusedCode },
     );
 
     // --- kill -9 the leader --------------------------------------------------------------------

@@ -75,6 +75,11 @@ describe('consensus demo', () => {
     expect(by('barrier')).toMatchObject({ outcome: 'satisfied', arrived: 4 });
     expect(by('partial_barrier')).toMatchObject({ outcome: 'satisfied', arrived: 3, threshold: 0.75 });
     expect(by('concurrent_writes')).toMatchObject({ concurrent: true, actorsAdvanced: 2 });
+    expect(by('conflict_strategies')).toMatchObject({
+      merged: '{"agent-a":3,"agent-b":4}',
+      siblings: ['apples', 'pears'],
+      rejectedCode: 'KV_CONFLICT',
+    });
 
     const fail = by('failover');
     expect(fail.newLeader).not.toBe(fail.killed);
