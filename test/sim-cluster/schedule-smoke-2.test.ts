@@ -1,18 +1,9 @@
-import { expect, it } from 'vitest';
-import { runSchedule } from '../../sim/cluster/schedule.js';
+import { it } from 'vitest';
+import { checkScheduleSeeds } from './schedule-smoke.js';
 
-// CI smoke, part 2 of 4: randomized fault schedules (safety phase, then liveness phase).
-it('randomized schedules, seeds 251-500: no violation, every request finishes', async () => {
-  for (let seed = 251; seed <= 500; seed++) {
-    const config = seed % 4 === 1 ? { snapshotInterval: 20, snapshotChunkBytes: 128 } : undefined; // a quarter with frequent snapshots
-    const r = await runSchedule({
-      seed,
-      nodes: seed % 3 === 0 ? 5 : 3,
-      safetyMs: 1500,
-      livenessMs: 4000,
-      config,
-    });
-    expect(r.violations, `seed ${seed} (replay: npm run sim -- --start ${seed} --seeds 1)`).toEqual([]);
-    expect(r.liveness, `seed ${seed}`).toEqual([]);
-  }
-}, 600_000);
+// CI smoke, part 2 of 4.
+it(
+  'randomized schedules, seeds 251-500: no violation, every request finishes',
+  () => checkScheduleSeeds(251, 500),
+  600_000,
+);
