@@ -47,7 +47,14 @@ export function createDiagnostic(
   notes?: string[],
 ): Diagnostic {
   const start = range?.start ?? { line: 1, column: 1, offset: 0 };
-  return { code, severity, message, file, range: range ?? { start, end: start }, ...(notes ? { notes } : {}) };
+  return {
+    code,
+    severity,
+    message,
+    file,
+    range: range ?? { start, end: start },
+    ...(notes ? { notes } : {}),
+  };
 }
 
 /** True when any diagnostic is an error. */
@@ -68,7 +75,8 @@ export function formatDiagnostic(d: Diagnostic, sourceText?: string): string {
     const src = lines[line - 1];
     if (src !== undefined) {
       const codePoints = Array.from(src);
-      const shown = codePoints.length > 200 ? codePoints.slice(Math.max(0, column - 100), column + 100) : codePoints;
+      const shown =
+        codePoints.length > 200 ? codePoints.slice(Math.max(0, column - 100), column + 100) : codePoints;
       const shift = codePoints.length > 200 ? Math.max(0, column - 100) : 0;
       const prefix = shown
         .slice(0, Math.max(0, column - 1 - shift))
@@ -82,7 +90,10 @@ export function formatDiagnostic(d: Diagnostic, sourceText?: string): string {
 }
 
 /** Prints many diagnostics, sorted by file, line and column, each with its excerpt. */
-export function formatDiagnostics(diagnostics: readonly Diagnostic[], sources: ReadonlyMap<string, string>): string {
+export function formatDiagnostics(
+  diagnostics: readonly Diagnostic[],
+  sources: ReadonlyMap<string, string>,
+): string {
   const sorted = [...diagnostics].sort(
     (a, b) =>
       a.file.localeCompare(b.file) ||

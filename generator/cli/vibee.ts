@@ -6,11 +6,11 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
-import { registerParseCommand } from './commands/parse.js';
-import { registerValidateCommand } from './commands/validate.js';
-import { registerGenerateCommand } from './commands/generate.js';
 import { registerCheckCommand } from './commands/check.js';
 import { registerDiagramCommand } from './commands/diagram.js';
+import { registerGenerateCommand } from './commands/generate.js';
+import { registerParseCommand } from './commands/parse.js';
+import { registerValidateCommand } from './commands/validate.js';
 import { type CliIo, processIo } from './io.js';
 
 /** Builds the program; `setExitCode` receives each command's exit code. */
@@ -45,7 +45,10 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
 
 const invokedDirectly = (() => {
   try {
-    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+    return (
+      process.argv[1] !== undefined &&
+      realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url))
+    );
   } catch {
     return false;
   }

@@ -20,7 +20,8 @@ function scalarText(v: PlainValue): string {
     if (Object.is(v, -0)) return '-0.0';
     return String(v);
   }
-  if (typeof v === 'string') return SAFE_PLAIN.test(v) && !RESERVED.test(v) && !/ [#]|: | $/.test(v) ? v : JSON.stringify(v);
+  if (typeof v === 'string')
+    return SAFE_PLAIN.test(v) && !RESERVED.test(v) && !/ [#]|: | $/.test(v) ? v : JSON.stringify(v);
   return JSON.stringify(v);
 }
 
@@ -42,7 +43,8 @@ function printNode(v: PlainValue, indent: string, out: string[]): void {
       if (isCollection(item) && !isEmpty(item)) {
         out.push(`${indent}-`);
         printNode(item, `${indent}  `, out);
-      } else out.push(`${indent}- ${isCollection(item) ? (Array.isArray(item) ? '[]' : '{}') : scalarText(item)}`);
+      } else
+        out.push(`${indent}- ${isCollection(item) ? (Array.isArray(item) ? '[]' : '{}') : scalarText(item)}`);
     }
     return;
   }
@@ -51,7 +53,10 @@ function printNode(v: PlainValue, indent: string, out: string[]): void {
       if (isCollection(val) && !isEmpty(val)) {
         out.push(`${indent}${keyText(k)}:`);
         printNode(val, `${indent}  `, out);
-      } else out.push(`${indent}${keyText(k)}: ${isCollection(val) ? (Array.isArray(val) ? '[]' : '{}') : scalarText(val)}`);
+      } else
+        out.push(
+          `${indent}${keyText(k)}: ${isCollection(val) ? (Array.isArray(val) ? '[]' : '{}') : scalarText(val)}`,
+        );
     }
     return;
   }

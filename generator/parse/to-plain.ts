@@ -6,7 +6,14 @@ import type { VibeeDocument, VibeeNode } from './ast.js';
 import { keyString } from './parse-vibee.js';
 
 /** A JSON-compatible value (bigint only when asked for with `{ bigint: 'bigint' }`). */
-export type PlainValue = null | boolean | number | bigint | string | PlainValue[] | { [key: string]: PlainValue };
+export type PlainValue =
+  | null
+  | boolean
+  | number
+  | bigint
+  | string
+  | PlainValue[]
+  | { [key: string]: PlainValue };
 
 /** Options of `toPlainValue`. */
 export interface ToPlainOptions {
@@ -19,7 +26,10 @@ export interface ToPlainOptions {
  * source order; note that JavaScript itself lists integer-like keys first when enumerating — use
  * `toJson` for source-ordered text), sequences -> arrays, scalars -> their resolved value.
  */
-export function toPlainValue(node: VibeeNode | VibeeDocument | null, options: ToPlainOptions = {}): PlainValue {
+export function toPlainValue(
+  node: VibeeNode | VibeeDocument | null,
+  options: ToPlainOptions = {},
+): PlainValue {
   if (node === null) return null;
   if (!('kind' in node)) return toPlainValue(node.root, options);
   switch (node.kind) {
@@ -34,7 +44,12 @@ export function toPlainValue(node: VibeeNode | VibeeDocument | null, options: To
       const out: { [key: string]: PlainValue } = {};
       for (const { key, value } of node.entries) {
         // defineProperty: a key named `__proto__` must become an own property, never the prototype.
-        Object.defineProperty(out, keyString(key), { value: toPlainValue(value, options), enumerable: true, writable: true, configurable: true });
+        Object.defineProperty(out, keyString(key), {
+          value: toPlainValue(value, options),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
       }
       return out;
     }
@@ -65,7 +80,9 @@ export function toJson(node: VibeeNode | VibeeDocument | null, indent = 0): stri
       case 'mapping': {
         if (n.entries.length === 0) return '{}';
         // Later duplicates cannot occur in a parsed document (they are errors), so no de-duplication.
-        const body = n.entries.map((e) => `${inner}${JSON.stringify(keyString(e.key))}${sep}${write(e.value, inner)}`);
+        const body = n.entries.map(
+          (e) => `${inner}${JSON.stringify(keyString(e.key))}${sep}${write(e.value, inner)}`,
+        );
         return `{${nl}${body.join(`,${nl}`)}${nl}${depth}}`;
       }
     }

@@ -23,7 +23,9 @@ export interface TypeExpr {
 }
 
 /** Result of `parseTypeExpr`: a tree, or a diagnostic (code `TYPE001`). */
-export type ParseTypeExprResult = { type: TypeExpr; diagnostic?: undefined } | { type: null; diagnostic: Diagnostic };
+export type ParseTypeExprResult =
+  | { type: TypeExpr; diagnostic?: undefined }
+  | { type: null; diagnostic: Diagnostic };
 
 interface RawNode {
   name?: string;
@@ -46,24 +48,46 @@ export function parseTypeExpr(text: string, range?: SourceRange, file = '<type>'
     column: base.column + Array.from(text.slice(0, off)).length,
     offset: base.offset + off,
   });
-  const toRange = (r: { start: number; end: number }): SourceRange => ({ start: pos(r.start), end: pos(r.end) });
+  const toRange = (r: { start: number; end: number }): SourceRange => ({
+    start: pos(r.start),
+    end: pos(r.end),
+  });
   const convert = (n: RawNode): TypeExpr | TypeExprInt => {
     if (n.kind === 'int') return { kind: 'int', value: n.value as number, range: toRange(n.range) };
-    const out: TypeExpr = { name: n.name as string, args: (n.args ?? []).map(convert), range: toRange(n.range) };
+    const out: TypeExpr = {
+      name: n.name as string,
+      args: (n.args ?? []).map(convert),
+      range: toRange(n.range),
+    };
     if (n.arraySize !== undefined) out.arraySize = n.arraySize;
     return out;
   };
   try {
     return { type: convert(grammarParse(text) as RawNode) as TypeExpr };
   } catch (e) {
-    const err = e as { location?: { start: { offset: number } }; expected?: { description?: string; text?: string; type: string }[]; found?: string | null };
+    const err = e as {
+      location?: { start: { offset: number } };
+      expected?: { description?: string; text?: string; type: string }[];
+      found?: string | null;
+    };
     const at = err.location?.start.offset ?? 0;
-    const expected = [...new Set((err.expected ?? []).map((x) => (x.type === 'literal' ? `\`${x.text}\`` : x.type === 'end' ? 'end of type' : (x.description ?? ''))))];
+    const expected = [
+      ...new Set(
+        (err.expected ?? []).map((x) =>
+          x.type === 'literal' ? `\`${x.text}\`` : x.type === 'end' ? 'end of type' : (x.description ?? ''),
+        ),
+      ),
+    ];
     const found = err.found == null ? 'end of type' : `\`${err.found}\``;
     const p = pos(at);
     return {
       type: null,
-      diagnostic: createDiagnostic('TYPE001', `invalid type \`${text}\`: expected ${expected.join(', ')}, found ${found}`, file, { start: p, end: p }),
+      diagnostic: createDiagnostic(
+        'TYPE001',
+        `invalid type \`${text}\`: expected ${expected.join(', ')}, found ${found}`,
+        file,
+        { start: p, end: p },
+      ),
     };
   }
 }

@@ -42,7 +42,10 @@ export function formatHostPort({ host, port }: HostPort): string {
 /** Checks a node id: 1-64 characters of letters, digits, `_`, `.`, `-`, starting alphanumeric. */
 export function parseNodeId(flag: string, value: string): string {
   if (!NODE_ID.test(value)) {
-    throw new FlagError(flag, `node id must be 1-64 of [A-Za-z0-9_.-] starting with a letter or digit, got ${JSON.stringify(value)}`);
+    throw new FlagError(
+      flag,
+      `node id must be 1-64 of [A-Za-z0-9_.-] starting with a letter or digit, got ${JSON.stringify(value)}`,
+    );
   }
   return value;
 }
@@ -63,14 +66,18 @@ export function parsePeers(flag: string, value: string): Map<string, HostPort> {
 
 /** Parses a comma-separated endpoint list `HOST:PORT,...` (at least one). */
 export function parseEndpoints(flag: string, value: string): HostPort[] {
-  const parts = value.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  const parts = value
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
   if (parts.length === 0) throw new FlagError(flag, 'expected at least one HOST:PORT');
   return parts.map((p) => parseHostPort(flag, p));
 }
 
 /** Parses a positive integer number of milliseconds (or a count) within [min, max]. */
 export function parseIntFlag(flag: string, value: string, min: number, max: number): number {
-  if (!/^\d+$/.test(value)) throw new FlagError(flag, `expected a whole number, got ${JSON.stringify(value)}`);
+  if (!/^\d+$/.test(value))
+    throw new FlagError(flag, `expected a whole number, got ${JSON.stringify(value)}`);
   const n = Number(value);
   if (n < min || n > max) throw new FlagError(flag, `must be between ${min} and ${max}, got ${n}`);
   return n;

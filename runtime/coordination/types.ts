@@ -47,13 +47,13 @@ import type {
  * - KvPut / KvDelete carry the context they were based on (see `state-machine.ts`).
  */
 export type {
-  KvCompact,
   BarrierArrive,
   BarrierLeave,
   CommandMessage,
   CommandResult,
   ElectionCampaign,
   ElectionResign,
+  KvCompact,
   KvDelete,
   KvPut,
   LockAcquire,

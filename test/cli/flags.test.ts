@@ -30,14 +30,18 @@ describe('consensus flags', () => {
     const peers = parsePeers('--peers', 'n1=127.0.0.1:7001, n2=127.0.0.1:7002');
     expect([...peers.keys()]).toEqual(['n1', 'n2']);
     expect(peers.get('n2')).toEqual({ host: '127.0.0.1', port: 7002 });
-    expect(() => parsePeers('--peers', 'n1=127.0.0.1:1,n1=127.0.0.1:2')).toThrow('--peers: peer n1 is listed twice');
+    expect(() => parsePeers('--peers', 'n1=127.0.0.1:1,n1=127.0.0.1:2')).toThrow(
+      '--peers: peer n1 is listed twice',
+    );
     expect(() => parsePeers('--peers', '-x=127.0.0.1:1')).toThrow('node id must be');
     expect(() => parsePeers('--peers', 'n1')).toThrow('expected ID=HOST:PORT, got "n1"');
   });
 
   it('parses endpoints, integers and fractions with clear errors', () => {
     expect(parseEndpoints('--endpoints', '127.0.0.1:1,127.0.0.1:2')).toHaveLength(2);
-    expect(() => parseEndpoints('--endpoints', ' , ')).toThrow('--endpoints: expected at least one HOST:PORT');
+    expect(() => parseEndpoints('--endpoints', ' , ')).toThrow(
+      '--endpoints: expected at least one HOST:PORT',
+    );
     expect(parseIntFlag('--ttl', '5000', 1, 60_000)).toBe(5000);
     expect(() => parseIntFlag('--ttl', '-1', 1, 10)).toThrow('expected a whole number, got "-1"');
     expect(() => parseIntFlag('--ttl', '0', 1, 10)).toThrow('must be between 1 and 10, got 0');

@@ -87,7 +87,7 @@ async function scenario(seed: number): Promise<Outcome> {
 
   const clients: Client[] = [];
   for (let i = 0; i < 3; i++) clients.push(await drive(world, leader.client({ clientId: `c${i}` })));
-  const [c0, c1, c2] = clients as [Client, Client, Client];
+  const [c0, c1] = clients as [Client, Client, Client];
 
   await drive(world, c0.put('greeting', 'hello'));
   const got = await drive(world, c1.get('greeting'));

@@ -8,12 +8,17 @@ describe('formatDiagnostic', () => {
       start: { line: 2, column: 5, offset: 12 },
       end: { line: 2, column: 6, offset: 13 },
     });
-    expect(formatDiagnostic(d, text)).toBe('a.vibee:2:5: error[YAML001]: expected ":"\n  key = value\n      ^');
+    expect(formatDiagnostic(d, text)).toBe(
+      'a.vibee:2:5: error[YAML001]: expected ":"\n  key = value\n      ^',
+    );
   });
 
   it('counts columns in code points, so the caret sits under an astral character', () => {
     const text = '😀😀x';
-    const d = createDiagnostic('T', 'm', 'f', { start: { line: 1, column: 3, offset: 4 }, end: { line: 1, column: 4, offset: 5 } });
+    const d = createDiagnostic('T', 'm', 'f', {
+      start: { line: 1, column: 3, offset: 4 },
+      end: { line: 1, column: 4, offset: 5 },
+    });
     expect(formatDiagnostic(d, text).split('\n')[2]).toBe('    ^');
   });
 });

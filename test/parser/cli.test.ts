@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { main } from '../../generator/cli/vibee.js';
 import type { CliIo } from '../../generator/cli/io.js';
+import { main } from '../../generator/cli/vibee.js';
 
 function memoryIo(files: Record<string, string>) {
   const out: string[] = [];
@@ -21,7 +21,9 @@ describe('vibee parse', () => {
   it('prints the JSON value with keys in source order (integer-like keys too) and exits 0', async () => {
     const m = memoryIo({ 'a.vibee': 'name: x\n48: big\n2: small\nn: 123456789012345678901\n' });
     expect(await main(['parse', 'a.vibee', '--json'], m.io)).toBe(0);
-    expect(m.out()).toBe('{\n  "name": "x",\n  "48": "big",\n  "2": "small",\n  "n": 123456789012345678901\n}\n');
+    expect(m.out()).toBe(
+      '{\n  "name": "x",\n  "48": "big",\n  "2": "small",\n  "n": 123456789012345678901\n}\n',
+    );
     expect(m.err()).toBe('');
   });
   it('prints JSON Lines for several files', async () => {

@@ -21,7 +21,9 @@ describe('corpus (../shared/corpus/vibee)', () => {
         expect(first, 'a reject file must produce a diagnostic').toBeDefined();
         expect(lines).toContain(first?.range.start.line);
       } else {
-        expect(result.diagnostics.map((d) => `${d.range.start.line}:${d.range.start.column} ${d.message}`)).toEqual([]);
+        expect(
+          result.diagnostics.map((d) => `${d.range.start.line}:${d.range.start.column} ${d.message}`),
+        ).toEqual([]);
         expect(toPlainValue(result.document)).toEqual(expectedJson(entry.file));
       }
     });

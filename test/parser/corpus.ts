@@ -25,7 +25,10 @@ export function loadCorpus(): CorpusEntry[] {
   if (!existsSync(tsv)) {
     throw new Error(`the .vibee corpus is missing: ${tsv} not found (set VIBEE_CORPUS to the corpus folder)`);
   }
-  const rows = readFileSync(tsv, 'utf8').split('\n').slice(1).filter((l) => l.trim() !== '');
+  const rows = readFileSync(tsv, 'utf8')
+    .split('\n')
+    .slice(1)
+    .filter((l) => l.trim() !== '');
   return rows.map((row) => {
     const [file = '', outcome = '', detail = ''] = row.split('\t');
     return { file, outcome: outcome as CorpusEntry['outcome'], detail };
@@ -39,5 +42,7 @@ export function corpusBytes(file: string): Uint8Array {
 
 /** Expected plain value of an accepted corpus file. */
 export function expectedJson(file: string): unknown {
-  return JSON.parse(readFileSync(path.join(corpusDir, 'expected', file.replace(/\.vibee$/, '.json')), 'utf8'));
+  return JSON.parse(
+    readFileSync(path.join(corpusDir, 'expected', file.replace(/\.vibee$/, '.json')), 'utf8'),
+  );
 }

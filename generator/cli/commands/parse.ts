@@ -18,14 +18,19 @@ export interface ParseCommandOptions {
 }
 
 /** Runs `vibee parse` and returns the exit code (0 when every file parses). */
-export async function runParse(files: readonly string[], options: ParseCommandOptions, io: CliIo): Promise<number> {
+export async function runParse(
+  files: readonly string[],
+  options: ParseCommandOptions,
+  io: CliIo,
+): Promise<number> {
   let failed = false;
   for (const file of files) {
     let bytes: Uint8Array;
     try {
       bytes = await io.readFile(file);
     } catch (e) {
-      const reason = e && typeof e === 'object' && 'code' in e ? String((e as { code: unknown }).code) : 'unreadable';
+      const reason =
+        e && typeof e === 'object' && 'code' in e ? String((e as { code: unknown }).code) : 'unreadable';
       io.stderr(`${file}:1:1: error[YAML000]: cannot read file (${reason})\n`);
       failed = true;
       continue;
