@@ -11,11 +11,11 @@
  * acquisitions/s with 8 workers on one lock.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '../runtime/client/client.js';
 import { type Server, startServer } from '../runtime/server/server.js';
+import { freePorts } from '../runtime/transport/free-ports.js';
 import { summarize } from './stats.js';
 
 /** Phases to run (`--phases propose,put,get,throughput,lock,contended`; default all). */
@@ -29,22 +29,6 @@ const phases = new Set(
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? Number(process.argv[i + 1]) : dflt;
-}
-
-async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<net.Server>((resolve) => {
-          const s = net.createServer();
-          s.listen(0, '127.0.0.1', () => resolve(s));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
 }
 
 const fmt = (name: string, xs: number[]) => {

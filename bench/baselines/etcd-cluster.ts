@@ -9,8 +9,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { freePorts } from '../../runtime/transport/free-ports.js';
+
+export { freePorts };
 
 /** Options of `startEtcdCluster`. */
 export interface EtcdClusterOptions {
@@ -49,32 +51,6 @@ export interface EtcdCluster {
 /** The etcd binary to use: /usr/bin/etcd when present, else `etcd` from PATH. */
 export function defaultEtcdBin(): string {
   return existsSync('/usr/bin/etcd') ? '/usr/bin/etcd' : 'etcd';
-}
-
-/**
- * Reserves `n` distinct free TCP ports on 127.0.0.1 by binding port 0 and closing the listeners
- * once all are known (holding them all open at once keeps the ports distinct). A port can in
- * principle be taken by someone else between close and etcd's bind; startup then fails loudly.
- */
-export async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-          const srv = createServer();
-          srv.once('error', reject);
-          srv.listen(0, '127.0.0.1', () => resolve(srv));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => {
-    const addr = s.address();
-    if (addr === null || typeof addr === 'string') throw new Error('unexpected listener address');
-    return addr.port;
-  });
-  await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
-  return ports;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

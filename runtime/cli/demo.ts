@@ -24,6 +24,9 @@ import { type Client, connect } from '../client/client.js';
 import { CoordinationError } from '../coordination/errors.js';
 import { FenceGuard } from '../coordination/fence-guard.js';
 import type { ServerStatus } from '../server/protocol.js';
+import { freePorts } from '../transport/free-ports.js';
+
+export { freePorts };
 
 /** One member process of a `ProcessCluster`. */
 export interface ProcessMember {
@@ -73,24 +76,6 @@ export interface ProcessClusterOptions {
 
 /** The built CLI next to this module (dist/runtime/cli/consensus.js). */
 export const CONSENSUS_BIN = fileURLToPath(new URL('./consensus.js', import.meta.url));
-
-/** Ports the OS says are free right now (bound, then released: a tiny race accepted). */
-export async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<net.Server>((resolve, reject) => {
-          const s = net.createServer();
-          s.once('error', reject);
-          s.listen(0, '127.0.0.1', () => resolve(s));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
-}
 
 /** True when `port` can be bound on 127.0.0.1 right now. */
 export function portIsFree(port: number): Promise<boolean> {
