@@ -262,6 +262,7 @@ export async function createNode(opts: CreateNodeOptions): Promise<EmbeddedNode>
     } catch (e) {
       server?.close();
       node.stop();
+      await node.idle();
       await releaseCreated();
       throw e;
     }
@@ -302,6 +303,7 @@ export async function createNode(opts: CreateNodeOptions): Promise<EmbeddedNode>
         duties?.stop();
         server?.close();
         node.stop();
+        await node.idle();
         await releaseCreated();
       })();
       return closing;

@@ -21,6 +21,12 @@ export interface LoadedState {
  * stored one only in `commit` may resolve before it is durable, becoming durable with the next
  * sync (as `WalLogStore` does; etcd's MustSync). The commit index is volatile Raft state: a
  * recovery that finds an older one re-learns it from the leader, and never applies beyond it.
+ *
+ * Concurrency: the node writes a local snapshot in the background, so `saveSnapshot(s, false)` and
+ * `compact` may run while `save` calls are in progress; an implementation must keep each call's
+ * effect intact whatever the interleaving (serialize internally if it cannot). Nothing else
+ * overlaps: `save` calls come one at a time, and `saveSnapshot(s, true)` waits for the background
+ * snapshot.
  */
 export interface LogStore {
   /** Reads everything back (an empty, fresh store yields term 0, no entries, no snapshot). */

@@ -155,6 +155,10 @@ export class RaftNode {
   private saveStartedAt: number | null = null;
   /** The hard state last made durable (the core's restored one at start). */
   private durableHardState: HardState;
+  /** The Ready loop while it runs (settles when it ends; never rejects). */
+  private loopRun: Promise<void> = Promise.resolve();
+  /** A local snapshot being written in the background (at most one; never rejects). */
+  private snapshotRun: Promise<void> | null = null;
 
   /** Use `createNode`. */
   constructor(opts: CreateNodeOptions, raft: Raft, store: LogStore, sm: StateMachine) {
@@ -243,10 +247,9 @@ export class RaftNode {
       return;
     }
     this.processing = true;
-    void this.loop().catch((e) => {
-      this.failed = e;
-      this.observer.onError?.(this.id, e);
-      this.stop();
+    this.loopRun = this.loop().catch((e) => {
+      // A write cut short by stop() is not a failure of a running member.
+      if (!this.stopped) this.fail(e);
     });
   }
 
@@ -260,7 +263,7 @@ export class RaftNode {
           if (this.stopped) return;
           this.raft.advance(rd);
           this.afterAdvance();
-          await this.maybeSnapshot();
+          this.maybeSnapshot();
         }
       } while (this.again && !this.stopped);
     } finally {
@@ -277,7 +280,11 @@ export class RaftNode {
     const late = early.length === rd.messages.length ? [] : rd.messages.filter((m) => !early.includes(m));
     this.send(early);
     this.saveStartedAt = this.env.clock.now();
-    if (rd.snapshot) await this.store.saveSnapshot(rd.snapshot, true);
+    if (rd.snapshot) {
+      // A leader's snapshot replaces the log: never concurrently with a local snapshot's writes.
+      if (this.snapshotRun) await this.snapshotRun;
+      await this.store.saveSnapshot(rd.snapshot, true);
+    }
     if (rd.entries.length > 0 || rd.hardState) await this.store.save(rd.hardState, rd.entries);
     this.saveStartedAt = null;
     if (this.stopped) return;
@@ -388,7 +395,15 @@ export class RaftNode {
     }
   }
 
-  private async maybeSnapshot(): Promise<void> {
+  /**
+   * Takes a local snapshot every `snapshotInterval` applied entries. The state is captured
+   * synchronously (so it is exactly the state at `applied`); writing it, recording it in the log
+   * and compacting run in the background, one at a time, so the Ready loop keeps replicating and
+   * committing meanwhile (a multi-megabyte snapshot write and its fsyncs used to stall every
+   * member for milliseconds). Entries are removed from storage only after the snapshot is durable.
+   */
+  private maybeSnapshot(): void {
+    if (this.snapshotRun || this.stopped) return;
     const applied = this.raft.applied;
     if (applied - this.lastSnapshotIndex < this.snapshotInterval) return;
     // A leader's snapshot installed in the core but not yet persisted already covers `applied`:
@@ -396,11 +411,30 @@ export class RaftNode {
     if (applied <= this.raft.log.snapshotIndex) return;
     const data = this.stateMachine.snapshot();
     const { meta } = this.raft.createSnapshot(applied, data);
+    // The core may keep entries that followers still need: compact storage only as far as the core
+    // did now (a leader's snapshot installed while this one is written must not move the mark).
+    const compactTo = Math.min(meta.index, this.raft.log.snapshotIndex);
     this.lastSnapshotIndex = applied;
     this.counters.snapshotsTaken++;
-    await this.store.saveSnapshot({ meta, data }, false);
-    // The core may compact later than the snapshot (entries followers still need): follow it.
-    await this.store.compact(this.raft.log.snapshotIndex);
+    this.snapshotRun = (async () => {
+      await this.store.saveSnapshot({ meta, data }, false);
+      await this.store.compact(compactTo);
+    })()
+      .catch((e) => {
+        if (!this.stopped) this.fail(e);
+      })
+      .finally(() => {
+        this.snapshotRun = null;
+        // Applied entries may have crossed the next interval while this one was written.
+        if (!this.stopped) this.kick();
+      });
+  }
+
+  private fail(e: unknown): void {
+    if (this.failed) return;
+    this.failed = e;
+    this.observer.onError?.(this.id, e);
+    this.stop();
   }
 
   // ------------------------------------------------------------------ public API
@@ -466,6 +500,16 @@ export class RaftNode {
     return p;
   }
 
+  /** This member's role now (cheap; `status()` builds the whole picture). */
+  get role(): NodeRole {
+    return this.raft.role;
+  }
+
+  /** The leader this member knows of, or null (cheap; see `role`). */
+  get leaderId(): string | null {
+    return this.raft.leaderId;
+  }
+
   /** Role, term, indexes, membership, progress and counters. */
   status(): NodeStatus {
     return { ...this.raft.status(), ...this.counters };
@@ -474,6 +518,18 @@ export class RaftNode {
   /** The error that stopped the node, if any. */
   get error(): unknown {
     return this.failed;
+  }
+
+  /**
+   * Resolves once no storage write started by this member is still running (the Ready loop's save
+   * and a background snapshot). Close the LogStore only after `stop()` and then this.
+   */
+  async idle(): Promise<void> {
+    for (;;) {
+      const running = [this.loopRun, this.snapshotRun];
+      await Promise.all(running);
+      if (running[0] === this.loopRun && running[1] === this.snapshotRun) return;
+    }
   }
 
   /** Stops timers and message handling; pending calls reject with NodeStopped. */

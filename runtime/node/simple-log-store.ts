@@ -110,7 +110,28 @@ export class SimpleLogStore implements LogStore {
     return true;
   }
 
-  async save(hardState: HardState | undefined, entries: readonly LogEntry[]): Promise<void> {
+  /** Runs `op` after every operation started before it (see LogStore: concurrency). */
+  private exclusive(op: () => Promise<void>): Promise<void> {
+    const run = this.tail.then(op);
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  private tail: Promise<void> = Promise.resolve();
+
+  save(hardState: HardState | undefined, entries: readonly LogEntry[]): Promise<void> {
+    return this.exclusive(() => this.saveNow(hardState, entries));
+  }
+
+  saveSnapshot(snapshot: Snapshot, replaceLog: boolean): Promise<void> {
+    return this.exclusive(() => this.saveSnapshotNow(snapshot, replaceLog));
+  }
+
+  compact(index: number): Promise<void> {
+    return this.exclusive(() => this.compactNow(index));
+  }
+
+  private async saveNow(hardState: HardState | undefined, entries: readonly LogEntry[]): Promise<void> {
     if (!this.initialized) throw new Error('SimpleLogStore: load() first');
     const recs: Uint8Array[] = [];
     for (const e of entries) {
@@ -131,7 +152,7 @@ export class SimpleLogStore implements LogStore {
     await this.fs.sync(this.logPath);
   }
 
-  async saveSnapshot(snapshot: Snapshot, replaceLog: boolean): Promise<void> {
+  private async saveSnapshotNow(snapshot: Snapshot, replaceLog: boolean): Promise<void> {
     const tmp = `${this.snapPath}.tmp`;
     const bytes = encodeSnapshotFile(snapshot);
     await this.fs.remove(tmp).catch(() => undefined);
@@ -148,7 +169,7 @@ export class SimpleLogStore implements LogStore {
     }
   }
 
-  async compact(index: number): Promise<void> {
+  private async compactNow(index: number): Promise<void> {
     const before = this.entries.length;
     this.entries = this.entries.filter((e) => e.index > Math.min(index, this.snapIndex));
     if (this.entries.length !== before) await this.rewrite();

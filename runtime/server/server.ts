@@ -259,6 +259,7 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
       duties.stop();
       handler.close();
       node.stop();
+      await node.idle(); // the WAL closes only after the member's last write ended
       tracing.close();
       await http?.close();
       await network.close();
