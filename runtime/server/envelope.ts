@@ -19,6 +19,9 @@ import { encodeResultMessage } from '../../generated/index.js';
 import { errorResult } from '../coordination/state-machine.js';
 import type { StateMachine } from '../node/kv-state-machine.js';
 
+/** First byte of a version-2 dedup snapshot (a JSON version 1 starts with '{'). */
+const DEDUP_SNAPSHOT_V2 = 0xd2;
+
 /** First byte of an enveloped command. */
 export const ENVELOPE_MAGIC = 0xc1;
 
@@ -162,7 +165,12 @@ export class DedupStateMachine implements StateMachine {
     }
   }
 
-  /** Snapshot: JSON `{v:1, inner: base64, clients: [[id, floor, lastIndex, [[seq, base64]...]]...]}`. */
+  /**
+   * Snapshot, version 2 (binary, so the inner machine's bytes are not re-encoded):
+   *   u8 0xD2 | u32 BE length of the inner snapshot | inner snapshot | UTF-8 JSON of the client
+   *   table `[[id, floor, lastIndex, [[seq, base64 result]...]]...]`.
+   * `restore` also reads version 1 (JSON `{v:1, inner: base64, clients}`), written before.
+   */
   snapshot(): Uint8Array {
     const clients = [...this.clients].map(([id, r]) => [
       id,
@@ -170,22 +178,39 @@ export class DedupStateMachine implements StateMachine {
       r.lastIndex,
       [...r.results].map(([s, b]) => [s, Buffer.from(b).toString('base64')]),
     ]);
-    return utf8.encode(
-      JSON.stringify({ v: 1, inner: Buffer.from(this.inner.snapshot()).toString('base64'), clients }),
-    );
+    const inner = this.inner.snapshot();
+    const table = Buffer.from(JSON.stringify(clients), 'utf8');
+    const out = Buffer.allocUnsafe(5 + inner.length + table.length);
+    out[0] = DEDUP_SNAPSHOT_V2;
+    out.writeUInt32BE(inner.length, 1);
+    out.set(inner, 5);
+    out.set(table, 5 + inner.length);
+    return new Uint8Array(out.buffer, out.byteOffset, out.length);
   }
 
-  /** Restores a snapshot written by `snapshot()`. */
+  /** Restores a snapshot written by `snapshot()` (either version). */
   restore(snapshot: Uint8Array): void {
-    const doc = JSON.parse(new TextDecoder().decode(snapshot)) as {
-      v: number;
-      inner: string;
-      clients: [string, number, number, [number, string][]][];
-    };
-    if (doc.v !== 1) throw new Error(`unsupported dedup snapshot version ${doc.v}`);
-    this.inner.restore(new Uint8Array(Buffer.from(doc.inner, 'base64')));
+    let inner: Uint8Array;
+    let clients: [string, number, number, [number, string][]][];
+    if (snapshot[0] === DEDUP_SNAPSHOT_V2 && snapshot.length >= 5) {
+      const view = Buffer.from(snapshot.buffer, snapshot.byteOffset, snapshot.length);
+      const innerLength = view.readUInt32BE(1);
+      if (5 + innerLength > snapshot.length) throw new Error('truncated dedup snapshot (version 2)');
+      inner = snapshot.slice(5, 5 + innerLength);
+      clients = JSON.parse(utf8d.decode(snapshot.subarray(5 + innerLength)));
+    } else {
+      const doc = JSON.parse(utf8d.decode(snapshot)) as {
+        v: number;
+        inner: string;
+        clients: [string, number, number, [number, string][]][];
+      };
+      if (doc.v !== 1) throw new Error(`unsupported dedup snapshot version ${doc.v}`);
+      inner = new Uint8Array(Buffer.from(doc.inner, 'base64'));
+      clients = doc.clients;
+    }
+    this.inner.restore(inner);
     this.clients = new Map();
-    for (const [id, floor, lastIndex, results] of doc.clients) {
+    for (const [id, floor, lastIndex, results] of clients) {
       this.clients.set(id, {
         floor,
         lastIndex,
