@@ -72,7 +72,7 @@ export function createRequestHandler(o: RequestHandlerOptions): RequestHandler {
   let closed = false;
 
   const notLeader = (requestId: number): ClientResponse => {
-    const leaderId = node.status().leaderId;
+    const leaderId = node.leaderId;
     return response(requestId, 'not_leader', {
       leaderId,
       leaderAddress: leaderId ? o.addressOf(leaderId) : null,
@@ -369,7 +369,7 @@ export function createRequestHandler(o: RequestHandlerOptions): RequestHandler {
   async function handle(req: ClientRequest): Promise<ClientResponse> {
     if (closed) return response(req.requestId, 'indeterminate', { errorCode: 'server_closing' });
     if (req.kind === 'status') return response(req.requestId, 'ok', { payload: jsonPayload(status()) });
-    const leader = node.status().role === 'leader';
+    const leader = node.role === 'leader';
     if (req.kind === 'read') {
       if (req.consistency !== 'stale' && !leader) return notLeader(req.requestId);
       return read(req);

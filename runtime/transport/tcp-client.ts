@@ -183,10 +183,11 @@ export function createTcpClientConnection(options: TcpClientOptions): TcpClientC
           const head = Buffer.allocUnsafe(8);
           head.writeUInt32BE(frame.length + 4, 0);
           head.writeUInt32BE(id, 4);
-          s.cork();
-          s.write(head);
-          s.write(frame);
-          s.uncork();
+          // Requests made in the same tick (many callers woken by one batch of replies) leave in
+          // one writev. Counted as sent from here: a connection lost before the flush makes the
+          // outcome indeterminate, never a silent "not sent".
+          if (outbox.length === 0) queueMicrotask(() => flushOutbox(s));
+          outbox.push(head, frame);
           entry.sent = true;
         },
         (err: unknown) => {
@@ -198,6 +199,16 @@ export function createTcpClientConnection(options: TcpClientOptions): TcpClientC
         },
       );
     });
+  }
+
+  let outbox: Uint8Array[] = [];
+  function flushOutbox(s: net.Socket): void {
+    const frames = outbox;
+    outbox = [];
+    if (s.destroyed) return; // its pending requests fail with the connection
+    s.cork();
+    for (const b of frames) s.write(b);
+    s.uncork();
   }
 
   return {
