@@ -381,7 +381,8 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
     for (const b of replies) c.socket.write(b);
     c.socket.uncork();
     // A client that does not read its replies must not make us buffer without bound.
-    if (c.socket.writableLength > limits.maxClientWriteBufferBytes) closeInbound(c, 'client not reading replies');
+    if (c.socket.writableLength > limits.maxClientWriteBufferBytes)
+      closeInbound(c, 'client not reading replies');
   }
 
   function onInboundData(c: Inbound, chunk: Buffer): void {

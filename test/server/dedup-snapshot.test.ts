@@ -7,7 +7,8 @@ const put = (key: string, value: string) => encodeKvCommand({ op: 'put', key, va
 function filled(): DedupStateMachine {
   const sm = new DedupStateMachine(new KvStateMachine());
   let index = 0;
-  for (let i = 1; i <= 5; i++) sm.apply(encodeEnvelope({ clientId: 'c1', sequence: i, command: put(`k${i}`, 'v') }), ++index);
+  for (let i = 1; i <= 5; i++)
+    sm.apply(encodeEnvelope({ clientId: 'c1', sequence: i, command: put(`k${i}`, 'v') }), ++index);
   sm.apply(encodeEnvelope({ clientId: 'c2', sequence: 1, command: put('x', 'y') }), ++index);
   return sm;
 }
@@ -29,7 +30,11 @@ describe('DedupStateMachine snapshots', () => {
     const b64 = (u: Uint8Array) => Buffer.from(u).toString('base64');
     const inner = a.inner.snapshot();
     const v1 = new TextEncoder().encode(
-      JSON.stringify({ v: 1, inner: b64(inner), clients: [['c2', 0, 6, [[1, b64(new Uint8Array([1, 2]))]]]] }),
+      JSON.stringify({
+        v: 1,
+        inner: b64(inner),
+        clients: [['c2', 0, 6, [[1, b64(new Uint8Array([1, 2]))]]]],
+      }),
     );
     const b = new DedupStateMachine(new KvStateMachine());
     b.restore(v1);
@@ -41,6 +46,8 @@ describe('DedupStateMachine snapshots', () => {
 
   it('refuses a truncated version-2 snapshot instead of restoring part of it', () => {
     const snap = filled().snapshot();
-    expect(() => new DedupStateMachine(new KvStateMachine()).restore(snap.subarray(0, 20))).toThrow(/truncated/);
+    expect(() => new DedupStateMachine(new KvStateMachine()).restore(snap.subarray(0, 20))).toThrow(
+      /truncated/,
+    );
   });
 });
