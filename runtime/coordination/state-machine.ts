@@ -28,6 +28,7 @@ import type {
   CoordinationEvent,
   VersionVector,
 } from './types.js';
+import { Reader, Writer } from '../wire/v1.js';
 import { cloneVv, cmpStr, dominates, join, prune, toWire, type Vv } from './version-vector.js';
 
 /** How concurrent writes to a key are resolved (the spec's `ConflictStrategy`). */
@@ -995,13 +996,18 @@ export class CoordinationStateMachine {
 
   // ------------------------------------------------------------------ snapshots
 
-  /** The whole replicated state as deterministic bytes (UTF-8 JSON, insertion-ordered). */
+  /**
+   * The whole replicated state as deterministic bytes (insertion-ordered; version vectors sorted by
+   * actor). Version 2: byte 0x42 ('B'), uvarint 2, the small tables as one JSON string (bigints
+   * as decimal strings, bytes as base64), then the key-value records in binary (the bulk of any
+   * sizeable state: JSON with base64 values cost 70 ms and 2.9 MB for 10,000 keys of 128 B):
+   *   uvarint count, per record: key, deleted (bool) [+ f64 deletedAt], uvarint siblings, per
+   *   sibling: has value (bool) [+ bytes], f64 index, uvarint actors, per actor: actor, f64
+   *   counter, f64 at. `restore` also reads version 1 (one JSON document).
+   */
   snapshot(): Uint8Array {
-    const b64 = (u: Uint8Array | null): string | null =>
-      u === null ? null : Buffer.from(u).toString('base64');
-    const vv = (v: Vv) => [...v].sort((x, y) => cmpStr(x[0], y[0])).map(([a, e]) => [a, e.counter, e.at]);
-    const doc = {
-      v: 1,
+    const b64 = (u: Uint8Array): string => Buffer.from(u).toString('base64');
+    const tables: Omit<SnapshotDoc, 'v' | 'kv'> = {
       lastIndex: this.lastIndex,
       now: this.nowMs,
       sessions: [...this.sessions.values()].map((s) => [s.id, s.clientId, s.ttlMs, s.expiresAt]),
@@ -1022,19 +1028,37 @@ export class CoordinationStateMachine {
         },
         candidates: e.candidates.map((c) => ({ sessionId: c.sessionId, value: b64(c.value) })),
       })),
-      kv: [...this.kv.values()].map((r) => ({
-        key: r.key,
-        deletedAt: r.deletedAt,
-        siblings: r.siblings.map((s) => ({ value: b64(s.value), vv: vv(s.vv), index: s.index })),
-      })),
     };
-    return utf8.encode(JSON.stringify(doc));
+    const w = new Writer(256 * 1024);
+    w.uint(SNAPSHOT_V2_MAGIC);
+    w.uint(2);
+    w.string(JSON.stringify(tables));
+    w.uint(this.kv.size);
+    for (const r of this.kv.values()) {
+      w.string(r.key);
+      w.bool(r.deletedAt !== null);
+      if (r.deletedAt !== null) w.f64(r.deletedAt);
+      w.uint(r.siblings.length);
+      for (const sib of r.siblings) {
+        w.bool(sib.value !== null);
+        if (sib.value !== null) w.bytes(sib.value);
+        w.f64(sib.index);
+        const actors = sib.vv.size > 1 ? [...sib.vv.keys()].sort(cmpStr) : [...sib.vv.keys()];
+        w.uint(actors.length);
+        for (const a of actors) {
+          const e = sib.vv.get(a) as { counter: number; at: number };
+          w.string(a);
+          w.f64(e.counter);
+          w.f64(e.at);
+        }
+      }
+    }
+    return w.finish();
   }
 
   /** Replaces the whole state with a snapshot taken by `snapshot()` (listeners and options are kept). */
   restore(bytes: Uint8Array): void {
-    const doc = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)) as SnapshotDoc;
-    if (doc?.v !== 1) throw new Error('not a coordination snapshot (version 1)');
+    const doc = bytes[0] === SNAPSHOT_V2_MAGIC ? readSnapshotV2(bytes) : readSnapshotV1(bytes);
     const unb64 = (x: string | null): Uint8Array | null =>
       x === null ? null : new Uint8Array(Buffer.from(x, 'base64'));
     this.lastIndex = doc.lastIndex;
@@ -1072,21 +1096,62 @@ export class CoordinationStateMachine {
         },
       ]),
     );
-    this.kv = new Map(
-      doc.kv.map((r) => [
-        r.key,
-        {
-          key: r.key,
-          deletedAt: r.deletedAt,
-          siblings: r.siblings.map((x) => ({
-            value: unb64(x.value),
-            index: x.index,
-            vv: new Map(x.vv.map(([actor, counter, at]) => [actor, { counter, at }])),
-          })),
-        },
-      ]),
-    );
+    this.kv = doc.kv;
   }
+}
+
+/** First byte of a version-2 snapshot ('B'; a version-1 JSON snapshot starts with '{'). */
+const SNAPSHOT_V2_MAGIC = 0x42;
+
+/** Reads a version-1 snapshot: one JSON document, bytes as base64. */
+function readSnapshotV1(bytes: Uint8Array): Omit<SnapshotDoc, 'v' | 'kv'> & { kv: Map<string, KvRec> } {
+  const doc = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)) as SnapshotDoc;
+  if (doc?.v !== 1) throw new Error('not a coordination snapshot (version 1 or 2)');
+  const unb64 = (x: string | null): Uint8Array | null =>
+    x === null ? null : new Uint8Array(Buffer.from(x, 'base64'));
+  const kv = new Map<string, KvRec>(
+    doc.kv.map((r) => [
+      r.key,
+      {
+        key: r.key,
+        deletedAt: r.deletedAt,
+        siblings: r.siblings.map((x) => ({
+          value: unb64(x.value),
+          index: x.index,
+          vv: new Map(x.vv.map(([actor, counter, at]) => [actor, { counter, at }])),
+        })),
+      },
+    ]),
+  );
+  return { ...doc, kv };
+}
+
+/** Reads a version-2 snapshot (see `snapshot()`); a malformed one throws DecodeError. */
+function readSnapshotV2(bytes: Uint8Array): Omit<SnapshotDoc, 'v' | 'kv'> & { kv: Map<string, KvRec> } {
+  const r = new Reader(bytes);
+  r.uint();
+  const version = r.uint();
+  if (version !== 2) throw new Error(`unsupported coordination snapshot version ${version}`);
+  const tables = JSON.parse(r.string()) as Omit<SnapshotDoc, 'v' | 'kv'>;
+  const kv = new Map<string, KvRec>();
+  for (let n = r.count(3); n > 0; n--) {
+    const key = r.string();
+    const deletedAt = r.bool() ? r.f64() : null;
+    const siblings: Sibling[] = [];
+    for (let k = r.count(10); k > 0; k--) {
+      const value = r.bool() ? r.bytes() : null;
+      const index = r.f64();
+      const vv: Vv = new Map();
+      for (let a = r.count(17); a > 0; a--) {
+        const actor = r.string();
+        vv.set(actor, { counter: r.f64(), at: r.f64() });
+      }
+      siblings.push({ value, index, vv });
+    }
+    kv.set(key, { key, deletedAt, siblings });
+  }
+  r.end();
+  return { ...tables, kv };
 }
 
 /** The snapshot document (JSON); bigints as decimal strings, bytes as base64. */
