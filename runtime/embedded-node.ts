@@ -122,6 +122,9 @@ function subdirFs(fs: FileSystem, dir: string): FileSystem {
     write: (path, offset, bytes) => fs.write(p(path), offset, bytes),
     truncate: (path, size) => fs.truncate(p(path), size),
     sync: (path) => fs.sync(p(path)),
+    writeDurable:
+      fs.writeDurable &&
+      ((path, offset, bytes) => fs.writeDurable?.(p(path), offset, bytes) as Promise<void>),
     rename: (from, to) => fs.rename(p(from), p(to)),
     remove: (path) => fs.remove(p(path)),
     list: (d) => fs.list(p(d)),

@@ -24,7 +24,8 @@ import type { FileSystem } from '../runtime/env/types.js';
 import type { Prng } from './prng.js';
 
 /** The `FileSystem` operation names (for fault injection and counters). */
-export type FsOp = keyof FileSystem;
+/** The operations the simulated disk implements (the optional `writeDurable` is not one). */
+export type FsOp = Exclude<keyof FileSystem, 'writeDurable'>;
 
 /** Error codes the simulated disk produces (Node-like). */
 export type FsErrorCode =

@@ -40,6 +40,11 @@ export interface FileSystem {
   truncate(path: string, size: number): Promise<void>;
   /** Makes the file's data durable (fdatasync). */
   sync(path: string): Promise<void>;
+  /**
+   * Optional: `write` then `sync` as one operation (the WAL's hot path uses it when present). Same
+   * durability contract as the two calls; an implementation may do both in one step.
+   */
+  writeDurable?(path: string, offset: number, bytes: Uint8Array): Promise<void>;
   rename(from: string, to: string): Promise<void>;
   remove(path: string): Promise<void>;
   /** Names (not paths) of the entries in `dir`; empty when the dir does not exist. */

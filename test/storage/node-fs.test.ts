@@ -23,6 +23,20 @@ describe('createNodeFileSystem', () => {
     await fs.remove('nope'); // idempotent
   });
 
+  it('writeDurable writes at the offset on both paths (blocking for small batches, thread pool above the limit)', async () => {
+    const small = createNodeFileSystem(dir, { blockingSyncMaxBytes: 16 });
+    try {
+      await small.writeDurable?.('w', 0, new Uint8Array(8).fill(7));
+      await small.writeDurable?.('w', 8, new Uint8Array(40).fill(9)); // above the limit: thread pool
+      const got = new Uint8Array(await readFile(join(dir, 'w')));
+      expect(got.length).toBe(48);
+      expect(got.subarray(0, 8).every((b) => b === 7)).toBe(true);
+      expect(got.subarray(8).every((b) => b === 9)).toBe(true);
+    } finally {
+      await small.close();
+    }
+  });
+
   it('writes at offsets (creating and growing files), truncates, syncs, sizes', async () => {
     await fs.mkdir('a/b');
     await fs.write('a/b/f', 4, new Uint8Array([1, 2, 3]));
