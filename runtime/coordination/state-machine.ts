@@ -18,6 +18,7 @@
  * generations are the log index of the entry that made them, for the same reason.
  */
 
+import { Reader, Writer } from '../wire/v1.js';
 import { Reject, reject } from './errors.js';
 import { type CoordinationLimits, DEFAULT_COORDINATION_LIMITS } from './limits.js';
 import { BUILTIN_MERGES, type MergeFunction } from './merges.js';
@@ -28,7 +29,6 @@ import type {
   CoordinationEvent,
   VersionVector,
 } from './types.js';
-import { Reader, Writer } from '../wire/v1.js';
 import { cloneVv, cmpStr, dominates, join, prune, toWire, type Vv } from './version-vector.js';
 
 /** How concurrent writes to a key are resolved (the spec's `ConflictStrategy`). */
