@@ -75,6 +75,13 @@ export interface RaftConfig {
   clockDriftBound?: number;
   /** Retained log entries above the snapshot never exceed this after a compaction. */
   maxLogEntries?: number;
+  /**
+   * How long (ms) a leader may hold back telling followers a new commit index when no append goes
+   * out meanwhile (default DEFAULT_COMMIT_NOTIFY_DELAY_MS; 0 = at once, like etcd's bcastAppend).
+   * The next append carries it anyway, so under load this saves a message pair per commit, and on
+   * a small machine the followers' wake-ups no longer compete with the leader's reply to the client.
+   */
+  commitNotifyDelay?: number;
   maxClusterSize?: number;
   restored?: RestoredState;
   /** Observes every role transition (for tracing); must not call back into the core. */
@@ -109,6 +116,8 @@ interface Progress {
   ackedSeq: number;
   ackedTime: number;
   snapshot: SnapshotTransfer | null;
+  /** Highest commit index sent to this follower (in any append or heartbeat). */
+  sentCommit: number;
 }
 
 interface PendingRead {
@@ -128,6 +137,12 @@ interface IncomingSnapshot {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/**
+ * Default `commitNotifyDelay`: long enough for the leader to answer the client before followers
+ * wake up to learn the commit index, far below the heartbeat interval.
+ */
+export const DEFAULT_COMMIT_NOTIFY_DELAY_MS = 2;
 
 function cloneConfig(c: ClusterConfig): ClusterConfig {
   return {
@@ -168,6 +183,8 @@ export class Raft {
   private now: number;
   private electionDeadline = 0;
   private heartbeatDeadline = 0;
+  /** When followers not yet told the commit index get a heartbeat carrying it (leader only). */
+  private commitNotifyDeadline = Number.POSITIVE_INFINITY;
   private checkQuorumDeadline = 0;
   private lastLeaderContact = Number.NEGATIVE_INFINITY;
   /**
@@ -222,6 +239,7 @@ export class Raft {
       snapshotChunkBytes: config.snapshotChunkBytes ?? SNAPSHOT_CHUNK_BYTES,
       clockDriftBound: config.clockDriftBound ?? CLOCK_DRIFT_BOUND_MS,
       maxLogEntries: config.maxLogEntries ?? MAX_LOG_ENTRIES,
+      commitNotifyDelay: config.commitNotifyDelay ?? DEFAULT_COMMIT_NOTIFY_DELAY_MS,
       maxClusterSize: config.maxClusterSize ?? MAX_CLUSTER_SIZE,
       unsafeCommitPreviousTerm: config.unsafeCommitPreviousTerm ?? false,
       unsafeForgetVote: config.unsafeForgetVote ?? false,
@@ -322,7 +340,11 @@ export class Raft {
   /** Absolute time (ms) at which `tick` next has work to do; the driver arms one timer for it. */
   nextDeadline(): number {
     if (this.role === 'leader') {
-      let d = Math.min(this.heartbeatDeadline, this.cfg.checkQuorum ? this.checkQuorumDeadline : Infinity);
+      let d = Math.min(
+        this.heartbeatDeadline,
+        this.commitNotifyDeadline,
+        this.cfg.checkQuorum ? this.checkQuorumDeadline : Infinity,
+      );
       if (this.transferee !== null) d = Math.min(d, this.transferDeadline);
       return d;
     }
@@ -348,6 +370,7 @@ export class Raft {
         for (const p of this.progress.values()) p.recentActive = false;
         this.maybeCompact();
       }
+      if (this.role === 'leader' && this.now >= this.commitNotifyDeadline) this.notifyCommit();
       if (this.role === 'leader' && this.now >= this.heartbeatDeadline) {
         this.heartbeatDeadline = this.now + this.cfg.heartbeatInterval;
         this.lastLeaderContact = this.now;
@@ -402,6 +425,7 @@ export class Raft {
 
   private resetLeaderState(): void {
     this.progress.clear();
+    this.commitNotifyDeadline = Number.POSITIVE_INFINITY;
     this.pendingReads = [];
     this.transferee = null;
     this.sentTimeoutNow = false;
@@ -486,6 +510,7 @@ export class Raft {
         ackedSeq: 0,
         ackedTime: Number.NEGATIVE_INFINITY,
         snapshot: null,
+        sentCommit: 0,
       });
     }
   }
@@ -852,6 +877,7 @@ export class Raft {
       readSeq: this.readSeq,
     };
     this.send(p.id, m);
+    if (this.commit > p.sentCommit) p.sentCommit = this.commit;
     if (p.state === 'replicate') {
       if (entries.length > 0) {
         if (p.inflight.length === 0) p.lastProgressAt = this.now;
@@ -864,6 +890,19 @@ export class Raft {
       p.paused = true;
     }
     return entries.length > 0;
+  }
+
+  /**
+   * The delayed commit notification: a heartbeat to each follower that can take a higher commit
+   * index than it was sent (an append since the commit advanced already carried it).
+   */
+  private notifyCommit(): void {
+    this.commitNotifyDeadline = Number.POSITIVE_INFINITY;
+    for (const p of this.progress.values()) if (this.lacksCommit(p)) this.sendHeartbeat(p);
+  }
+
+  private lacksCommit(p: Progress): boolean {
+    return p.state === 'replicate' && p.sentCommit < Math.min(this.commit, p.match);
   }
 
   /** An append without new entries (prev = match) that carries commit and read_seq. */
@@ -894,6 +933,7 @@ export class Raft {
       readSeq: this.readSeq,
     };
     this.send(p.id, m);
+    if (m.leaderCommit > p.sentCommit) p.sentCommit = m.leaderCommit;
   }
 
   private broadcastHeartbeat(): void {
@@ -954,6 +994,12 @@ export class Raft {
         this.sendAppend(p);
       }
     }
+    // Appends just carried the commit index: no separate notification (and no timer) needed.
+    if (
+      this.commitNotifyDeadline !== Number.POSITIVE_INFINITY &&
+      ![...this.progress.values()].some((p) => this.lacksCommit(p))
+    )
+      this.commitNotifyDeadline = Number.POSITIVE_INFINITY;
   }
 
   private startSnapshot(p: Progress): void {
@@ -1001,7 +1047,9 @@ export class Raft {
     if (this.log.term(idx) !== this.term && !this.cfg.unsafeCommitPreviousTerm) return;
     this.commit = idx;
     this.leaderCommittedInTerm = this.leaderCommittedInTerm || this.log.term(idx) === this.term;
-    this.needFlush = true;
+    if (this.cfg.commitNotifyDelay <= 0) this.needFlush = true;
+    else if (this.commitNotifyDeadline === Number.POSITIVE_INFINITY)
+      this.commitNotifyDeadline = this.now + this.cfg.commitNotifyDelay;
     this.maybeLeaveJoint();
     this.maybeStepDownRemoved();
   }
@@ -1053,6 +1101,9 @@ export class Raft {
       }
       this.maybeCommit();
       if (this.role !== 'leader') return;
+      // A follower whose acknowledgement came after the commit advanced learns it the same way.
+      if (this.cfg.commitNotifyDelay > 0 && this.lacksCommit(p) && this.commitNotifyDeadline === Infinity)
+        this.commitNotifyDeadline = this.now + this.cfg.commitNotifyDelay;
       if (this.transferee === from && p.match === this.log.lastIndex()) this.sendTimeoutNow(from);
     } else if (p.state === 'probe') {
       p.paused = false;

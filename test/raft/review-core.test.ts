@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ELECTION_TIMEOUT_MIN_MS, type RaftMessage } from '../../generated/index.js';
+import { DEFAULT_COMMIT_NOTIFY_DELAY_MS } from '../../runtime/raft/raft.js';
 import { CoreNet } from './core-net.js';
 
 const ids3 = ['a', 'b', 'c'];
@@ -33,6 +34,8 @@ describe('review: lease reads and leadership transfer', () => {
     expect(net.core(t).role).toBe('leader');
     const w = net.core(t).propose(new TextEncoder().encode('w'));
     net.deliver();
+    expect(net.core(t).commit).toBeGreaterThanOrEqual(w.index);
+    net.run(DEFAULT_COMMIT_NOTIFY_DELAY_MS + 1, 1); // followers learn it from the delayed notification
     expect(net.core(other).commit).toBeGreaterThanOrEqual(w.index);
     // The old leader still believes it leads: a lease read must not be served from its stale state.
     const old = net.core(l);
