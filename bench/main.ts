@@ -3,7 +3,7 @@
  * starts our cluster) and the standalone `bench/etcd-only.ts`.
  *
  *   [--targets ours,etcd] [--workloads id,...] [--json FILE] [--plot FILE.svg] [--scale X]
- *   [--max-ms N] [--data DIR] [--lock-api v3lock|recipe] [--no-floor] [--samples]
+ *   [--max-ms N] [--data DIR] [--lock-api v3lock|recipe] [--no-floor] [--samples] [--warmup-ms N]
  *   [--etcd HOST:PORT,...] (an existing etcd cluster instead of starting one)
  *
  * etcd is a baseline, not a product dependency: its client (`etcd3`, a devDependency) is imported
@@ -21,6 +21,9 @@ import { runBench } from './run-bench.js';
 import type { BenchTarget } from './targets/types.js';
 import { allWorkloads, defaultWorkloads } from './workloads/index.js';
 
+/** Default unmeasured warm-up per target (ms): steady state, not JIT warm-up, is what we compare. */
+export const DEFAULT_WARMUP_MS = 3000;
+
 /** Options of `runSuite` (also what `parseBenchArgs` produces). */
 export interface SuiteOptions {
   /** Columns to run, in table order (default `['ours', 'etcd']`). */
@@ -37,6 +40,8 @@ export interface SuiteOptions {
   samples?: boolean;
   /** Skip the floor measurement. */
   noFloor?: boolean;
+  /** Unmeasured warm-up per target, ms (default DEFAULT_WARMUP_MS; 0 disables). */
+  warmUpMs?: number;
   lockApi?: 'v3lock' | 'recipe';
   /** An existing etcd cluster's client endpoints (`HOST:PORT`): used instead of starting one. */
   etcdEndpoints?: string[];
@@ -132,6 +137,7 @@ export async function runSuite(opts: SuiteOptions = {}, hooks: SuiteHooks = {}):
       workloads,
       columns: wanted,
       jsonSamples: opts.samples ?? false,
+      warmUpMs: opts.warmUpMs ?? DEFAULT_WARMUP_MS,
       ...(floor === undefined ? {} : { floor }),
       ...(opts.json === undefined ? {} : { json: opts.json }),
       ...(opts.plot === undefined ? {} : { plot: opts.plot }),
@@ -159,6 +165,7 @@ export function parseBenchArgs(argv: string[]): SuiteOptions {
       etcd: { type: 'string' },
       'no-floor': { type: 'boolean' },
       samples: { type: 'boolean' },
+      'warmup-ms': { type: 'string' },
     },
   });
   const num = (name: string, v: string | undefined) => {
@@ -195,6 +202,12 @@ export function parseBenchArgs(argv: string[]): SuiteOptions {
     opts.etcdEndpoints = etcd.map((e) => (/^https?:\/\//.test(e) ? e : `http://${e}`));
   if (values['no-floor']) opts.noFloor = true;
   if (values.samples) opts.samples = true;
+  const warm = values['warmup-ms'];
+  if (warm !== undefined) {
+    const n = Number(warm);
+    if (!Number.isFinite(n) || n < 0) throw new Error(`--warmup-ms must be a number >= 0, got ${warm}`);
+    opts.warmUpMs = n;
+  }
   return opts;
 }
 

@@ -9,6 +9,7 @@ import { type FloorResult, measureFloor } from './floor.js';
 import { renderPlot } from './plot.js';
 import { type BenchReport, createProgress, formatTable, toJson } from './report.js';
 import type { BenchTarget } from './targets/types.js';
+import { warmUp } from './warm-up.js';
 import type { Workload, WorkloadResult } from './workloads/types.js';
 
 /** Options of `runBench`. */
@@ -34,6 +35,8 @@ export interface RunBenchOptions {
   out?: NodeJS.WritableStream | null;
   /** Progress bar stream (default stdout; drawn only if it is a TTY). */
   progressStream?: NodeJS.WriteStream;
+  /** Unmeasured warm-up per target before its first workload, in ms (default 0; see warm-up.ts). */
+  warmUpMs?: number;
 }
 
 /**
@@ -47,6 +50,17 @@ export async function runBench(opts: RunBenchOptions): Promise<BenchReport> {
   const startedAt = new Date().toISOString();
   const progress = createProgress(opts.progressStream ?? process.stdout);
   const results: WorkloadResult[] = [];
+  const warmUpMs = opts.warmUpMs ?? 0;
+  for (const t of opts.targets) {
+    if (warmUpMs <= 0) break;
+    progress.update(`${t.name} warm-up`, 0, 1);
+    try {
+      await warmUp(t, `${runId}/${t.name}`, warmUpMs);
+    } catch {
+      // A target that fails here fails its workloads too, each with its own message.
+    }
+    progress.end();
+  }
   for (const w of opts.workloads) {
     for (const t of opts.targets) {
       const label = `${t.name} ${w.id}`;
@@ -89,7 +103,14 @@ export async function runBench(opts: RunBenchOptions): Promise<BenchReport> {
     targets: opts.columns ?? opts.targets.map((t) => t.name),
     workloads: opts.workloads.map((w) => ({ id: w.id, title: w.title, ops: w.ops, maxMs: w.maxMs })),
     results,
-    notes: opts.targets.flatMap((t) => [...t.notes]),
+    notes: [
+      ...(warmUpMs > 0
+        ? [
+            `every target ran an unmeasured ${warmUpMs} ms warm-up (puts, 64 in flight, gets, locks) before its first workload`,
+          ]
+        : []),
+      ...opts.targets.flatMap((t) => [...t.notes]),
+    ],
   };
   if (floor !== undefined) report.floor = floor;
   const out = opts.out === undefined ? process.stdout : opts.out;

@@ -24,6 +24,7 @@ describe('consensus bench (ours as real processes)', () => {
     const json = join(root, 'report.json');
     const report = await runSuite(
       {
+        warmUpMs: 0,
         targets: ['ours'],
         workloads: [
           'put-latency',

@@ -136,6 +136,7 @@ describe.skipIf(!HAVE_ETCD)('etcd baseline (real 3-member cluster on 127.0.0.1)'
     };
     const report = await runSuite(
       {
+        warmUpMs: 0,
         targets: ['ours', 'etcd'],
         workloads: ['put-latency', 'read-latency'],
         scale: 0.01,

@@ -52,8 +52,11 @@ describe('parseBenchArgs', () => {
         '--no-floor',
         '--lock-api',
         'recipe',
+        '--warmup-ms',
+        '0',
       ]),
     ).toEqual({
+      warmUpMs: 0,
       targets: ['ours', 'etcd'],
       workloads: ['put-latency', 'barrier'],
       scale: 0.5,
@@ -69,6 +72,7 @@ describe('parseBenchArgs', () => {
     expect(() => parseBenchArgs(['--scale', '-1'])).toThrow(/--scale/);
     expect(() => parseBenchArgs(['--max-ms', 'soon'])).toThrow(/--max-ms/);
     expect(() => parseBenchArgs(['--lock-api', 'x'])).toThrow(/--lock-api/);
+    expect(() => parseBenchArgs(['--warmup-ms', '-5'])).toThrow(/--warmup-ms/);
     expect(() => parseBenchArgs(['--bogus'])).toThrow();
   });
 });
@@ -78,10 +82,12 @@ describe('runSuite / benchMain', () => {
     const dataRoot = await tempDir();
     const json = join(dataRoot, 'out.json');
     let closed = false;
+    let warmUpPuts = 0;
     const lines: string[] = [];
     const chunks: string[] = [];
     const report = await runSuite(
       {
+        warmUpMs: 50,
         targets: ['ours'],
         workloads: ['put-latency', 'lock-uncontended'],
         scale: 0.01,
@@ -93,7 +99,13 @@ describe('runSuite / benchMain', () => {
       {
         startOurs: async (o) => {
           expect(o.dataRoot).toBe(dataRoot);
-          return clientTarget(tinyClient(), {
+          const c = tinyClient();
+          const put = c.put.bind(c);
+          c.put = ((k: string, ...rest: unknown[]) => {
+            if (k.includes('/warmup/')) warmUpPuts++;
+            return (put as (...a: unknown[]) => unknown)(k, ...rest);
+          }) as typeof c.put;
+          return clientTarget(c, {
             onClose: async () => {
               closed = true;
             },
@@ -103,6 +115,7 @@ describe('runSuite / benchMain', () => {
       },
     );
     expect(closed).toBe(true);
+    expect(warmUpPuts).toBeGreaterThan(0); // unmeasured: the workloads' op counts are unchanged
     expect(report!.results.map((r) => [r.workload, r.status, r.ops])).toEqual([
       ['put-latency', 'ok', 10],
       ['lock-uncontended', 'ok', 3],
@@ -124,6 +137,7 @@ describe('runSuite / benchMain', () => {
     });
     const report = await runSuite(
       {
+        warmUpMs: 0,
         targets: ['ours'],
         workloads: ['read-latency-stale', 'read-latency-lease'],
         scale: 0.005,
