@@ -12,20 +12,49 @@ import { parseArgs } from 'node:util';
 import { idleMessageRate, measureElection, percentile as pct } from '../cluster/metrics.js';
 import { runSchedule } from '../cluster/schedule.js';
 
+const USAGE = 'usage: npm run sim -- [--seeds N] [--start S] [--nodes 3|5|mixed] [--elections N] [--verbose]';
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      seeds: { type: 'string', default: '100' },
-      start: { type: 'string', default: '1' },
-      nodes: { type: 'string', default: 'mixed' },
-      elections: { type: 'string' },
-      verbose: { type: 'boolean', default: false },
-    },
-  });
+  let values: {
+    seeds: string;
+    start: string;
+    nodes: string;
+    elections?: string;
+    verbose: boolean;
+    help: boolean;
+  };
+  try {
+    ({ values } = parseArgs({
+      options: {
+        seeds: { type: 'string', default: '100' },
+        start: { type: 'string', default: '1' },
+        nodes: { type: 'string', default: 'mixed' },
+        elections: { type: 'string' },
+        verbose: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }));
+  } catch (e) {
+    console.error(`sim: ${(e as Error).message}\n${USAGE}`);
+    process.exit(2);
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
   const count = Number(values.seeds);
   const start = Number(values.start);
-  if (!Number.isInteger(count) || count < 0 || !Number.isInteger(start)) {
-    console.error('usage: npm run sim -- --seeds N [--start S] [--nodes 3|5|mixed]');
+  const elections = values.elections === undefined ? undefined : Number(values.elections);
+  if (
+    !Number.isInteger(count) ||
+    count < 0 ||
+    !Number.isInteger(start) ||
+    !['3', '5', 'mixed'].includes(values.nodes) ||
+    (elections !== undefined && (!Number.isInteger(elections) || elections < 0))
+  ) {
+    console.error(
+      `sim: bad value (--seeds and --elections take integers >= 0, --nodes 3, 5 or mixed)\n${USAGE}`,
+    );
     process.exit(2);
   }
   const nodesFor = (seed: number) =>
@@ -58,7 +87,7 @@ async function main(): Promise<void> {
   }
   const wallMs = performance.now() - wall0;
 
-  const electionSeeds = Number(values.elections ?? Math.min(Math.max(count, 50), 500));
+  const electionSeeds = elections ?? Math.min(Math.max(count, 50), 500);
   const times: Record<number, number[]> = { 3: [], 5: [] };
   let noLeader = 0;
   for (const n of [3, 5]) {
