@@ -292,6 +292,12 @@ export class RaftNode {
     this.observer.onPersisted?.(this.id, rd.hardState, rd.entries);
     // Contract: entries and hard state are durable BEFORE the other messages are sent.
     this.send(late);
+    if (late.length > 0 && rd.committedEntries.length > 0) {
+      // Let the transport write the acknowledgements (it flushes in a microtask) before applying:
+      // the leader is waiting for them, while nobody waits for a follower's apply.
+      await Promise.resolve();
+      if (this.stopped) return;
+    }
     if (rd.snapshot) {
       this.stateMachine.restore(rd.snapshot.data);
       this.lastSnapshotIndex = rd.snapshot.meta.index;

@@ -193,13 +193,15 @@ export function createRequestHandler(o: RequestHandlerOptions): RequestHandler {
     const wait = registerWait(cmd);
     wait?.promise.catch(() => undefined);
     let res: CommandResult;
+    let resBytes: Uint8Array;
     let index: number;
     const endPropose = o.tracing?.proposal(cmd.type);
     try {
       const r = await node.propose(
         encodeEnvelope({ clientId: req.clientId, sequence: req.sequence, command: req.payload }),
       );
-      res = decodeResultMessage(r.result as Uint8Array);
+      resBytes = r.result as Uint8Array;
+      res = decodeResultMessage(resBytes);
       index = r.index;
       endPropose?.({ ok: true, index });
     } catch (e) {
@@ -214,7 +216,8 @@ export function createRequestHandler(o: RequestHandlerOptions): RequestHandler {
         (cmd.type === 'ElectionCampaign' && res.outcome !== 'elected'));
     if (!pending) {
       wait?.cancel();
-      return response(req.requestId, 'ok', { payload: encodeResultMessage(res), index });
+      // The applied result's bytes as they are (decoded above only to look at the outcome).
+      return response(req.requestId, 'ok', { payload: resBytes, index });
     }
     const done = alreadyDone(cmd);
     if (done) {
