@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AppendRequest, RaftMessage } from '../../generated/index.js';
-import { DEFAULT_COMMIT_NOTIFY_DELAY_MS } from '../../runtime/raft/raft.js';
+import { DEFAULT_COMMIT_NOTIFY_DELAY_MS, type RaftConfig } from '../../runtime/raft/raft.js';
 import { CoreNet } from './core-net.js';
 
 const ids = ['a', 'b', 'c'];
@@ -14,11 +14,17 @@ function emptyAppends(net: CoreNet, leader: string, from: number): AppendRequest
     .map((s) => s.m as AppendRequest);
 }
 
+/** A settled 3-member cluster with a slow heartbeat, so only commit notifications send empty appends. */
+function settled(seed: number, cfg: Partial<RaftConfig> = {}): { net: CoreNet; l: string } {
+  const net = new CoreNet(ids, { heartbeatInterval: 1000, ...cfg }, seed);
+  const l = net.elect();
+  net.run(10, 1);
+  return { net, l };
+}
+
 describe('Raft §5.3 commit propagation: the commit index reaches followers', () => {
   it('with the next append when one goes out within the delay (no separate message)', () => {
-    const net = new CoreNet(ids, { heartbeatInterval: 1000 }, 3);
-    const l = net.elect();
-    net.run(10, 1);
+    const { net, l } = settled(3);
     const mark = net.sent.length;
     const first = net.core(l).propose(enc('x'));
     net.deliver();
@@ -32,9 +38,7 @@ describe('Raft §5.3 commit propagation: the commit index reaches followers', ()
   });
 
   it('by one heartbeat per follower once the delay passes when nothing else is sent', () => {
-    const net = new CoreNet(ids, { heartbeatInterval: 1000 }, 4);
-    const l = net.elect();
-    net.run(10, 1);
+    const { net, l } = settled(4);
     const mark = net.sent.length;
     const w = net.core(l).propose(enc('x'));
     net.deliver();
@@ -49,9 +53,7 @@ describe('Raft §5.3 commit propagation: the commit index reaches followers', ()
   });
 
   it('at once with commitNotifyDelay 0 (etcd behaviour)', () => {
-    const net = new CoreNet(ids, { heartbeatInterval: 1000, commitNotifyDelay: 0 }, 5);
-    const l = net.elect();
-    net.run(10, 1);
+    const { net, l } = settled(5, { commitNotifyDelay: 0 });
     const w = net.core(l).propose(enc('x'));
     net.deliver();
     // The follower whose acknowledgement completed the quorum hears of the commit without any delay.
@@ -59,9 +61,7 @@ describe('Raft §5.3 commit propagation: the commit index reaches followers', ()
   });
 
   it('also reaches a follower whose acknowledgement arrives after the commit', () => {
-    const net = new CoreNet(ids, { heartbeatInterval: 1000 }, 6);
-    const l = net.elect();
-    net.run(10, 1);
+    const { net, l } = settled(6);
     const [fast, slow] = ids.filter((x) => x !== l) as [string, string];
     // Hold the slow follower's acknowledgement back until the entry has committed without it.
     const held: RaftMessage[] = [];
