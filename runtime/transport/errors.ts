@@ -37,7 +37,8 @@ export type HandshakeRejectReason =
   | 'timeout'
   | 'tls'
   | 'kind'
-  | 'too-many-connections';
+  | 'too-many-connections'
+  | 'unknown-peer';
 
 /** An error raised or reported by the transport. */
 export class TransportError extends Error {

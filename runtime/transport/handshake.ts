@@ -63,6 +63,7 @@ const REASON_CODES: readonly HandshakeRejectReason[] = [
   'tls',
   'kind',
   'too-many-connections',
+  'unknown-peer', // appended: codes are positions on the wire
 ];
 
 function reasonToCode(reason: HandshakeRejectReason): number {

@@ -295,6 +295,13 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
       if (hello.senderId === nodeId) return ['self', `peer claims our own id '${nodeId}'`];
       if (hello.receiverId !== '' && hello.receiverId !== nodeId)
         return ['receiver', `peer meant to reach '${hello.receiverId}', this is '${nodeId}'`];
+      // Only members we know may speak Raft to us. A member that knows nobody yet (started with
+      // --join, waiting for the leader to reach it) accepts any id of its cluster.
+      if (peers.size > 0 && !peers.has(hello.senderId))
+        return [
+          'unknown-peer',
+          `'${hello.senderId}' is not a member known to '${nodeId}' (known: ${[...peers.keys()].join(', ')})`,
+        ];
     } else if (hello.clusterId !== '' && hello.clusterId !== clusterId) {
       return ['cluster', `client '${hello.senderId}' expects cluster '${hello.clusterId}'`];
     }

@@ -90,7 +90,8 @@ describe('hostile input', () => {
   it('random bytes after a valid handshake close that connection with malformedFrames', async () => {
     const before = a.metrics().malformedFrames;
     const s = await rawSocket(port);
-    s.socket.write(helloFrame({ senderId: 'mallory', receiverId: 'a' }));
+    // Posing as a member (an unknown id is refused at the handshake, see below).
+    s.socket.write(helloFrame({ senderId: 'b', receiverId: 'a' }));
     const junk = randomBytes(32 * 1024);
     junk[0] = 0x01; // length >= 16 MiB, above the 1 MiB limit
     s.socket.write(junk);
@@ -100,12 +101,22 @@ describe('hostile input', () => {
     await moreRounds(3);
   });
 
+  it('a peer id that is not a known member is refused at the handshake (unknown-peer)', async () => {
+    const before = a.metrics().rejectedByReason['unknown-peer'] ?? 0;
+    const s = await rawSocket(port);
+    s.socket.write(helloFrame({ senderId: 'mallory', receiverId: 'a' }));
+    s.socket.write(Buffer.concat([frameHeader(4), Buffer.from('evil')]));
+    await s.closed;
+    expect(a.metrics().rejectedByReason['unknown-peer']).toBe(before + 1);
+    await moreRounds(3); // b still served; afterAll checks nothing from mallory was delivered
+  });
+
   it('a length field of 2^31 is refused on its 4th byte, before and after the handshake', async () => {
     const s1 = await rawSocket(port);
     s1.socket.write(Buffer.of(0x80, 0, 0, 0));
     await s1.closed;
     const s2 = await rawSocket(port);
-    s2.socket.write(helloFrame({ senderId: 'mallory' }));
+    s2.socket.write(helloFrame({ senderId: 'b' }));
     s2.socket.write(Buffer.of(0x80, 0, 0, 0));
     await s2.closed;
     expect(a.metrics().rejectedByReason['frame-too-large']).toBeGreaterThanOrEqual(1);
@@ -116,7 +127,7 @@ describe('hostile input', () => {
     const sockets = [];
     for (let i = 0; i < 20; i++) {
       const s = await rawSocket(port);
-      s.socket.write(helloFrame({ senderId: `trunc-${i}` }));
+      s.socket.write(helloFrame({ senderId: 'b' }));
       s.socket.write(frameHeader(FAST_LIMITS.maxFrameBytes)); // claims 1 MiB ...
       s.socket.write(Buffer.alloc(1000)); // ... sends 1000 bytes
       sockets.push(s);
