@@ -308,6 +308,26 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
     return null;
   }
 
+  /** With `tls.requirePeerIdInCertificate`: the peer's certificate must name the id it claims. */
+  function checkCertificateId(
+    c: Inbound,
+    hello: ReturnType<typeof decodeHello>,
+  ): [HandshakeRejectReason, string] | null {
+    if (hello.kind !== 'peer' || !options.tls?.requirePeerIdInCertificate) return null;
+    const cert = (c.socket as tls.TLSSocket).getPeerCertificate?.();
+    const names = new Set<string>();
+    if (cert?.subject?.CN) names.add(String(cert.subject.CN));
+    for (const san of (cert?.subjectaltname ?? '').split(',')) {
+      const m = /^\s*DNS:(.+)$/.exec(san);
+      if (m?.[1]) names.add(m[1].trim());
+    }
+    if (names.has(hello.senderId)) return null;
+    return [
+      'tls',
+      `peer claims id '${hello.senderId}' but its certificate names ${names.size > 0 ? [...names].join(', ') : 'nothing'}`,
+    ];
+  }
+
   function onHello(c: Inbound, frame: Uint8Array): void {
     let hello: ReturnType<typeof decodeHello>;
     try {
@@ -319,7 +339,7 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
       refuseInbound(c, reason, (err as Error).message, reason === 'version' || reason === 'kind');
       return;
     }
-    const refusal = checkHello(hello);
+    const refusal = checkHello(hello) ?? checkCertificateId(c, hello);
     if (refusal) {
       refuseInbound(c, refusal[0], refusal[1], true);
       return;

@@ -23,6 +23,13 @@ export interface TransportTlsOptions {
    * host of the peer address; pass `() => undefined` to rely on the CA alone.
    */
   checkServerIdentity?: (host: string, cert: import('node:tls').PeerCertificate) => Error | undefined;
+  /**
+   * Bind member ids to certificates: an inbound peer is refused (`tls`) unless its certificate's
+   * subject CN, or one of its DNS subject alternative names, equals the member id it claims.
+   * Default false (any certificate from `ca` may claim any member id); turn it on when every
+   * member's certificate names its id.
+   */
+  requirePeerIdInCertificate?: boolean;
 }
 
 /** Tunables; every field has a default suited to production (tests shorten the timeouts). */

@@ -194,6 +194,32 @@ describe.skipIf(!OPENSSL)(`mutual TLS${OPENSSL ? '' : ' (skipped: openssl not fo
     expect((a.metrics().rejectedByReason.tls ?? 0) - before).toBeGreaterThanOrEqual(2);
   });
 
+  it('requirePeerIdInCertificate: a member certificate claiming another member id is refused, the right one accepted', async () => {
+    const strict = node('s', { ...makeCert('s', 'ca'), requirePeerIdInCertificate: true });
+    const portS = (await strict.start()).port;
+    // 'x' is a member strict knows, but the impostor dialing as 'x' holds b's certificate.
+    const honest = node('b', certs.b, { s: `127.0.0.1:${portS}` });
+    const impostor = node('x', certs.b, { s: `127.0.0.1:${portS}` });
+    strict.setPeers({ s: `127.0.0.1:${portS}`, b: '127.0.0.1:1', x: '127.0.0.1:1' });
+    await Promise.all([honest.start(), impostor.start()]);
+    try {
+      const inbox = new Inbox(strict);
+      const refused = waitForEvent(
+        strict,
+        (e) => (e?.type === 'handshake-rejected' ? `${e.reason}: ${e.message}` : undefined),
+        'strict refuses the impostor',
+      );
+      impostor.send('s', Buffer.from('from x'));
+      expect(await refused).toMatch(/^tls: peer claims id 'x' but its certificate names b/);
+      honest.send('s', Buffer.from('from b'));
+      await inbox.until(() => inbox.frames.length === 1, 'strict receives from b');
+      expect(inbox.texts('b')).toEqual(['from b']);
+      expect(inbox.texts('x')).toEqual([]);
+    } finally {
+      await Promise.all([strict.close(), honest.close(), impostor.close()]);
+    }
+  });
+
   it('a trusted certificate does not bypass the cluster check; the refusal is counted once', async () => {
     const w = createTcpNetwork({
       nodeId: 'w',
