@@ -30,6 +30,7 @@ import {
   parseIntFlag,
   parseNodeId,
   parsePeers,
+  parseTlsFlags,
 } from './flags.js';
 
 /** Stable exit codes. */
@@ -40,12 +41,14 @@ const USAGE = `usage: consensus <command> [flags]
   bench [--etcd HOST:PORT,...] [--json FILE] [--plot FILE.svg] [--workloads id,...] [--scale X]
   serve --id ID --listen HOST:PORT --peers ID=HOST:PORT,... --data DIR [--http HOST:PORT] [--join]
         [--cluster-id ID] [--config FILE] [--log-level LEVEL]
+        [--tls-cert FILE --tls-key FILE --tls-ca FILE [--tls-require-peer-id]]
   status | put KEY VALUE | get KEY [--consistency linearizable|lease|stale] | del KEY
   lock NAME [--ttl MS] [--wait MS] -- COMMAND...
   barrier NAME --participants N [--threshold F] [--timeout MS]
   members list | members add ID HOST:PORT [--voter] | members remove ID | members promote ID
   transfer-leader ID
 client verbs take --endpoints HOST:PORT,... [--json] [--timeout MS] [--cluster-id ID]
+  [--tls-cert FILE --tls-key FILE --tls-ca FILE] (mutual TLS, when the members serve it)
 exit codes: 0 ok, 1 failed, 2 bad flags, 3 no endpoint reachable, 4 indeterminate`;
 
 class UsageError extends Error {}
@@ -65,6 +68,9 @@ const CLIENT_FLAGS = {
   threshold: { type: 'string' },
   consistency: { type: 'string' },
   voter: { type: 'boolean', default: false },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'tls-ca': { type: 'string' },
 } as const;
 
 async function serve(args: string[]): Promise<number> {
@@ -82,6 +88,10 @@ async function serve(args: string[]): Promise<number> {
       'cluster-id': { type: 'string' },
       config: { type: 'string' },
       'log-level': { type: 'string', default: 'info' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'tls-ca': { type: 'string' },
+      'tls-require-peer-id': { type: 'boolean', default: false },
     },
   });
   if (positionals.length > 0) throw new UsageError(`serve takes no arguments, got ${positionals.join(' ')}`);
@@ -95,6 +105,10 @@ async function serve(args: string[]): Promise<number> {
     if (!peers.has(id)) throw new FlagError('--peers', `must include this node's id ${id} (or use --join)`);
   }
   const http = values.http ? parseHostPort('--http', values.http) : undefined;
+  const tlsFiles = parseTlsFlags(values);
+  if (values['tls-require-peer-id'] && !tlsFiles)
+    throw new FlagError('--tls-require-peer-id', 'needs --tls-cert, --tls-key and --tls-ca');
+  const tls = tlsFiles && { ...tlsFiles, requirePeerIdInCertificate: values['tls-require-peer-id'] };
   const level = values['log-level'] as string;
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level))
     throw new FlagError(
@@ -146,6 +160,7 @@ async function serve(args: string[]): Promise<number> {
       config,
       logger,
       conflictRules,
+      ...(tls ? { tls } : {}),
     });
   } catch (e) {
     if ((e as Error).name === 'WalCorruptionError') {
@@ -197,7 +212,13 @@ async function withClient(values: ClientValues, fn: (c: Client) => Promise<numbe
   if (!endpoints) throw new FlagError('--endpoints', 'is required (or set CONSENSUS_ENDPOINTS)');
   const eps = parseEndpoints('--endpoints', endpoints).map(formatHostPort);
   const timeoutMs = values.timeout ? parseIntFlag('--timeout', values.timeout, 1, 86_400_000) : 5000;
-  const client = await connect({ endpoints: eps, timeoutMs, clusterId: values['cluster-id'] });
+  const tls = parseTlsFlags(values);
+  const client = await connect({
+    endpoints: eps,
+    timeoutMs,
+    clusterId: values['cluster-id'],
+    ...(tls ? { tls } : {}),
+  });
   try {
     return await fn(client);
   } finally {

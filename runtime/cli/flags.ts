@@ -1,8 +1,10 @@
 /**
  * Parsing and validation of the `consensus` command-line flags. Pure functions: every bad value
  * becomes a `FlagError` whose message names the flag, the value and what was expected, so the CLI
- * can print it and exit 2 without a stack trace.
+ * can print it and exit 2 without a stack trace. `parseTlsFlags` is the one that reads files.
  */
+import { readFileSync } from 'node:fs';
+import type { TransportTlsOptions } from '../transport/types.js';
 
 /** A bad command-line flag or config value. The CLI prints `message` and exits with code 2. */
 export class FlagError extends Error {
@@ -90,4 +92,40 @@ export function parseFraction(flag: string, value: string): number {
     throw new FlagError(flag, `must be a number in (0, 1], got ${JSON.stringify(value)}`);
   }
   return n;
+}
+
+/** The `--tls-cert`, `--tls-key`, `--tls-ca` flags (files, PEM) as given on the command line. */
+export interface TlsFlags {
+  'tls-cert'?: string;
+  'tls-key'?: string;
+  'tls-ca'?: string;
+}
+
+/**
+ * Mutual TLS from the three file flags: all three or none (undefined: plain TCP). A missing or
+ * unreadable file is a FlagError naming the flag and the file.
+ */
+export function parseTlsFlags(values: TlsFlags): TransportTlsOptions | undefined {
+  const names = ['tls-cert', 'tls-key', 'tls-ca'] as const;
+  const given = names.filter((n) => values[n] !== undefined);
+  if (given.length === 0) return undefined;
+  if (given.length < names.length) {
+    const missing = names.filter((n) => values[n] === undefined).map((n) => `--${n}`);
+    throw new FlagError(
+      `--${given[0]}`,
+      `TLS needs --tls-cert, --tls-key and --tls-ca together (missing ${missing.join(', ')})`,
+    );
+  }
+  const read = (n: (typeof names)[number]): Buffer => {
+    const file = values[n] as string;
+    try {
+      return readFileSync(file);
+    } catch (e) {
+      throw new FlagError(
+        `--${n}`,
+        `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      );
+    }
+  };
+  return { cert: read('tls-cert'), key: read('tls-key'), ca: read('tls-ca') };
 }

@@ -3,9 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePorts } from '../server/helpers.js';
-import { ensureBuilt, runCli, type ServeProc, spawnServe } from '../server/proc.js';
-
-const FAST_CFG = { electionTimeoutMinMs: 150, electionTimeoutMaxMs: 300, heartbeatIntervalMs: 30 };
+import { ensureBuilt, runCli, type ServeProc, spawnServe, spawnServeCluster } from '../server/proc.js';
 
 describe('consensus CLI against a 3-process cluster', () => {
   let root: string;
@@ -14,25 +12,7 @@ describe('consensus CLI against a 3-process cluster', () => {
   beforeAll(async () => {
     ensureBuilt();
     root = mkdtempSync(join(tmpdir(), 'vibee-cli-'));
-    const cfg = join(root, 'cfg.json');
-    writeFileSync(cfg, JSON.stringify(FAST_CFG));
-    const ports = await freePorts(3);
-    const peers = ports.map((p, i) => `n${i}=127.0.0.1:${p}`).join(',');
-    procs = await Promise.all(
-      ports.map((p, i) =>
-        spawnServe(`n${i}`, [
-          '--listen',
-          `127.0.0.1:${p}`,
-          '--peers',
-          peers,
-          '--data',
-          join(root, `n${i}`),
-          '--config',
-          cfg,
-        ]),
-      ),
-    );
-    eps = ports.map((p) => `127.0.0.1:${p}`).join(',');
+    ({ procs, eps } = await spawnServeCluster(root, 3));
   }, 120_000);
   afterAll(async () => {
     for (const p of procs) p.proc.kill('SIGKILL');

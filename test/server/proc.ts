@@ -1,7 +1,8 @@
 /** Real `consensus` processes for tests: build check, spawn, wait for the listening line. */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { freePorts } from '../../runtime/transport/free-ports.js';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 export const BIN = join(ROOT, 'dist', 'runtime', 'cli', 'consensus.js');
@@ -72,4 +73,38 @@ export function spawnServe(id: string, args: string[]): Promise<ServeProc> {
       reject(Object.assign(new Error(`serve ${id} exited ${code}: ${err}`), { code, stderr: err })),
     );
   });
+}
+
+/** Fast timeouts for test clusters (a ConsensusConfig for `--config`). */
+export const FAST_CFG = { electionTimeoutMinMs: 150, electionTimeoutMaxMs: 300, heartbeatIntervalMs: 30 };
+
+/**
+ * Spawns `size` members `n0..` on free loopback ports, data under `root`, with FAST_CFG and
+ * `extraArgs(i)` appended; resolves once all listen, with their endpoints (`HOST:PORT,...`).
+ */
+export async function spawnServeCluster(
+  root: string,
+  size: number,
+  extraArgs: (i: number) => string[] = () => [],
+): Promise<{ procs: ServeProc[]; eps: string }> {
+  const cfg = join(root, 'cfg.json');
+  writeFileSync(cfg, JSON.stringify(FAST_CFG));
+  const ports = await freePorts(size);
+  const peers = ports.map((p, i) => `n${i}=127.0.0.1:${p}`).join(',');
+  const procs = await Promise.all(
+    ports.map((p, i) =>
+      spawnServe(`n${i}`, [
+        '--listen',
+        `127.0.0.1:${p}`,
+        '--peers',
+        peers,
+        '--data',
+        join(root, `n${i}`),
+        '--config',
+        cfg,
+        ...extraArgs(i),
+      ]),
+    ),
+  );
+  return { procs, eps: ports.map((p) => `127.0.0.1:${p}`).join(',') };
 }

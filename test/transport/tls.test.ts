@@ -2,10 +2,6 @@
  * Mutual TLS: certificates are generated with openssl at test time into a temp dir. Skipped (with
  * the reason in the test name) only when openssl is not installed.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createTcpClientConnection,
@@ -13,86 +9,12 @@ import {
   type TcpNetwork,
   type TransportTlsOptions,
 } from '../../runtime/transport/index.js';
+import { type CertDir, createCertDir, OPENSSL } from '../helpers/certs.js';
 import { FAST_LIMITS, helloFrame, Inbox, rawSocket, waitForEvent } from './helpers.js';
 
-function hasOpenssl(): boolean {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const OPENSSL = hasOpenssl();
-let dir = '';
-
-function ossl(...args: string[]): void {
-  execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
-}
-
-function makeCa(name: string): void {
-  ossl(
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-keyout',
-    `${name}.key`,
-    '-out',
-    `${name}.crt`,
-    '-days',
-    '1',
-    '-subj',
-    `/CN=${name}`,
-  );
-}
-
-function makeCert(name: string, ca: string): TransportTlsOptions {
-  ossl(
-    'req',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-keyout',
-    `${name}.key`,
-    '-out',
-    `${name}.csr`,
-    '-subj',
-    `/CN=${name}`,
-  );
-  writeFileSync(
-    join(dir, `${name}.ext`),
-    'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n',
-  );
-  ossl(
-    'x509',
-    '-req',
-    '-in',
-    `${name}.csr`,
-    '-CA',
-    `${ca}.crt`,
-    '-CAkey',
-    `${ca}.key`,
-    '-CAcreateserial',
-    '-out',
-    `${name}.crt`,
-    '-days',
-    '1',
-    '-extfile',
-    `${name}.ext`,
-  );
-  return {
-    key: readFileSync(join(dir, `${name}.key`)),
-    cert: readFileSync(join(dir, `${name}.crt`)),
-    ca: readFileSync(join(dir, `${ca}.crt`)),
-  };
-}
+let certDir: CertDir | undefined;
+const makeCa = (name: string) => certDir?.makeCa(name);
+const makeCert = (name: string, ca: string) => (certDir as CertDir).makeCert(name, ca);
 
 function node(
   id: string,
@@ -116,7 +38,7 @@ describe.skipIf(!OPENSSL)(`mutual TLS${OPENSSL ? '' : ' (skipped: openssl not fo
   let portA = 0;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'vibee-tls-'));
+    certDir = createCertDir();
     makeCa('ca');
     makeCa('rogue-ca');
     certs = { a: makeCert('a', 'ca'), b: makeCert('b', 'ca'), client: makeCert('client', 'ca') };
@@ -133,7 +55,7 @@ describe.skipIf(!OPENSSL)(`mutual TLS${OPENSSL ? '' : ' (skipped: openssl not fo
 
   afterAll(async () => {
     await Promise.all([a?.close(), b?.close()]);
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    certDir?.remove();
   });
 
   it('members with certificates from the cluster CA exchange frames both ways', async () => {
