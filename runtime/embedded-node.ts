@@ -21,7 +21,6 @@
  *   created (transport, WAL, file handles); a supplied `env`/`logStore` is left to its owner.
  */
 import { mkdirSync } from 'node:fs';
-import { type ClientRequest, decodeClientMessage, encodeClientMessage } from '../generated/index.js';
 import type { Client, EmbeddedClientOptions } from './client/client.js';
 import { createEmbeddedClient } from './client/client.js';
 import { type CoordinationReplica, createCoordinationReplica } from './coordination/codec.js';
@@ -39,9 +38,13 @@ import {
   type RaftNode,
 } from './node/node.js';
 import { DedupStateMachine } from './server/envelope.js';
-import { createRequestHandler, type RequestHandler } from './server/handler.js';
+import {
+  addressResolver,
+  createRequestHandler,
+  type RequestHandler,
+  serveClientProtocol,
+} from './server/handler.js';
 import { startLeaderDuties } from './server/leader-duties.js';
-import { response } from './server/protocol.js';
 import type { StorageOptions } from './storage/storage.js';
 import { createWalLogStore, type WalLogStore } from './storage/wal-log-store.js';
 import { createTcpNetwork } from './transport/tcp-network.js';
@@ -233,30 +236,8 @@ export async function createNode(opts: CreateNodeOptions): Promise<EmbeddedNode>
   // Real env with the coordination machine: serve the client protocol on the member's port.
   let server: RequestHandler | null = null;
   if (network && replica && record) {
-    const addressOf = (peer: string): string | null =>
-      node.status().config.addresses.find((a) => a.id === peer)?.address ?? record[peer] ?? null;
-    const h = createRequestHandler({ node, replica, clock, addressOf });
-    server = h;
-    network.onClientRequest((_clientId, frame, reply) => {
-      let req: ClientRequest;
-      try {
-        const m = decodeClientMessage(frame);
-        if (m.type !== 'ClientRequest') throw new Error('expected a ClientRequest');
-        req = m;
-      } catch (e) {
-        reply(encodeClientMessage(response(0, 'error', { errorCode: 'DECODE_ERROR', message: String(e) })));
-        return;
-      }
-      h.handle(req).then(
-        (res) => reply(encodeClientMessage(res)),
-        (e) =>
-          reply(
-            encodeClientMessage(
-              response(req.requestId, 'error', { errorCode: 'internal', message: String(e) }),
-            ),
-          ),
-      );
-    });
+    server = createRequestHandler({ node, replica, clock, addressOf: addressResolver(node, record) });
+    serveClientProtocol(network, server);
   }
   let port: number | null = null;
   if (network) {

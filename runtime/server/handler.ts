@@ -18,10 +18,12 @@ import {
   type CommandMessage,
   type CommandResult,
   DecodeError,
+  decodeClientMessage,
   decodeCommandMessage,
   decodeConfChange,
   decodeQueryMessage,
   decodeResultMessage,
+  encodeClientMessage,
   encodeResultMessage,
   type ReadQuery,
 } from '../../generated/index.js';
@@ -32,6 +34,7 @@ import { WaiterRegistry } from '../coordination/waiter-registry.js';
 import type { Clock } from '../env/types.js';
 import { NodeStopped, ProposalDropped, ProposalIndeterminate, type RaftNode } from '../node/node.js';
 import { ProposalRejected } from '../raft/errors.js';
+import type { TcpNetwork } from '../transport/types.js';
 import { encodeEnvelope } from './envelope.js';
 import { jsonPayload, response, type ServerStatus } from './protocol.js';
 import type { ServerTracing } from './tracing.js';
@@ -329,23 +332,8 @@ export function createRequestHandler(o: RequestHandlerOptions): RequestHandler {
     };
   }
 
-  /** The most caught-up other voter (for transfers), or null. */
-  function bestVoter(): string | null {
-    const s = node.status();
-    let best: string | null = null;
-    let bestMatch = -1;
-    for (const p of s.progress) {
-      if (p.id === s.id || !s.config.voters.includes(p.id)) continue;
-      if (p.match > bestMatch) {
-        best = p.id;
-        bestMatch = p.match;
-      }
-    }
-    return best;
-  }
-
   async function transfer(req: ClientRequest): Promise<ClientResponse> {
-    const target = utf8d.decode(req.payload) || bestVoter();
+    const target = utf8d.decode(req.payload) || bestVoter(node);
     if (!target)
       return response(req.requestId, 'rejected', { errorCode: 'no_target', message: 'no other voter' });
     try {
@@ -409,4 +397,61 @@ export function createRequestHandler(o: RequestHandlerOptions): RequestHandler {
       for (const c of [...closers]) c();
     },
   };
+}
+
+/** The most caught-up other voter (leadership transfers), or null. */
+export function bestVoter(node: RaftNode): string | null {
+  const s = node.status();
+  let best: string | null = null;
+  let bestMatch = -1;
+  for (const p of s.progress) {
+    if (p.id === s.id || !s.config.voters.includes(p.id)) continue;
+    if (p.match > bestMatch) {
+      best = p.id;
+      bestMatch = p.match;
+    }
+  }
+  return best;
+}
+
+/** A member's address: from the configuration (conf changes carry it), else from `known`. */
+export function addressResolver(
+  node: RaftNode,
+  known: Record<string, string>,
+): (id: string) => string | null {
+  return (id) => node.status().config.addresses.find((a) => a.id === id)?.address ?? known[id] ?? null;
+}
+
+/**
+ * Serves the client protocol of `network` with `handler`: decodes each request (a malformed one is
+ * answered DECODE_ERROR and reported to `onMalformed`), calls `onRequest`, answers with the
+ * handler's response (or `internal` if it threw).
+ */
+export function serveClientProtocol(
+  network: Pick<TcpNetwork, 'onClientRequest'>,
+  handler: RequestHandler,
+  hooks: { onRequest?(req: ClientRequest): void; onMalformed?(clientId: string, err: unknown): void } = {},
+): void {
+  network.onClientRequest((clientId, frame, reply) => {
+    let req: ClientRequest;
+    try {
+      const m = decodeClientMessage(frame);
+      if (m.type !== 'ClientRequest') throw new Error('expected a ClientRequest');
+      req = m;
+    } catch (e) {
+      hooks.onMalformed?.(clientId, e);
+      reply(encodeClientMessage(response(0, 'error', { errorCode: 'DECODE_ERROR', message: String(e) })));
+      return;
+    }
+    hooks.onRequest?.(req);
+    handler.handle(req).then(
+      (res) => reply(encodeClientMessage(res)),
+      (e) =>
+        reply(
+          encodeClientMessage(
+            response(req.requestId, 'error', { errorCode: 'internal', message: String(e) }),
+          ),
+        ),
+    );
+  });
 }

@@ -14,12 +14,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import type { ConsensusConfig, NodeRole } from '../../generated/index.js';
-import {
-  type ClientRequest,
-  decodeClientMessage,
-  encodeClientMessage,
-  validateConsensusConfig,
-} from '../../generated/index.js';
+import { validateConsensusConfig } from '../../generated/index.js';
 import { type CoordinationReplica, createCoordinationReplica } from '../coordination/codec.js';
 import type { ConflictRule } from '../coordination/state-machine.js';
 import { createNodeFileSystem } from '../env/node-fs.js';
@@ -36,10 +31,16 @@ import type {
   TransportTlsOptions,
 } from '../transport/types.js';
 import { DedupStateMachine } from './envelope.js';
-import { createRequestHandler, type RequestHandler } from './handler.js';
+import {
+  addressResolver,
+  bestVoter,
+  createRequestHandler,
+  type RequestHandler,
+  serveClientProtocol,
+} from './handler.js';
 import { type HttpEndpoint, startHttp } from './http.js';
 import { startLeaderDuties } from './leader-duties.js';
-import { response, type ServerStatus } from './protocol.js';
+import type { ServerStatus } from './protocol.js';
 import { createServerTracing } from './tracing.js';
 
 /** A host and port. */
@@ -184,30 +185,13 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
   const repair = store.recovered?.repair;
   if (repair?.tornTail) log.warn({ ...repair.tornTail }, 'repaired a torn WAL tail');
 
-  const addressOf = (id: string): string | null =>
-    node.status().config.addresses.find((a) => a.id === id)?.address ?? staticPeers[id] ?? null;
+  const addressOf = addressResolver(node, staticPeers);
   const handler: RequestHandler = createRequestHandler({ node, replica, clock, addressOf, tracing });
-  network.onClientRequest((clientId, frame, reply) => {
-    let req: ClientRequest;
-    try {
-      const m = decodeClientMessage(frame);
-      if (m.type !== 'ClientRequest') throw new Error('expected a ClientRequest');
-      req = m;
-    } catch (e) {
-      log.warn({ clientId, err: String(e) }, 'malformed client request');
-      reply(encodeClientMessage(response(0, 'error', { errorCode: 'DECODE_ERROR', message: String(e) })));
-      return;
-    }
-    if (req.kind === 'command') counters.proposals++;
-    handler.handle(req).then(
-      (res) => reply(encodeClientMessage(res)),
-      (e) =>
-        reply(
-          encodeClientMessage(
-            response(req.requestId, 'error', { errorCode: 'internal', message: String(e) }),
-          ),
-        ),
-    );
+  serveClientProtocol(network, handler, {
+    onRequest: (req) => {
+      if (req.kind === 'command') counters.proposals++;
+    },
+    onMalformed: (clientId, e) => log.warn({ clientId, err: String(e) }, 'malformed client request'),
   });
   const { port } = await network.start();
   log.info({ node: opts.id, port, dataDir: opts.dataDir, join: !!opts.join }, 'listening');
@@ -280,18 +264,4 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
     status: () => handler.status(),
     close,
   };
-}
-
-function bestVoter(node: RaftNode): string | null {
-  const s = node.status();
-  let best: string | null = null;
-  let bestMatch = -1;
-  for (const p of s.progress) {
-    if (p.id === s.id || !s.config.voters.includes(p.id)) continue;
-    if (p.match > bestMatch) {
-      best = p.id;
-      bestMatch = p.match;
-    }
-  }
-  return best;
 }
