@@ -127,21 +127,12 @@ export class CoordinationClientCore {
     const wait = this.o.registry.waitLock(this.o.sessionId, requestId);
     wait.promise.catch(() => undefined); // settled through `await` below or dropped on error
     const sentAt = this.o.clock.now();
-    let r: CommandResult;
-    try {
-      r = await this.o.propose(
-        { type: 'LockAcquire', sessionId: this.o.sessionId, name, requestId, ttlMs, waitMs, tryOnly },
-        signal,
-      );
-    } catch (e) {
-      wait.cancel();
-      throw e;
-    }
+    const r = await this.proposeForWait(
+      wait,
+      { type: 'LockAcquire', sessionId: this.o.sessionId, name, requestId, ttlMs, waitMs, tryOnly },
+      signal,
+    );
     const rtt = this.o.clock.now() - sentAt;
-    if (!r.ok) {
-      wait.cancel();
-      raise(r);
-    }
     const ttl = ttlMs || this.defaultTtl;
     if (r.outcome === 'acquired') {
       wait.cancel();
@@ -240,16 +231,33 @@ export class CoordinationClientCore {
   ): Promise<BarrierResult> {
     const wait = this.o.registry.waitBarrier(name, this.o.sessionId);
     wait.promise.catch(() => undefined);
+    const r = await this.proposeForWait(wait, {
+      type: 'BarrierArrive',
+      sessionId: this.o.sessionId,
+      name,
+      participants: opts.participants,
+      threshold: opts.threshold ?? 1,
+      timeoutMs: opts.timeoutMs ?? 0,
+    });
+    if (r.outcome !== 'waiting') {
+      wait.cancel();
+      return { outcome: r.outcome as BarrierResult['outcome'], arrived: r.arrived, generation: r.epoch };
+    }
+    return wait.promise;
+  }
+
+  /**
+   * Proposes `cmd` for a call that registered `wait` before proposing (the granting apply can come
+   * before the proposal's own answer): drops the wait when the proposal fails or is refused.
+   */
+  private async proposeForWait(
+    wait: { cancel(): void },
+    cmd: CommandMessage,
+    signal?: AbortSignal,
+  ): Promise<CommandResult> {
     let r: CommandResult;
     try {
-      r = await this.o.propose({
-        type: 'BarrierArrive',
-        sessionId: this.o.sessionId,
-        name,
-        participants: opts.participants,
-        threshold: opts.threshold ?? 1,
-        timeoutMs: opts.timeoutMs ?? 0,
-      });
+      r = await this.o.propose(cmd, signal);
     } catch (e) {
       wait.cancel();
       throw e;
@@ -258,11 +266,7 @@ export class CoordinationClientCore {
       wait.cancel();
       raise(r);
     }
-    if (r.outcome !== 'waiting') {
-      wait.cancel();
-      return { outcome: r.outcome as BarrierResult['outcome'], arrived: r.arrived, generation: r.epoch };
-    }
-    return wait.promise;
+    return r;
   }
 
   /** Leaves a barrier before it is released. */
@@ -275,17 +279,12 @@ export class CoordinationClientCore {
   async campaign(name: string, value: Uint8Array): Promise<{ epoch: bigint }> {
     const wait = this.o.registry.waitLeadership(name, this.o.sessionId);
     wait.promise.catch(() => undefined);
-    let r: CommandResult;
-    try {
-      r = await this.o.propose({ type: 'ElectionCampaign', sessionId: this.o.sessionId, name, value });
-    } catch (e) {
-      wait.cancel();
-      throw e;
-    }
-    if (!r.ok) {
-      wait.cancel();
-      raise(r);
-    }
+    const r = await this.proposeForWait(wait, {
+      type: 'ElectionCampaign',
+      sessionId: this.o.sessionId,
+      name,
+      value,
+    });
     if (r.outcome === 'elected') {
       wait.cancel();
       return { epoch: r.epoch };

@@ -6,28 +6,6 @@
  * `KvCompact` (tombstone collection) is a spec command like the others.
  */
 
-import type {
-  BarrierArrive,
-  BarrierLeave,
-  CommandMessage,
-  CommandResult,
-  ElectionCampaign,
-  ElectionResign,
-  KvCompact,
-  KvDelete,
-  KvPut,
-  LockAcquire,
-  LockRelease,
-  LockRenew,
-  SessionClose,
-  SessionExpire,
-  SessionKeepAlive,
-  SessionOpen,
-  TimeAdvance,
-  VersionVector,
-  VersionVectorEntry,
-} from '../../generated/index.js';
-
 /*
  * Semantics of the generated command fields (0 means "the default" for durations):
  * - SessionOpen.ttlMs 0: SESSION_TTL_MS. SessionKeepAlive restores the full TTL.
@@ -66,7 +44,9 @@ export type {
   TimeAdvance,
   VersionVector,
   VersionVectorEntry,
-};
+} from '../../generated/index.js';
+
+import type { CommandMessage } from '../../generated/index.js';
 
 /** Everything `applyCommand` accepts (KvCompact's applied floor is computed by the leader). */
 export type CoordinationCommand = CommandMessage;
