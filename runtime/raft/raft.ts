@@ -901,6 +901,11 @@ export class Raft {
     for (const p of this.progress.values()) if (this.lacksCommit(p)) this.sendHeartbeat(p);
   }
 
+  private anyLacksCommit(): boolean {
+    for (const p of this.progress.values()) if (this.lacksCommit(p)) return true;
+    return false;
+  }
+
   private lacksCommit(p: Progress): boolean {
     return p.state === 'replicate' && p.sentCommit < Math.min(this.commit, p.match);
   }
@@ -995,10 +1000,7 @@ export class Raft {
       }
     }
     // Appends just carried the commit index: no separate notification (and no timer) needed.
-    if (
-      this.commitNotifyDeadline !== Number.POSITIVE_INFINITY &&
-      ![...this.progress.values()].some((p) => this.lacksCommit(p))
-    )
+    if (this.commitNotifyDeadline !== Number.POSITIVE_INFINITY && !this.anyLacksCommit())
       this.commitNotifyDeadline = Number.POSITIVE_INFINITY;
   }
 
