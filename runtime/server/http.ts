@@ -91,7 +91,7 @@ export function createMetricsRegistry(src: MetricsSources): {
   });
   const fsyncSeconds = new client.Histogram({
     name: 'consensus_fsync_seconds',
-    help: 'Latency of durable log saves (write + fdatasync)',
+    help: 'Latency of log saves that waited for a WAL write + fdatasync (commit-only saves ride along, not counted)',
     buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2],
     registers: [registry],
   });

@@ -55,4 +55,24 @@ describe('single member: embedded client and the HTTP endpoint', () => {
     expect(m).toMatch(/consensus_fsync_seconds_count [1-9]/);
     expect((await fetch(`${base}/nope`)).status).toBe(404);
   });
+
+  it('consensus_fsync_seconds counts real fsyncs, not the commit-only saves that ride along', async () => {
+    const base = `http://127.0.0.1:${s.httpPort}`;
+    const count = async () => {
+      const m = await (await fetch(`${base}/metrics`)).text();
+      return Number(/consensus_fsync_seconds_count (\d+)/.exec(m)?.[1]);
+    };
+    const c = await createEmbeddedClient(s.node, s.replica);
+    try {
+      const before = await count();
+      // Sequential puts on a single member: one WAL sync each (the entry); the Ready that then
+      // carries only the advanced commit index is saved without a sync of its own.
+      for (let i = 0; i < 20; i++) await c.put(`fsync-${i}`, 'v');
+      const synced = (await count()) - before;
+      expect(synced).toBeGreaterThanOrEqual(20);
+      expect(synced).toBeLessThan(30);
+    } finally {
+      await c.close();
+    }
+  });
 });
