@@ -3,10 +3,16 @@
  * acknowledges after a durable local write and one replication round trip can beat
  * fdatasync p50 + 2 x loopback RTT p50 (client -> leader -> follower -> leader -> client, with the
  * follower's and leader's fsyncs overlapping at best).
+ *
+ * That floor assumes the members' disks are independent. When all members share one disk (the
+ * bench's clusters on one machine), a commit needs two of three fdatasyncs that reach the disk
+ * together, and they do not overlap for free: the shared-disk floor replaces the lone fdatasync by
+ * the second of three simultaneous ones (`measureSharedDiskQuorum`).
  */
 import { mkdir, mkdtemp, open, rm } from 'node:fs/promises';
 import { createConnection, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { type LatencySummary, summarize } from './stats.js';
 
 /** Floor measurements, all in ms. */
@@ -15,6 +21,13 @@ export interface FloorResult {
   rtt: LatencySummary;
   /** fdatasync p50 + 2 x RTT p50. */
   floorMs: number;
+  /**
+   * Three members on this one disk: per round, the time until the second of three simultaneous
+   * write + fdatasync calls (one per file, one thread each) returned.
+   */
+  quorumFdatasync?: LatencySummary;
+  /** quorumFdatasync p50 + 2 x RTT p50: the floor of a 3-member cluster whose members share this disk. */
+  sharedDiskFloorMs?: number;
   /** Directory whose file system was measured. */
   dir: string;
 }
@@ -88,12 +101,101 @@ export async function measureLoopbackRtt(iterations = 1000): Promise<number[]> {
   return samples;
 }
 
-/** Measures both and combines them into the floor (see the module comment). */
+/** One probe thread: waits for each round's start, then pwrite + fdatasync, reports its duration. */
+const QUORUM_WORKER = `
+const { workerData } = require('node:worker_threads');
+const { openSync, writeSync, fdatasyncSync, closeSync } = require('node:fs');
+const { path, slot, rounds, ctl, out, fileBytes } = workerData;
+const c = new Int32Array(ctl);
+const o = new Float64Array(out);
+const fd = openSync(path, 'r+');
+const rec = Buffer.alloc(312, 0xab);
+for (let r = 1; r <= rounds; r++) {
+  while (Atomics.load(c, 0) < r) Atomics.wait(c, 0, r - 1);
+  const t0 = performance.now();
+  writeSync(fd, rec, 0, rec.length, ((r - 1) * rec.length) % (fileBytes - rec.length));
+  fdatasyncSync(fd);
+  o[(r - 1) * workerData.members + slot] = performance.now() - t0;
+  Atomics.add(c, 1, 1);
+  Atomics.notify(c, 1);
+}
+closeSync(fd);
+`;
+
+/**
+ * Three members sharing this disk: `members` threads, each with its own zero-filled file (like a
+ * preallocated WAL segment), start a small pwrite + fdatasync at the same moment, one round per
+ * `gapMs` (a sequential put's pace); each sample is the second-fastest duration of a round (what a
+ * 3-member commit waits for). Files and their temp dir are removed afterwards.
+ */
+export async function measureSharedDiskQuorum(
+  dir: string,
+  opts: { members?: number; iterations?: number; gapMs?: number } = {},
+): Promise<number[]> {
+  const members = opts.members ?? 3;
+  const rounds = opts.iterations ?? 200;
+  const gapMs = opts.gapMs ?? 1;
+  const fileBytes = 1 << 20;
+  await mkdir(dir, { recursive: true });
+  const tmp = await mkdtemp(join(dir, 'floor-quorum-'));
+  const ctl = new SharedArrayBuffer(8);
+  const out = new SharedArrayBuffer(8 * rounds * members);
+  const c = new Int32Array(ctl);
+  const workers: Worker[] = [];
+  try {
+    for (let m = 0; m < members; m++) {
+      const path = join(tmp, `member-${m}`);
+      const fh = await open(path, 'w');
+      await fh.write(Buffer.alloc(fileBytes), 0, fileBytes, 0);
+      await fh.datasync();
+      await fh.close();
+      workers.push(
+        new Worker(QUORUM_WORKER, {
+          eval: true,
+          workerData: { path, slot: m, rounds, ctl, out, fileBytes, members },
+        }),
+      );
+    }
+    const exited = workers.map(
+      (w) => new Promise<void>((r, j) => w.once('exit', () => r()).once('error', j)),
+    );
+    await new Promise((r) => setTimeout(r, 50)); // let the threads reach their first wait
+    for (let r = 1; r <= rounds; r++) {
+      Atomics.store(c, 0, r);
+      Atomics.notify(c, 0);
+      while (Atomics.load(c, 1) < r * members) await new Promise((res) => setTimeout(res, 0));
+      if (gapMs > 0) await new Promise((res) => setTimeout(res, gapMs));
+    }
+    await Promise.all(exited);
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+    await rm(tmp, { recursive: true, force: true });
+  }
+  const o = new Float64Array(out);
+  const samples: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const round = Array.from(o.subarray(r * members, (r + 1) * members)).sort((a, b) => a - b);
+    samples.push(round[Math.min(1, members - 1)] as number);
+  }
+  return samples;
+}
+
+/** Measures all three and combines them into the floors (see the module comment). */
 export async function measureFloor(
   dir: string,
   opts: { fsyncIterations?: number; rttIterations?: number } = {},
 ): Promise<FloorResult> {
   const fdatasync = summarize(await measureFdatasync(dir, opts.fsyncIterations ?? 200));
   const rtt = summarize(await measureLoopbackRtt(opts.rttIterations ?? 1000));
-  return { fdatasync, rtt, floorMs: fdatasync.p50 + 2 * rtt.p50, dir };
+  const quorumFdatasync = summarize(
+    await measureSharedDiskQuorum(dir, { iterations: opts.fsyncIterations ?? 200 }),
+  );
+  return {
+    fdatasync,
+    rtt,
+    floorMs: fdatasync.p50 + 2 * rtt.p50,
+    quorumFdatasync,
+    sharedDiskFloorMs: quorumFdatasync.p50 + 2 * rtt.p50,
+    dir,
+  };
 }

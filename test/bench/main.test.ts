@@ -3,7 +3,12 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { measureFdatasync, measureFloor, measureLoopbackRtt } from '../../bench/floor.js';
+import {
+  measureFdatasync,
+  measureFloor,
+  measureLoopbackRtt,
+  measureSharedDiskQuorum,
+} from '../../bench/floor.js';
 import { benchMain, parseBenchArgs, runSuite } from '../../bench/main.js';
 import { type ClientLike, clientTarget } from '../../bench/targets/client-target.js';
 
@@ -205,6 +210,16 @@ describe('floor', () => {
     for (const v of [...fs, ...rtt]) expect(v).toBeGreaterThan(0);
     const f = await measureFloor(dir, { fsyncIterations: 5, rttIterations: 20 });
     expect(f.floorMs).toBeCloseTo(f.fdatasync.p50 + 2 * f.rtt.p50, 9);
+    expect(f.quorumFdatasync?.count).toBe(5);
+    expect(f.sharedDiskFloorMs).toBeCloseTo((f.quorumFdatasync?.p50 ?? Number.NaN) + 2 * f.rtt.p50, 9);
     expect(existsSync(dir)).toBe(true);
+  });
+
+  it('shared-disk quorum: one sample per round from three threads syncing at once, files removed', async () => {
+    const dir = await tempDir();
+    const q = await measureSharedDiskQuorum(dir, { iterations: 8, gapMs: 0 });
+    expect(q).toHaveLength(8);
+    for (const v of q) expect(v).toBeGreaterThan(0);
+    expect(await readdir(dir)).toEqual([]);
   });
 });

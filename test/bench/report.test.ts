@@ -157,9 +157,20 @@ describe('formatTable', () => {
     expect(text).toContain('floor = fdatasync p50 + 2 x loopback RTT p50 = 1.00 + 2 x 0.050 = 1.10 ms');
     expect(text).toContain('ours: sequential put p50 = 1.82 x floor');
     expect(text).toContain('etcd: sequential put p50 = 3.64 x floor');
+    expect(text).not.toContain('shared-disk floor'); // not measured in this report
     expect(text.split('note: etcd: note one').length - 1).toBe(1);
     expect(text).toContain('note: etcd: note two');
     expect(text).toContain('2 x test, load avg at start 1.50 1.00 0.25');
+  });
+
+  it('prints the shared-disk floor and put p50 relative to it when it was measured', () => {
+    const r = report();
+    r.floor = { ...floor, quorumFdatasync: summarize([1.5, 1.5, 1.5]), sharedDiskFloorMs: 1.6 };
+    const t = formatTable(r);
+    expect(t).toContain(
+      'shared-disk floor (3 members on this one disk) = 2nd of 3 simultaneous fdatasyncs p50 + 2 x RTT p50 = 1.50 + 2 x 0.050 = 1.60 ms',
+    );
+    expect(t).toContain('ours: sequential put p50 = 1.82 x floor, 1.25 x shared-disk floor');
   });
 
   it('with one target there is no ratio column and missing results read "-"', () => {
