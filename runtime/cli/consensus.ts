@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { spawn } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
@@ -198,6 +199,28 @@ async function serve(args: string[]): Promise<number> {
     };
     process.on('SIGTERM', () => onSignal('SIGTERM'));
     process.on('SIGINT', () => onSignal('SIGINT'));
+    // SIGHUP re-reads the TLS files (certificate rotation without a restart) and never stops the
+    // member; material that cannot be read or used is refused and the previous one stays in use.
+    process.on('SIGHUP', () => {
+      if (!tlsFiles) {
+        logger.warn('SIGHUP: nothing to reload (started without --tls-cert/--tls-key/--tls-ca)');
+        return;
+      }
+      try {
+        const material = parseTlsFlags(values) as NonNullable<typeof tlsFiles>;
+        server.network.reloadTls(material);
+        const cert = new X509Certificate(material.cert);
+        logger.info(
+          { subject: cert.subject, issuer: cert.issuer, validTo: cert.validTo },
+          'TLS certificate reloaded (SIGHUP): new connections use it',
+        );
+      } catch (e) {
+        logger.error(
+          { err: (e as Error).message },
+          'TLS reload failed (SIGHUP): still using the previous certificate',
+        );
+      }
+    });
   });
 }
 

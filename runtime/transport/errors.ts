@@ -22,7 +22,9 @@ export type TransportErrorCode =
   /** The connection could not be established. */
   | 'connect-failed'
   /** The object was closed by its owner. */
-  | 'closed';
+  | 'closed'
+  /** `reloadTls` got material node:tls refuses, or the network was started without TLS. */
+  | 'tls-config';
 
 /** Why a handshake was refused (also the key of `TransportMetrics.rejectedByReason`). */
 export type HandshakeRejectReason =

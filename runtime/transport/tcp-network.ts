@@ -33,6 +33,7 @@ import type {
   TransportEvent,
   TransportLogger,
   TransportMetrics,
+  TransportTlsOptions,
 } from './types.js';
 
 /** Resolved limits (every field set). */
@@ -153,6 +154,8 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
   const rawSockets = new Set<net.Socket>();
   let server: net.Server | undefined;
   let closed = false;
+  /** The TLS material of the next handshakes (replaced by `reloadTls`; undefined: plain TCP). */
+  let tlsMaterial: TransportTlsOptions | undefined = options.tls;
   /** Sum of bytes held by all inbound decoders (kept below limits.maxInboundBufferedBytes). */
   let inboundBuffered = 0;
 
@@ -313,7 +316,7 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
     c: Inbound,
     hello: ReturnType<typeof decodeHello>,
   ): [HandshakeRejectReason, string] | null {
-    if (hello.kind !== 'peer' || !options.tls?.requirePeerIdInCertificate) return null;
+    if (hello.kind !== 'peer' || !tlsMaterial?.requirePeerIdInCertificate) return null;
     const cert = (c.socket as tls.TLSSocket).getPeerCertificate?.();
     const names = new Set<string>();
     if (cert?.subject?.CN) names.add(String(cert.subject.CN));
@@ -699,7 +702,7 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
     const hello = encodeFrame(encodeHello({ kind: 'peer', clusterId, senderId: nodeId, receiverId: p.id }));
     let secured = false;
     let tlsRefused = false;
-    const s = openSocket(p.endpoint, options.tls, () => {
+    const s = openSocket(p.endpoint, tlsMaterial, () => {
       secured = true;
       if (p.socket !== s) return;
       s.setNoDelay(true);
@@ -720,7 +723,7 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
     }, limits.handshakeTimeoutMs);
     s.on('data', (chunk: Buffer) => onOutboundData(p, s, chunk));
     s.on('error', (err: NodeJS.ErrnoException) => {
-      if (options.tls && p.state === 'connecting' && /SSL|CERT/i.test(err.code ?? '')) {
+      if (tlsMaterial && p.state === 'connecting' && /SSL|CERT/i.test(err.code ?? '')) {
         tlsRefused = true;
         countRejection('outbound', 'tls', p.address, err.message);
       } else log.debug({ peer: p.id, err: err.message }, 'outbound socket error');
@@ -729,7 +732,7 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
       if (p.socket !== s) return;
       // With TLS 1.3 our side completes its handshake before the server has checked our
       // certificate; a refusal then shows up only as a close before the ACK.
-      if (options.tls && secured && !tlsRefused && !refusedSockets.has(s) && p.state === 'connecting') {
+      if (tlsMaterial && secured && !tlsRefused && !refusedSockets.has(s) && p.state === 'connecting') {
         countRejection(
           'outbound',
           'tls',
@@ -821,10 +824,34 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
 
     setPeers,
 
+    reloadTls(material) {
+      if (!tlsMaterial) {
+        throw new TransportError(
+          'tls-config',
+          'this network was started without TLS; turning it on needs a restart',
+        );
+      }
+      const next: TransportTlsOptions = {
+        ...tlsMaterial,
+        key: material.key,
+        cert: material.cert,
+        ca: material.ca,
+      };
+      try {
+        // Both checks before anything changes: node:tls parses the PEM and matches key and cert.
+        tls.createSecureContext({ key: next.key, cert: next.cert, ca: next.ca });
+        if (server) (server as tls.Server).setSecureContext({ key: next.key, cert: next.cert, ca: next.ca });
+      } catch (e) {
+        throw new TransportError('tls-config', `TLS material refused: ${(e as Error).message}`, { cause: e });
+      }
+      tlsMaterial = next;
+      log.info({ node: nodeId }, 'TLS material reloaded: new handshakes use it');
+    },
+
     start(): Promise<{ port: number }> {
       if (closed) return Promise.reject(new TransportError('closed', 'network closed'));
       if (server) return Promise.reject(new Error('already started'));
-      const tlsOpts = options.tls;
+      const tlsOpts = tlsMaterial;
       const srv: net.Server = tlsOpts
         ? tls.createServer(
             {

@@ -163,6 +163,14 @@ export interface TcpNetwork extends Network {
   onClientRequest(handler: ClientRequestHandler): void;
   /** Subscribes to transport events; returns an unsubscribe function. */
   onEvent(listener: (event: TransportEvent) => void): () => void;
+  /**
+   * Replaces the TLS key, certificate and CA (certificate rotation without a restart): every
+   * handshake from now on, inbound and outbound, uses them; established connections keep theirs
+   * (as etcd does). Throws a TransportError `tls-config` (nothing changed) when node:tls refuses
+   * the material (unreadable PEM, a key that does not match the certificate) or when the network
+   * was created without TLS (turning TLS on or off needs a restart).
+   */
+  reloadTls(material: Pick<TransportTlsOptions, 'key' | 'cert' | 'ca'>): void;
 }
 
 /** Options of {@link createTcpClientConnection}. */

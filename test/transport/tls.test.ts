@@ -7,6 +7,7 @@ import {
   createTcpClientConnection,
   createTcpNetwork,
   type TcpNetwork,
+  type TransportError,
   type TransportTlsOptions,
 } from '../../runtime/transport/index.js';
 import { type CertDir, createCertDir, OPENSSL } from '../helpers/certs.js';
@@ -169,6 +170,54 @@ describe.skipIf(!OPENSSL)(`mutual TLS${OPENSSL ? '' : ' (skipped: openssl not fo
     await t.close();
     await stuck.closed;
     expect(performance.now() - started).toBeLessThan(FAST_LIMITS.handshakeTimeoutMs);
+  });
+
+  it('reloadTls: new handshakes use the new certificate, established connections stay, refused material changes nothing', async () => {
+    makeCa('ca2');
+    const rotated = makeCert('r2', 'ca2');
+    const bothCas = [certs.a!.ca as Buffer, rotated.ca as Buffer];
+    const r = node('r', certs.a);
+    const port = (await r.start()).port;
+    r.onClientRequest((_id, frame, reply) => reply(frame));
+    const dial = (tls: TransportTlsOptions) =>
+      createTcpClientConnection({ endpoint: `127.0.0.1:${port}`, clusterId: 'c1', tls, limits: FAST_LIMITS });
+    const echo = async (c: ReturnType<typeof dial>, text: string) =>
+      Buffer.from(await c.request(Buffer.from(text), { timeoutMs: 2000 })).toString();
+    const before = dial(certs.client!);
+    const oldTrust = dial(certs.client!);
+    const newTrust = dial({ ...certs.client!, ca: bothCas });
+    try {
+      expect(await echo(before, 'before')).toBe('before');
+      r.reloadTls({ key: rotated.key, cert: rotated.cert, ca: bothCas });
+      // The connection made before the rotation keeps its session.
+      expect(await echo(before, 'still')).toBe('still');
+      // A client that trusts only the old CA now refuses the member's new certificate...
+      await expect(oldTrust.connect()).rejects.toThrow();
+      // ...and one that trusts the new CA is served; its certificate (old CA) is still accepted.
+      expect(await echo(newTrust, 'rotated')).toBe('rotated');
+      // A key that does not match the certificate is refused before anything changes.
+      const bad = (() => {
+        try {
+          r.reloadTls({ key: certs.b!.key, cert: rotated.cert, ca: bothCas });
+          return undefined;
+        } catch (e) {
+          return e as TransportError;
+        }
+      })();
+      expect(bad?.code).toBe('tls-config');
+      const after = dial({ ...certs.client!, ca: bothCas });
+      try {
+        expect(await echo(after, 'unchanged')).toBe('unchanged');
+      } finally {
+        await after.close();
+      }
+    } finally {
+      await Promise.all([before.close(), oldTrust.close(), newTrust.close()]);
+      await r.close();
+    }
+    const plain = node('p', undefined);
+    expect(() => plain.reloadTls(certs.a!)).toThrow(/started without TLS/);
+    await plain.close();
   });
 
   it('serves TLS clients with a valid certificate', async () => {
