@@ -114,7 +114,8 @@ describe.skipIf(!OPENSSL)(
       const logged = async (p: ServeProc, from: number, text: string) => {
         const deadline = Date.now() + 10_000;
         while (!p.stderr().slice(from).includes(text)) {
-          if (Date.now() > deadline) throw new Error(`${p.id} never logged '${text}':\n${p.stderr().slice(from)}`);
+          if (Date.now() > deadline)
+            throw new Error(`${p.id} never logged '${text}':\n${p.stderr().slice(from)}`);
           await new Promise((r) => setTimeout(r, 20));
         }
       };
@@ -148,7 +149,10 @@ describe.skipIf(!OPENSSL)(
       ]);
       expect(oldTrust.code).toBe(3);
       // ...a client of the new CA is served, and the members still replicate.
-      const put = await runCli(['put', 'k2', 'rotated', '--endpoints', eps, ...tlsFlags('client2', 'ca2')], 30_000);
+      const put = await runCli(
+        ['put', 'k2', 'rotated', '--endpoints', eps, ...tlsFlags('client2', 'ca2')],
+        30_000,
+      );
       expect(put.code).toBe(0);
       // A key file that is not a key: refused, logged, and n0 keeps serving with what it had.
       writeFileSync(file('n0.key'), 'not a key\n');
