@@ -133,20 +133,7 @@ describe.skipIf(!OPENSSL)(
       await Promise.all(procs.map((p, i) => logged(p, marks[i] as number, 'TLS certificate reloaded')));
       expect(procs.every((p) => p.proc.exitCode === null)).toBe(true);
       // A client that trusts only the old CA refuses the members' new certificates...
-      const oldTrust = await runCli([
-        'get',
-        'k',
-        '--endpoints',
-        eps,
-        '--timeout',
-        '1500',
-        '--tls-cert',
-        file('client.crt'),
-        '--tls-key',
-        file('client.key'),
-        '--tls-ca',
-        file('ca-old.crt'),
-      ]);
+      const oldTrust = await runCli(['get', 'k', '--endpoints', eps, ...tlsFlags('client', 'ca-old')]);
       expect(oldTrust.code).toBe(3);
       // ...a client of the new CA is served, and the members still replicate.
       const put = await runCli(
