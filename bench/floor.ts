@@ -22,8 +22,13 @@ export interface FloorResult {
   /** fdatasync p50 + 2 x RTT p50. */
   floorMs: number;
   /**
-   * Three members on this one disk: per round, the time until the second of three simultaneous
-   * write + fdatasync calls (one per file, one thread each) returned.
+   * One writer alone, measured like `quorumFdatasync` (312-byte pwrite + fdatasync into a
+   * zero-filled file, a 1 ms pause between calls): the baseline the shared-disk figure compares with.
+   */
+  soloFdatasync?: LatencySummary;
+  /**
+   * Three members on this one disk: per round, the time from releasing three threads at once
+   * until the second one's pwrite + fdatasync (each on its own file) returned.
    */
   quorumFdatasync?: LatencySummary;
   /** quorumFdatasync p50 + 2 x RTT p50: the floor of a 3-member cluster whose members share this disk. */
@@ -101,32 +106,36 @@ export async function measureLoopbackRtt(iterations = 1000): Promise<number[]> {
   return samples;
 }
 
-/** One probe thread: waits for each round's start, then pwrite + fdatasync, reports its duration. */
+/**
+ * One probe thread: says it is ready, then per round waits for the release, does pwrite +
+ * fdatasync and stores the monotonic time (ns) at which both had returned.
+ */
 const QUORUM_WORKER = `
 const { workerData } = require('node:worker_threads');
 const { openSync, writeSync, fdatasyncSync, closeSync } = require('node:fs');
-const { path, slot, rounds, ctl, out, fileBytes } = workerData;
+const { path, slot, rounds, members, ctl, out, fileBytes } = workerData;
 const c = new Int32Array(ctl);
 const o = new Float64Array(out);
 const fd = openSync(path, 'r+');
 const rec = Buffer.alloc(312, 0xab);
+Atomics.add(c, 2, 1);
 for (let r = 1; r <= rounds; r++) {
   while (Atomics.load(c, 0) < r) Atomics.wait(c, 0, r - 1);
-  const t0 = performance.now();
   writeSync(fd, rec, 0, rec.length, ((r - 1) * rec.length) % (fileBytes - rec.length));
   fdatasyncSync(fd);
-  o[(r - 1) * workerData.members + slot] = performance.now() - t0;
+  o[(r - 1) * members + slot] = Number(process.hrtime.bigint());
   Atomics.add(c, 1, 1);
-  Atomics.notify(c, 1);
 }
 closeSync(fd);
 `;
 
 /**
- * Three members sharing this disk: `members` threads, each with its own zero-filled file (like a
- * preallocated WAL segment), start a small pwrite + fdatasync at the same moment, one round per
- * `gapMs` (a sequential put's pace); each sample is the second-fastest duration of a round (what a
- * 3-member commit waits for). Files and their temp dir are removed afterwards.
+ * Members sharing this disk: `members` threads, each with its own zero-filled file (like a
+ * preallocated WAL segment), are released together to do a 312-byte pwrite + fdatasync, with a
+ * `gapMs` pause between rounds (a sequential put's pace). Each sample is the time from the
+ * release until the second thread's call had returned (the only one's with one member): what a
+ * 3-member commit waits for. Rejects if a thread fails or a round takes over 10 s; threads and
+ * files are removed in every case.
  */
 export async function measureSharedDiskQuorum(
   dir: string,
@@ -135,38 +144,53 @@ export async function measureSharedDiskQuorum(
   const members = opts.members ?? 3;
   const rounds = opts.iterations ?? 200;
   const gapMs = opts.gapMs ?? 1;
+  if (!Number.isInteger(members) || members < 1) throw new RangeError(`members must be >= 1, got ${members}`);
+  if (!Number.isInteger(rounds) || rounds < 1) throw new RangeError(`iterations must be >= 1, got ${rounds}`);
   const fileBytes = 1 << 20;
   await mkdir(dir, { recursive: true });
   const tmp = await mkdtemp(join(dir, 'floor-quorum-'));
-  const ctl = new SharedArrayBuffer(8);
+  // ctl: [0] the round released, [1] calls completed, [2] threads ready.
+  const ctl = new SharedArrayBuffer(12);
   const out = new SharedArrayBuffer(8 * rounds * members);
   const c = new Int32Array(ctl);
+  const releasedAt = new Float64Array(rounds);
   const workers: Worker[] = [];
+  let failure: Error | undefined;
+  const until = async (done: () => boolean, what: string) => {
+    const deadline = performance.now() + 10_000;
+    while (!done()) {
+      if (failure) throw failure;
+      if (performance.now() > deadline) throw new Error(`shared-disk probe: ${what} took over 10 s`);
+      await new Promise((res) => setTimeout(res, 0));
+    }
+  };
   try {
     for (let m = 0; m < members; m++) {
       const path = join(tmp, `member-${m}`);
       const fh = await open(path, 'w');
-      await fh.write(Buffer.alloc(fileBytes), 0, fileBytes, 0);
-      await fh.datasync();
-      await fh.close();
-      workers.push(
-        new Worker(QUORUM_WORKER, {
-          eval: true,
-          workerData: { path, slot: m, rounds, ctl, out, fileBytes, members },
-        }),
-      );
+      try {
+        await fh.write(Buffer.alloc(fileBytes), 0, fileBytes, 0);
+        await fh.datasync();
+      } finally {
+        await fh.close();
+      }
+      const w = new Worker(QUORUM_WORKER, {
+        eval: true,
+        workerData: { path, slot: m, rounds, members, ctl, out, fileBytes },
+      });
+      w.on('error', (e) => {
+        failure ??= new Error(`shared-disk probe thread ${m} failed: ${e.message}`, { cause: e });
+      });
+      workers.push(w);
     }
-    const exited = workers.map(
-      (w) => new Promise<void>((r, j) => w.once('exit', () => r()).once('error', j)),
-    );
-    await new Promise((r) => setTimeout(r, 50)); // let the threads reach their first wait
+    await until(() => Atomics.load(c, 2) === members, 'starting the threads');
     for (let r = 1; r <= rounds; r++) {
+      releasedAt[r - 1] = Number(process.hrtime.bigint());
       Atomics.store(c, 0, r);
       Atomics.notify(c, 0);
-      while (Atomics.load(c, 1) < r * members) await new Promise((res) => setTimeout(res, 0));
+      await until(() => Atomics.load(c, 1) >= r * members, `round ${r}`);
       if (gapMs > 0) await new Promise((res) => setTimeout(res, gapMs));
     }
-    await Promise.all(exited);
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
     await rm(tmp, { recursive: true, force: true });
@@ -174,8 +198,8 @@ export async function measureSharedDiskQuorum(
   const o = new Float64Array(out);
   const samples: number[] = [];
   for (let r = 0; r < rounds; r++) {
-    const round = Array.from(o.subarray(r * members, (r + 1) * members)).sort((a, b) => a - b);
-    samples.push(round[Math.min(1, members - 1)] as number);
+    const ends = Array.from(o.subarray(r * members, (r + 1) * members)).sort((a, b) => a - b);
+    samples.push(((ends[Math.min(1, members - 1)] as number) - (releasedAt[r] as number)) / 1e6);
   }
   return samples;
 }
@@ -187,13 +211,14 @@ export async function measureFloor(
 ): Promise<FloorResult> {
   const fdatasync = summarize(await measureFdatasync(dir, opts.fsyncIterations ?? 200));
   const rtt = summarize(await measureLoopbackRtt(opts.rttIterations ?? 1000));
-  const quorumFdatasync = summarize(
-    await measureSharedDiskQuorum(dir, { iterations: opts.fsyncIterations ?? 200 }),
-  );
+  const iterations = opts.fsyncIterations ?? 200;
+  const soloFdatasync = summarize(await measureSharedDiskQuorum(dir, { members: 1, iterations }));
+  const quorumFdatasync = summarize(await measureSharedDiskQuorum(dir, { members: 3, iterations }));
   return {
     fdatasync,
     rtt,
     floorMs: fdatasync.p50 + 2 * rtt.p50,
+    soloFdatasync,
     quorumFdatasync,
     sharedDiskFloorMs: quorumFdatasync.p50 + 2 * rtt.p50,
     dir,

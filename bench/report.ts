@@ -124,7 +124,7 @@ export function formatTable(report: BenchReport): string {
     if (q !== undefined && shared !== undefined) {
       out.push(
         `shared-disk floor (3 members on this one disk) = 2nd of 3 simultaneous fdatasyncs p50 + 2 x RTT p50 = ${formatValue(q.p50, 'ms')} + 2 x ${formatValue(f.rtt.p50, 'ms')} = ${formatValue(shared, 'ms')} ms` +
-          ` (p99 ${formatValue(q.p99, 'ms')} ms, 312 B records into zero-filled files, one round per ms, n=${q.count})`,
+          ` (p99 ${formatValue(q.p99, 'ms')} ms${f.soloFdatasync ? `; one writer alone, same probe: p50 ${formatValue(f.soloFdatasync.p50, 'ms')} ms` : ''}; 312 B pwrite + fdatasync into zero-filled files, 1 ms pause between rounds, n=${q.count})`,
       );
     }
     for (const t of targets) {

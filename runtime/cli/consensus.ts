@@ -148,7 +148,34 @@ async function serve(args: string[]): Promise<number> {
   }
   const clusterId = values['cluster-id'] ?? (fileCfg.clusterId as string | undefined) ?? 'vibee';
   const logger = pino({ level, base: { node: id } }, pino.destination(2));
-  let server: Awaited<ReturnType<typeof startServer>>;
+  let server: Awaited<ReturnType<typeof startServer>> | undefined;
+  // SIGHUP re-reads the TLS files (certificate rotation without a restart) and never stops the
+  // member, not even during start-up (node's default for SIGHUP is to exit); material that cannot
+  // be read or used is refused and the previous one stays in use.
+  process.on('SIGHUP', () => {
+    if (!tlsFiles) {
+      logger.warn('SIGHUP: nothing to reload (started without --tls-cert/--tls-key/--tls-ca)');
+      return;
+    }
+    if (!server) {
+      logger.warn('SIGHUP during start-up: ignored, send it again once the member listens');
+      return;
+    }
+    try {
+      const material = parseTlsFlags(values) as NonNullable<typeof tlsFiles>;
+      const cert = new X509Certificate(material.cert);
+      server.network.reloadTls(material);
+      logger.info(
+        { subject: cert.subject, issuer: cert.issuer, validTo: cert.validTo },
+        'TLS certificate reloaded (SIGHUP): new connections use it',
+      );
+    } catch (e) {
+      logger.error(
+        { err: (e as Error).message },
+        'TLS reload failed (SIGHUP): still using the previous certificate',
+      );
+    }
+  });
   try {
     server = await startServer({
       id,
@@ -171,8 +198,9 @@ async function serve(args: string[]): Promise<number> {
     }
     throw e;
   }
+  const started = server;
   process.stdout.write(
-    `${JSON.stringify({ event: 'listening', id, port: server.port, httpPort: server.httpPort ?? null })}\n`,
+    `${JSON.stringify({ event: 'listening', id, port: started.port, httpPort: started.httpPort ?? null })}\n`,
   );
   return await new Promise<number>((resolve) => {
     let signals = 0;
@@ -189,7 +217,7 @@ async function serve(args: string[]): Promise<number> {
         resolve(EXIT.failed);
       }, 10000);
       force.unref();
-      server.close({ transfer: true }).then(
+      started.close({ transfer: true }).then(
         () => resolve(EXIT.ok),
         (e) => {
           logger.error({ err: String(e) }, 'shutdown failed');
@@ -199,28 +227,6 @@ async function serve(args: string[]): Promise<number> {
     };
     process.on('SIGTERM', () => onSignal('SIGTERM'));
     process.on('SIGINT', () => onSignal('SIGINT'));
-    // SIGHUP re-reads the TLS files (certificate rotation without a restart) and never stops the
-    // member; material that cannot be read or used is refused and the previous one stays in use.
-    process.on('SIGHUP', () => {
-      if (!tlsFiles) {
-        logger.warn('SIGHUP: nothing to reload (started without --tls-cert/--tls-key/--tls-ca)');
-        return;
-      }
-      try {
-        const material = parseTlsFlags(values) as NonNullable<typeof tlsFiles>;
-        server.network.reloadTls(material);
-        const cert = new X509Certificate(material.cert);
-        logger.info(
-          { subject: cert.subject, issuer: cert.issuer, validTo: cert.validTo },
-          'TLS certificate reloaded (SIGHUP): new connections use it',
-        );
-      } catch (e) {
-        logger.error(
-          { err: (e as Error).message },
-          'TLS reload failed (SIGHUP): still using the previous certificate',
-        );
-      }
-    });
   });
 }
 

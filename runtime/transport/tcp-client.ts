@@ -78,14 +78,22 @@ export function createTcpClientConnection(options: TcpClientOptions): TcpClientC
         () => settle(new TransportError('handshake-timeout', `no handshake ACK from ${options.endpoint}`)),
         handshakeTimeoutMs,
       );
-      s.on('error', () => {}); // reported through 'close'
+      // Reported through 'close', with the reason (e.g. a TLS certificate the client refuses).
+      let socketError: Error | undefined;
+      s.on('error', (e: Error) => {
+        socketError ??= e;
+      });
       s.on('close', () => {
         if (socket === s) {
           socket = undefined;
           ready = false;
         }
         settle(
-          new TransportError('connect-failed', `connection to ${options.endpoint} closed during handshake`),
+          new TransportError(
+            'connect-failed',
+            `connection to ${options.endpoint} closed during handshake${socketError ? `: ${socketError.message}` : ''}`,
+            socketError ? { cause: socketError } : {},
+          ),
         );
         failAll(
           (sent) => new TransportError('connection-lost', `connection to ${options.endpoint} lost`, { sent }),

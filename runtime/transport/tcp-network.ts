@@ -12,6 +12,7 @@
  * - Each direction uses its own connection: frames to P go on our outbound connection to P, frames
  *   from P arrive on P's outbound connection to us, identified by P's handshake.
  */
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
 import { type HandshakeRejectReason, TransportError } from './errors.js';
@@ -124,6 +125,29 @@ export function resolveLimits(l: TcpNetworkOptions['limits'] = {}): Limits {
  * Creates a TCP network for node `nodeId`. Nothing happens until `start()` (listening) or the
  * first `send` (lazy outbound connection).
  */
+/**
+ * Why `material` cannot serve as this member's TLS identity (null when it can): the key does not
+ * belong to the leaf certificate, the certificate is not valid at `nowMs`, or, with
+ * `requirePeerIdInCertificate`, it names neither `nodeId` in its subject CN nor in a DNS SAN (our
+ * peers would refuse us).
+ */
+function certificateProblem(material: TransportTlsOptions, nodeId: string, nowMs: number): string | null {
+  const cert = new X509Certificate(material.cert);
+  if (!cert.checkPrivateKey(createPrivateKey(material.key)))
+    return 'the key does not belong to the certificate';
+  if (nowMs < Date.parse(cert.validFrom)) return `the certificate is not valid before ${cert.validFrom}`;
+  if (nowMs > Date.parse(cert.validTo)) return `the certificate expired ${cert.validTo}`;
+  if (material.requirePeerIdInCertificate) {
+    const names = [
+      ...[...cert.subject.matchAll(/^CN=(.+)$/gm)].map((m) => m[1]),
+      ...[...(cert.subjectAltName ?? '').matchAll(/DNS:([^,\s]+)/g)].map((m) => m[1]),
+    ];
+    if (!names.includes(nodeId))
+      return `the certificate names ${names.join(', ') || 'nothing'}, not this member '${nodeId}' (requirePeerIdInCertificate)`;
+  }
+  return null;
+}
+
 export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
   const { nodeId, clusterId } = options;
   const limits = resolveLimits(options.limits);
@@ -837,9 +861,19 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
         cert: material.cert,
         ca: material.ca,
       };
+      let problem: string | null;
       try {
-        // Both checks before anything changes: node:tls parses the PEM and matches key and cert.
+        // Every check before anything changes: node:tls parses the PEM (key, chain, CAs), then the
+        // key must belong to the certificate (createSecureContext lets an RSA key pass with an EC
+        // certificate), the certificate must be valid now, and name this member when peers
+        // check names.
         tls.createSecureContext({ key: next.key, cert: next.cert, ca: next.ca });
+        problem = certificateProblem(next, nodeId, Date.now());
+      } catch (e) {
+        throw new TransportError('tls-config', `TLS material refused: ${(e as Error).message}`, { cause: e });
+      }
+      if (problem !== null) throw new TransportError('tls-config', `TLS material refused: ${problem}`);
+      try {
         if (server) (server as tls.Server).setSecureContext({ key: next.key, cert: next.cert, ca: next.ca });
       } catch (e) {
         throw new TransportError('tls-config', `TLS material refused: ${(e as Error).message}`, { cause: e });

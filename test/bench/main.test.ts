@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -211,6 +211,7 @@ describe('floor', () => {
     const f = await measureFloor(dir, { fsyncIterations: 5, rttIterations: 20 });
     expect(f.floorMs).toBeCloseTo(f.fdatasync.p50 + 2 * f.rtt.p50, 9);
     expect(f.quorumFdatasync?.count).toBe(5);
+    expect(f.soloFdatasync?.count).toBe(5);
     expect(f.sharedDiskFloorMs).toBeCloseTo((f.quorumFdatasync?.p50 ?? Number.NaN) + 2 * f.rtt.p50, 9);
     expect(existsSync(dir)).toBe(true);
   });
@@ -221,5 +222,15 @@ describe('floor', () => {
     expect(q).toHaveLength(8);
     for (const v of q) expect(v).toBeGreaterThan(0);
     expect(await readdir(dir)).toEqual([]);
+    await expect(measureSharedDiskQuorum(dir, { members: 0 })).rejects.toThrow(/members must be >= 1/);
+  });
+
+  it('shared-disk quorum: a probe whose setup fails rejects and leaves nothing behind', async () => {
+    // A directory where the probe's data files cannot be created: the setup fails, nothing is left.
+    const dir = await tempDir();
+    const blocked = join(dir, 'not-a-dir');
+    await writeFile(blocked, 'x');
+    await expect(measureSharedDiskQuorum(blocked, { iterations: 2 })).rejects.toThrow();
+    expect(await readdir(dir)).toEqual(['not-a-dir']);
   });
 });

@@ -165,11 +165,17 @@ describe('formatTable', () => {
 
   it('prints the shared-disk floor and put p50 relative to it when it was measured', () => {
     const r = report();
-    r.floor = { ...floor, quorumFdatasync: summarize([1.5, 1.5, 1.5]), sharedDiskFloorMs: 1.6 };
+    r.floor = {
+      ...floor,
+      soloFdatasync: summarize([0.5, 0.5]),
+      quorumFdatasync: summarize([1.5, 1.5, 1.5]),
+      sharedDiskFloorMs: 1.6,
+    };
     const t = formatTable(r);
     expect(t).toContain(
       'shared-disk floor (3 members on this one disk) = 2nd of 3 simultaneous fdatasyncs p50 + 2 x RTT p50 = 1.50 + 2 x 0.050 = 1.60 ms',
     );
+    expect(t).toContain('one writer alone, same probe: p50 0.500 ms');
     expect(t).toContain('ours: sequential put p50 = 1.82 x floor, 1.25 x shared-disk floor');
   });
 

@@ -2,6 +2,7 @@
  * Mutual TLS: certificates are generated with openssl at test time into a temp dir. Skipped (with
  * the reason in the test name) only when openssl is not installed.
  */
+import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createTcpClientConnection,
@@ -183,8 +184,24 @@ describe.skipIf(!OPENSSL)(`mutual TLS${OPENSSL ? '' : ' (skipped: openssl not fo
       createTcpClientConnection({ endpoint: `127.0.0.1:${port}`, clusterId: 'c1', tls, limits: FAST_LIMITS });
     const echo = async (c: ReturnType<typeof dial>, text: string) =>
       Buffer.from(await c.request(Buffer.from(text), { timeoutMs: 2000 })).toString();
+    const refusedByOldTrust = async () => {
+      const c = dial(certs.client!);
+      try {
+        // The client refuses the member's certificate: it is not signed by a CA the client trusts.
+        await expect(c.connect()).rejects.toThrow(/certificate|self.signed|verify/i);
+      } finally {
+        await c.close();
+      }
+    };
+    const refusal = (material: Pick<TransportTlsOptions, 'key' | 'cert' | 'ca'>) => {
+      try {
+        r.reloadTls(material);
+        return undefined;
+      } catch (e) {
+        return e as TransportError;
+      }
+    };
     const before = dial(certs.client!);
-    const oldTrust = dial(certs.client!);
     const newTrust = dial({ ...certs.client!, ca: bothCas });
     try {
       expect(await echo(before, 'before')).toBe('before');
@@ -192,19 +209,26 @@ describe.skipIf(!OPENSSL)(`mutual TLS${OPENSSL ? '' : ' (skipped: openssl not fo
       // The connection made before the rotation keeps its session.
       expect(await echo(before, 'still')).toBe('still');
       // A client that trusts only the old CA now refuses the member's new certificate...
-      await expect(oldTrust.connect()).rejects.toThrow();
+      await refusedByOldTrust();
       // ...and one that trusts the new CA is served; its certificate (old CA) is still accepted.
       expect(await echo(newTrust, 'rotated')).toBe('rotated');
-      // A key that does not match the certificate is refused before anything changes.
-      const bad = (() => {
-        try {
-          r.reloadTls({ key: certs.b!.key, cert: rotated.cert, ca: bothCas });
-          return undefined;
-        } catch (e) {
-          return e as TransportError;
-        }
-      })();
-      expect(bad?.code).toBe('tls-config');
+      // Refused before anything changes: a key of the same type that is not the certificate's, a
+      // key of another type (node:tls alone would take it), and PEM that is not PEM.
+      const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({
+        type: 'pkcs8',
+        format: 'pem',
+      });
+      for (const bad of [
+        { key: certs.b!.key, cert: rotated.cert, ca: bothCas },
+        { key: rsa, cert: rotated.cert, ca: bothCas },
+        { key: rotated.key, cert: 'not a certificate', ca: bothCas },
+      ]) {
+        const e = refusal(bad);
+        expect(e?.code).toBe('tls-config');
+      }
+      expect(refusal({ key: rsa, cert: rotated.cert, ca: bothCas })?.message).toMatch(/key does not belong/);
+      // Still the rotated certificate: old-CA-only clients refused, new-CA clients served.
+      await refusedByOldTrust();
       const after = dial({ ...certs.client!, ca: bothCas });
       try {
         expect(await echo(after, 'unchanged')).toBe('unchanged');
@@ -212,12 +236,49 @@ describe.skipIf(!OPENSSL)(`mutual TLS${OPENSSL ? '' : ' (skipped: openssl not fo
         await after.close();
       }
     } finally {
-      await Promise.all([before.close(), oldTrust.close(), newTrust.close()]);
+      await Promise.all([before.close(), newTrust.close()]);
       await r.close();
     }
     const plain = node('p', undefined);
     expect(() => plain.reloadTls(certs.a!)).toThrow(/started without TLS/);
     await plain.close();
+  });
+
+  it('reloadTls: new outbound connections present the new certificate', async () => {
+    makeCa('ca3');
+    const fresh = makeCert('x', 'ca3');
+    // y accepts only certificates from ca3; x starts with one from the cluster CA.
+    const y = node('y', { ...makeCert('y', 'ca'), ca: fresh.ca });
+    const portY = (await y.start()).port;
+    const x = node('x', certs.a, { y: `127.0.0.1:${portY}` });
+    await x.start();
+    try {
+      const inbox = new Inbox(y);
+      const refused = waitForEvent(
+        y,
+        (e) => (e?.type === 'handshake-rejected' ? e.reason : undefined),
+        'y refuses x before the rotation',
+      );
+      x.send('y', Buffer.from('old certificate'));
+      expect(await refused).toBe('tls');
+      // x keeps trusting the cluster CA (y's certificate) and now presents one from ca3.
+      x.reloadTls({ key: fresh.key, cert: fresh.cert, ca: [certs.a!.ca as Buffer, fresh.ca as Buffer] });
+      x.send('y', Buffer.from('new certificate'));
+      await inbox.until(() => inbox.texts('x').includes('new certificate'), 'y receives from x');
+    } finally {
+      await Promise.all([x.close(), y.close()]);
+    }
+  });
+
+  it('reloadTls with requirePeerIdInCertificate refuses a certificate that does not name this member', async () => {
+    const strict = node('s2', { ...makeCert('s2', 'ca'), requirePeerIdInCertificate: true });
+    try {
+      const other = makeCert('someone-else', 'ca');
+      expect(() => strict.reloadTls(other)).toThrow(/the certificate names someone-else, localhost, not this member 's2'/);
+      expect(() => strict.reloadTls(makeCert('s2', 'ca'))).not.toThrow();
+    } finally {
+      await strict.close();
+    }
   });
 
   it('serves TLS clients with a valid certificate', async () => {
