@@ -6,6 +6,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
+import { versionLine } from '../../runtime/version.js';
 import { registerCheckCommand } from './commands/check.js';
 import { registerDiagramCommand } from './commands/diagram.js';
 import { registerGenerateCommand } from './commands/generate.js';
@@ -17,6 +18,7 @@ import { type CliIo, processIo } from './io.js';
 export function createProgram(io: CliIo, setExitCode: (code: number) => void): Command {
   const program = new Command('vibee')
     .description('vibee: parse, validate and generate code from .vibee specs')
+    .version(versionLine('vibee'), '-V, --version', 'print the package version')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) });
   registerParseCommand(program, io, setExitCode);

@@ -22,6 +22,7 @@ import { parseConflictRules } from '../coordination/conflict-rules.js';
 import { CoordinationError } from '../coordination/errors.js';
 import type { ConflictRule } from '../coordination/state-machine.js';
 import { startServer } from '../server/server.js';
+import { versionLine } from '../version.js';
 import {
   FlagError,
   formatHostPort,
@@ -37,7 +38,7 @@ import {
 /** Stable exit codes. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, unreachable: 3, indeterminate: 4 } as const;
 
-const USAGE = `usage: consensus <command> [flags]
+const USAGE = `usage: consensus <command> [flags]   (--version: the package and wire protocol versions)
   demo [--json] [--keep]    (a real 3-member cluster, narrated and verified)
   bench [--etcd HOST:PORT,...] [--json FILE] [--plot FILE.svg] [--workloads id,...] [--scale X]
   serve --id ID --listen HOST:PORT --peers ID=HOST:PORT,... --data DIR [--http HOST:PORT] [--join]
@@ -419,6 +420,10 @@ export async function main(argv: string[]): Promise<number> {
     if (!verb || verb === '--help' || verb === 'help') {
       out(USAGE);
       return verb ? EXIT.ok : EXIT.usage;
+    }
+    if (verb === '--version' || verb === 'version') {
+      out(versionLine('consensus'));
+      return EXIT.ok;
     }
     if (verb === 'demo') return await (await import('./demo.js')).demoMain(rest);
     if (verb === 'bench') return await (await import('./bench-command.js')).benchCommand(rest);

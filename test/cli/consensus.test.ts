@@ -94,6 +94,17 @@ describe('consensus CLI against a 3-process cluster', () => {
     expect(JSON.parse(t.stdout).leaderId).toBe(target);
   });
 
+  it('--version prints the package and wire protocol versions and exits 0', async () => {
+    const { version } = JSON.parse(
+      readFileSync(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8'),
+    ) as {
+      version: string;
+    };
+    const v = await runCli(['--version']);
+    expect(v.code).toBe(0);
+    expect(v.stdout.trim()).toBe(`consensus ${version} (vibee-consensus, wire protocol v1)`);
+  });
+
   it('errors: bad flags exit 2, unreachable endpoints exit 3, a bad demo flag exits 2', async () => {
     expect((await runCli(['put', 'k', '--endpoints', eps])).code).toBe(2);
     expect((await runCli(['get', 'k', '--endpoints', 'nonsense'])).code).toBe(2);

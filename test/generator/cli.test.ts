@@ -12,6 +12,13 @@ const tmp = mkdtempSync(path.join(tmpdir(), 'vibee-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('vibee CLI', () => {
+  it('--version prints the package version from package.json and exits 0', async () => {
+    const io = captureIo();
+    const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+    expect(await main(['--version'], io)).toBe(0);
+    expect(io.out.trim()).toBe(`vibee ${version} (vibee-consensus, wire protocol v1)`);
+  });
+
   it('check passes on the committed generated/ tree', async () => {
     const io = captureIo();
     expect(await main(['check'], io)).toBe(0);
