@@ -274,7 +274,9 @@ describe.skipIf(!OPENSSL)(`mutual TLS${OPENSSL ? '' : ' (skipped: openssl not fo
     const strict = node('s2', { ...makeCert('s2', 'ca'), requirePeerIdInCertificate: true });
     try {
       const other = makeCert('someone-else', 'ca');
-      expect(() => strict.reloadTls(other)).toThrow(/the certificate names someone-else, localhost, not this member 's2'/);
+      expect(() => strict.reloadTls(other)).toThrow(
+        /the certificate names someone-else, localhost, not this member 's2'/,
+      );
       expect(() => strict.reloadTls(makeCert('s2', 'ca'))).not.toThrow();
     } finally {
       await strict.close();
