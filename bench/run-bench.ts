@@ -51,8 +51,7 @@ export async function runBench(opts: RunBenchOptions): Promise<BenchReport> {
   const progress = createProgress(opts.progressStream ?? process.stdout);
   const results: WorkloadResult[] = [];
   const warmUpMs = opts.warmUpMs ?? 0;
-  for (const t of opts.targets) {
-    if (warmUpMs <= 0) break;
+  for (const t of warmUpMs > 0 ? opts.targets : []) {
     progress.update(`${t.name} warm-up`, 0, 1);
     try {
       await warmUp(t, `${runId}/${t.name}`, warmUpMs);

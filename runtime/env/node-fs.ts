@@ -32,6 +32,15 @@ export interface NodeFileSystemOptions {
   blockingSyncMaxBytes?: number;
 }
 
+/** Writes all of `bytes` at `offset` (a positional write may be short). */
+async function writeAll(h: FileHandle, offset: number, bytes: Uint8Array): Promise<void> {
+  let done = 0;
+  while (done < bytes.length) {
+    const { bytesWritten } = await h.write(bytes, done, bytes.length - done, offset + done);
+    done += bytesWritten;
+  }
+}
+
 function isCode(e: unknown, code: string): boolean {
   return (e as { code?: unknown } | null)?.code === code;
 }
@@ -92,12 +101,7 @@ export function createNodeFileSystem(rootDir: string, opts: NodeFileSystemOption
       }
     },
     async write(path, offset, bytes) {
-      const h = await handle(resolve(path));
-      let done = 0;
-      while (done < bytes.length) {
-        const { bytesWritten } = await h.write(bytes, done, bytes.length - done, offset + done);
-        done += bytesWritten;
-      }
+      await writeAll(await handle(resolve(path)), offset, bytes);
     },
     async writeDurable(path, offset, bytes) {
       const h = await handle(resolve(path));
@@ -109,11 +113,7 @@ export function createNodeFileSystem(rootDir: string, opts: NodeFileSystemOption
         fdatasyncSync(h.fd);
         return;
       }
-      let done = 0;
-      while (done < bytes.length) {
-        const { bytesWritten } = await h.write(bytes, done, bytes.length - done, offset + done);
-        done += bytesWritten;
-      }
+      await writeAll(h, offset, bytes);
       await h.datasync();
     },
     async truncate(path, size) {

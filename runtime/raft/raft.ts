@@ -901,6 +901,12 @@ export class Raft {
     for (const p of this.progress.values()) if (this.lacksCommit(p)) this.sendHeartbeat(p);
   }
 
+  /** Schedules the delayed commit notification, unless one is already due. */
+  private armCommitNotify(): void {
+    if (this.commitNotifyDeadline === Number.POSITIVE_INFINITY)
+      this.commitNotifyDeadline = this.now + this.cfg.commitNotifyDelay;
+  }
+
   private anyLacksCommit(): boolean {
     for (const p of this.progress.values()) if (this.lacksCommit(p)) return true;
     return false;
@@ -1050,8 +1056,7 @@ export class Raft {
     this.commit = idx;
     this.leaderCommittedInTerm = this.leaderCommittedInTerm || this.log.term(idx) === this.term;
     if (this.cfg.commitNotifyDelay <= 0) this.needFlush = true;
-    else if (this.commitNotifyDeadline === Number.POSITIVE_INFINITY)
-      this.commitNotifyDeadline = this.now + this.cfg.commitNotifyDelay;
+    else this.armCommitNotify();
     this.maybeLeaveJoint();
     this.maybeStepDownRemoved();
   }
@@ -1104,8 +1109,7 @@ export class Raft {
       this.maybeCommit();
       if (this.role !== 'leader') return;
       // A follower whose acknowledgement came after the commit advanced learns it the same way.
-      if (this.cfg.commitNotifyDelay > 0 && this.lacksCommit(p) && this.commitNotifyDeadline === Infinity)
-        this.commitNotifyDeadline = this.now + this.cfg.commitNotifyDelay;
+      if (this.cfg.commitNotifyDelay > 0 && this.lacksCommit(p)) this.armCommitNotify();
       if (this.transferee === from && p.match === this.log.lastIndex()) this.sendTimeoutNow(from);
     } else if (p.state === 'probe') {
       p.paused = false;

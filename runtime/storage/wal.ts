@@ -195,6 +195,11 @@ export class Wal {
     return this.failure;
   }
 
+  /** How many syncs completed so far (cheap: `stats()` copies every counter). */
+  get syncCount(): number {
+    return this.counters.syncs;
+  }
+
   /** Counters (writes, syncs, bytes, segments). */
   stats(): WalStats {
     return { ...this.counters };

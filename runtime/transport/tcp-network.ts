@@ -122,14 +122,18 @@ export function resolveLimits(l: TcpNetworkOptions['limits'] = {}): Limits {
 }
 
 /**
- * Creates a TCP network for node `nodeId`. Nothing happens until `start()` (listening) or the
- * first `send` (lazy outbound connection).
+ * The names a certificate gives its holder: subject CNs and DNS subject alternative names (from
+ * node's `CN` value(s) and `subjectAltName` text, the same for a peer's and our own certificate).
  */
+function certificateNames(cns: readonly string[], subjectAltName: string | undefined): string[] {
+  const dns = [...(subjectAltName ?? '').matchAll(/DNS:([^,\s]+)/g)].map((m) => m[1] as string);
+  return [...new Set([...cns, ...dns])];
+}
+
 /**
  * Why `material` cannot serve as this member's TLS identity (null when it can): the key does not
  * belong to the leaf certificate, the certificate is not valid at `nowMs`, or, with
- * `requirePeerIdInCertificate`, it names neither `nodeId` in its subject CN nor in a DNS SAN (our
- * peers would refuse us).
+ * `requirePeerIdInCertificate`, it does not name `nodeId` (our peers would refuse us).
  */
 function certificateProblem(material: TransportTlsOptions, nodeId: string, nowMs: number): string | null {
   const cert = new X509Certificate(material.cert);
@@ -138,16 +142,18 @@ function certificateProblem(material: TransportTlsOptions, nodeId: string, nowMs
   if (nowMs < Date.parse(cert.validFrom)) return `the certificate is not valid before ${cert.validFrom}`;
   if (nowMs > Date.parse(cert.validTo)) return `the certificate expired ${cert.validTo}`;
   if (material.requirePeerIdInCertificate) {
-    const names = [
-      ...[...cert.subject.matchAll(/^CN=(.+)$/gm)].map((m) => m[1]),
-      ...[...(cert.subjectAltName ?? '').matchAll(/DNS:([^,\s]+)/g)].map((m) => m[1]),
-    ];
+    const cns = [...cert.subject.matchAll(/^CN=(.+)$/gm)].map((m) => m[1] as string);
+    const names = certificateNames(cns, cert.subjectAltName);
     if (!names.includes(nodeId))
       return `the certificate names ${names.join(', ') || 'nothing'}, not this member '${nodeId}' (requirePeerIdInCertificate)`;
   }
   return null;
 }
 
+/**
+ * Creates a TCP network for node `nodeId`. Nothing happens until `start()` (listening) or the
+ * first `send` (lazy outbound connection).
+ */
 export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
   const { nodeId, clusterId } = options;
   const limits = resolveLimits(options.limits);
@@ -342,16 +348,12 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
   ): [HandshakeRejectReason, string] | null {
     if (hello.kind !== 'peer' || !tlsMaterial?.requirePeerIdInCertificate) return null;
     const cert = (c.socket as tls.TLSSocket).getPeerCertificate?.();
-    const names = new Set<string>();
-    if (cert?.subject?.CN) names.add(String(cert.subject.CN));
-    for (const san of (cert?.subjectaltname ?? '').split(',')) {
-      const m = /^\s*DNS:(.+)$/.exec(san);
-      if (m?.[1]) names.add(m[1].trim());
-    }
-    if (names.has(hello.senderId)) return null;
+    const cn = cert?.subject?.CN;
+    const names = certificateNames(cn === undefined ? [] : [cn].flat().map(String), cert?.subjectaltname);
+    if (names.includes(hello.senderId)) return null;
     return [
       'tls',
-      `peer claims id '${hello.senderId}' but its certificate names ${names.size > 0 ? [...names].join(', ') : 'nothing'}`,
+      `peer claims id '${hello.senderId}' but its certificate names ${names.length > 0 ? names.join(', ') : 'nothing'}`,
     ];
   }
 
@@ -861,19 +863,14 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
         cert: material.cert,
         ca: material.ca,
       };
-      let problem: string | null;
       try {
         // Every check before anything changes: node:tls parses the PEM (key, chain, CAs), then the
         // key must belong to the certificate (createSecureContext lets an RSA key pass with an EC
         // certificate), the certificate must be valid now, and name this member when peers
         // check names.
         tls.createSecureContext({ key: next.key, cert: next.cert, ca: next.ca });
-        problem = certificateProblem(next, nodeId, Date.now());
-      } catch (e) {
-        throw new TransportError('tls-config', `TLS material refused: ${(e as Error).message}`, { cause: e });
-      }
-      if (problem !== null) throw new TransportError('tls-config', `TLS material refused: ${problem}`);
-      try {
+        const problem = certificateProblem(next, nodeId, Date.now());
+        if (problem !== null) throw new Error(problem);
         if (server) (server as tls.Server).setSecureContext({ key: next.key, cert: next.cert, ca: next.ca });
       } catch (e) {
         throw new TransportError('tls-config', `TLS material refused: ${(e as Error).message}`, { cause: e });

@@ -3,7 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePorts } from '../server/helpers.js';
-import { ensureBuilt, runCli, type ServeProc, spawnServe, spawnServeCluster } from '../server/proc.js';
+import {
+  ensureBuilt,
+  runCli,
+  runServeExpectingExit,
+  type ServeProc,
+  spawnServe,
+  spawnServeCluster,
+} from '../server/proc.js';
 
 describe('consensus CLI against a 3-process cluster', () => {
   let root: string;
@@ -117,17 +124,7 @@ describe('consensus CLI against a 3-process cluster', () => {
     );
     const badRules = join(root, 'bad-rules.json');
     writeFileSync(badRules, JSON.stringify({ conflictRules: [{ prefix: 'a/', strategy: 'newest' }] }));
-    const br = await runCli([
-      'serve',
-      '--id',
-      'x',
-      '--listen',
-      '127.0.0.1:0',
-      '--data',
-      root,
-      '--config',
-      badRules,
-    ]);
+    const br = await runServeExpectingExit(root, '--config', badRules);
     expect(br.code).toBe(2);
     expect(br.stderr).toMatch(/--config: conflictRules\[0\]\.strategy must be one of/);
     const un = await runCli(['status', '--endpoints', '127.0.0.1:1', '--timeout', '300']);

@@ -8,7 +8,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CertDir, createCertDir, OPENSSL } from '../helpers/certs.js';
 import { freePorts } from '../server/helpers.js';
-import { ensureBuilt, runCli, type ServeProc, spawnServe, spawnServeCluster } from '../server/proc.js';
+import {
+  ensureBuilt,
+  runCli,
+  runServeExpectingExit,
+  type ServeProc,
+  spawnServe,
+  spawnServeCluster,
+} from '../server/proc.js';
 
 describe.skipIf(!OPENSSL)(
   `consensus over mutual TLS${OPENSSL ? '' : ' (skipped: openssl not found)'}`,
@@ -94,16 +101,7 @@ describe.skipIf(!OPENSSL)(
       ]);
       expect(missing.code).toBe(2);
       expect(missing.stderr).toMatch(/--tls-cert: cannot read \/no\/such\.crt: ENOENT/);
-      const requireOnly = await runCli([
-        'serve',
-        '--id',
-        'x',
-        '--listen',
-        '127.0.0.1:0',
-        '--data',
-        root,
-        '--tls-require-peer-id',
-      ]);
+      const requireOnly = await runServeExpectingExit(root, '--tls-require-peer-id');
       expect(requireOnly.code).toBe(2);
       expect(requireOnly.stderr).toMatch(/--tls-require-peer-id: needs --tls-cert/);
     });

@@ -46,6 +46,14 @@ export function runCli(
   });
 }
 
+/**
+ * `consensus serve` of a throwaway member `x` on any free port with data under `dataDir` and
+ * `extra` flags: for the flag errors that make it exit before it serves.
+ */
+export function runServeExpectingExit(dataDir: string, ...extra: string[]) {
+  return runCli(['serve', '--id', 'x', '--listen', '127.0.0.1:0', '--data', dataDir, ...extra]);
+}
+
 /** A `consensus serve` process. */
 export interface ServeProc {
   id: string;
