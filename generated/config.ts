@@ -13,6 +13,7 @@ export const DEFAULT_CONSENSUS_CONFIG: Readonly<ConsensusConfig> = Object.freeze
   preVote: true,
   checkQuorum: true,
   snapshotInterval: SNAPSHOT_INTERVAL,
+  snapshotLogPercent: 100,
   maxLogEntries: MAX_LOG_ENTRIES,
   maxPendingProposals: MAX_PENDING_PROPOSALS,
   maxInflightAppends: MAX_INFLIGHT_APPENDS,
@@ -21,7 +22,7 @@ export const DEFAULT_CONSENSUS_CONFIG: Readonly<ConsensusConfig> = Object.freeze
   maxRetriesPerAppend: MAX_RETRIES_PER_APPEND,
 });
 
-const KNOWN_KEYS: ReadonlySet<string> = new Set(['clusterId', 'electionTimeoutMinMs', 'electionTimeoutMaxMs', 'heartbeatIntervalMs', 'preVote', 'checkQuorum', 'snapshotInterval', 'maxLogEntries', 'maxPendingProposals', 'maxInflightAppends', 'maxAppendBytes', 'clockDriftBoundMs', 'maxRetriesPerAppend']);
+const KNOWN_KEYS: ReadonlySet<string> = new Set(['clusterId', 'electionTimeoutMinMs', 'electionTimeoutMaxMs', 'heartbeatIntervalMs', 'preVote', 'checkQuorum', 'snapshotInterval', 'snapshotLogPercent', 'maxLogEntries', 'maxPendingProposals', 'maxInflightAppends', 'maxAppendBytes', 'clockDriftBoundMs', 'maxRetriesPerAppend']);
 
 /**
  * Validates a (partial) configuration: missing fields take defaults; unknown keys, wrong types and
@@ -69,6 +70,11 @@ export function validateConsensusConfig(input: unknown): ConsensusConfig {
     const v = given.snapshotInterval;
     if (!(Number.isSafeInteger(v) && (v as number) >= 0)) throw new ConfigError('snapshotInterval', `must be a non-negative integer, got ${JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? `${x}n` : x))}`);
     c.snapshotInterval = v as ConsensusConfig['snapshotInterval'];
+  }
+  if (given.snapshotLogPercent !== undefined) {
+    const v = given.snapshotLogPercent;
+    if (!(Number.isSafeInteger(v) && (v as number) >= 0)) throw new ConfigError('snapshotLogPercent', `must be a non-negative integer, got ${JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? `${x}n` : x))}`);
+    c.snapshotLogPercent = v as ConsensusConfig['snapshotLogPercent'];
   }
   if (given.maxLogEntries !== undefined) {
     const v = given.maxLogEntries;

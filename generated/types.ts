@@ -382,6 +382,8 @@ export interface ConsensusConfig {
   checkQuorum: boolean;
   /** `snapshot_interval: UInt` */
   snapshotInterval: number;
+  /** `snapshot_log_percent: UInt` */
+  snapshotLogPercent: number;
   /** `max_log_entries: UInt` */
   maxLogEntries: number;
   /** `max_pending_proposals: UInt` */

@@ -5,6 +5,7 @@ import {
   encodeRaftMessage,
   type HardState,
   type LogEntry,
+  MAX_LOG_ENTRIES,
   MAX_SYNC_STALL_MS,
   type NodeRole,
   SNAPSHOT_INTERVAL,
@@ -20,8 +21,16 @@ import { SimpleLogStore } from './simple-log-store.js';
 /** Node options beyond the core's (timeouts, pre-vote, limits: see `RaftConfig`). */
 export interface NodeConfig
   extends Partial<Omit<RaftConfig, 'id' | 'peers' | 'random' | 'restored' | 'now'>> {
-  /** Applied entries between two snapshots (default SNAPSHOT_INTERVAL). */
+  /** Applied entries between two snapshots (default SNAPSHOT_INTERVAL); see `snapshotLogPercent`. */
   snapshotInterval?: number;
+  /**
+   * Write-amplification guard (default 100): once `snapshotInterval` entries were applied, the next
+   * snapshot still waits until the commands applied since the last one add up to this percentage
+   * of that snapshot's size, or until half of `maxLogEntries` entries were applied, whichever comes
+   * first. A large state with small writes is then not rewritten in full every interval. 0 takes a
+   * snapshot every `snapshotInterval` entries regardless of sizes.
+   */
+  snapshotLogPercent?: number;
   /** A leader whose storage write stalls longer than this steps down (default MAX_SYNC_STALL_MS). */
   maxSyncStallMs?: number;
   /** TEST ONLY, breaks safety: send a Ready's messages before its entries and hard state are durable. */
@@ -127,6 +136,13 @@ export class RaftNode {
   private readonly store: LogStore;
   private readonly observer: NodeObserver;
   private readonly snapshotInterval: number;
+  private readonly snapshotLogPercent: number;
+  /** Applied entries after which a snapshot is taken whatever the sizes (keeps the log bounded). */
+  private readonly snapshotDeferLimit: number;
+  /** Bytes of commands applied since the last snapshot. */
+  private appliedBytesSinceSnapshot = 0;
+  /** Size of the last snapshot taken, installed or started from (0 without one). */
+  private lastSnapshotBytes = 0;
   private readonly unsafeSendBeforePersist: boolean;
   private timer: TimerHandle | null = null;
   private timerAt = Number.POSITIVE_INFINITY;
@@ -161,7 +177,13 @@ export class RaftNode {
   private snapshotRun: Promise<void> | null = null;
 
   /** Use `createNode`. */
-  constructor(opts: CreateNodeOptions, raft: Raft, store: LogStore, sm: StateMachine) {
+  constructor(
+    opts: CreateNodeOptions,
+    raft: Raft,
+    store: LogStore,
+    sm: StateMachine,
+    restoredSnapshotBytes = 0,
+  ) {
     this.id = opts.id;
     this.env = opts.env;
     this.raft = raft;
@@ -169,9 +191,15 @@ export class RaftNode {
     this.stateMachine = sm;
     this.observer = opts.observer ?? {};
     this.snapshotInterval = opts.config?.snapshotInterval ?? SNAPSHOT_INTERVAL;
+    this.snapshotLogPercent = opts.config?.snapshotLogPercent ?? 100;
+    this.snapshotDeferLimit = Math.max(
+      this.snapshotInterval,
+      Math.floor((opts.config?.maxLogEntries ?? MAX_LOG_ENTRIES) / 2),
+    );
     this.unsafeSendBeforePersist = opts.config?.unsafeSendBeforePersist ?? false;
     this.maxSyncStallMs = opts.config?.maxSyncStallMs ?? MAX_SYNC_STALL_MS;
     this.lastSnapshotIndex = raft.log.snapshotIndex;
+    this.lastSnapshotBytes = restoredSnapshotBytes;
     this.durableHardState = raft.hardState();
     this.env.network.onReceive((from, frame) => this.onFrame(from, frame));
     this.kick();
@@ -301,6 +329,8 @@ export class RaftNode {
     if (rd.snapshot) {
       this.stateMachine.restore(rd.snapshot.data);
       this.lastSnapshotIndex = rd.snapshot.meta.index;
+      this.lastSnapshotBytes = rd.snapshot.data.length;
+      this.appliedBytesSinceSnapshot = 0;
     }
     for (const e of rd.committedEntries) this.apply(e);
     for (const r of rd.readStates) this.readyReads.push(r);
@@ -358,7 +388,10 @@ export class RaftNode {
 
   private apply(e: LogEntry): void {
     let result: unknown;
-    if (e.entryType === 'command') result = this.stateMachine.apply(e.command, e.index);
+    if (e.entryType === 'command') {
+      result = this.stateMachine.apply(e.command, e.index);
+      this.appliedBytesSinceSnapshot += e.command.length;
+    }
     this.observer.onApply?.(this.id, e);
     for (const map of [this.proposals, this.confChanges]) {
       const p = map.get(e.index);
@@ -402,7 +435,10 @@ export class RaftNode {
   }
 
   /**
-   * Takes a local snapshot every `snapshotInterval` applied entries. The state is captured
+   * Takes a local snapshot every `snapshotInterval` applied entries, deferred by the
+   * write-amplification guard (`snapshotLogPercent`): with 10,000 keys of 128 bytes every
+   * snapshot is 1.9 MB while 1,000 puts add 0.2 MB of log, and writing and syncing the whole state
+   * each time cost 12-23% of the throughput with 64 requests in flight. The state is captured
    * synchronously (so it is exactly the state at `applied`); writing it, recording it in the log
    * and compacting run in the background, one at a time, so the Ready loop keeps replicating and
    * committing meanwhile (a multi-megabyte snapshot write and its fsyncs used to stall every
@@ -411,12 +447,20 @@ export class RaftNode {
   private maybeSnapshot(): void {
     if (this.snapshotRun || this.stopped) return;
     const applied = this.raft.applied;
-    if (applied - this.lastSnapshotIndex < this.snapshotInterval) return;
+    const since = applied - this.lastSnapshotIndex;
+    if (since < this.snapshotInterval) return;
+    if (
+      since < this.snapshotDeferLimit &&
+      this.appliedBytesSinceSnapshot * 100 < this.lastSnapshotBytes * this.snapshotLogPercent
+    )
+      return;
     // A leader's snapshot installed in the core but not yet persisted already covers `applied`:
     // the core would hand back its (higher) metadata, which must never label our older state.
     if (applied <= this.raft.log.snapshotIndex) return;
     const data = this.stateMachine.snapshot();
     const { meta } = this.raft.createSnapshot(applied, data);
+    this.lastSnapshotBytes = data.length;
+    this.appliedBytesSinceSnapshot = 0;
     // The core may keep entries that followers still need: compact storage only as far as the core
     // did now (a leader's snapshot installed while this one is written must not move the mark).
     const compactTo = Math.min(meta.index, this.raft.log.snapshotIndex);
@@ -566,6 +610,7 @@ export async function createNode(opts: CreateNodeOptions): Promise<RaftNode> {
   const fresh = loaded.hardState.term === 0 && loaded.entries.length === 0 && !loaded.snapshot;
   const {
     snapshotInterval: _si,
+    snapshotLogPercent: _sl,
     unsafeSendBeforePersist: _u,
     maxSyncStallMs: _m,
     ...raftCfg
@@ -580,5 +625,5 @@ export async function createNode(opts: CreateNodeOptions): Promise<RaftNode> {
     restored: fresh ? undefined : loaded,
     onRoleChange: obs?.onRoleChange ? (t) => obs.onRoleChange?.(opts.id, t) : raftCfg.onRoleChange,
   });
-  return new RaftNode(opts, raft, store, sm);
+  return new RaftNode(opts, raft, store, sm, loaded.snapshot?.data.length ?? 0);
 }

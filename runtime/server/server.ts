@@ -108,6 +108,7 @@ export function nodeConfigOf(c: ConsensusConfig): NodeConfig {
     preVote: c.preVote,
     checkQuorum: c.checkQuorum,
     snapshotInterval: c.snapshotInterval,
+    snapshotLogPercent: c.snapshotLogPercent,
     maxLogEntries: c.maxLogEntries,
     maxPendingProposals: c.maxPendingProposals,
     maxInflight: c.maxInflightAppends,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { encodeRaftMessage, type HardState, type LogEntry, type RaftMessage } from '../../generated/index.js';
+import type { HardState, LogEntry } from '../../generated/index.js';
 import type { Env } from '../../runtime/env/types.js';
 import type { StateMachine } from '../../runtime/node/kv-state-machine.js';
 import type { LoadedState, LogStore } from '../../runtime/node/log-store.js';
@@ -9,6 +9,7 @@ import { crc32 } from '../../runtime/raft/crc32.js';
 import { createRaft } from '../../runtime/raft/raft.js';
 import type { Snapshot } from '../../runtime/raft/types.js';
 import { createWorld } from '../../sim/world.js';
+import { manualEnv, settleMicrotasks } from '../helpers/manual-env.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -50,26 +51,6 @@ class GatedStore implements LogStore {
   }
 }
 
-function manualEnv(): { env: Env; deliver: (from: string, m: RaftMessage) => void } {
-  let handler: ((from: string, frame: Uint8Array) => void) | null = null;
-  const env: Env = {
-    clock: { now: () => 1000, setTimer: () => ({}), clearTimer: () => undefined },
-    random: () => 0.5,
-    network: {
-      send: () => undefined,
-      onReceive: (h) => {
-        handler = h;
-      },
-    },
-    fs: {} as Env['fs'],
-  };
-  return { env, deliver: (from, m) => handler?.(from, encodeRaftMessage(m)) };
-}
-
-const settle = async () => {
-  for (let i = 0; i < 50; i++) await Promise.resolve();
-};
-
 describe('review: node driver', () => {
   it('a local snapshot taken while a leader snapshot is being installed never claims its index', async () => {
     const { env, deliver } = manualEnv();
@@ -101,7 +82,7 @@ describe('review: node driver', () => {
       leaderCommit: 2,
       readSeq: 1,
     });
-    await settle(); // the Ready with entries 1..2 is being persisted
+    await settleMicrotasks(); // the Ready with entries 1..2 is being persisted
     const leaderData = enc(JSON.stringify(['e1', 'e2', 'e3', 'e4', 'e5', 'e6', 'e7', 'e8', 'e9', 'e10']));
     deliver('b', {
       type: 'InstallSnapshotRequest',
@@ -120,7 +101,7 @@ describe('review: node driver', () => {
       done: true,
     });
     store.release();
-    await settle();
+    await settleMicrotasks();
     // Every durable snapshot must hold the state at its own index (a crash may stop at any point).
     expect(store.snapshots.length).toBeGreaterThan(0);
     for (const { snapshot } of store.snapshots) {

@@ -1,0 +1,27 @@
+import { encodeRaftMessage, type RaftMessage } from '../../generated/index.js';
+import type { Env } from '../../runtime/env/types.js';
+
+/**
+ * An `Env` for driving one node by hand: the clock stands still, timers never fire, sends go
+ * nowhere, and `deliver` hands the node a message as if `from` had sent it.
+ */
+export function manualEnv(): { env: Env; deliver: (from: string, m: RaftMessage) => void } {
+  let handler: ((from: string, frame: Uint8Array) => void) | null = null;
+  const env: Env = {
+    clock: { now: () => 1000, setTimer: () => ({}), clearTimer: () => undefined },
+    random: () => 0.5,
+    network: {
+      send: () => undefined,
+      onReceive: (h) => {
+        handler = h;
+      },
+    },
+    fs: {} as Env['fs'],
+  };
+  return { env, deliver: (from, m) => handler?.(from, encodeRaftMessage(m)) };
+}
+
+/** Lets the node's promise chains (Ready loop, background snapshot) run to rest. */
+export async function settleMicrotasks(): Promise<void> {
+  for (let i = 0; i < 50; i++) await Promise.resolve();
+}
