@@ -69,7 +69,7 @@ export async function runStorageBench(
       entriesPerSync: Math.round((groupEntries / Math.max(1, syncs)) * 10) / 10,
       concurrency,
       payloadBytes,
-      preallocate: opts.preallocate ?? 'sparse',
+      preallocate: opts.preallocate ?? 'zero', // the WAL's default
     };
   } finally {
     await fs.close();
