@@ -31,6 +31,9 @@ export const MAX_BARRIERS: number = 64;
 /** `SNAPSHOT_INTERVAL` from the spec. */
 export const SNAPSHOT_INTERVAL: number = 1000;
 
+/** A due snapshot waits until the commands since the last one reach this percentage of its size. */
+export const SNAPSHOT_LOG_PERCENT: number = 100;
+
 /** `MAX_PENDING_PROPOSALS` from the spec. */
 export const MAX_PENDING_PROPOSALS: number = 128;
 
@@ -97,6 +100,7 @@ export const CONSTANTS = Object.freeze({
   BARRIER_TIMEOUT_MS,
   MAX_BARRIERS,
   SNAPSHOT_INTERVAL,
+  SNAPSHOT_LOG_PERCENT,
   MAX_PENDING_PROPOSALS,
   PRE_VOTE_TIMEOUT_MS,
   MAX_RETRIES_PER_APPEND,

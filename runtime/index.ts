@@ -63,4 +63,4 @@ export { type HostPort, type Server, type ServerOptions, startServer } from './s
 export { CORRUPTION_REMEDY, StorageFailedError, WalCorruptionError } from './storage/errors.js';
 export { createWalLogStore, type WalLogStore } from './storage/wal-log-store.js';
 export { TransportError } from './transport/errors.js';
-export type { TransportLimits, TransportTlsOptions } from './transport/types.js';
+export type { TlsCertificateSummary, TransportLimits, TransportTlsOptions } from './transport/types.js';

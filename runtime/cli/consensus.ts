@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 import { spawn } from 'node:child_process';
-import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
@@ -163,13 +162,8 @@ async function serve(args: string[]): Promise<number> {
       return;
     }
     try {
-      const material = parseTlsFlags(values) as NonNullable<typeof tlsFiles>;
-      const cert = new X509Certificate(material.cert);
-      server.network.reloadTls(material);
-      logger.info(
-        { subject: cert.subject, issuer: cert.issuer, validTo: cert.validTo },
-        'TLS certificate reloaded (SIGHUP): new connections use it',
-      );
+      const cert = server.network.reloadTls(parseTlsFlags(values) as NonNullable<typeof tlsFiles>);
+      logger.info(cert, 'TLS certificate reloaded (SIGHUP): new connections use it');
     } catch (e) {
       logger.error(
         { err: (e as Error).message },

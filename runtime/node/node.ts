@@ -9,6 +9,7 @@ import {
   MAX_SYNC_STALL_MS,
   type NodeRole,
   SNAPSHOT_INTERVAL,
+  SNAPSHOT_LOG_PERCENT,
 } from '../../generated/index.js';
 import type { Env, TimerHandle } from '../env/types.js';
 import { ProposalRejected } from '../raft/errors.js';
@@ -24,7 +25,7 @@ export interface NodeConfig
   /** Applied entries between two snapshots (default SNAPSHOT_INTERVAL); see `snapshotLogPercent`. */
   snapshotInterval?: number;
   /**
-   * Write-amplification guard (default 100): once `snapshotInterval` entries were applied, the next
+   * Write-amplification guard (default SNAPSHOT_LOG_PERCENT, 100): once `snapshotInterval` entries were applied, the next
    * snapshot still waits until the commands applied since the last one add up to this percentage
    * of that snapshot's size, or until half of `maxLogEntries` entries were applied, whichever comes
    * first. A large state with small writes is then not rewritten in full every interval. 0 takes a
@@ -191,7 +192,7 @@ export class RaftNode {
     this.stateMachine = sm;
     this.observer = opts.observer ?? {};
     this.snapshotInterval = opts.config?.snapshotInterval ?? SNAPSHOT_INTERVAL;
-    this.snapshotLogPercent = opts.config?.snapshotLogPercent ?? 100;
+    this.snapshotLogPercent = opts.config?.snapshotLogPercent ?? SNAPSHOT_LOG_PERCENT;
     this.snapshotDeferLimit = Math.max(
       this.snapshotInterval,
       Math.floor((opts.config?.maxLogEntries ?? MAX_LOG_ENTRIES) / 2),

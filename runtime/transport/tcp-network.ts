@@ -135,8 +135,12 @@ function certificateNames(cns: readonly string[], subjectAltName: string | undef
  * belong to the leaf certificate, the certificate is not valid at `nowMs`, or, with
  * `requirePeerIdInCertificate`, it does not name `nodeId` (our peers would refuse us).
  */
-function certificateProblem(material: TransportTlsOptions, nodeId: string, nowMs: number): string | null {
-  const cert = new X509Certificate(material.cert);
+function certificateProblem(
+  cert: X509Certificate,
+  material: TransportTlsOptions,
+  nodeId: string,
+  nowMs: number,
+): string | null {
   if (!cert.checkPrivateKey(createPrivateKey(material.key)))
     return 'the key does not belong to the certificate';
   if (nowMs < Date.parse(cert.validFrom)) return `the certificate is not valid before ${cert.validFrom}`;
@@ -863,13 +867,15 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
         cert: material.cert,
         ca: material.ca,
       };
+      let cert: X509Certificate;
       try {
         // Every check before anything changes: node:tls parses the PEM (key, chain, CAs), then the
         // key must belong to the certificate (createSecureContext lets an RSA key pass with an EC
         // certificate), the certificate must be valid now, and name this member when peers
         // check names.
         tls.createSecureContext({ key: next.key, cert: next.cert, ca: next.ca });
-        const problem = certificateProblem(next, nodeId, Date.now());
+        cert = new X509Certificate(next.cert);
+        const problem = certificateProblem(cert, next, nodeId, Date.now());
         if (problem !== null) throw new Error(problem);
         if (server) (server as tls.Server).setSecureContext({ key: next.key, cert: next.cert, ca: next.ca });
       } catch (e) {
@@ -877,6 +883,7 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
       }
       tlsMaterial = next;
       log.info({ node: nodeId }, 'TLS material reloaded: new handshakes use it');
+      return { subject: cert.subject, issuer: cert.issuer, validTo: cert.validTo };
     },
 
     start(): Promise<{ port: number }> {

@@ -168,9 +168,18 @@ export interface TcpNetwork extends Network {
    * handshake from now on, inbound and outbound, uses them; established connections keep theirs
    * (as etcd does). Throws a TransportError `tls-config` (nothing changed) when node:tls refuses
    * the material (unreadable PEM, a key that does not match the certificate) or when the network
-   * was created without TLS (turning TLS on or off needs a restart).
+   * was created without TLS (turning TLS on or off needs a restart). Returns who the new
+   * certificate names and when it expires (for the operator's log).
    */
-  reloadTls(material: Pick<TransportTlsOptions, 'key' | 'cert' | 'ca'>): void;
+  reloadTls(material: Pick<TransportTlsOptions, 'key' | 'cert' | 'ca'>): TlsCertificateSummary;
+}
+
+/** The identity a TLS certificate carries, as `reloadTls` reports it. */
+export interface TlsCertificateSummary {
+  subject: string;
+  issuer: string;
+  /** Expiry, as node:crypto prints it (e.g. `Nov 29 08:00:00 2027 GMT`). */
+  validTo: string;
 }
 
 /** Options of {@link createTcpClientConnection}. */
