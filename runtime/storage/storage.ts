@@ -56,9 +56,19 @@ export async function openStorage(
   opts: StorageOptions = {},
 ): Promise<{ storage: Storage; recovered: Recovered }> {
   const snapDir = opts.snapDir ?? 'snap';
-  const { wal, recovered: w } = await openWal(fs, opts.walDir ?? 'wal', opts);
   const snapshots = await openSnapshotStore(fs, snapDir, { retain: opts.retainSnapshots });
   const loaded = await snapshots.load();
+  // Snapshot files prove the member ran before; a new empty log would have forgotten its term and
+  // vote (it could vote twice in one term) and every acknowledged entry after the snapshot.
+  const snapshotFiles = (loaded.file ? [loaded.file] : []).concat(loaded.skipped.map((s) => s.file));
+  const { wal, recovered: w } = await openWal(fs, opts.walDir ?? 'wal', {
+    ...opts,
+    requireExisting:
+      snapshotFiles.length > 0
+        ? `${snapshotDescription(snapshotFiles)} shows this member ran before, so its log (with its ` +
+          'term, vote and the entries after the snapshot) was deleted or lost'
+        : undefined,
+  });
   let snapshot = loaded.snapshot;
   if (w.snapshot.index > 0 && (!snapshot || snapshot.index < w.snapshot.index)) {
     throw new WalCorruptionError(
@@ -106,4 +116,10 @@ export async function openStorage(
       repair: { ...w.repair, skippedSnapshots: loaded.skipped },
     },
   };
+}
+
+function snapshotDescription(files: string[]): string {
+  return files.length === 1
+    ? `the snapshot file ${files[0]}`
+    : `${files.length} snapshot files (${files.join(', ')})`;
 }

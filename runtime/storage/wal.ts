@@ -55,6 +55,12 @@ export interface WalOptions {
    * background. Default 'zero'.
    */
   preallocate?: 'sparse' | 'zero';
+  /**
+   * Why this WAL must already exist (e.g. the data dir holds snapshots, so the member has lived
+   * before). When set and no segment is found, `openWal` throws `WalCorruptionError` with this
+   * reason instead of starting a new, empty log that has forgotten the member's term and vote.
+   */
+  requireExisting?: string;
 }
 
 /** What recovery repaired (nothing acknowledged is ever dropped by a repair). */
@@ -741,6 +747,9 @@ export async function openWal(
   }
 
   if (infos.length === 0) {
+    if (opts.requireExisting !== undefined) {
+      throw new WalCorruptionError(dir, 0, `no WAL segment is left: ${opts.requireExisting}`);
+    }
     const state = new LogState(0, false);
     const info: SegmentInfo = { no: 1, name: segmentFileName(1), base: 0 };
     const headerEnd = await createSegment(fs, dir, info, state, 0, segmentSize, zeroFill, null);

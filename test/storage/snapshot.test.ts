@@ -131,6 +131,41 @@ describe('openStorage', () => {
     );
   });
 
+  it('refuses, and creates nothing, when every WAL segment is gone but snapshots remain', async () => {
+    const fs = new MemoryFileSystem();
+    const { storage } = await openStorage(fs, { segmentSize: SMALL });
+    await storage.wal.save(entries(1, 40, 3), { term: 3, votedFor: 'b', commit: 40 });
+    await storage.installSnapshot(snap(30, 3));
+    for (const name of await fs.list('wal')) await fs.remove(`wal/${name}`);
+    await fs.syncDir('wal');
+    for (let attempt = 0; attempt < 2; attempt++) {
+      // Refused again on the second start: the first refusal must not have created a fresh log.
+      const e = await openStorage(fs, { segmentSize: SMALL }).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(WalCorruptionError);
+      expect((e as Error).message).toBe(
+        `WAL corruption in wal at offset 0: no WAL segment is left: the snapshot file snap/${snapshotFileName(30, 3)} ` +
+          'shows this member ran before, so its log (with its term, vote and the entries after the ' +
+          `snapshot) was deleted or lost; ${CORRUPTION_REMEDY}`,
+      );
+      expect(await fs.list('wal')).toEqual([]);
+    }
+  });
+
+  it('a damaged snapshot file also counts as proof that the WAL must exist', async () => {
+    const fs = new MemoryFileSystem();
+    const { storage } = await openStorage(fs, { segmentSize: SMALL });
+    await storage.wal.save(entries(1, 40, 1));
+    await storage.installSnapshot(snap(30, 1));
+    const file = `snap/${snapshotFileName(30, 1)}`;
+    await fs.write(file, 0, new Uint8Array(8).fill(0xff));
+    for (const name of await fs.list('wal')) await fs.remove(`wal/${name}`);
+    const e = await openStorage(fs, { segmentSize: SMALL }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(WalCorruptionError);
+    expect((e as WalCorruptionError).reason).toContain(
+      `the snapshot file ${file} shows this member ran before`,
+    );
+  });
+
   it('a disk error while saving a snapshot stops the WAL acknowledging', async () => {
     const fs = new MemoryFileSystem();
     const { storage } = await openStorage(fs, { segmentSize: SMALL });
