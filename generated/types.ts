@@ -396,6 +396,8 @@ export interface ConsensusConfig {
   clockDriftBoundMs: number;
   /** `max_retries_per_append: UInt` */
   maxRetriesPerAppend: number;
+  /** `max_sync_stall_ms: UInt` */
+  maxSyncStallMs: number;
 }
 
 /** Opens a client session with a TTL; everything a client holds belongs to a session. */

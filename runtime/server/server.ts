@@ -115,6 +115,7 @@ export function nodeConfigOf(c: ConsensusConfig): NodeConfig {
     maxAppendBytes: c.maxAppendBytes,
     clockDriftBound: c.clockDriftBoundMs,
     maxRetriesPerAppend: c.maxRetriesPerAppend,
+    maxSyncStallMs: c.maxSyncStallMs,
   };
 }
 
