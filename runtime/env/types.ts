@@ -24,6 +24,12 @@ export interface Clock {
  */
 export interface Network {
   send(to: string, frame: Uint8Array): void;
+  /**
+   * The handler's type is the contract's (`=> void`, so any handler fits), but a handler may
+   * return `false` to say the frame is malformed (not a message of this protocol): a transport
+   * with connections then closes the one it came on and counts it. The TCP network does; the
+   * simulator's network has no connections and ignores the result.
+   */
   onReceive(handler: (from: string, frame: Uint8Array) => void): void;
 }
 

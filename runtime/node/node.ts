@@ -113,6 +113,10 @@ export interface NodeStatus extends RaftStatus {
   snapshotsTaken: number;
   /** Times this member stepped down because its storage stalled. */
   syncStalls: number;
+  /** Commands this member appended to the log as leader (`propose` accepted by the core). */
+  proposals: number;
+  /** `propose` calls the core refused (`ProposalRejected`: not the leader, backpressure, ...). */
+  proposalsRejected: number;
 }
 
 interface Pending {
@@ -166,6 +170,8 @@ export class RaftNode {
     messagesReceived: 0,
     snapshotsTaken: 0,
     syncStalls: 0,
+    proposals: 0,
+    proposalsRejected: 0,
   };
   private readonly maxSyncStallMs: number;
   /** Start of the storage write in progress (null when none). */
@@ -206,8 +212,9 @@ export class RaftNode {
     this.kick();
   }
 
-  private onFrame(from: string, frame: Uint8Array): void {
-    if (this.stopped) return;
+  /** Steps one frame; false (the network then drops that connection) when it does not decode. */
+  private onFrame(from: string, frame: Uint8Array): boolean {
+    if (this.stopped) return true;
     let msg: ReturnType<typeof decodeRaftMessage>;
     try {
       msg = decodeRaftMessage(frame);
@@ -216,7 +223,7 @@ export class RaftNode {
       // in the codec, still never allowed to take the member down.
       this.counters.framesDropped++;
       if (!(e instanceof DecodeError)) this.observer.onError?.(this.id, e);
-      return;
+      return false;
     }
     this.counters.messagesReceived++;
     this.guard(() => {
@@ -224,6 +231,7 @@ export class RaftNode {
       this.raft.step(from, msg);
     });
     this.kick();
+    return true;
   }
 
   private guard(fn: () => void): void {
@@ -501,8 +509,10 @@ export class RaftNode {
     try {
       r = this.raft.propose(command);
     } catch (e) {
+      if (e instanceof ProposalRejected) this.counters.proposalsRejected++;
       return Promise.reject(e);
     }
+    this.counters.proposals++;
     const p = new Promise<ProposeResult>((resolve, reject) =>
       this.proposals.set(r.index, { term: r.term, resolve, reject }),
     );

@@ -424,13 +424,13 @@ export function addressResolver(
 
 /**
  * Serves the client protocol of `network` with `handler`: decodes each request (a malformed one is
- * answered DECODE_ERROR and reported to `onMalformed`), calls `onRequest`, answers with the
- * handler's response (or `internal` if it threw).
+ * answered DECODE_ERROR, reported to `onMalformed`, and its connection closed by the transport),
+ * answers with the handler's response (or `internal` if it threw).
  */
 export function serveClientProtocol(
   network: Pick<TcpNetwork, 'onClientRequest'>,
   handler: RequestHandler,
-  hooks: { onRequest?(req: ClientRequest): void; onMalformed?(clientId: string, err: unknown): void } = {},
+  hooks: { onMalformed?(clientId: string, err: unknown): void } = {},
 ): void {
   network.onClientRequest((clientId, frame, reply) => {
     let req: ClientRequest;
@@ -440,10 +440,10 @@ export function serveClientProtocol(
       req = m;
     } catch (e) {
       hooks.onMalformed?.(clientId, e);
+      // Answered (so a client can tell why), then the transport closes the connection and counts it.
       reply(encodeClientMessage(response(0, 'error', { errorCode: 'DECODE_ERROR', message: String(e) })));
-      return;
+      return false;
     }
-    hooks.onRequest?.(req);
     handler.handle(req).then(
       (res) => reply(encodeClientMessage(res)),
       (e) =>

@@ -178,7 +178,8 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
     log.warn(suppressed > 0 ? { ...obj, suppressed } : obj, msg);
   }
   const random = options.random ?? Math.random;
-  const handlers: Array<(from: string, frame: Uint8Array) => void> = [];
+  // Typed as the contract's `=> void`; a handler's `false` still marks a frame malformed.
+  const handlers: Array<(from: string, frame: Uint8Array) => unknown> = [];
   let clientHandler: ClientRequestHandler | undefined;
   const listeners = new Set<(e: TransportEvent) => void>();
   const inbound = new Set<Inbound>();
@@ -232,15 +233,26 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
     emit({ type: 'handshake-rejected', direction, reason, remote, message });
   }
 
-  function deliver(from: string, frame: Uint8Array): void {
+  /** Hands a peer frame to the handlers; false when one of them found it malformed. */
+  function deliver(from: string, frame: Uint8Array): boolean {
     m.framesIn++;
+    let wellFormed = true;
     for (const h of handlers) {
       try {
-        h(from, frame);
+        if (h(from, frame) === false) wellFormed = false;
       } catch (err) {
         log.error({ err, from }, 'network receive handler threw');
       }
     }
+    return wellFormed;
+  }
+
+  /** A frame that passed the framing but not its decoder: the stream cannot be trusted further. */
+  function closeMalformed(c: Inbound, message: string): void {
+    m.malformedFrames++;
+    emit({ type: 'malformed', direction: 'inbound', remote: c.remote, message });
+    warnRemote({ remote: c.remote, peer: c.id, err: message }, 'closing connection: malformed frame');
+    closeInbound(c, 'malformed frame');
   }
 
   function drop(peer: string, reason: 'queue-full' | 'oversize' | 'unknown-peer' | 'closed', p?: Peer): void {
@@ -426,10 +438,15 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
       m.bytesOut += 8 + resp.length;
     };
     if (!clientHandler) return;
+    let wellFormed: unknown = true;
     try {
-      clientHandler(c.id, payload, reply);
+      wellFormed = clientHandler(c.id, payload, reply);
     } catch (err) {
       log.error({ err, clientId: c.id }, 'client request handler threw');
+    }
+    if (wellFormed === false) {
+      flushReplies(c); // the handler's error reply leaves before the connection closes
+      closeMalformed(c, 'undecodable client request');
     }
   }
 
@@ -454,21 +471,21 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
       try {
         frame = c.decoder.next();
       } catch (err) {
-        m.malformedFrames++;
         const message = (err as Error).message;
-        emit({ type: 'malformed', direction: 'inbound', remote: c.remote, message });
-        if (c.state === 'handshake') refuseInbound(c, 'frame-too-large', message, false);
+        if (c.state !== 'handshake') closeMalformed(c, message);
         else {
-          warnRemote({ remote: c.remote, peer: c.id, err: message }, 'closing connection: malformed frame');
-          closeInbound(c, 'malformed frame');
+          m.malformedFrames++;
+          emit({ type: 'malformed', direction: 'inbound', remote: c.remote, message });
+          refuseInbound(c, 'frame-too-large', message, false);
         }
         return;
       }
       if (frame === null) break;
       c.framesDone++;
       if (c.state === 'handshake') onHello(c, frame);
-      else if (c.state === 'peer') deliver(c.id, frame);
-      else if (c.state === 'client') onClientFrame(c, frame);
+      else if (c.state === 'peer') {
+        if (!deliver(c.id, frame)) closeMalformed(c, 'undecodable peer message');
+      } else if (c.state === 'client') onClientFrame(c, frame);
       if ((c.state as Inbound['state']) === 'closed') return;
     }
     // Global budget: many connections each holding part of a large frame must not add up without

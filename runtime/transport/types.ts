@@ -139,12 +139,16 @@ export type TransportEvent =
   | { type: 'dropped'; peer: string; reason: 'queue-full' | 'oversize' | 'unknown-peer' | 'closed' }
   | { type: 'connection-closed'; direction: 'inbound' | 'outbound'; remote: string; reason: string };
 
-/** Handler for client requests; call `reply` at most once (later calls are ignored). */
+/**
+ * Handler for client requests; call `reply` at most once (later calls are ignored). Return `false`
+ * when the request is malformed: a reply given before that is still sent, then the connection is
+ * closed and counted in `malformedFrames`.
+ */
 export type ClientRequestHandler = (
   clientId: string,
   frame: Uint8Array,
   reply: (frame: Uint8Array) => void,
-) => void;
+) => unknown;
 
 /**
  * The network a node runs on: the contract's {@link Network} plus lifecycle and metrics.
