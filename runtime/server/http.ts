@@ -16,7 +16,7 @@ export interface MetricsSources {
   network: TcpNetwork;
   status(): ServerStatus;
   /** Counters kept by the server. */
-  counters(): { proposals: number; elections: number; duplicates: number };
+  counters(): { elections: number; duplicates: number };
 }
 
 /** A running HTTP endpoint. */
@@ -44,37 +44,58 @@ export function createMetricsRegistry(src: MetricsSources): {
         this.set(read());
       },
     });
+  // A `_total` is a Prometheus counter (rate() and reset handling work on it); its source is a
+  // monotonic count the member keeps, mirrored at scrape time.
+  const counter = (name: string, help: string, read: () => number) =>
+    new client.Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(read());
+      },
+    });
   const st = () => src.node.status();
   const tm = () => src.network.metrics();
   gauge('consensus_term', 'Current Raft term', () => st().term);
   gauge('consensus_commit_index', 'Commit index', () => st().commitIndex);
   gauge('consensus_applied_index', 'Applied index', () => st().appliedIndex);
   gauge('consensus_last_index', 'Last log index', () => st().lastIndex);
-  gauge(
+  counter(
     'consensus_proposals_total',
-    'Client commands proposed by this member',
-    () => src.counters().proposals,
+    'Commands this member appended to the log as leader',
+    () => st().proposals,
   );
-  gauge('consensus_elections_total', 'Elections started by this member', () => src.counters().elections);
-  gauge(
+  counter(
+    'consensus_proposals_rejected_total',
+    'Proposals refused by this member (not the leader, backpressure)',
+    () => st().proposalsRejected,
+  );
+  counter('consensus_elections_total', 'Elections started by this member', () => src.counters().elections);
+  counter(
     'consensus_dedup_hits_total',
     'Retried commands answered from the exactly-once cache',
     () => src.counters().duplicates,
   );
-  gauge('consensus_transport_bytes_in_total', 'Bytes received', () => tm().bytesIn);
-  gauge('consensus_transport_bytes_out_total', 'Bytes sent', () => tm().bytesOut);
-  gauge(
+  counter('consensus_transport_bytes_in_total', 'Bytes received', () => tm().bytesIn);
+  counter('consensus_transport_bytes_out_total', 'Bytes sent', () => tm().bytesOut);
+  counter(
     'consensus_transport_dropped_frames_total',
     'Frames dropped by the transport',
     () => tm().droppedFrames,
   );
-  gauge(
+  counter(
     'consensus_transport_malformed_frames_total',
     'Connections closed for malformed frames',
     () => tm().malformedFrames,
   );
-  gauge('consensus_transport_rejected_handshakes_total', 'Refused handshakes', () => tm().rejectedHandshakes);
-  gauge(
+  counter(
+    'consensus_transport_rejected_handshakes_total',
+    'Refused handshakes',
+    () => tm().rejectedHandshakes,
+  );
+  counter(
     'consensus_frames_dropped_total',
     'Raft frames dropped by the node (undecodable)',
     () => st().framesDropped,

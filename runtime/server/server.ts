@@ -161,7 +161,7 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
   };
   const replica = createCoordinationReplica({ conflictRules: opts.conflictRules });
   const dedup = new DedupStateMachine(replica);
-  const counters = { proposals: 0, elections: 0 };
+  const counters = { elections: 0 };
   const tracing = createServerTracing({ nodeId: opts.id, now: () => clock.now() });
   let node: RaftNode;
   try {
@@ -196,9 +196,6 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
   const addressOf = addressResolver(node, staticPeers);
   const handler: RequestHandler = createRequestHandler({ node, replica, clock, addressOf, tracing });
   serveClientProtocol(network, handler, {
-    onRequest: (req) => {
-      if (req.kind === 'command') counters.proposals++;
-    },
     onMalformed: (clientId, e) => log.warn({ clientId, err: String(e) }, 'malformed client request'),
   });
   const { port } = await network.start();

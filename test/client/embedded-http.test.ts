@@ -53,6 +53,14 @@ describe('single member: embedded client and the HTTP endpoint', () => {
     expect(m).toMatch(/consensus_term \d+/);
     expect(m).toMatch(/consensus_role\{role="leader"\} 1/);
     expect(m).toMatch(/consensus_fsync_seconds_count [1-9]/);
+    // Monotonic counts are Prometheus counters, so rate() and counter resets work on them.
+    for (const name of [
+      'consensus_proposals_total',
+      'consensus_elections_total',
+      'consensus_transport_bytes_in_total',
+    ])
+      expect(m).toContain(`# TYPE ${name} counter`);
+    expect(m).toMatch(/consensus_proposals_total [1-9]/);
     expect((await fetch(`${base}/nope`)).status).toBe(404);
   });
 

@@ -18,9 +18,18 @@ describe('three servers on loopback', () => {
     const follower = c.servers.find((s) => s !== leader);
     const client = await connect({ endpoints: [`127.0.0.1:${follower?.port}`], timeoutMs: 5000 });
     try {
+      const proposals = () => [leader.node.status().proposals, follower?.node.status().proposals];
+      const [leaderBefore, followerBefore] = proposals();
+      const term = leader.node.status().term;
       await client.put('k', 'v1');
       const r = await client.get('k');
       expect(text(r.value)).toBe('v1');
+      // consensus_proposals_total: counted where the command entered the log, not where it arrived.
+      const [leaderAfter, followerAfter] = proposals();
+      if (leader.node.status().term === term) {
+        expect(followerAfter).toBe(followerBefore);
+        expect(leaderAfter).toBeGreaterThan(leaderBefore as number);
+      }
       const st = await client.status();
       expect(st.leaderId).toBe(leader.id);
       expect(st.members.map((m) => m.id).sort()).toEqual(['n1', 'n2', 'n3']);

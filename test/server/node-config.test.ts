@@ -3,7 +3,7 @@ import { DEFAULT_CONSENSUS_CONFIG, validateConsensusConfig } from '../../generat
 import { nodeConfigOf } from '../../runtime/server/server.js';
 
 /** A valid change of one field: numbers +1 (every constraint still holds), booleans flipped. */
-function changed(key: string, value: unknown): unknown {
+function changed(value: unknown): unknown {
   if (typeof value === 'number') return value + 1;
   if (typeof value === 'boolean') return !value;
   return `${String(value)}-changed`;
@@ -15,7 +15,7 @@ describe('consensus serve --config reaches the member', () => {
 
   it.each(keys)('%s changes the node configuration', (key) => {
     const base = nodeConfigOf(validateConsensusConfig({}));
-    const value = changed(key, (DEFAULT_CONSENSUS_CONFIG as unknown as Record<string, unknown>)[key]);
+    const value = changed((DEFAULT_CONSENSUS_CONFIG as unknown as Record<string, unknown>)[key]);
     const tuned = nodeConfigOf(validateConsensusConfig({ [key]: value }));
     expect(tuned).not.toEqual(base);
     expect(Object.values(tuned)).toContain(value);
