@@ -35,6 +35,12 @@ export type CallRequest = Omit<ClientRequest, 'type' | 'requestId' | 'deadlineMs
 export interface CallOptions {
   deadline: number;
   signal?: AbortSignal;
+  /**
+   * Filled in when the call returns a response: `maybeApplied` is true when an earlier attempt of
+   * this call may have reached the log (it was sent and its outcome never came back). False means
+   * the returned response speaks for the only attempt that can have had an effect.
+   */
+  report?: { maybeApplied: boolean };
 }
 
 /** See module doc. */
@@ -171,7 +177,10 @@ async function retrying(
     if (res) {
       unreachable = 0;
       const dropped = res.status === 'rejected' && res.errorCode === 'dropped';
-      if (!RETRY.has(res.status) && !dropped) return res;
+      if (!RETRY.has(res.status) && !dropped) {
+        if (opts.report) opts.report.maybeApplied = maybeApplied;
+        return res;
+      }
       if (res.status === 'indeterminate') maybeApplied = true;
       lastProblem = `${res.status}${res.errorCode ? ` ${res.errorCode}` : ''}${res.message ? `: ${res.message}` : ''}`;
       onFailure(res, at);

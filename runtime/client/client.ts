@@ -5,6 +5,9 @@
  * Contracts:
  * - Every command carries this client's id and a fresh sequence number; retries inside the channel
  *   reuse it, so a command applies at most once. An unknown outcome is an `IndeterminateError`.
+ *   Sequences are numbered in epochs (`SEQUENCE_EPOCH` in `server/envelope.ts`): from
+ *   `index * SEQUENCE_EPOCH` for a log index the client saw committed, so a server that has
+ *   forgotten this client can still tell a retry it may have applied from a new command.
  * - The client opens one coordination session (TTL `sessionTtlMs`) on its first lock, barrier or
  *   election call and keeps it alive every TTL/3.
  *   When the cluster reports the session gone, every held lock's `signal` aborts and a new session
@@ -44,6 +47,7 @@ import { WaiterRegistry } from '../coordination/waiter-registry.js';
 import { createRealClock } from '../env/real-clock.js';
 import type { Clock } from '../env/types.js';
 import type { RaftNode } from '../node/node.js';
+import { SEQUENCE_EPOCH } from '../server/envelope.js';
 import { createRequestHandler } from '../server/handler.js';
 import { encodeReadQuery, parseJsonPayload, type ServerStatus } from '../server/protocol.js';
 import type { TransportTlsOptions } from '../transport/types.js';
@@ -177,6 +181,12 @@ function raise(r: CommandResult): never {
 class ChannelClient implements Client {
   readonly clientId: string;
   private seq = 0;
+  /** The highest log index this client has seen committed (status and command answers). */
+  private knownIndex = 0;
+  /** First sequence of the current epoch (0: not numbering in epochs yet). */
+  private epochStart = 0;
+  /** Set by SEQUENCE_EXPIRED: the cluster may have forgotten this client; start a new epoch. */
+  private forgotten = false;
   /** Sequences of counted commands in flight, oldest first (insertion order). */
   private readonly outstanding = new Set<number>();
   private spanWaiters: (() => void)[] = [];
@@ -233,6 +243,15 @@ class ChannelClient implements Client {
    * and are not counted, so they never hold other calls up.
    */
   private async takeSequence(counted: boolean): Promise<number> {
+    this.maybeStartEpoch();
+    if (this.epochStart > 0 && this.seq + 1 >= this.epochStart + SEQUENCE_EPOCH) {
+      // The epoch is used up: half a million commands went out without a newer committed index
+      // coming back (a new epoch needs one). Ask a member for one.
+      await this.status();
+      this.maybeStartEpoch();
+      if (this.seq + 1 >= this.epochStart + SEQUENCE_EPOCH)
+        throw new RequestRejectedError('unavailable', 'no newer committed log index to number commands with');
+    }
     for (;;) {
       const oldest = this.outstanding.values().next();
       if (oldest.done || this.seq + 1 - oldest.value < SEQUENCE_SPAN) break;
@@ -243,6 +262,29 @@ class ChannelClient implements Client {
     return sequence;
   }
 
+  /** Records a log index the cluster reported committed (it numbers later epochs). */
+  observeIndex(index: number): void {
+    if (index > this.knownIndex) this.knownIndex = index;
+  }
+
+  /**
+   * Starts a new epoch, numbering from `knownIndex * SEQUENCE_EPOCH`, whenever no counted command
+   * is in flight (so an idle client that the cluster forgot meanwhile is accepted again at once),
+   * and also when half of the current epoch is used or the cluster may have forgotten this client.
+   * A jump while commands are in flight leaves them far below, so `takeSequence` first waits for
+   * them (its SEQUENCE_SPAN rule), which keeps every retry inside the servers' window.
+   */
+  private maybeStartEpoch(): void {
+    const start = this.knownIndex * SEQUENCE_EPOCH;
+    if (start <= this.seq) return;
+    const due = this.epochStart === 0 || this.forgotten || this.seq - this.epochStart >= SEQUENCE_EPOCH / 2;
+    if (due || this.outstanding.size === 0) {
+      this.seq = start;
+      this.epochStart = start;
+      this.forgotten = false;
+    }
+  }
+
   private finishSequence(sequence: number): void {
     if (!this.outstanding.delete(sequence) || this.spanWaiters.length === 0) return;
     const waiters = this.spanWaiters;
@@ -250,12 +292,19 @@ class ChannelClient implements Client {
     for (const w of waiters) w();
   }
 
-  /** Sends one command (fresh sequence, reused by the channel's retries). */
+  /**
+   * Sends one command (fresh sequence, reused by the channel's retries). SEQUENCE_EXPIRED for a
+   * call none of whose earlier attempts can have applied (the cluster forgot this client, and its
+   * epoch was older than that) is not an unknown outcome: the command is sent again, once, under a
+   * new epoch.
+   */
   private async command(
     cmd: CommandMessage,
     opts: { signal?: AbortSignal; deadline: number },
+    renumbered = false,
   ): Promise<CommandResult> {
     const sequence = await this.takeSequence(this.waitFor(cmd) === 0);
+    const report = { maybeApplied: true };
     let res: ClientResponse;
     try {
       res = await this.channel.call(
@@ -266,16 +315,23 @@ class ChannelClient implements Client {
           consistency: 'linearizable',
           payload: encodeCommandMessage(cmd),
         },
-        opts,
+        { ...opts, report },
       );
     } finally {
       this.finishSequence(sequence);
     }
     if (res.status !== 'ok') failed(res);
+    this.observeIndex(res.index);
     const result = decodeResultMessage(res.payload);
-    // A retry that reached the cluster after its sequence left the dedup window: the first
-    // attempt may or may not have applied, so the outcome is unknown, not failed.
-    if (!result.ok && result.errorCode === 'SEQUENCE_EXPIRED') throw new IndeterminateError(result.message);
+    if (!result.ok && result.errorCode === 'SEQUENCE_EXPIRED') {
+      // Later commands start a new epoch (numbered from the index of this answer), which the
+      // cluster accepts. This one applied nowhere if no earlier attempt may have: send it again.
+      this.forgotten = true;
+      if (!report.maybeApplied && !renumbered) return this.command(cmd, opts, true);
+      // A retry that reached the cluster after its sequence left the dedup window, or after the
+      // cluster forgot this client: the first attempt may or may not have applied.
+      throw new IndeterminateError(result.message);
+    }
     return result;
   }
 
@@ -520,7 +576,9 @@ class ChannelClient implements Client {
       { signal: opts?.signal, deadline: this.deadline(opts) },
     );
     if (res.status !== 'ok') failed(res);
-    return parseJsonPayload<ServerStatus>(res.payload);
+    const status = parseJsonPayload<ServerStatus>(res.payload);
+    this.observeIndex(status.commitIndex);
+    return status;
   }
 
   async changeMembership(cc: ConfChange, opts?: CallOpts): Promise<{ index: number }> {
@@ -642,6 +700,7 @@ export async function createEmbeddedClient(
     clock,
     () => handler.close(),
   );
+  client.observeIndex(node.status().commitIndex);
   return client;
 }
 

@@ -14,6 +14,17 @@
  * `SEQUENCE_EXPIRED` (the client retried too late to know; it reports indeterminate). The table is
  * part of the snapshot, so a restarted or caught-up member deduplicates the same way. Determinism:
  * only log contents and indexes decide what is kept (eviction of idle clients by last index).
+ *
+ * Forgotten clients. Past `maxClients` the idlest client is forgotten, and a retry from it would
+ * look like a new client's first command. Sequence epochs close that gap: a client numbers its
+ * commands from `epoch * SEQUENCE_EPOCH`, where `epoch` is a log index it saw committed before it
+ * sent any of them, so each of those commands can only ever apply above index `epoch`. The table
+ * keeps `forgottenUpTo`, the highest last index of any client it forgot. A command from an unknown
+ * client whose epoch is below `forgottenUpTo` may have applied before the client was forgotten: it
+ * gets `SEQUENCE_EXPIRED` instead of a second application. Otherwise it starts a new record whose
+ * floor is its epoch's first sequence. Epoch 0 (sequences below SEQUENCE_EPOCH: old clients, log
+ * entries written before epochs existed) keeps the old rule, so replaying an old log gives the same
+ * state.
  */
 import { encodeResultMessage } from '../../generated/index.js';
 import { errorResult } from '../coordination/state-machine.js';
@@ -22,8 +33,23 @@ import type { StateMachine } from '../node/kv-state-machine.js';
 /** First byte of a version-2 dedup snapshot (a JSON version 1 starts with '{'). */
 const DEDUP_SNAPSHOT_V2 = 0xd2;
 
+/** First byte of a version-3 dedup snapshot (version 2 plus `forgottenUpTo`). */
+const DEDUP_SNAPSHOT_V3 = 0xd3;
+
 /** First byte of an enveloped command. */
 export const ENVELOPE_MAGIC = 0xc1;
+
+/**
+ * Sequences per epoch: a client's sequence `s` belongs to epoch `floor(s / SEQUENCE_EPOCH)`, a log
+ * index that was committed before the client first sent `s` (see the module doc). 2^20 leaves room
+ * for log indexes up to 2^33 within the 2^53 of a safe integer.
+ */
+export const SEQUENCE_EPOCH = 2 ** 20;
+
+/** The epoch (a committed log index, 0 for unstamped sequences) a sequence was numbered in. */
+export function sequenceEpoch(sequence: number): number {
+  return Math.floor(sequence / SEQUENCE_EPOCH);
+}
 
 /** A decoded envelope. */
 export interface Envelope {
@@ -107,6 +133,8 @@ export class DedupStateMachine implements StateMachine {
   private readonly window: number;
   private readonly maxClients: number;
   private clients = new Map<string, ClientRecord>();
+  /** The highest `lastIndex` of any client forgotten so far (replicated: part of the snapshot). */
+  private forgottenUpTo = 0;
   /** Number of retried commands answered from the cache (a local counter, not replicated state). */
   duplicates = 0;
 
@@ -139,7 +167,18 @@ export class DedupStateMachine implements StateMachine {
         );
       }
     } else {
-      rec = { floor: 0, lastIndex: index, results: new Map() };
+      const epoch = sequenceEpoch(env.sequence);
+      if (epoch > 0 && epoch < this.forgottenUpTo) {
+        return encodeResultMessage(
+          errorResult(
+            'SEQUENCE_EXPIRED',
+            `client ${env.clientId} is not remembered (clients idle since index ${this.forgottenUpTo} or earlier ` +
+              `were forgotten) and sequence ${env.sequence} was numbered at index ${epoch}: it may have been ` +
+              'applied before, so its outcome is unknown',
+          ),
+        );
+      }
+      rec = { floor: epoch * SEQUENCE_EPOCH, lastIndex: index, results: new Map() };
       this.clients.set(env.clientId, rec);
       this.evictClients();
     }
@@ -160,16 +199,18 @@ export class DedupStateMachine implements StateMachine {
 
   private evictClients(): void {
     while (this.clients.size > this.maxClients) {
-      const first = this.clients.keys().next().value as string;
-      this.clients.delete(first);
+      const [id, rec] = this.clients.entries().next().value as [string, ClientRecord];
+      this.clients.delete(id);
+      this.forgottenUpTo = Math.max(this.forgottenUpTo, rec.lastIndex);
     }
   }
 
   /**
-   * Snapshot, version 2 (binary, so the inner machine's bytes are not re-encoded):
-   *   u8 0xD2 | u32 BE length of the inner snapshot | inner snapshot | UTF-8 JSON of the client
-   *   table `[[id, floor, lastIndex, [[seq, base64 result]...]]...]`.
-   * `restore` also reads version 1 (JSON `{v:1, inner: base64, clients}`), written before.
+   * Snapshot, version 3 (binary, so the inner machine's bytes are not re-encoded):
+   *   u8 0xD3 | u32 BE length of the inner snapshot | inner snapshot | UTF-8 JSON
+   *   `{"forgottenUpTo": N, "clients": [[id, floor, lastIndex, [[seq, base64 result]...]]...]}`.
+   * `restore` also reads version 2 (0xD2, the same with the bare client array, forgottenUpTo 0)
+   * and version 1 (JSON `{v:1, inner: base64, clients}`), written before.
    */
   snapshot(): Uint8Array {
     const clients = [...this.clients].map(([id, r]) => [
@@ -179,9 +220,9 @@ export class DedupStateMachine implements StateMachine {
       [...r.results].map(([s, b]) => [s, Buffer.from(b).toString('base64')]),
     ]);
     const inner = this.inner.snapshot();
-    const table = Buffer.from(JSON.stringify(clients), 'utf8');
+    const table = Buffer.from(JSON.stringify({ forgottenUpTo: this.forgottenUpTo, clients }), 'utf8');
     const out = Buffer.allocUnsafe(5 + inner.length + table.length);
-    out[0] = DEDUP_SNAPSHOT_V2;
+    out[0] = DEDUP_SNAPSHOT_V3;
     out.writeUInt32BE(inner.length, 1);
     out.set(inner, 5);
     out.set(table, 5 + inner.length);
@@ -192,12 +233,18 @@ export class DedupStateMachine implements StateMachine {
   restore(snapshot: Uint8Array): void {
     let inner: Uint8Array;
     let clients: [string, number, number, [number, string][]][];
-    if (snapshot[0] === DEDUP_SNAPSHOT_V2 && snapshot.length >= 5) {
+    let forgottenUpTo = 0;
+    const binary = snapshot[0] === DEDUP_SNAPSHOT_V3 || snapshot[0] === DEDUP_SNAPSHOT_V2;
+    if (binary && snapshot.length >= 5) {
       const view = Buffer.from(snapshot.buffer, snapshot.byteOffset, snapshot.length);
       const innerLength = view.readUInt32BE(1);
-      if (5 + innerLength > snapshot.length) throw new Error('truncated dedup snapshot (version 2)');
+      if (5 + innerLength > snapshot.length) throw new Error('truncated dedup snapshot');
       inner = snapshot.slice(5, 5 + innerLength);
-      clients = JSON.parse(utf8d.decode(snapshot.subarray(5 + innerLength)));
+      const table = JSON.parse(utf8d.decode(snapshot.subarray(5 + innerLength)));
+      if (snapshot[0] === DEDUP_SNAPSHOT_V3) {
+        clients = table.clients;
+        forgottenUpTo = table.forgottenUpTo;
+      } else clients = table;
     } else {
       const doc = JSON.parse(utf8d.decode(snapshot)) as {
         v: number;
@@ -209,6 +256,7 @@ export class DedupStateMachine implements StateMachine {
       clients = doc.clients;
     }
     this.inner.restore(inner);
+    this.forgottenUpTo = forgottenUpTo;
     this.clients = new Map();
     for (const [id, floor, lastIndex, results] of clients) {
       this.clients.set(id, {

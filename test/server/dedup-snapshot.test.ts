@@ -44,7 +44,7 @@ describe('DedupStateMachine snapshots', () => {
     );
   });
 
-  it('refuses a truncated version-2 snapshot instead of restoring part of it', () => {
+  it('refuses a truncated snapshot instead of restoring part of it', () => {
     const snap = filled().snapshot();
     expect(() => new DedupStateMachine(new KvStateMachine()).restore(snap.subarray(0, 20))).toThrow(
       /truncated/,
