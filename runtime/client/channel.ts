@@ -181,7 +181,9 @@ async function retrying(
         if (opts.report) opts.report.maybeApplied = maybeApplied;
         return res;
       }
-      if (res.status === 'indeterminate') maybeApplied = true;
+      // `dropped`: that member's copy of the entry was overwritten, but another member may still
+      // hold it and a later leader commit it (Raft paper, figure 8): possibly applied.
+      if (res.status === 'indeterminate' || dropped) maybeApplied = true;
       lastProblem = `${res.status}${res.errorCode ? ` ${res.errorCode}` : ''}${res.message ? `: ${res.message}` : ''}`;
       onFailure(res, at);
       // A known leader other than the member just asked: follow at once.
@@ -249,8 +251,18 @@ export function createTcpChannel(o: TcpChannelOptions): Channel & { readonly cur
             signal: opts.signal,
             timeoutMs,
           });
-          const m = decodeClientMessage(bytes);
-          if (m.type !== 'ClientResponse') throw new TransportError('malformed', 'expected a ClientResponse');
+          // A reply that is not a ClientResponse still means the request reached a member (sent).
+          let m: ReturnType<typeof decodeClientMessage>;
+          try {
+            m = decodeClientMessage(bytes);
+          } catch (e) {
+            throw new TransportError('malformed', `undecodable reply: ${String(e)}`, {
+              sent: true,
+              cause: e,
+            });
+          }
+          if (m.type !== 'ClientResponse')
+            throw new TransportError('malformed', 'expected a ClientResponse', { sent: true });
           if (m.status !== 'not_leader') current = target;
           return m;
         },

@@ -187,6 +187,8 @@ class ChannelClient implements Client {
   private epochStart = 0;
   /** Set by SEQUENCE_EXPIRED: the cluster may have forgotten this client; start a new epoch. */
   private forgotten = false;
+  /** `takeSequence`'s one request for a committed index when none was known. */
+  private askedForIndex: Promise<void> | null = null;
   /** Sequences of counted commands in flight, oldest first (insertion order). */
   private readonly outstanding = new Set<number>();
   private spanWaiters: (() => void)[] = [];
@@ -243,6 +245,16 @@ class ChannelClient implements Client {
    * and are not counted, so they never hold other calls up.
    */
   private async takeSequence(counted: boolean): Promise<number> {
+    if (this.knownIndex === 0) {
+      // Connected before anything was committed: ask once for an index, so that even the first
+      // commands are numbered in an epoch (an error surfaces on the command itself). Every caller
+      // awaits the same promise, so sequences still follow the order of the calls.
+      this.askedForIndex ??= this.status().then(
+        () => undefined,
+        () => undefined,
+      );
+      await this.askedForIndex;
+    }
     this.maybeStartEpoch();
     if (this.epochStart > 0 && this.seq + 1 >= this.epochStart + SEQUENCE_EPOCH) {
       // The epoch is used up: half a million commands went out without a newer committed index
@@ -269,8 +281,10 @@ class ChannelClient implements Client {
 
   /**
    * Starts a new epoch, numbering from `knownIndex * SEQUENCE_EPOCH`, whenever no counted command
-   * is in flight (so an idle client that the cluster forgot meanwhile is accepted again at once),
-   * and also when half of the current epoch is used or the cluster may have forgotten this client.
+   * is in flight (so an idle client that the cluster forgot meanwhile is usually accepted at once;
+   * when clients idle since later were forgotten too, the first command is refused and resent, see
+   * `command`), and also when half of the current epoch is used or the cluster may have forgotten
+   * this client.
    * A jump while commands are in flight leaves them far below, so `takeSequence` first waits for
    * them (its SEQUENCE_SPAN rule), which keeps every retry inside the servers' window.
    */

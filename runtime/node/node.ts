@@ -78,7 +78,11 @@ export interface ProposeResult {
   result: unknown;
 }
 
-/** The proposal's entry was overwritten by another leader's entry: it will never commit. */
+/**
+ * This member's copy of the proposal's entry was overwritten by another leader's entry. It will
+ * not commit at this member's say-so, but a copy on another member may still be committed by a
+ * later leader (Raft paper, figure 8), so the outcome is unknown, not failed.
+ */
 export class ProposalDropped extends Error {
   constructor(readonly index: number) {
     super(`proposal at index ${index} was superseded by another leader`);

@@ -19,7 +19,7 @@
  * look like a new client's first command. Sequence epochs close that gap: a client numbers its
  * commands from `epoch * SEQUENCE_EPOCH`, where `epoch` is a log index it saw committed before it
  * sent any of them, so each of those commands can only ever apply above index `epoch`. The table
- * keeps `forgottenUpTo`, the highest last index of any client it forgot. A command from an unknown
+ * keeps `forgottenUpTo`, the highest last index of any such client it forgot. A command from an unknown
  * client whose epoch is below `forgottenUpTo` may have applied before the client was forgotten: it
  * gets `SEQUENCE_EXPIRED` instead of a second application. Otherwise it starts a new record whose
  * floor is its epoch's first sequence. Epoch 0 (sequences below SEQUENCE_EPOCH: old clients, log
@@ -120,6 +120,13 @@ interface ClientRecord {
   results: Map<number, Uint8Array>;
 }
 
+/** Whether a client ever sent an epoch-numbered sequence (its sequences only grow from there). */
+function usedEpochs(rec: ClientRecord): boolean {
+  if (rec.floor >= SEQUENCE_EPOCH) return true;
+  for (const sequence of rec.results.keys()) if (sequence >= SEQUENCE_EPOCH) return true;
+  return false;
+}
+
 /** Options of `DedupStateMachine`. */
 export interface DedupOptions {
   /** Results remembered per client (default 256). */
@@ -201,7 +208,10 @@ export class DedupStateMachine implements StateMachine {
     while (this.clients.size > this.maxClients) {
       const [id, rec] = this.clients.entries().next().value as [string, ClientRecord];
       this.clients.delete(id);
-      this.forgottenUpTo = Math.max(this.forgottenUpTo, rec.lastIndex);
+      // Only a client that numbered in epochs can be protected, so only such a client counts. That
+      // also keeps members in step across an upgrade: a log written before epochs has none, so a
+      // member replaying it and one restoring an older snapshot (forgottenUpTo 0) agree.
+      if (usedEpochs(rec)) this.forgottenUpTo = Math.max(this.forgottenUpTo, rec.lastIndex);
     }
   }
 

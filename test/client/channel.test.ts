@@ -108,6 +108,34 @@ describe('channel retry pacing', () => {
     expect(clock.requested).toEqual([]);
   });
 
+  it.each([
+    ['busy', false, 'busy', undefined],
+    ['not_leader', false, 'not_leader', undefined],
+    ['indeterminate', true, 'indeterminate', undefined],
+    // Only that member's copy was overwritten: another may still commit it (figure 8).
+    ['dropped', true, 'rejected', 'dropped'],
+  ] as const)(
+    'after a %s attempt the final answer reports maybeApplied = %s',
+    async (_name, maybe, status, errorCode) => {
+      const clock = new ManualClock();
+      let calls = 0;
+      const ch = createLocalChannel(
+        fakeHandler((r) =>
+          ++calls === 1
+            ? response(r.requestId, status, { errorCode })
+            : response(r.requestId, 'ok', { index: 3 }),
+        ),
+        clock,
+      );
+      const report = { maybeApplied: !maybe };
+      const p = ch.call(cmd, { deadline: 60_000, report });
+      await flush();
+      clock.fireNext();
+      expect((await p).status).toBe('ok');
+      expect(report.maybeApplied).toBe(maybe);
+    },
+  );
+
   it('64 calls backing off share one close: no listener per sleeper, all end CLOSED at once', async () => {
     const clock = new ManualClock();
     const warnings: Error[] = [];

@@ -77,6 +77,19 @@ describe('a forgotten client (sequence epochs)', () => {
     expect(w.inner.writes.get('l')).toBe(2); // what an old member replaying this log did too
   });
 
+  it('forgetting clients that never numbered in epochs does not count (old logs replay alike)', () => {
+    // A member replaying a log written before epochs, with evictions in it, must end where a member
+    // restoring a snapshot of that era (forgottenUpTo 0) does: both accept the same new client.
+    const replaying = world();
+    for (let i = 0; i < 20; i++) replaying.apply(`legacy-${i}`, 1, `l${i}`);
+    const fresh = new DedupStateMachine(new CountingKv(), { maxClients: 4 });
+    const cmd = encodeEnvelope({ clientId: 'new', sequence: 1 * SEQUENCE_EPOCH + 1, command: put('n') });
+    const a = replaying.sm.apply(cmd, 100);
+    const b = fresh.apply(cmd, 100);
+    expect(a).toEqual(b);
+    expect(replaying.inner.writes.get('n')).toBe(1);
+  });
+
   it('the forgotten mark survives a snapshot, and a version-2 snapshot restores with none', () => {
     const w = world();
     const seq = w.index() * SEQUENCE_EPOCH + 1;
