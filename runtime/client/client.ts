@@ -329,7 +329,7 @@ class ChannelClient implements Client {
           consistency: 'linearizable',
           payload: encodeCommandMessage(cmd),
         },
-        { ...opts, report },
+        { signal: opts.signal, deadline: opts.deadline, report },
       );
     } finally {
       this.finishSequence(sequence);
