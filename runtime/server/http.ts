@@ -35,7 +35,47 @@ export function createMetricsRegistry(src: MetricsSources): {
   fsyncSeconds: client.Histogram;
 } {
   const registry = new client.Registry();
-  const gauge = (name: string, help: string, read: () => number) =>
+  const st = () => src.node.status();
+  const tm = () => src.network.metrics();
+  /** [name, help, source read at scrape time] */
+  type Mirrored = [string, string, () => number];
+  const gauges: Mirrored[] = [
+    ['consensus_term', 'Current Raft term', () => st().term],
+    ['consensus_commit_index', 'Commit index', () => st().commitIndex],
+    ['consensus_applied_index', 'Applied index', () => st().appliedIndex],
+    ['consensus_last_index', 'Last log index', () => st().lastIndex],
+  ];
+  // A `_total` is a Prometheus counter (rate() and reset handling work on it); its source is a
+  // monotonic count the member keeps.
+  const counters: Mirrored[] = [
+    ['consensus_proposals_total', 'Commands this member appended to the log as leader', () => st().proposals],
+    [
+      'consensus_proposals_rejected_total',
+      'Proposals refused by this member (not the leader, backpressure)',
+      () => st().proposalsRejected,
+    ],
+    ['consensus_elections_total', 'Elections started by this member', () => src.counters().elections],
+    [
+      'consensus_dedup_hits_total',
+      'Retried commands answered from the exactly-once cache',
+      () => src.counters().duplicates,
+    ],
+    ['consensus_transport_bytes_in_total', 'Bytes received', () => tm().bytesIn],
+    ['consensus_transport_bytes_out_total', 'Bytes sent', () => tm().bytesOut],
+    ['consensus_transport_dropped_frames_total', 'Frames dropped by the transport', () => tm().droppedFrames],
+    [
+      'consensus_transport_malformed_frames_total',
+      'Connections closed for malformed frames',
+      () => tm().malformedFrames,
+    ],
+    ['consensus_transport_rejected_handshakes_total', 'Refused handshakes', () => tm().rejectedHandshakes],
+    [
+      'consensus_frames_dropped_total',
+      'Raft frames dropped by the node (undecodable)',
+      () => st().framesDropped,
+    ],
+  ];
+  for (const [name, help, read] of gauges) {
     new client.Gauge({
       name,
       help,
@@ -44,9 +84,8 @@ export function createMetricsRegistry(src: MetricsSources): {
         this.set(read());
       },
     });
-  // A `_total` is a Prometheus counter (rate() and reset handling work on it); its source is a
-  // monotonic count the member keeps, mirrored at scrape time.
-  const counter = (name: string, help: string, read: () => number) =>
+  }
+  for (const [name, help, read] of counters) {
     new client.Counter({
       name,
       help,
@@ -56,50 +95,7 @@ export function createMetricsRegistry(src: MetricsSources): {
         this.inc(read());
       },
     });
-  const st = () => src.node.status();
-  const tm = () => src.network.metrics();
-  gauge('consensus_term', 'Current Raft term', () => st().term);
-  gauge('consensus_commit_index', 'Commit index', () => st().commitIndex);
-  gauge('consensus_applied_index', 'Applied index', () => st().appliedIndex);
-  gauge('consensus_last_index', 'Last log index', () => st().lastIndex);
-  counter(
-    'consensus_proposals_total',
-    'Commands this member appended to the log as leader',
-    () => st().proposals,
-  );
-  counter(
-    'consensus_proposals_rejected_total',
-    'Proposals refused by this member (not the leader, backpressure)',
-    () => st().proposalsRejected,
-  );
-  counter('consensus_elections_total', 'Elections started by this member', () => src.counters().elections);
-  counter(
-    'consensus_dedup_hits_total',
-    'Retried commands answered from the exactly-once cache',
-    () => src.counters().duplicates,
-  );
-  counter('consensus_transport_bytes_in_total', 'Bytes received', () => tm().bytesIn);
-  counter('consensus_transport_bytes_out_total', 'Bytes sent', () => tm().bytesOut);
-  counter(
-    'consensus_transport_dropped_frames_total',
-    'Frames dropped by the transport',
-    () => tm().droppedFrames,
-  );
-  counter(
-    'consensus_transport_malformed_frames_total',
-    'Connections closed for malformed frames',
-    () => tm().malformedFrames,
-  );
-  counter(
-    'consensus_transport_rejected_handshakes_total',
-    'Refused handshakes',
-    () => tm().rejectedHandshakes,
-  );
-  counter(
-    'consensus_frames_dropped_total',
-    'Raft frames dropped by the node (undecodable)',
-    () => st().framesDropped,
-  );
+  }
   new client.Gauge({
     name: 'consensus_role',
     help: 'Role of this member (1 for the current role)',

@@ -58,16 +58,17 @@ export async function openStorage(
   const snapDir = opts.snapDir ?? 'snap';
   const snapshots = await openSnapshotStore(fs, snapDir, { retain: opts.retainSnapshots });
   const loaded = await snapshots.load();
-  // Snapshot files prove the member ran before; a new empty log would have forgotten its term and
-  // vote (it could vote twice in one term) and every acknowledged entry after the snapshot.
-  const snapshotFiles = (loaded.file ? [loaded.file] : []).concat(loaded.skipped.map((s) => s.file));
+  // A snapshot file (valid or not) proves the member ran before; a new empty log would have
+  // forgotten its term and vote (it could vote twice in one term) and every acknowledged entry
+  // after the snapshot.
+  const proof = loaded.file ?? loaded.skipped[0]?.file;
   const { wal, recovered: w } = await openWal(fs, opts.walDir ?? 'wal', {
     ...opts,
     requireExisting:
-      snapshotFiles.length > 0
-        ? `${snapshotDescription(snapshotFiles)} shows this member ran before, so its log (with its ` +
-          'term, vote and the entries after the snapshot) was deleted or lost'
-        : undefined,
+      proof === undefined
+        ? undefined
+        : `the snapshot file ${proof} shows this member ran before, so its log (with its term, vote ` +
+          'and the entries after the snapshot) was deleted or lost',
   });
   let snapshot = loaded.snapshot;
   if (w.snapshot.index > 0 && (!snapshot || snapshot.index < w.snapshot.index)) {
@@ -116,10 +117,4 @@ export async function openStorage(
       repair: { ...w.repair, skippedSnapshots: loaded.skipped },
     },
   };
-}
-
-function snapshotDescription(files: string[]): string {
-  return files.length === 1
-    ? `the snapshot file ${files[0]}`
-    : `${files.length} snapshot files (${files.join(', ')})`;
 }

@@ -247,10 +247,14 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
     return wellFormed;
   }
 
-  /** A frame that passed the framing but not its decoder: the stream cannot be trusted further. */
-  function closeMalformed(c: Inbound, message: string): void {
+  function countMalformed(c: Inbound, message: string): void {
     m.malformedFrames++;
     emit({ type: 'malformed', direction: 'inbound', remote: c.remote, message });
+  }
+
+  /** A frame too large, or one that passed the framing but not its decoder: the stream is not trusted further. */
+  function closeMalformed(c: Inbound, message: string): void {
+    countMalformed(c, message);
     warnRemote({ remote: c.remote, peer: c.id, err: message }, 'closing connection: malformed frame');
     closeInbound(c, 'malformed frame');
   }
@@ -474,8 +478,7 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
         const message = (err as Error).message;
         if (c.state !== 'handshake') closeMalformed(c, message);
         else {
-          m.malformedFrames++;
-          emit({ type: 'malformed', direction: 'inbound', remote: c.remote, message });
+          countMalformed(c, message);
           refuseInbound(c, 'frame-too-large', message, false);
         }
         return;
