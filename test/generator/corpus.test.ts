@@ -2,7 +2,7 @@
  * Generality: every corpus spec that parses goes through validation and generation; the emitted
  * TypeScript of every spec that validates is written to a temp dir and type-checked (strict, in one
  * in-memory program). Counts are printed; the property is that everything that validates compiles.
- * Corpus location: `../shared/corpus/vibee` next to the repository, or $VIBEE_CORPUS.
+ * Corpus location: as the parser's corpus tests find it (test/parser/corpus.ts).
  */
 import {
   existsSync,
@@ -22,9 +22,9 @@ import type { EmittedFile } from '../../generator/emit/emit.js';
 import { generate, typecheckFiles } from '../../generator/emit/generate.js';
 import { parseVibee } from '../../generator/parse/parse-vibee.js';
 import { validateSpec } from '../../generator/spec/validate.js';
+import { corpusDir } from '../parser/corpus.js';
 
-const repoRoot = path.resolve(import.meta.dirname, '../..');
-const corpus = process.env.VIBEE_CORPUS ?? path.resolve(repoRoot, '../shared/corpus/vibee');
+const corpus = corpusDir;
 const filesDir = existsSync(path.join(corpus, 'files')) ? path.join(corpus, 'files') : corpus;
 const tmp = mkdtempSync(path.join(tmpdir(), 'vibee-corpus-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
