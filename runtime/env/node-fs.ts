@@ -4,9 +4,10 @@
  * syscalls and a path lookup on the hot WAL path); `syncDir` fsyncs the directory itself, which
  * is what makes creations, renames and removals durable on Linux.
  */
-import { constants, fdatasyncSync, writeSync } from 'node:fs';
+import { constants } from 'node:fs';
 import { type FileHandle, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { isAbsolute, join, normalize, sep } from 'node:path';
+import { boundedSync } from './bounded-sync.js';
 import type { FileSystem } from './types.js';
 
 /** A node:fs backed FileSystem; `close()` closes the cached handles. */
@@ -22,14 +23,21 @@ export interface NodeFileSystemOptions {
   /** Most file handles kept open at once (least recently opened closed first). Default 64. */
   maxOpenHandles?: number;
   /**
-   * `writeDurable` of at most this many bytes runs as blocking pwrite + fdatasync on the event
-   * loop thread instead of two thread-pool round trips (default 64 KiB; 0 disables). Small WAL
-   * batches are the whole latency path of a commit: the thread pool's hand-offs cost a quarter of
-   * it on a small machine, while the loop has nothing else to do until the batch is durable. The
-   * price: a stalled disk stalls the process (heartbeats stop, so the others elect a new leader
-   * after the election timeout instead of this member stepping down by itself).
+   * `writeDurable` of at most this many bytes (default 64 KiB, the most it takes; 0 disables) is
+   * done by a helper thread that the event loop thread waits for synchronously, up to
+   * `blockingSyncWaitMs` (`bounded-sync.ts`). Small WAL batches are the whole latency path of a
+   * commit, and the loop has nothing else to do until the batch is durable: one thread hand-off
+   * instead of the thread pool's two round trips saves about a quarter of it on a small machine.
+   * Larger writes take the thread pool.
    */
   blockingSyncMaxBytes?: number;
+  /**
+   * How long the loop thread waits for such a write (default 20 ms) before handing it back to
+   * the event loop as a pending promise. A hung disk then delays the loop by at most this much
+   * per write: timers and connections keep running, so a stalled leader steps down after
+   * `maxSyncStallMs` instead of freezing.
+   */
+  blockingSyncWaitMs?: number;
 }
 
 /** Writes all of `bytes` at `offset` (a positional write may be short). */
@@ -52,9 +60,14 @@ function isCode(e: unknown, code: string): boolean {
 export function createNodeFileSystem(rootDir: string, opts: NodeFileSystemOptions = {}): NodeFileSystem {
   const root = normalize(rootDir);
   const maxOpen = opts.maxOpenHandles ?? 64;
-  const blockingMax = opts.blockingSyncMaxBytes ?? 64 * 1024;
+  const waitMs = opts.blockingSyncWaitMs ?? 20;
+  // Started now, so that its thread is up by the first WAL write.
+  const helper = (opts.blockingSyncMaxBytes ?? 64 * 1024) > 0 ? boundedSync() : null;
+  const blockingMax = Math.min(opts.blockingSyncMaxBytes ?? 64 * 1024, helper?.maxBytes ?? 0);
   // Open (or opening) handles by resolved path; insertion order approximates age.
   const handles = new Map<string, Promise<FileHandle>>();
+  /** Handed-back writes still running on a handle's descriptor: it must not close before them. */
+  const inUse = new Map<string, Promise<unknown>>();
 
   function resolve(path: string): string {
     const n = normalize(path);
@@ -73,8 +86,12 @@ export function createNodeFileSystem(rootDir: string, opts: NodeFileSystemOption
     handles.set(abs, opening);
     opening.catch(() => handles.delete(abs));
     if (handles.size > maxOpen) {
-      const [oldest] = handles.keys();
-      if (oldest !== undefined && oldest !== abs) await drop(oldest);
+      // The oldest handle no write is pending on (closing one under a pending write would wait).
+      for (const k of handles.keys()) {
+        if (k === abs || inUse.has(k)) continue;
+        await drop(k);
+        break;
+      }
     }
     return opening;
   }
@@ -83,6 +100,9 @@ export function createNodeFileSystem(rootDir: string, opts: NodeFileSystemOption
     const h = handles.get(abs);
     if (!h) return;
     handles.delete(abs);
+    // A handed-back write still uses the descriptor: closing it now could let a new file reuse the
+    // number before that write's fdatasync, which would then sync the wrong file.
+    await inUse.get(abs);
     try {
       await (await h).close();
     } catch {
@@ -104,13 +124,20 @@ export function createNodeFileSystem(rootDir: string, opts: NodeFileSystemOption
       await writeAll(await handle(resolve(path)), offset, bytes);
     },
     async writeDurable(path, offset, bytes) {
-      const h = await handle(resolve(path));
-      if (bytes.length <= blockingMax) {
+      const abs = resolve(path);
+      const h = await handle(abs);
+      if (helper && bytes.length <= blockingMax && !helper.busy) {
         // Runs after the microtasks queued before it (e.g. the transport's flush of the appends
         // this batch goes with), because `handle` always yields once.
-        let done = 0;
-        while (done < bytes.length) done += writeSync(h.fd, bytes, done, bytes.length - done, offset + done);
-        fdatasyncSync(h.fd);
+        const running = helper.writeDurable(h.fd, offset, bytes, waitMs);
+        if (running) {
+          const settled = running.catch(() => undefined);
+          inUse.set(abs, settled);
+          void settled.then(() => {
+            for (const [k, v] of inUse) if (v === settled) inUse.delete(k); // renamed meanwhile
+          });
+          await running;
+        }
         return;
       }
       await writeAll(h, offset, bytes);
@@ -153,6 +180,11 @@ export function createNodeFileSystem(rootDir: string, opts: NodeFileSystemOption
       if (h) {
         handles.delete(a);
         handles.set(b, h);
+      }
+      const pending = inUse.get(a);
+      if (pending) {
+        inUse.delete(a);
+        inUse.set(b, pending);
       }
     },
     async remove(path) {

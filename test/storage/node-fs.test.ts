@@ -23,7 +23,7 @@ describe('createNodeFileSystem', () => {
     await fs.remove('nope'); // idempotent
   });
 
-  it('writeDurable writes at the offset on both paths (blocking for small batches, thread pool above the limit)', async () => {
+  it('writeDurable writes at the offset on both paths (the bounded-sync helper for small batches, thread pool above the limit)', async () => {
     const small = createNodeFileSystem(dir, { blockingSyncMaxBytes: 16 });
     try {
       await small.writeDurable?.('w', 0, new Uint8Array(8).fill(7));

@@ -1,0 +1,202 @@
+/**
+ * A durable write (pwrite + fdatasync) that the event loop thread waits for synchronously, but
+ * only up to a bound. The write runs on one helper thread per process; the loop thread blocks on a
+ * futex until the helper is done, which costs one thread hand-off instead of the two thread-pool
+ * round trips (and event loop turns) of `FileHandle.write` + `datasync`. A write that outlives the
+ * bound is handed back to the event loop as a promise, so a hung disk no longer hangs the process:
+ * timers, heartbeats, `/health` and the node's stall detection keep running.
+ */
+import { MessageChannel, Worker } from 'node:worker_threads';
+
+/** The helper's state word (`control[STATE]`). */
+const IDLE = 0;
+const RUNNING = 1;
+const DONE = 2;
+/** The loop thread stopped waiting: the helper must post its outcome instead. */
+const ABANDONED = 3;
+
+// Int32 cells of the control block.
+const STATE = 0;
+const FD = 1;
+const LENGTH = 2;
+const FAILED = 3;
+/** Test gate: while 1, the helper holds a request before writing (see `holdForTest`). */
+const HOLD = 4;
+/** Length of the failed write's error (JSON) in the error area. */
+const ERROR_LENGTH = 5;
+const CONTROL_CELLS = 8;
+const ERROR_AREA_BYTES = 1024;
+
+/** How a failed write crosses threads: enough to rebuild the error the WAL inspects (`code`). */
+interface ErrorInfo {
+  message: string;
+  code?: string;
+  errno?: number;
+  syscall?: string;
+}
+
+// The helper thread: waits for a request, writes and syncs, leaves the outcome in shared memory,
+// then either wakes a loop thread that is still waiting (DONE + notify) or, when the loop thread
+// gave up waiting, becomes IDLE first and only then posts a signal: once the loop thread sees it,
+// it may start the next request at once, which a later store of IDLE would overwrite.
+const HELPER_SOURCE = `
+const { workerData } = require('node:worker_threads');
+const { writeSync, fdatasyncSync } = require('node:fs');
+const { control, offset, data, errorArea, port } = workerData;
+const bytes = new Uint8Array(data);
+const errorBytes = new Uint8Array(errorArea);
+const encoder = new TextEncoder();
+for (;;) {
+  const s = Atomics.load(control, ${STATE});
+  // ABANDONED is a request too: the loop thread may give up before this thread even started.
+  if (s !== ${RUNNING} && s !== ${ABANDONED}) { Atomics.wait(control, ${STATE}, s); continue; }
+  while (Atomics.load(control, ${HOLD}) === 1) Atomics.wait(control, ${HOLD}, 1);
+  let error = null;
+  try {
+    const fd = control[${FD}], length = control[${LENGTH}], at = offset[0];
+    let done = 0;
+    while (done < length) done += writeSync(fd, bytes, done, length - done, at + done);
+    fdatasyncSync(fd);
+  } catch (e) {
+    error = { message: String(e && e.message).slice(0, 500), code: e && e.code, errno: e && e.errno, syscall: e && e.syscall };
+  }
+  control[${FAILED}] = error ? 1 : 0;
+  if (error) control[${ERROR_LENGTH}] = encoder.encodeInto(JSON.stringify(error), errorBytes).written;
+  if (Atomics.compareExchange(control, ${STATE}, ${RUNNING}, ${DONE}) === ${RUNNING}) {
+    Atomics.notify(control, ${STATE});
+  } else {
+    Atomics.store(control, ${STATE}, ${IDLE});
+    port.postMessage(null);
+  }
+}
+`;
+
+/** A durable write whose synchronous wait is bounded; see the module comment. */
+export interface BoundedSync {
+  /** Largest write it takes (bytes). */
+  readonly maxBytes: number;
+  /** True while a write that outlived its wait is still running; other writes must go elsewhere. */
+  readonly busy: boolean;
+  /**
+   * Writes `bytes` to `fd` at `offset` and fdatasyncs `fd` on the helper thread, blocking this
+   * thread for at most `waitMs`. Returns null once the data is durable, or throws the write's
+   * error (with its `code`, e.g. EIO or ENOSPC). If the write is still running after `waitMs`,
+   * returns a promise that settles when it ends; `fd` must stay open until then.
+   * Requires `!busy` and `bytes.length <= maxBytes`.
+   */
+  writeDurable(fd: number, offset: number, bytes: Uint8Array, waitMs: number): Promise<void> | null;
+  /**
+   * TEST ONLY: while held, the helper takes requests but does not start them, which is how a
+   * test makes a write stall. Returns the release function.
+   */
+  holdForTest(): () => void;
+}
+
+/** Where the helper lives: global, so that a module loaded twice (test runners do) shares it. */
+const SHARED = Symbol.for('vibee-consensus.bounded-sync.v1');
+
+/**
+ * The thread's bounded-sync helper (one thread, created on first use, never keeping the process
+ * alive). One is enough: the loop thread waits for each write before it can start another.
+ */
+export function boundedSync(): BoundedSync {
+  const g = globalThis as { [SHARED]?: BoundedSync };
+  g[SHARED] ??= createBoundedSync(64 * 1024);
+  return g[SHARED];
+}
+
+function rebuildError(info: ErrorInfo): Error {
+  const e = new Error(info.message) as Error & { code?: string; errno?: number; syscall?: string };
+  if (info.code !== undefined) e.code = info.code;
+  if (info.errno !== undefined) e.errno = info.errno;
+  if (info.syscall !== undefined) e.syscall = info.syscall;
+  return e;
+}
+
+function createBoundedSync(maxBytes: number): BoundedSync {
+  const control = new Int32Array(new SharedArrayBuffer(CONTROL_CELLS * 4));
+  const offset = new Float64Array(new SharedArrayBuffer(8));
+  const data = new SharedArrayBuffer(maxBytes);
+  const bytesView = new Uint8Array(data);
+  const errorArea = new SharedArrayBuffer(ERROR_AREA_BYTES);
+  const errorView = new Uint8Array(errorArea);
+  const { port1: port, port2: helperPort } = new MessageChannel();
+  const worker = new Worker(HELPER_SOURCE, {
+    eval: true,
+    workerData: { control, offset, data, errorArea, port: helperPort },
+    transferList: [helperPort],
+  });
+  let pending: Promise<void> | null = null;
+  /** Settles `pending`: the helper's signal (null: read the outcome) or a failure of the helper. */
+  let settle: ((failure: ErrorInfo | null) => void) | null = null;
+  port.on('message', () => settle?.(null));
+  // Neither keeps the process alive, except while a write is handed back (ref'd below).
+  worker.unref();
+  port.unref();
+  let broken: Error | null = null;
+  // A helper that cannot start or dies leaves every later write to the caller's other path; a
+  // write it abandoned fails (the data may not be durable).
+  const onBroken = (e: unknown) => {
+    broken ??= e instanceof Error ? e : new Error(`bounded sync helper exited (${String(e)})`);
+    settle?.({ message: `bounded sync helper failed: ${broken.message}`, code: 'EIO' });
+  };
+  worker.on('error', onBroken);
+  worker.on('exit', onBroken);
+
+  /** The outcome the helper left in shared memory: null, or the write's error. */
+  function outcome(): Error | null {
+    if (control[FAILED] !== 1) return null;
+    try {
+      const text = new TextDecoder().decode(errorView.subarray(0, control[ERROR_LENGTH]));
+      return rebuildError(JSON.parse(text) as ErrorInfo);
+    } catch {
+      return rebuildError({ message: 'durable write failed', code: 'EIO' });
+    }
+  }
+
+  return {
+    maxBytes,
+    get busy() {
+      return pending !== null || broken !== null;
+    },
+    writeDurable(fd, at, bytes, waitMs) {
+      if (pending || broken) throw new Error('bounded sync is busy');
+      if (bytes.length > maxBytes) throw new RangeError(`write of ${bytes.length} bytes > ${maxBytes}`);
+      bytesView.set(bytes);
+      control[FD] = fd;
+      control[LENGTH] = bytes.length;
+      offset[0] = at;
+      Atomics.store(control, STATE, RUNNING);
+      Atomics.notify(control, STATE);
+      Atomics.wait(control, STATE, RUNNING, waitMs);
+      const state = Atomics.compareExchange(control, STATE, RUNNING, ABANDONED);
+      if (state === DONE) {
+        const error = outcome();
+        Atomics.store(control, STATE, IDLE);
+        if (error) throw error;
+        return null;
+      }
+      if (state !== RUNNING) throw new Error(`bounded sync: unexpected helper state ${state}`);
+      // Still running: let the loop go on, and settle when the helper signals the outcome.
+      pending = new Promise<void>((resolve, reject) => {
+        port.ref();
+        settle = (failure) => {
+          settle = null;
+          port.unref();
+          pending = null;
+          const error = failure ? rebuildError(failure) : outcome();
+          if (error) reject(error);
+          else resolve();
+        };
+      });
+      return pending;
+    },
+    holdForTest() {
+      Atomics.store(control, HOLD, 1);
+      return () => {
+        Atomics.store(control, HOLD, 0);
+        Atomics.notify(control, HOLD);
+      };
+    },
+  };
+}

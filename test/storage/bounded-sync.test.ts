@@ -1,0 +1,138 @@
+import { closeSync, openSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { boundedSync } from '../../runtime/env/bounded-sync.js';
+import { createNodeFileSystem } from '../../runtime/env/node-fs.js';
+
+/** Resolves once the event loop has run a timer `ms` from now (proves the loop is not blocked). */
+const timerFires = (ms: number) => new Promise<number>((r) => setTimeout(() => r(performance.now()), ms));
+
+/** Waits until the helper thread is up (its first write may outlive a short wait while it starts). */
+async function helperReady(): Promise<void> {
+  const path = join(tmpdir(), `vibee-bsync-warm-${process.pid}`);
+  const fd = openSync(path, 'w');
+  try {
+    await (boundedSync().writeDurable(fd, 0, new Uint8Array([1]), 5_000) ?? undefined);
+  } finally {
+    closeSync(fd);
+    await rm(path, { force: true });
+  }
+}
+
+describe('boundedSync', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'vibee-bsync-'));
+    await helperReady();
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('writes at the offset and syncs before returning, when the disk answers within the wait', async () => {
+    const fd = openSync(join(dir, 'f'), 'w+');
+    try {
+      const sync = boundedSync();
+      expect(sync.writeDurable(fd, 4, new Uint8Array([1, 2, 3]), 5_000)).toBeNull();
+      expect(sync.writeDurable(fd, 0, new Uint8Array([9]), 5_000)).toBeNull();
+      expect(new Uint8Array(await readFile(join(dir, 'f')))).toEqual(new Uint8Array([9, 0, 0, 0, 1, 2, 3]));
+    } finally {
+      closeSync(fd);
+    }
+  });
+
+  it('hands a write that outlives the wait back to the event loop, which keeps running until it ends', async () => {
+    const fd = openSync(join(dir, 'f'), 'w+');
+    const sync = boundedSync();
+    const release = sync.holdForTest();
+    try {
+      const started = performance.now();
+      const running = sync.writeDurable(fd, 0, new Uint8Array([7, 7]), 20);
+      const blockedFor = performance.now() - started;
+      expect(running).toBeInstanceOf(Promise);
+      expect(blockedFor).toBeLessThan(1_000); // the wait is bounded (20 ms asked; generous for CI)
+      expect(sync.busy).toBe(true);
+      expect(() => sync.writeDurable(fd, 0, new Uint8Array([1]), 20)).toThrow(/busy/);
+      let settled = false;
+      void running?.then(() => {
+        settled = true;
+      });
+      await timerFires(50); // timers run while the write is held
+      expect(settled).toBe(false);
+      release();
+      await running;
+      expect(sync.busy).toBe(false);
+      expect(new Uint8Array(await readFile(join(dir, 'f')))).toEqual(new Uint8Array([7, 7]));
+    } finally {
+      release();
+      closeSync(fd);
+    }
+  });
+
+  it('stays consistent when every write is handed back and the next starts at once (2,000 writes)', async () => {
+    const fd = openSync(join(dir, 'f'), 'w+');
+    const sync = boundedSync();
+    try {
+      let handedBack = 0;
+      for (let i = 0; i < 2000; i++) {
+        const running = sync.writeDurable(fd, i * 2, new Uint8Array([i & 0xff, i >> 8]), 0);
+        if (running) {
+          handedBack++;
+          await running;
+        }
+      }
+      expect(handedBack).toBeGreaterThan(0);
+      const got = new Uint8Array(await readFile(join(dir, 'f')));
+      expect(got.length).toBe(4000);
+      for (let i = 0; i < 2000; i++) expect([got[i * 2], got[i * 2 + 1]]).toEqual([i & 0xff, i >> 8]);
+    } finally {
+      closeSync(fd);
+    }
+  }, 20_000);
+
+  it('reports the write error with its code, on both the waited and the handed-back path', async () => {
+    const sync = boundedSync();
+    const fd = openSync(join(dir, 'f'), 'w+');
+    closeSync(fd); // a descriptor that is no longer open: EBADF
+    expect(() => sync.writeDurable(fd, 0, new Uint8Array([1]), 5_000)).toThrow(
+      expect.objectContaining({ code: 'EBADF' }),
+    );
+    const release = sync.holdForTest();
+    const running = sync.writeDurable(fd, 0, new Uint8Array([1]), 10);
+    release();
+    await expect(running).rejects.toMatchObject({ code: 'EBADF' });
+    expect(sync.busy).toBe(false);
+  });
+});
+
+describe('createNodeFileSystem writeDurable on a stalled disk', () => {
+  it('blocks the loop for at most blockingSyncWaitMs, takes the thread pool meanwhile, and loses nothing', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'vibee-bsync-fs-'));
+    const fs = createNodeFileSystem(dir, { blockingSyncWaitMs: 10 });
+    await helperReady();
+    const release = boundedSync().holdForTest();
+    try {
+      const stalled = fs.writeDurable?.('wal', 0, new Uint8Array([1, 1]));
+      const other = fs.writeDurable?.('other', 0, new Uint8Array([2])); // helper busy: thread pool
+      await other;
+      expect(await fs.readFile('other')).toEqual(new Uint8Array([2]));
+      const closing = fs.close(); // must wait for the held write before closing its descriptor
+      let closed = false;
+      void closing.then(() => {
+        closed = true;
+      });
+      await timerFires(30);
+      expect(closed).toBe(false);
+      release();
+      await stalled;
+      await closing;
+      expect(await fs.readFile('wal')).toEqual(new Uint8Array([1, 1]));
+    } finally {
+      release();
+      await fs.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
