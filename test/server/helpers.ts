@@ -23,7 +23,7 @@ export interface TestCluster {
 /** A cluster of `n` in-process servers on loopback, each with its own temp data dir. */
 export async function startTestCluster(
   n: number,
-  extra: Partial<Pick<ServerOptions, 'conflictRules'>> = {},
+  extra: Partial<Pick<ServerOptions, 'conflictRules' | 'config'>> = {},
 ): Promise<TestCluster> {
   const ids = Array.from({ length: n }, (_, i) => `n${i + 1}`);
   const ports = await freePorts(n);
@@ -42,8 +42,8 @@ export async function startTestCluster(
         listen: { host: '127.0.0.1', port: ports[i] as number },
         peers,
         dataDir: dirs[i] as string,
-        config: FAST,
         ...extra,
+        config: { ...FAST, ...extra.config },
       });
       c.servers[i] = s;
       return s;
