@@ -24,6 +24,8 @@ const FAILED = 3;
 const HOLD = 4;
 /** Length of the failed write's error (JSON) in the error area. */
 const ERROR_LENGTH = 5;
+/** Set by the helper when it starts a request: a request it never took may run elsewhere. */
+const TAKEN = 6;
 const CONTROL_CELLS = 8;
 const ERROR_AREA_BYTES = 1024;
 
@@ -51,6 +53,7 @@ for (;;) {
   // ABANDONED is a request too: the loop thread may give up before this thread even started.
   if (s !== ${RUNNING} && s !== ${ABANDONED}) { Atomics.wait(control, ${STATE}, s); continue; }
   while (Atomics.load(control, ${HOLD}) === 1) Atomics.wait(control, ${HOLD}, 1);
+  Atomics.store(control, ${TAKEN}, 1);
   let error = null;
   try {
     const fd = control[${FD}], length = control[${LENGTH}], at = offset[0];
@@ -58,7 +61,7 @@ for (;;) {
     while (done < length) done += writeSync(fd, bytes, done, length - done, at + done);
     fdatasyncSync(fd);
   } catch (e) {
-    error = { message: String(e && e.message).slice(0, 500), code: e && e.code, errno: e && e.errno, syscall: e && e.syscall };
+    error = { message: String(e && e.message).slice(0, 200), code: e && e.code, errno: e && e.errno, syscall: e && e.syscall };
   }
   control[${FAILED}] = error ? 1 : 0;
   if (error) control[${ERROR_LENGTH}] = encoder.encodeInto(JSON.stringify(error), errorBytes).written;
@@ -75,16 +78,27 @@ for (;;) {
 export interface BoundedSync {
   /** Largest write it takes (bytes). */
   readonly maxBytes: number;
-  /** True while a write that outlived its wait is still running; other writes must go elsewhere. */
+  /** Settles once the helper thread runs (true) or could not start (false). */
+  readonly ready: Promise<boolean>;
+  /**
+   * True while a write that outlived its wait is still running, and while the helper thread is
+   * not (yet, or any more) running: other writes must go elsewhere.
+   */
   readonly busy: boolean;
   /**
    * Writes `bytes` to `fd` at `offset` and fdatasyncs `fd` on the helper thread, blocking this
    * thread for at most `waitMs`. Returns null once the data is durable, or throws the write's
    * error (with its `code`, e.g. EIO or ENOSPC). If the write is still running after `waitMs`,
-   * returns a promise that settles when it ends; `fd` must stay open until then.
-   * Requires `!busy` and `bytes.length <= maxBytes`.
+   * returns a promise that settles when it ends: 'done', the write's error, or 'not-run' when the
+   * helper thread died before starting it (the caller then writes another way). `fd` must stay
+   * open until it settles. Requires `!busy` and `bytes.length <= maxBytes`.
    */
-  writeDurable(fd: number, offset: number, bytes: Uint8Array, waitMs: number): Promise<void> | null;
+  writeDurable(
+    fd: number,
+    offset: number,
+    bytes: Uint8Array,
+    waitMs: number,
+  ): Promise<'done' | 'not-run'> | null;
   /**
    * TEST ONLY: while held, the helper takes requests but does not start them, which is how a
    * test makes a write stall. Returns the release function.
@@ -97,11 +111,18 @@ const SHARED = Symbol.for('vibee-consensus.bounded-sync.v1');
 
 /**
  * The thread's bounded-sync helper (one thread, created on first use, never keeping the process
- * alive). One is enough: the loop thread waits for each write before it can start another.
+ * alive), or null where no helper thread can be started (e.g. Node's permission model without
+ * --allow-worker). One is enough: the loop thread waits for each write before it can start another.
  */
-export function boundedSync(): BoundedSync {
-  const g = globalThis as { [SHARED]?: BoundedSync };
-  g[SHARED] ??= createBoundedSync(64 * 1024);
+export function boundedSync(): BoundedSync | null {
+  const g = globalThis as { [SHARED]?: BoundedSync | null };
+  if (g[SHARED] === undefined) {
+    try {
+      g[SHARED] = createBoundedSync(64 * 1024);
+    } catch {
+      g[SHARED] = null;
+    }
+  }
   return g[SHARED];
 }
 
@@ -126,19 +147,29 @@ function createBoundedSync(maxBytes: number): BoundedSync {
     workerData: { control, offset, data, errorArea, port: helperPort },
     transferList: [helperPort],
   });
-  let pending: Promise<void> | null = null;
-  /** Settles `pending`: the helper's signal (null: read the outcome) or a failure of the helper. */
-  let settle: ((failure: ErrorInfo | null) => void) | null = null;
-  port.on('message', () => settle?.(null));
+  let pending: Promise<'done' | 'not-run'> | null = null;
+  /** Settles `pending` once the helper signalled or died. */
+  let settle: (() => void) | null = null;
+  port.on('message', () => settle?.());
   // Neither keeps the process alive, except while a write is handed back (ref'd below).
   worker.unref();
   port.unref();
-  let broken: Error | null = null;
-  // A helper that cannot start or dies leaves every later write to the caller's other path; a
-  // write it abandoned fails (the data may not be durable).
-  const onBroken = (e: unknown) => {
-    broken ??= e instanceof Error ? e : new Error(`bounded sync helper exited (${String(e)})`);
-    settle?.({ message: `bounded sync helper failed: ${broken.message}`, code: 'EIO' });
+  // Not used before its thread runs (the first writes would only wait out `waitMs`), nor after it
+  // failed or exited: writes then go the caller's other way.
+  let online = false;
+  let broken = false;
+  let markReady: (ok: boolean) => void = () => undefined;
+  const ready = new Promise<boolean>((r) => {
+    markReady = r;
+  });
+  worker.once('online', () => {
+    online = true;
+    markReady(true);
+  });
+  const onBroken = () => {
+    broken = true;
+    markReady(false);
+    settle?.();
   };
   worker.on('error', onBroken);
   worker.on('exit', onBroken);
@@ -156,15 +187,17 @@ function createBoundedSync(maxBytes: number): BoundedSync {
 
   return {
     maxBytes,
+    ready,
     get busy() {
-      return pending !== null || broken !== null;
+      return pending !== null || !online || broken;
     },
     writeDurable(fd, at, bytes, waitMs) {
-      if (pending || broken) throw new Error('bounded sync is busy');
+      if (pending || !online || broken) throw new Error('bounded sync is busy');
       if (bytes.length > maxBytes) throw new RangeError(`write of ${bytes.length} bytes > ${maxBytes}`);
       bytesView.set(bytes);
       control[FD] = fd;
       control[LENGTH] = bytes.length;
+      control[TAKEN] = 0;
       offset[0] = at;
       Atomics.store(control, STATE, RUNNING);
       Atomics.notify(control, STATE);
@@ -178,15 +211,24 @@ function createBoundedSync(maxBytes: number): BoundedSync {
       }
       if (state !== RUNNING) throw new Error(`bounded sync: unexpected helper state ${state}`);
       // Still running: let the loop go on, and settle when the helper signals the outcome.
-      pending = new Promise<void>((resolve, reject) => {
+      pending = new Promise<'done' | 'not-run'>((resolve, reject) => {
         port.ref();
-        settle = (failure) => {
+        settle = () => {
           settle = null;
           port.unref();
           pending = null;
-          const error = failure ? rebuildError(failure) : outcome();
+          // Orders the reads below after the helper's writes (it stored IDLE before signalling).
+          const state = Atomics.load(control, STATE);
+          if (state !== IDLE) {
+            // The helper died: a request it never started can run elsewhere; one it started may
+            // or may not have reached the disk.
+            if (Atomics.load(control, TAKEN) === 0) resolve('not-run');
+            else reject(rebuildError({ message: 'bounded sync helper died during a write', code: 'EIO' }));
+            return;
+          }
+          const error = outcome();
           if (error) reject(error);
-          else resolve();
+          else resolve('done');
         };
       });
       return pending;

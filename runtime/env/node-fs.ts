@@ -60,14 +60,21 @@ function isCode(e: unknown, code: string): boolean {
 export function createNodeFileSystem(rootDir: string, opts: NodeFileSystemOptions = {}): NodeFileSystem {
   const root = normalize(rootDir);
   const maxOpen = opts.maxOpenHandles ?? 64;
-  const waitMs = opts.blockingSyncWaitMs ?? 20;
+  const waitMs = Math.max(
+    0,
+    Number.isFinite(opts.blockingSyncWaitMs) ? (opts.blockingSyncWaitMs as number) : 20,
+  );
   // Started now, so that its thread is up by the first WAL write.
   const helper = (opts.blockingSyncMaxBytes ?? 64 * 1024) > 0 ? boundedSync() : null;
   const blockingMax = Math.min(opts.blockingSyncMaxBytes ?? 64 * 1024, helper?.maxBytes ?? 0);
   // Open (or opening) handles by resolved path; insertion order approximates age.
   const handles = new Map<string, Promise<FileHandle>>();
-  /** Handed-back writes still running on a handle's descriptor: it must not close before them. */
-  const inUse = new Map<string, Promise<unknown>>();
+  /**
+   * Users of a handle's raw descriptor (the helper thread writes by number, outside FileHandle's
+   * own bookkeeping): it is not closed before they are done, else a new file could get the number
+   * and the pending write's fdatasync would sync that file instead.
+   */
+  const users = new Map<Promise<FileHandle>, { count: number; idle: Promise<void>; wake: () => void }>();
 
   function resolve(path: string): string {
     const n = normalize(path);
@@ -79,32 +86,57 @@ export function createNodeFileSystem(rootDir: string, opts: NodeFileSystemOption
     return join(root, n);
   }
 
-  async function handle(abs: string): Promise<FileHandle> {
+  /** The cached handle of `abs`, opened if needed (synchronously returns its promise). */
+  function cachedHandle(abs: string): Promise<FileHandle> {
     const existing = handles.get(abs);
     if (existing) return existing;
     const opening = open(abs, constants.O_RDWR | constants.O_CREAT, 0o644);
     handles.set(abs, opening);
     opening.catch(() => handles.delete(abs));
     if (handles.size > maxOpen) {
-      // The oldest handle no write is pending on (closing one under a pending write would wait).
-      for (const k of handles.keys()) {
-        if (k === abs || inUse.has(k)) continue;
-        await drop(k);
+      // Closes the oldest handle nobody is using the descriptor of (it would wait for them).
+      for (const [k, h] of handles) {
+        if (k === abs || users.has(h)) continue;
+        void drop(k);
         break;
       }
     }
     return opening;
   }
 
+  async function handle(abs: string): Promise<FileHandle> {
+    return cachedHandle(abs);
+  }
+
+  function acquire(h: Promise<FileHandle>): void {
+    const u = users.get(h);
+    if (u) {
+      u.count++;
+      return;
+    }
+    let wake: () => void = () => undefined;
+    const idle = new Promise<void>((r) => {
+      wake = r;
+    });
+    users.set(h, { count: 1, idle, wake });
+  }
+
+  function release(h: Promise<FileHandle>): void {
+    const u = users.get(h);
+    if (!u || --u.count > 0) return;
+    users.delete(h);
+    u.wake();
+  }
+
   async function drop(abs: string): Promise<void> {
     const h = handles.get(abs);
     if (!h) return;
     handles.delete(abs);
-    // A handed-back write still uses the descriptor: closing it now could let a new file reuse the
-    // number before that write's fdatasync, which would then sync the wrong file.
-    await inUse.get(abs);
     try {
-      await (await h).close();
+      const fh = await h;
+      // Nobody can start using `h` any more (it left `handles`); wait for those who did.
+      for (let u = users.get(h); u; u = users.get(h)) await u.idle;
+      await fh.close();
     } catch {
       // A handle that failed to open or is already closed has nothing to release.
     }
@@ -124,24 +156,22 @@ export function createNodeFileSystem(rootDir: string, opts: NodeFileSystemOption
       await writeAll(await handle(resolve(path)), offset, bytes);
     },
     async writeDurable(path, offset, bytes) {
-      const abs = resolve(path);
-      const h = await handle(abs);
-      if (helper && bytes.length <= blockingMax && !helper.busy) {
+      const cached = cachedHandle(resolve(path));
+      acquire(cached);
+      try {
         // Runs after the microtasks queued before it (e.g. the transport's flush of the appends
-        // this batch goes with), because `handle` always yields once.
-        const running = helper.writeDurable(h.fd, offset, bytes, waitMs);
-        if (running) {
-          const settled = running.catch(() => undefined);
-          inUse.set(abs, settled);
-          void settled.then(() => {
-            for (const [k, v] of inUse) if (v === settled) inUse.delete(k); // renamed meanwhile
-          });
-          await running;
+        // this batch goes with): awaiting the handle always yields once.
+        const h = await cached;
+        if (helper && bytes.length <= blockingMax && !helper.busy) {
+          const running = helper.writeDurable(h.fd, offset, bytes, waitMs);
+          if (running === null || (await running) === 'done') return;
+          // 'not-run': the helper thread died before starting it; write it the other way.
         }
-        return;
+        await writeAll(h, offset, bytes);
+        await h.datasync();
+      } finally {
+        release(cached);
       }
-      await writeAll(h, offset, bytes);
-      await h.datasync();
     },
     async truncate(path, size) {
       const abs = resolve(path);
@@ -180,11 +210,6 @@ export function createNodeFileSystem(rootDir: string, opts: NodeFileSystemOption
       if (h) {
         handles.delete(a);
         handles.set(b, h);
-      }
-      const pending = inUse.get(a);
-      if (pending) {
-        inUse.delete(a);
-        inUse.set(b, pending);
       }
     },
     async remove(path) {

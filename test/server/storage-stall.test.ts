@@ -42,7 +42,9 @@ describe('a leader whose storage stalls', () => {
   it('steps down after maxSyncStallMs; the others elect a leader and commit; nothing is lost after the disk recovers', async () => {
     const oldLeader = await c.leader();
     await new Promise((r) => setTimeout(r, 100)); // let the last put's commit notifications settle
-    const release = boundedSync().holdForTest();
+    const sync = boundedSync();
+    if (!sync || !(await sync.ready)) throw new Error('no bounded-sync helper in this process');
+    const release = sync.holdForTest();
     let stuck: Promise<unknown> | undefined;
     try {
       const stalledAt = performance.now();

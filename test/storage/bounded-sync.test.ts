@@ -1,31 +1,26 @@
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { boundedSync } from '../../runtime/env/bounded-sync.js';
+import { type BoundedSync, boundedSync } from '../../runtime/env/bounded-sync.js';
 import { createNodeFileSystem } from '../../runtime/env/node-fs.js';
 
 /** Resolves once the event loop has run a timer `ms` from now (proves the loop is not blocked). */
 const timerFires = (ms: number) => new Promise<number>((r) => setTimeout(() => r(performance.now()), ms));
 
-/** Waits until the helper thread is up (its first write may outlive a short wait while it starts). */
-async function helperReady(): Promise<void> {
-  const path = join(tmpdir(), `vibee-bsync-warm-${process.pid}`);
-  const fd = openSync(path, 'w');
-  try {
-    await (boundedSync().writeDurable(fd, 0, new Uint8Array([1]), 5_000) ?? undefined);
-  } finally {
-    closeSync(fd);
-    await rm(path, { force: true });
-  }
+/** The process's helper, once its thread runs. */
+async function helper(): Promise<BoundedSync> {
+  const sync = boundedSync();
+  if (!sync) throw new Error('no bounded-sync helper in this process');
+  expect(await sync.ready).toBe(true);
+  return sync;
 }
 
 describe('boundedSync', () => {
   let dir: string;
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'vibee-bsync-'));
-    await helperReady();
   });
   afterEach(async () => {
     await rm(dir, { recursive: true, force: true });
@@ -34,7 +29,7 @@ describe('boundedSync', () => {
   it('writes at the offset and syncs before returning, when the disk answers within the wait', async () => {
     const fd = openSync(join(dir, 'f'), 'w+');
     try {
-      const sync = boundedSync();
+      const sync = await helper();
       expect(sync.writeDurable(fd, 4, new Uint8Array([1, 2, 3]), 5_000)).toBeNull();
       expect(sync.writeDurable(fd, 0, new Uint8Array([9]), 5_000)).toBeNull();
       expect(new Uint8Array(await readFile(join(dir, 'f')))).toEqual(new Uint8Array([9, 0, 0, 0, 1, 2, 3]));
@@ -45,7 +40,7 @@ describe('boundedSync', () => {
 
   it('hands a write that outlives the wait back to the event loop, which keeps running until it ends', async () => {
     const fd = openSync(join(dir, 'f'), 'w+');
-    const sync = boundedSync();
+    const sync = await helper();
     const release = sync.holdForTest();
     try {
       const started = performance.now();
@@ -62,7 +57,7 @@ describe('boundedSync', () => {
       await timerFires(50); // timers run while the write is held
       expect(settled).toBe(false);
       release();
-      await running;
+      expect(await running).toBe('done');
       expect(sync.busy).toBe(false);
       expect(new Uint8Array(await readFile(join(dir, 'f')))).toEqual(new Uint8Array([7, 7]));
     } finally {
@@ -73,7 +68,7 @@ describe('boundedSync', () => {
 
   it('stays consistent when every write is handed back and the next starts at once (2,000 writes)', async () => {
     const fd = openSync(join(dir, 'f'), 'w+');
-    const sync = boundedSync();
+    const sync = await helper();
     try {
       let handedBack = 0;
       for (let i = 0; i < 2000; i++) {
@@ -93,7 +88,7 @@ describe('boundedSync', () => {
   }, 20_000);
 
   it('reports the write error with its code, on both the waited and the handed-back path', async () => {
-    const sync = boundedSync();
+    const sync = await helper();
     const fd = openSync(join(dir, 'f'), 'w+');
     closeSync(fd); // a descriptor that is no longer open: EBADF
     expect(() => sync.writeDurable(fd, 0, new Uint8Array([1]), 5_000)).toThrow(
@@ -111,8 +106,7 @@ describe('createNodeFileSystem writeDurable on a stalled disk', () => {
   it('blocks the loop for at most blockingSyncWaitMs, takes the thread pool meanwhile, and loses nothing', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'vibee-bsync-fs-'));
     const fs = createNodeFileSystem(dir, { blockingSyncWaitMs: 10 });
-    await helperReady();
-    const release = boundedSync().holdForTest();
+    const release = (await helper()).holdForTest();
     try {
       const stalled = fs.writeDurable?.('wal', 0, new Uint8Array([1, 1]));
       const other = fs.writeDurable?.('other', 0, new Uint8Array([2])); // helper busy: thread pool
@@ -135,4 +129,40 @@ describe('createNodeFileSystem writeDurable on a stalled disk', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+});
+
+describe('createNodeFileSystem keeps a descriptor open while the helper writes through it', () => {
+  // Evicting or closing the handle of a file whose write the helper still holds must wait: a file
+  // opened meanwhile could get the same descriptor number and receive the write instead.
+  for (const delay of [0, 1, 2, 3, 5, 8]) {
+    it(`evicting the handle ${delay} microtasks into a held write leaves the bytes in the right file`, async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'vibee-bsync-evict-'));
+      const fs = createNodeFileSystem(dir, { maxOpenHandles: 1, blockingSyncWaitMs: 10 });
+      const sync = await helper();
+      await fs.write('a', 0, new Uint8Array(4));
+      const release = sync.holdForTest();
+      let other: number | undefined;
+      try {
+        const held = fs.writeDurable?.('a', 0, new Uint8Array([0x41, 0x41, 0x41, 0x41]));
+        let evicting: Promise<void> | undefined;
+        const later = (n: number, f: () => void): void =>
+          n === 0 ? f() : queueMicrotask(() => later(n - 1, f));
+        later(delay, () => {
+          evicting = fs.write('b', 0, new Uint8Array([0x42])); // opening b evicts a's handle
+        });
+        await timerFires(30);
+        await evicting;
+        other = openSync(join(dir, 'c'), 'w+'); // would take a's number if it had been closed
+        release();
+        await held;
+        expect(readFileSync(join(dir, 'a'))).toEqual(Buffer.from([0x41, 0x41, 0x41, 0x41]));
+        expect(readFileSync(join(dir, 'c')).length).toBe(0);
+      } finally {
+        release();
+        if (other !== undefined) closeSync(other);
+        await fs.close();
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+  }
 });
