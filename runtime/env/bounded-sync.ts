@@ -8,24 +8,28 @@
  */
 import { MessageChannel, Worker } from 'node:worker_threads';
 
-/** The helper's state word (`control[STATE]`). */
-const IDLE = 0;
-const RUNNING = 1;
-const DONE = 2;
-/** The loop thread stopped waiting: the helper must post its outcome instead. */
-const ABANDONED = 3;
+/** Values of the helper's state word (`control[Cell.STATE]`). */
+const State = {
+  IDLE: 0,
+  RUNNING: 1,
+  DONE: 2,
+  /** The loop thread stopped waiting: the helper must signal its outcome instead. */
+  ABANDONED: 3,
+} as const;
 
-// Int32 cells of the control block.
-const STATE = 0;
-const FD = 1;
-const LENGTH = 2;
-const FAILED = 3;
-/** Test gate: while 1, the helper holds a request before writing (see `holdForTest`). */
-const HOLD = 4;
-/** Length of the failed write's error (JSON) in the error area. */
-const ERROR_LENGTH = 5;
-/** Set by the helper when it starts a request: a request it never took may run elsewhere. */
-const TAKEN = 6;
+/** Int32 cells of the control block. */
+const Cell = {
+  STATE: 0,
+  FD: 1,
+  LENGTH: 2,
+  FAILED: 3,
+  /** Test gate: while 1, the helper holds a request before writing (see `holdForTest`). */
+  HOLD: 4,
+  /** Length of the failed write's error (JSON) in the error area. */
+  ERROR_LENGTH: 5,
+  /** Set by the helper when it starts a request: a request it never took may run elsewhere. */
+  TAKEN: 6,
+} as const;
 const CONTROL_CELLS = 8;
 const ERROR_AREA_BYTES = 1024;
 
@@ -49,26 +53,26 @@ const bytes = new Uint8Array(data);
 const errorBytes = new Uint8Array(errorArea);
 const encoder = new TextEncoder();
 for (;;) {
-  const s = Atomics.load(control, ${STATE});
+  const s = Atomics.load(control, ${Cell.STATE});
   // ABANDONED is a request too: the loop thread may give up before this thread even started.
-  if (s !== ${RUNNING} && s !== ${ABANDONED}) { Atomics.wait(control, ${STATE}, s); continue; }
-  while (Atomics.load(control, ${HOLD}) === 1) Atomics.wait(control, ${HOLD}, 1);
-  Atomics.store(control, ${TAKEN}, 1);
+  if (s !== ${State.RUNNING} && s !== ${State.ABANDONED}) { Atomics.wait(control, ${Cell.STATE}, s); continue; }
+  while (Atomics.load(control, ${Cell.HOLD}) === 1) Atomics.wait(control, ${Cell.HOLD}, 1);
+  Atomics.store(control, ${Cell.TAKEN}, 1);
   let error = null;
   try {
-    const fd = control[${FD}], length = control[${LENGTH}], at = offset[0];
+    const fd = control[${Cell.FD}], length = control[${Cell.LENGTH}], at = offset[0];
     let done = 0;
     while (done < length) done += writeSync(fd, bytes, done, length - done, at + done);
     fdatasyncSync(fd);
   } catch (e) {
     error = { message: String(e && e.message).slice(0, 200), code: e && e.code, errno: e && e.errno, syscall: e && e.syscall };
   }
-  control[${FAILED}] = error ? 1 : 0;
-  if (error) control[${ERROR_LENGTH}] = encoder.encodeInto(JSON.stringify(error), errorBytes).written;
-  if (Atomics.compareExchange(control, ${STATE}, ${RUNNING}, ${DONE}) === ${RUNNING}) {
-    Atomics.notify(control, ${STATE});
+  control[${Cell.FAILED}] = error ? 1 : 0;
+  if (error) control[${Cell.ERROR_LENGTH}] = encoder.encodeInto(JSON.stringify(error), errorBytes).written;
+  if (Atomics.compareExchange(control, ${Cell.STATE}, ${State.RUNNING}, ${State.DONE}) === ${State.RUNNING}) {
+    Atomics.notify(control, ${Cell.STATE});
   } else {
-    Atomics.store(control, ${STATE}, ${IDLE});
+    Atomics.store(control, ${Cell.STATE}, ${State.IDLE});
     port.postMessage(null);
   }
 }
@@ -176,9 +180,9 @@ function createBoundedSync(maxBytes: number): BoundedSync {
 
   /** The outcome the helper left in shared memory: null, or the write's error. */
   function outcome(): Error | null {
-    if (control[FAILED] !== 1) return null;
+    if (control[Cell.FAILED] !== 1) return null;
     try {
-      const text = new TextDecoder().decode(errorView.subarray(0, control[ERROR_LENGTH]));
+      const text = new TextDecoder().decode(errorView.subarray(0, control[Cell.ERROR_LENGTH]));
       return rebuildError(JSON.parse(text) as ErrorInfo);
     } catch {
       return rebuildError({ message: 'durable write failed', code: 'EIO' });
@@ -195,21 +199,21 @@ function createBoundedSync(maxBytes: number): BoundedSync {
       if (pending || !online || broken) throw new Error('bounded sync is busy');
       if (bytes.length > maxBytes) throw new RangeError(`write of ${bytes.length} bytes > ${maxBytes}`);
       bytesView.set(bytes);
-      control[FD] = fd;
-      control[LENGTH] = bytes.length;
-      control[TAKEN] = 0;
+      control[Cell.FD] = fd;
+      control[Cell.LENGTH] = bytes.length;
+      control[Cell.TAKEN] = 0;
       offset[0] = at;
-      Atomics.store(control, STATE, RUNNING);
-      Atomics.notify(control, STATE);
-      Atomics.wait(control, STATE, RUNNING, waitMs);
-      const state = Atomics.compareExchange(control, STATE, RUNNING, ABANDONED);
-      if (state === DONE) {
+      Atomics.store(control, Cell.STATE, State.RUNNING);
+      Atomics.notify(control, Cell.STATE);
+      Atomics.wait(control, Cell.STATE, State.RUNNING, waitMs);
+      const state = Atomics.compareExchange(control, Cell.STATE, State.RUNNING, State.ABANDONED);
+      if (state === State.DONE) {
         const error = outcome();
-        Atomics.store(control, STATE, IDLE);
+        Atomics.store(control, Cell.STATE, State.IDLE);
         if (error) throw error;
         return null;
       }
-      if (state !== RUNNING) throw new Error(`bounded sync: unexpected helper state ${state}`);
+      if (state !== State.RUNNING) throw new Error(`bounded sync: unexpected helper state ${state}`);
       // Still running: let the loop go on, and settle when the helper signals the outcome.
       pending = new Promise<'done' | 'not-run'>((resolve, reject) => {
         port.ref();
@@ -218,11 +222,11 @@ function createBoundedSync(maxBytes: number): BoundedSync {
           port.unref();
           pending = null;
           // Orders the reads below after the helper's writes (it stored IDLE before signalling).
-          const state = Atomics.load(control, STATE);
-          if (state !== IDLE) {
+          const state = Atomics.load(control, Cell.STATE);
+          if (state !== State.IDLE) {
             // The helper died: a request it never started can run elsewhere; one it started may
             // or may not have reached the disk.
-            if (Atomics.load(control, TAKEN) === 0) resolve('not-run');
+            if (Atomics.load(control, Cell.TAKEN) === 0) resolve('not-run');
             else reject(rebuildError({ message: 'bounded sync helper died during a write', code: 'EIO' }));
             return;
           }
@@ -234,10 +238,10 @@ function createBoundedSync(maxBytes: number): BoundedSync {
       return pending;
     },
     holdForTest() {
-      Atomics.store(control, HOLD, 1);
+      Atomics.store(control, Cell.HOLD, 1);
       return () => {
-        Atomics.store(control, HOLD, 0);
-        Atomics.notify(control, HOLD);
+        Atomics.store(control, Cell.HOLD, 0);
+        Atomics.notify(control, Cell.HOLD);
       };
     },
   };

@@ -74,7 +74,7 @@ export function createNodeFileSystem(rootDir: string, opts: NodeFileSystemOption
    * own bookkeeping): it is not closed before they are done, else a new file could get the number
    * and the pending write's fdatasync would sync that file instead.
    */
-  const users = new Map<Promise<FileHandle>, { count: number; idle: Promise<void>; wake: () => void }>();
+  const users = new Map<Promise<FileHandle>, { count: number; wake?: () => void }>();
 
   function resolve(path: string): string {
     const n = normalize(path);
@@ -86,8 +86,8 @@ export function createNodeFileSystem(rootDir: string, opts: NodeFileSystemOption
     return join(root, n);
   }
 
-  /** The cached handle of `abs`, opened if needed (synchronously returns its promise). */
-  function cachedHandle(abs: string): Promise<FileHandle> {
+  /** The cached handle of `abs`, opened if needed (its promise, returned synchronously). */
+  function handle(abs: string): Promise<FileHandle> {
     const existing = handles.get(abs);
     if (existing) return existing;
     const opening = open(abs, constants.O_RDWR | constants.O_CREAT, 0o644);
@@ -104,28 +104,17 @@ export function createNodeFileSystem(rootDir: string, opts: NodeFileSystemOption
     return opening;
   }
 
-  async function handle(abs: string): Promise<FileHandle> {
-    return cachedHandle(abs);
-  }
-
   function acquire(h: Promise<FileHandle>): void {
     const u = users.get(h);
-    if (u) {
-      u.count++;
-      return;
-    }
-    let wake: () => void = () => undefined;
-    const idle = new Promise<void>((r) => {
-      wake = r;
-    });
-    users.set(h, { count: 1, idle, wake });
+    if (u) u.count++;
+    else users.set(h, { count: 1 });
   }
 
   function release(h: Promise<FileHandle>): void {
     const u = users.get(h);
     if (!u || --u.count > 0) return;
     users.delete(h);
-    u.wake();
+    u.wake?.();
   }
 
   async function drop(abs: string): Promise<void> {
@@ -134,8 +123,10 @@ export function createNodeFileSystem(rootDir: string, opts: NodeFileSystemOption
     handles.delete(abs);
     try {
       const fh = await h;
-      // Nobody can start using `h` any more (it left `handles`); wait for those who did.
-      for (let u = users.get(h); u; u = users.get(h)) await u.idle;
+      // Nobody can start using `h` any more (it left `handles`, and only this call dropped it from
+      // there, so it is the one waiter); wait for those who did.
+      const u = users.get(h);
+      if (u) await new Promise<void>((r) => (u.wake = r));
       await fh.close();
     } catch {
       // A handle that failed to open or is already closed has nothing to release.
@@ -156,7 +147,7 @@ export function createNodeFileSystem(rootDir: string, opts: NodeFileSystemOption
       await writeAll(await handle(resolve(path)), offset, bytes);
     },
     async writeDurable(path, offset, bytes) {
-      const cached = cachedHandle(resolve(path));
+      const cached = handle(resolve(path));
       acquire(cached);
       try {
         // Runs after the microtasks queued before it (e.g. the transport's flush of the appends

@@ -9,22 +9,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { connect } from '../../runtime/client/client.js';
 import { createNode, type EmbeddedNode } from '../../runtime/embedded-node.js';
 import { createWorld } from '../../sim/world.js';
+import { until } from '../helpers/until.js';
 import { freePorts } from '../server/helpers.js';
 
 const FAST = { electionTimeoutMin: 150, electionTimeoutMax: 300, heartbeatInterval: 30 };
 const SMALL = { segmentSize: 1 << 20 }; // keep temp dirs small (the default zero-fills 64 MiB)
 const text = (b: Uint8Array | null) => (b ? new TextDecoder().decode(b) : null);
-
-/** Polls `cond` (real time) until it holds or `ms` pass. */
-async function until<T>(cond: () => T | undefined, ms: number): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = cond();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('public createNode on the real env', () => {
   const root = mkdtempSync(join(tmpdir(), 'vibee-embedded-'));
@@ -39,7 +29,7 @@ describe('public createNode on the real env', () => {
       for (const id of ids)
         nodes.push(await createNode({ id, peers, dataDir: join(root, id), config: FAST, storage: SMALL }));
       expect(nodes.map((n) => n.port)).toEqual(ports);
-      const leader = await until(() => nodes.find((n) => n.status().role === 'leader'), 10_000);
+      const leader = await until('a leader', () => nodes.find((n) => n.status().role === 'leader'), 10_000);
 
       const c = await leader.client();
       await c.put('k', 'v1');

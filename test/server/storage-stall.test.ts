@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Client, connect } from '../../runtime/client/client.js';
 import { boundedSync } from '../../runtime/env/bounded-sync.js';
 import type { Server } from '../../runtime/server/server.js';
+import { until } from '../helpers/until.js';
 import { startTestCluster, type TestCluster } from './helpers.js';
 
 // Below the election timeout (150-300 ms in these tests): while its save is stuck the leader sends
@@ -27,16 +28,6 @@ afterAll(async () => {
   await client?.close();
   await c?.close();
 });
-
-async function until<T>(what: string, f: () => T | undefined | null | false, timeoutMs = 5_000): Promise<T> {
-  const end = performance.now() + timeoutMs;
-  for (;;) {
-    const v = f();
-    if (v) return v;
-    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('a leader whose storage stalls', () => {
   it('steps down after maxSyncStallMs; the others elect a leader and commit; nothing is lost after the disk recovers', async () => {
