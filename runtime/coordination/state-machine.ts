@@ -12,10 +12,13 @@
  * (every handler validates first and mutates only after validation can no longer fail). The applied
  * index still advances: the entry was applied, as an error.
  *
- * Fence tokens: a grant made while applying entry `index` gets `max(lastToken + 1, index)`. Log
- * indexes only grow, so tokens strictly increase per lock name across holders, leader changes,
- * restarts and snapshots, even after an idle lock's record is dropped. Election epochs and barrier
- * generations are the log index of the entry that made them, for the same reason.
+ * Fence tokens and election epochs come from one machine-wide counter: a grant or promotion made
+ * while applying entry `index` gets `max(index, lastIssued + 1)`. So they strictly increase per
+ * name (and across names) across holders, leader changes, restarts and snapshots, even after an
+ * idle lock's record is dropped, and even when one entry (a TimeAdvance that expires a holder,
+ * grants the next waiter, and expires that one too) makes several grants of one name. They equal
+ * the entry's index unless an earlier grant in the same entry took it. Barrier generations are the
+ * index of the entry that made them (one per entry at most).
  */
 
 import { Reader, Writer } from '../wire/v1.js';
@@ -189,6 +192,8 @@ export class CoordinationStateMachine {
 
   private lastIndex = 0;
   private nowMs = 0;
+  /** The largest fence token or election epoch issued so far (see `issue`). */
+  private lastIssued = 0n;
   private sessions = new Map<string, Session>();
   private locks = new Map<string, LockRec>();
   private barriers = new Map<string, BarrierRec>();
@@ -491,8 +496,15 @@ export class CoordinationStateMachine {
     return okResult('acquired', { fenceToken: h.token, position: 1 });
   }
 
+  /** The next fence token or election epoch: `max(index, lastIssued + 1)` (module doc). */
+  private issue(): bigint {
+    const index = BigInt(this.index);
+    this.lastIssued = index > this.lastIssued ? index : this.lastIssued + 1n;
+    return this.lastIssued;
+  }
+
   private grant(lock: LockRec, w: Waiter, notify: boolean): Holder {
-    const token = lock.lastToken + 1n > BigInt(this.index) ? lock.lastToken + 1n : BigInt(this.index);
+    const token = this.issue();
     lock.lastToken = token;
     lock.holder = {
       sessionId: w.sessionId,
@@ -733,10 +745,10 @@ export class CoordinationStateMachine {
     return okResult('queued', { position: el.candidates.length });
   }
 
-  /** The first candidate becomes leader with epoch = this entry's index (a fence). */
+  /** The first candidate becomes leader with a freshly issued epoch (a fence; module doc). */
   private promote(el: ElectionRec): void {
     const next = el.candidates.shift();
-    el.leader = next ? { ...next, epoch: BigInt(this.index) } : null;
+    el.leader = next ? { ...next, epoch: this.issue() } : null;
     this.emit({
       kind: 'election_leader',
       index: this.index,
@@ -1010,6 +1022,7 @@ export class CoordinationStateMachine {
     const tables: Omit<SnapshotDoc, 'v' | 'kv'> = {
       lastIndex: this.lastIndex,
       now: this.nowMs,
+      lastIssued: this.lastIssued.toString(),
       sessions: [...this.sessions.values()].map((s) => [s.id, s.clientId, s.ttlMs, s.expiresAt]),
       locks: [...this.locks.values()].map((l) => ({
         name: l.name,
@@ -1097,6 +1110,11 @@ export class CoordinationStateMachine {
       ]),
     );
     this.kv = doc.kv;
+    // Snapshots written before `lastIssued` existed: the largest token or epoch still on record.
+    let issued = doc.lastIssued === undefined ? 0n : BigInt(doc.lastIssued);
+    for (const l of this.locks.values()) if (l.lastToken > issued) issued = l.lastToken;
+    for (const e of this.elections.values()) if (e.leader && e.leader.epoch > issued) issued = e.leader.epoch;
+    this.lastIssued = issued;
   }
 }
 
@@ -1159,6 +1177,8 @@ interface SnapshotDoc {
   v: 1;
   lastIndex: number;
   now: number;
+  /** Absent in snapshots written before it existed. */
+  lastIssued?: string;
   sessions: [string, string, number, number][];
   locks: {
     name: string;

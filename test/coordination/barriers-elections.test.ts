@@ -227,6 +227,21 @@ describe('elections', () => {
     expect(r.sm.election('E')?.leader).toBe('c');
   });
 
+  it('epochs strictly increase when one TimeAdvance hands leadership over twice', () => {
+    const r = new Rig();
+    r.open('a', 800);
+    r.open('b', 800);
+    r.open('c', 5000);
+    for (const s of ['a', 'b', 'c'])
+      r.apply({ type: 'ElectionCampaign', sessionId: s, name: 'E', value: bytes(s) });
+    r.advance(1000); // a (leader) and b (next in line) expire in the same entry
+    const leaders = r.kinds('election_leader') as { sessionId: string; epoch: bigint }[];
+    expect(leaders.map((e) => e.sessionId)).toEqual(['a', 'b', 'c']);
+    const epochs = leaders.map((e) => e.epoch);
+    for (let i = 1; i < epochs.length; i++) expect(epochs[i]).toBeGreaterThan(epochs[i - 1] as bigint);
+    expect(r.sm.election('E')?.epoch).toBe(epochs[2]);
+  });
+
   it('withdrawing a pending campaign (epoch 0)', () => {
     const r = new Rig();
     sessions(r, 2);

@@ -87,6 +87,23 @@ describe('fenced locks', () => {
     expect(t2).toBeGreaterThan(t1);
   });
 
+  it('tokens keep increasing when one TimeAdvance grants a name several times and its record is then dropped', () => {
+    // Found by the fence-token property: a 6 s advance expires the holder, grants the first waiter
+    // (token = index), expires it, grants the second (index + 1) and expires it too. The idle
+    // record is dropped; the next acquire, one entry later, must still get a larger token.
+    const r = new Rig({ limits: { lockDelayMs: 300 } });
+    for (const s of ['a', 'b', 'c', 'd']) r.open(s);
+    r.acquire('a', 'L', { ttlMs: 2000 });
+    r.acquire('b', 'L', { ttlMs: 2000 });
+    r.acquire('c', 'L', { ttlMs: 500 });
+    r.advance(6000);
+    const tokens = r.kinds('lock_granted').map((e) => (e as { fenceToken: bigint }).fenceToken);
+    expect(tokens).toHaveLength(2);
+    expect(r.sm.lock('L')).toBeNull();
+    const next = r.acquire('d', 'L').fenceToken;
+    expect(next).toBeGreaterThan(tokens[1] as bigint);
+  });
+
   it('is re-entrant per session with depth and the same token', () => {
     const r = new Rig();
     r.open('a');

@@ -41,6 +41,56 @@ describe('coordination snapshot format', () => {
     expect(again.kvGet('b')).toEqual(m.kvGet('b'));
   });
 
+  it('a snapshot without lastIssued (older releases) issues tokens above the largest on record', () => {
+    const holder = { sessionId: 's1', requestId: 'r0', token: '12', depth: 1, acquiredAt: 1000 };
+    const old = {
+      ...V1,
+      lastIndex: 9,
+      locks: [
+        {
+          name: 'L',
+          lastToken: '12',
+          delayUntil: null,
+          holder: { ...holder, ttlMs: 60_000, leaseExpiry: 61_000 },
+          waiters: [],
+        },
+      ],
+      elections: [{ name: 'E', leader: { sessionId: 's1', value: b64('x'), epoch: '15' }, candidates: [] }],
+    };
+    const m = new CoordinationStateMachine();
+    m.restore(new TextEncoder().encode(JSON.stringify(old)));
+    const acquire = (name: string, index: number) =>
+      m.applyCommand(
+        {
+          type: 'LockAcquire',
+          sessionId: 's1',
+          name,
+          requestId: `r${index}`,
+          ttlMs: 0,
+          waitMs: 0,
+          tryOnly: false,
+        },
+        index,
+      );
+    expect(acquire('M', 10)).toMatchObject({ ok: true, outcome: 'acquired', fenceToken: 16n });
+    // The counter is part of version-2 snapshots from now on.
+    const again = new CoordinationStateMachine();
+    again.restore(m.snapshot());
+    const e = again.applyCommand(
+      {
+        type: 'LockAcquire',
+        sessionId: 's1',
+        name: 'N',
+        requestId: 'r11',
+        ttlMs: 0,
+        waitMs: 0,
+        tryOnly: false,
+      },
+      11,
+    );
+    expect(e).toMatchObject({ ok: true, outcome: 'acquired', fenceToken: 17n });
+  });
+
   it('refuses a truncated or trailing-garbage version-2 snapshot', () => {
     const m = new CoordinationStateMachine();
     m.restore(new TextEncoder().encode(JSON.stringify(V1)));
