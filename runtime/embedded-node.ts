@@ -44,7 +44,7 @@ import {
   type RequestHandler,
   serveClientProtocol,
 } from './server/handler.js';
-import { startLeaderDuties } from './server/leader-duties.js';
+import { coordinationDutyHooks, startLeaderDuties } from './server/leader-duties.js';
 import type { StorageOptions } from './storage/storage.js';
 import { createWalLogStore, type WalLogStore } from './storage/wal-log-store.js';
 import { createTcpNetwork } from './transport/tcp-network.js';
@@ -253,7 +253,7 @@ export async function createNode(opts: CreateNodeOptions): Promise<EmbeddedNode>
   }
 
   // Leader duties: commit elapsed coordination time, collect tombstones (see leader-duties.ts).
-  const duties = replica ? startLeaderDuties(node, clock) : null;
+  const duties = replica ? startLeaderDuties(node, clock, coordinationDutyHooks(replica.machine)) : null;
 
   const clients = new Set<Client>();
   let clientN = 0;

@@ -228,6 +228,14 @@ export class CoordinationStateMachine {
   get now(): number {
     return this.nowMs;
   }
+  /**
+   * The earliest committed time (ms) at which a deadline falls due, or null when nothing waits on
+   * time. A leader uses it to stop committing `TimeAdvance` while nothing can expire.
+   */
+  nextDeadline(): number | null {
+    const t = this.earliestDeadline();
+    return t === Number.POSITIVE_INFINITY ? null : t;
+  }
   /** Index of the last applied entry (0 before any). */
   get appliedIndex(): number {
     return this.lastIndex;
@@ -389,17 +397,26 @@ export class CoordinationStateMachine {
 
   // ------------------------------------------------------------------ time
 
+  /**
+   * The earliest committed time at which something is due (a lock lease or wait, a lock delay, a
+   * session's expiry, a barrier's timeout); +Infinity when nothing waits on time.
+   */
+  private earliestDeadline(): number {
+    let t = Number.POSITIVE_INFINITY;
+    for (const l of this.locks.values()) {
+      if (l.holder) t = Math.min(t, l.holder.leaseExpiry);
+      for (const w of l.waiters) if (w.waitDeadline > 0) t = Math.min(t, w.waitDeadline);
+      if (l.delayUntil !== null) t = Math.min(t, l.delayUntil);
+    }
+    for (const s of this.sessions.values()) t = Math.min(t, s.expiresAt);
+    for (const b of this.barriers.values()) if (b.state === 'waiting') t = Math.min(t, b.deadline);
+    return t;
+  }
+
   /** Moves `now` to `target`, firing every deadline on the way in time order (ties: fixed kind order, then insertion order). */
   private advanceTo(target: number): void {
     for (;;) {
-      let t = Number.POSITIVE_INFINITY;
-      for (const l of this.locks.values()) {
-        if (l.holder) t = Math.min(t, l.holder.leaseExpiry);
-        for (const w of l.waiters) if (w.waitDeadline > 0) t = Math.min(t, w.waitDeadline);
-        if (l.delayUntil !== null) t = Math.min(t, l.delayUntil);
-      }
-      for (const s of this.sessions.values()) t = Math.min(t, s.expiresAt);
-      for (const b of this.barriers.values()) if (b.state === 'waiting') t = Math.min(t, b.deadline);
+      const t = this.earliestDeadline();
       if (t > target) break;
       this.nowMs = Math.max(this.nowMs, t);
       const now = this.nowMs;
@@ -937,6 +954,14 @@ export class CoordinationStateMachine {
       siblings: live.length > 1 ? live : [],
       context,
     };
+  }
+
+  /** The index of the oldest delete whose tombstone is still kept, or null when none is. */
+  oldestTombstone(): number | null {
+    let oldest: number | null = null;
+    for (const rec of this.kv.values())
+      if (rec.deletedAt !== null && (oldest === null || rec.deletedAt < oldest)) oldest = rec.deletedAt;
+    return oldest;
   }
 
   /** True when a tombstone for `key` is still kept. */

@@ -39,7 +39,7 @@ import {
   serveClientProtocol,
 } from './handler.js';
 import { type HttpEndpoint, startHttp } from './http.js';
-import { startLeaderDuties } from './leader-duties.js';
+import { coordinationDutyHooks, startLeaderDuties } from './leader-duties.js';
 import type { ServerStatus } from './protocol.js';
 import { createServerTracing } from './tracing.js';
 
@@ -204,6 +204,7 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
   // Leader duties (TimeAdvance, tombstone collection) and following membership addresses.
   let peersKey = '';
   const duties = startLeaderDuties(node, clock, {
+    ...coordinationDutyHooks(replica.machine),
     onTick(s) {
       // Membership: dial every member named in the configuration (addresses from conf changes win).
       const merged: Record<string, string> = { ...staticPeers };

@@ -156,6 +156,52 @@ describe('public createNode on simulated envs', () => {
     expect(c.hash).not.toBe(a.hash);
   }, 30_000);
 
+  it('an idle cluster commits nothing while nothing waits on time; a session brings TimeAdvance back', async () => {
+    const world = createWorld({ seed: 11, network: { minDelayMs: 1, maxDelayMs: 6 } });
+    for (const id of IDS) world.createEnv(id);
+    const nodes = await drive(
+      world,
+      Promise.all(IDS.map((id) => createNode({ id, peers: IDS, env: world.env(id), config: FAST }))),
+    );
+    await world.run({ stopWhen: () => nodes.some((n) => n.status().role === 'leader'), until: 5000 });
+    const leader = nodes.find((n) => n.status().role === 'leader');
+    if (!leader?.replica) throw new Error('no leader elected');
+    const machine = leader.replica.machine;
+    const c = await drive(world, leader.client({ clientId: 'c' }));
+    await drive(world, c.put('k', 'v'));
+    await drive(world, c.delete('k'));
+    expect(machine.oldestTombstone()).not.toBeNull();
+
+    // The tombstone is collected (KvCompact), and then nothing is left to collect.
+    await world.run({ stopWhen: () => machine.oldestTombstone() === null, until: world.now() + 15_000 });
+    expect(machine.oldestTombstone()).toBeNull();
+
+    // Key-value use only: ten idle seconds append no entry and commit no time.
+    await world.runFor(1000);
+    const idle = { index: leader.status().lastIndex, now: machine.now };
+    await world.runFor(10_000);
+    expect(leader.status().lastIndex).toBe(idle.index);
+    expect(machine.now).toBe(idle.now);
+
+    // A held lock (a session with a lease) needs committed time: it advances with virtual time.
+    const h = await drive(world, c.lock('L', { ttlMs: 5000 }));
+    const held = { index: leader.status().lastIndex, now: machine.now };
+    await world.runFor(3000);
+    expect(leader.status().lastIndex).toBeGreaterThan(held.index + 20);
+    expect(machine.now - held.now).toBeGreaterThan(2500);
+    expect(machine.now - held.now).toBeLessThanOrEqual(3000);
+
+    // Released and closed: the session is gone, nothing is due, the log goes quiet again.
+    await drive(world, h.release());
+    await drive(world, c.close());
+    expect(machine.nextDeadline()).toBeNull();
+    await world.runFor(1000);
+    const quiet = leader.status().lastIndex;
+    await world.runFor(10_000);
+    expect(leader.status().lastIndex).toBe(quiet);
+    await drive(world, Promise.all(nodes.map((n) => n.close())));
+  });
+
   it('clients get deterministic ids from env.random when none is given', async () => {
     const ids = async () => {
       const world = createWorld({ seed: 3 });
