@@ -55,6 +55,7 @@ export async function runBench(opts: RunBenchOptions): Promise<BenchReport> {
     progress.update(`${t.name} warm-up`, 0, 1);
     try {
       await warmUp(t, `${runId}/${t.name}`, warmUpMs);
+      await t.settle?.();
     } catch {
       // A target that fails here fails its workloads too, each with its own message.
     }
@@ -71,6 +72,7 @@ export async function runBench(opts: RunBenchOptions): Promise<BenchReport> {
             progress: (done, total) => progress.update(label, done, total),
           }),
         );
+        await t.settle?.();
       } catch (err) {
         results.push({
           workload: w.id,

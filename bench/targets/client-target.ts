@@ -32,7 +32,7 @@ export interface ClientTargetOptions {
    * Opens another client (another session). Our locks and barriers belong to a session, so
    * concurrent lockers or barrier participants must be distinct sessions, as `BenchTarget`
    * requires: each outstanding `lock()` / `barrier()` call borrows an idle session from a pool
-   * (opened on demand with this, reused afterwards, closed by `close()`). Without it every call
+   * (opened on demand with this, reused afterwards, closed by `settle()` or `close()`). Without it every call
    * goes through the main client, which is only right for one caller at a time.
    */
   newSession?: () => Promise<ClientLike>;
@@ -99,6 +99,12 @@ export function clientTarget(client: ClientLike, opts: ClientTargetOptions = {})
           giveBack(c);
         },
       };
+    },
+    async settle() {
+      // Only the idle ones: a session still lent out belongs to a call in progress.
+      const done = idle.splice(0);
+      for (const c of done) opened.splice(opened.indexOf(c), 1);
+      await Promise.allSettled(done.map(async (c) => c.close?.()));
     },
     async close() {
       await Promise.allSettled(opened.map(async (c) => c.close?.()));

@@ -42,6 +42,13 @@ export interface BenchTarget {
    * through the new leader, after bringing the killed member back. Absent: "n/a" for `failover`.
    */
   failover?(): Promise<number>;
+  /**
+   * Ends what earlier operations left open that keeps the target busy while nobody uses it, so
+   * one target's background work does not run during the other's measurements (ours: closes the
+   * pooled lock/barrier sessions, whose open leases make the leader commit TimeAdvance 10 times a
+   * second). Called after the warm-up and after every workload; absent: nothing to end.
+   */
+  settle?(): Promise<void>;
   /** Releases every resource (connections, leases). */
   close(): Promise<void>;
 }

@@ -88,8 +88,11 @@ describe('workloads against a fake target', () => {
   it('the default suite runs every workload with the requested op counts', async () => {
     const client = fakeClient();
     const target = clientTarget(client);
+    let settles = 0;
+    target.settle = async () => void settles++;
     const workloads = defaultWorkloads(0.02, 10_000);
     const report = await runBench({ targets: [target], workloads, ...quiet });
+    expect(settles).toBe(workloads.length); // after every workload
     expect(report.results.map((r) => r.workload)).toEqual(workloads.map((w) => w.id));
     for (const r of report.results) {
       expect(r.status, `${r.workload}: ${r.reason}`).toBe('ok');
@@ -205,6 +208,22 @@ describe('client adapter sessions', () => {
     expect((await barrierLatency({ ops: 5, participants: 8, maxMs: 5000 }).run(t, ctx)).status).toBe('ok');
     // 1 main + at most 8 pooled sessions, however many operations ran.
     expect(srv.opened()).toBeLessThanOrEqual(9);
+    await t.close();
+    expect(srv.closed()).toBe(srv.opened());
+  });
+
+  it('settle() closes the idle pooled sessions only; a lent one stays open until given back', async () => {
+    const srv = sessionServer();
+    const t = clientTarget(srv.session(), { newSession: async () => srv.session() });
+    expect((await lockContention({ ops: 40, workers: 4 }).run(t, ctx)).status).toBe('ok');
+    const pooled = srv.opened() - 1;
+    expect(pooled).toBeGreaterThan(0);
+    const held = await t.lock('still-held');
+    await t.settle?.();
+    expect(srv.closed()).toBe(pooled - 1);
+    await held.release();
+    await t.settle?.();
+    expect(srv.closed()).toBe(pooled);
     await t.close();
     expect(srv.closed()).toBe(srv.opened());
   });
