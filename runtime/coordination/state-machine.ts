@@ -12,13 +12,14 @@
  * (every handler validates first and mutates only after validation can no longer fail). The applied
  * index still advances: the entry was applied, as an error.
  *
- * Fence tokens and election epochs come from one machine-wide counter: a grant or promotion made
- * while applying entry `index` gets `max(index, lastIssued + 1)`. So they strictly increase per
- * name (and across names) across holders, leader changes, restarts and snapshots, even after an
- * idle lock's record is dropped, and even when one entry (a TimeAdvance that expires a holder,
- * grants the next waiter, and expires that one too) makes several grants of one name. They equal
- * the entry's index unless an earlier grant in the same entry took it. Barrier generations are the
- * index of the entry that made them (one per entry at most).
+ * Fence tokens: a grant made while applying entry `index` gets `max(lastToken + 1, index)`, and an
+ * election's new leader gets the epoch `max(lastEpoch + 1, index)`. Log indexes only grow, so both
+ * strictly increase per name across holders, leader changes, restarts and snapshots, even after
+ * an idle record is dropped. One entry can hand a name on more than once (a TimeAdvance that
+ * expires a holder, grants the next waiter and expires that one too), leaving its last token above
+ * the index; such a record is not forgotten when dropped: its last token stays in `retired` until
+ * the log index passes it, and a new record of that name starts from there. Barrier generations
+ * are the index of the entry that made them (one per entry at most).
  */
 
 import { Reader, Writer } from '../wire/v1.js';
@@ -102,6 +103,8 @@ interface ElectionRec {
   name: string;
   leader: (Candidate & { epoch: bigint }) | null;
   candidates: Candidate[];
+  /** The last epoch issued (the leader's between entries, so not in snapshots). */
+  lastEpoch: bigint;
 }
 interface Sibling {
   value: Uint8Array | null;
@@ -192,13 +195,18 @@ export class CoordinationStateMachine {
 
   private lastIndex = 0;
   private nowMs = 0;
-  /** The largest fence token or election epoch issued so far (see `issue`). */
-  private lastIssued = 0n;
+  /**
+   * Last token or epoch of dropped records that went above their entry's index, keyed `lock:NAME`
+   * or `election:NAME`, until the index passes them (module doc). Almost always empty.
+   */
+  private retired = new Map<string, bigint>();
   private sessions = new Map<string, Session>();
   private locks = new Map<string, LockRec>();
   private barriers = new Map<string, BarrierRec>();
   private elections = new Map<string, ElectionRec>();
   private kv = new Map<string, KvRec>();
+  /** How many records of `kv` are tombstones (so finding none needs no scan). */
+  private tombstones = 0;
 
   // Per-apply scratch: the entry index and the events it produced.
   private index = 0;
@@ -229,12 +237,12 @@ export class CoordinationStateMachine {
     return this.nowMs;
   }
   /**
-   * The earliest committed time (ms) at which a deadline falls due, or null when nothing waits on
-   * time. A leader uses it to stop committing `TimeAdvance` while nothing can expire.
+   * Whether anything waits on committed time (a session, a lease, a lock wait or delay, a waiting
+   * barrier). A leader stops committing `TimeAdvance` while nothing does. Called every tick: an
+   * open session answers at once, without a scan.
    */
-  nextDeadline(): number | null {
-    const t = this.earliestDeadline();
-    return t === Number.POSITIVE_INFINITY ? null : t;
+  hasPendingDeadline(): boolean {
+    return this.sessions.size > 0 || this.earliestDeadline() !== Number.POSITIVE_INFINITY;
   }
   /** Index of the last applied entry (0 before any). */
   get appliedIndex(): number {
@@ -389,7 +397,7 @@ export class CoordinationStateMachine {
         });
       }
       if (el.leader?.sessionId === id) this.promote(el);
-      else if (wasCandidate && !el.leader && el.candidates.length === 0) this.elections.delete(el.name);
+      else if (wasCandidate && !el.leader && el.candidates.length === 0) this.dropElection(el);
     }
     this.sessions.delete(id);
     this.emit({ kind: 'session_ended', index: this.index, sessionId: id, reason });
@@ -503,7 +511,13 @@ export class CoordinationStateMachine {
         `${this.limits.maxConcurrentLocks} locks are already in use (MAX_CONCURRENT_LOCKS)`,
       );
     }
-    lock = { name: lockName, lastToken: 0n, holder: null, waiters: [], delayUntil: null };
+    lock = {
+      name: lockName,
+      lastToken: this.unretire(`lock:${lockName}`),
+      holder: null,
+      waiters: [],
+      delayUntil: null,
+    };
     this.locks.set(lockName, lock);
     const h = this.grant(
       lock,
@@ -513,15 +527,27 @@ export class CoordinationStateMachine {
     return okResult('acquired', { fenceToken: h.token, position: 1 });
   }
 
-  /** The next fence token or election epoch: `max(index, lastIssued + 1)` (module doc). */
-  private issue(): bigint {
+  /** `max(last + 1, index)`: the next fence token or epoch after `last` (module doc). */
+  private nextAfter(last: bigint): bigint {
     const index = BigInt(this.index);
-    this.lastIssued = index > this.lastIssued ? index : this.lastIssued + 1n;
-    return this.lastIssued;
+    return last + 1n > index ? last + 1n : index;
+  }
+
+  /** Remembers the last token or epoch of a record being dropped, when the index has not passed it. */
+  private retire(key: string, last: bigint): void {
+    for (const [k, v] of this.retired) if (v < BigInt(this.index)) this.retired.delete(k);
+    if (last >= BigInt(this.index)) this.retired.set(key, last);
+  }
+
+  /** The last token or epoch a new record of `key` must start above (0 unless retired). */
+  private unretire(key: string): bigint {
+    const last = this.retired.get(key) ?? 0n;
+    this.retired.delete(key);
+    return last;
   }
 
   private grant(lock: LockRec, w: Waiter, notify: boolean): Holder {
-    const token = this.issue();
+    const token = this.nextAfter(lock.lastToken);
     lock.lastToken = token;
     lock.holder = {
       sessionId: w.sessionId,
@@ -572,7 +598,10 @@ export class CoordinationStateMachine {
     lock.delayUntil = null;
     const next = lock.waiters.shift();
     if (next) this.grant(lock, next, true);
-    else this.locks.delete(lock.name);
+    else {
+      this.locks.delete(lock.name);
+      this.retire(`lock:${lock.name}`, lock.lastToken);
+    }
   }
 
   private heldBy(sessionId: string, lockName: string, token: bigint): { lock: LockRec; h: Holder } {
@@ -751,7 +780,7 @@ export class CoordinationStateMachine {
     const pos = el ? el.candidates.findIndex((c) => c.sessionId === sessionId) : -1;
     if (el && pos >= 0) return okResult('queued', { position: pos + 1 });
     if (!el) {
-      el = { name: ename, leader: null, candidates: [] };
+      el = { name: ename, leader: null, candidates: [], lastEpoch: this.unretire(`election:${ename}`) };
       this.elections.set(ename, el);
     }
     el.candidates.push({ sessionId, value: value.slice() });
@@ -762,10 +791,11 @@ export class CoordinationStateMachine {
     return okResult('queued', { position: el.candidates.length });
   }
 
-  /** The first candidate becomes leader with a freshly issued epoch (a fence; module doc). */
+  /** The first candidate becomes leader with the next epoch (a fence; module doc). */
   private promote(el: ElectionRec): void {
     const next = el.candidates.shift();
-    el.leader = next ? { ...next, epoch: this.issue() } : null;
+    if (next) el.lastEpoch = this.nextAfter(el.lastEpoch);
+    el.leader = next ? { ...next, epoch: el.lastEpoch } : null;
     this.emit({
       kind: 'election_leader',
       index: this.index,
@@ -774,7 +804,12 @@ export class CoordinationStateMachine {
       value: next?.value ?? null,
       epoch: el.leader?.epoch ?? 0n,
     });
-    if (!el.leader) this.elections.delete(el.name);
+    if (!el.leader) this.dropElection(el);
+  }
+
+  private dropElection(el: ElectionRec): void {
+    this.elections.delete(el.name);
+    this.retire(`election:${el.name}`, el.lastEpoch);
   }
 
   private resign(sessionId: string, ename: string, epoch: bigint): CommandResult {
@@ -891,6 +926,8 @@ export class CoordinationStateMachine {
     const allDead = siblings.every((s) => s.value === null);
     if (allDead && !rec)
       return okResult('absent', { context: toWire(prune(join(...siblings.map((s) => s.vv)), max)) });
+    if (rec?.deletedAt != null) this.tombstones--;
+    if (allDead) this.tombstones++;
     this.kv.set(key, { key, siblings, deletedAt: allDead ? this.index : null });
     const read = this.kvGet(key);
     return okResult(value === null ? 'deleted' : siblings.length > 1 ? 'siblings' : 'written', {
@@ -935,6 +972,7 @@ export class CoordinationStateMachine {
     for (const rec of [...this.kv.values()]) {
       if (rec.deletedAt !== null && rec.deletedAt <= appliedFloor) {
         this.kv.delete(rec.key);
+        this.tombstones--;
         n++;
       }
     }
@@ -958,6 +996,7 @@ export class CoordinationStateMachine {
 
   /** The index of the oldest delete whose tombstone is still kept, or null when none is. */
   oldestTombstone(): number | null {
+    if (this.tombstones === 0) return null;
     let oldest: number | null = null;
     for (const rec of this.kv.values())
       if (rec.deletedAt !== null && (oldest === null || rec.deletedAt < oldest)) oldest = rec.deletedAt;
@@ -1047,7 +1086,10 @@ export class CoordinationStateMachine {
     const tables: Omit<SnapshotDoc, 'v' | 'kv'> = {
       lastIndex: this.lastIndex,
       now: this.nowMs,
-      lastIssued: this.lastIssued.toString(),
+      // Only when non-empty: otherwise the bytes are those of releases before `retired` existed.
+      ...(this.retired.size > 0
+        ? { retired: [...this.retired].map(([k, v]): [string, string] => [k, v.toString()]) }
+        : {}),
       sessions: [...this.sessions.values()].map((s) => [s.id, s.clientId, s.ttlMs, s.expiresAt]),
       locks: [...this.locks.values()].map((l) => ({
         name: l.name,
@@ -1131,15 +1173,14 @@ export class CoordinationStateMachine {
             sessionId: c.sessionId,
             value: unb64(c.value) as Uint8Array,
           })),
+          lastEpoch: e.leader ? BigInt(e.leader.epoch) : 0n,
         },
       ]),
     );
     this.kv = doc.kv;
-    // Snapshots written before `lastIssued` existed: the largest token or epoch still on record.
-    let issued = doc.lastIssued === undefined ? 0n : BigInt(doc.lastIssued);
-    for (const l of this.locks.values()) if (l.lastToken > issued) issued = l.lastToken;
-    for (const e of this.elections.values()) if (e.leader && e.leader.epoch > issued) issued = e.leader.epoch;
-    this.lastIssued = issued;
+    this.tombstones = 0;
+    for (const r of this.kv.values()) if (r.deletedAt !== null) this.tombstones++;
+    this.retired = new Map((doc.retired ?? []).map(([k, v]) => [k, BigInt(v)]));
   }
 }
 
@@ -1202,8 +1243,8 @@ interface SnapshotDoc {
   v: 1;
   lastIndex: number;
   now: number;
-  /** Absent in snapshots written before it existed. */
-  lastIssued?: string;
+  /** Retired last tokens and epochs; absent when there are none (and before it existed). */
+  retired?: [string, string][];
   sessions: [string, string, number, number][];
   locks: {
     name: string;

@@ -32,7 +32,7 @@ export function coordinationDutyHooks(machine: CoordinationStateMachine): {
   oldestTombstone: () => number | null;
 } {
   return {
-    timeNeeded: () => machine.nextDeadline() !== null,
+    timeNeeded: () => machine.hasPendingDeadline(),
     oldestTombstone: () => machine.oldestTombstone(),
   };
 }

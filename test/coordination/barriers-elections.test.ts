@@ -242,6 +242,21 @@ describe('elections', () => {
     expect(r.sm.election('E')?.epoch).toBe(epochs[2]);
   });
 
+  it('after such a cascade drops the election, a new campaign still gets a larger epoch', () => {
+    const r = new Rig();
+    for (const s of ['a', 'b', 'c']) r.open(s, 800);
+    r.open('d', 5000);
+    for (const s of ['a', 'b', 'c'])
+      r.apply({ type: 'ElectionCampaign', sessionId: s, name: 'E', value: bytes(s) });
+    r.advance(1000); // a, b and c expire: b and c lead in turn within this entry, then nobody
+    expect(r.sm.election('E')).toBeNull();
+    const epochs = (r.kinds('election_leader') as { epoch: bigint }[])
+      .map((e) => e.epoch)
+      .filter((e) => e > 0n);
+    const d = r.apply({ type: 'ElectionCampaign', sessionId: 'd', name: 'E', value: bytes('d') });
+    expect(d.epoch).toBeGreaterThan(epochs.at(-1) as bigint);
+  });
+
   it('withdrawing a pending campaign (epoch 0)', () => {
     const r = new Rig();
     sessions(r, 2);

@@ -104,6 +104,20 @@ describe('fenced locks', () => {
     expect(next).toBeGreaterThan(tokens[1] as bigint);
   });
 
+  it('one entry handing two locks on gives both the entry index, as earlier releases did', () => {
+    // Replicas of different releases must agree on every token during a rolling upgrade; the
+    // only change from the earlier rule is where it repeated a token (the test above).
+    const r = new Rig();
+    for (const s of ['a', 'b']) r.open(s);
+    r.acquire('a', 'L1');
+    r.acquire('a', 'L2');
+    r.acquire('b', 'L1', { waitMs: 10_000 });
+    r.acquire('b', 'L2', { waitMs: 10_000 });
+    r.ok({ type: 'SessionClose', sessionId: 'a' });
+    const granted = r.kinds('lock_granted').map((e) => (e as { fenceToken: bigint }).fenceToken);
+    expect(granted).toEqual([BigInt(r.index), BigInt(r.index)]);
+  });
+
   it('is re-entrant per session with depth and the same token', () => {
     const r = new Rig();
     r.open('a');

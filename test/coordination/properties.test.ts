@@ -38,7 +38,8 @@ type Step =
   | { t: 'leave'; s: number; b: number }
   | { t: 'campaign'; s: number }
   | { t: 'resign'; s: number; current: boolean }
-  | { t: 'put' | 'del'; k: number; v: number; fresh: boolean; actor: number };
+  | { t: 'put' | 'del'; k: number; v: number; fresh: boolean; actor: number }
+  | { t: 'compact'; floor: number };
 
 const i3 = fc.integer({ min: 0, max: 2 });
 const rawStepArb: fc.Arbitrary<Step> = fc.oneof(
@@ -86,6 +87,7 @@ const rawStepArb: fc.Arbitrary<Step> = fc.oneof(
     fresh: fc.boolean(),
     actor: i3,
   }),
+  fc.record({ t: fc.constant('compact'), floor: fc.nat(120) }),
 ) as fc.Arbitrary<Step>;
 
 /** Each run starts with the three sessions open (otherwise most commands would hit UNKNOWN_SESSION). */
@@ -145,6 +147,8 @@ function toCommand(sm: CoordinationStateMachine, st: Step, i: number): CommandMe
         name: 'E',
         epoch: st.current ? (sm.election('E')?.epoch ?? 0n) : 0n,
       };
+    case 'compact':
+      return { type: 'KvCompact', appliedFloor: st.floor };
     default: {
       const key = KEYS[st.k] as string;
       const context = st.fresh ? sm.kvGet(key).context : { entries: [] };
@@ -192,6 +196,9 @@ describe('coordination state machine properties', () => {
           const i = cut + j;
           const cmd = toCommand(a, st, i);
           expect(b.applyCommand(cmd, i + 1)).toEqual(a.applyCommand(cmd, i + 1));
+          // The tombstone count behind oldestTombstone() (kept incrementally) matches the state.
+          for (const m of [a, b])
+            expect(m.oldestTombstone() !== null).toBe(KEYS.some((k) => m.hasTombstone(k)));
         });
         expect(evB).toEqual(evA);
         expect(same(a.snapshot(), b.snapshot())).toBe(true);

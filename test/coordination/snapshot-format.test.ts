@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CoordinationStateMachine } from '../../runtime/coordination/state-machine.js';
+import { Rig } from './helpers.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
@@ -41,54 +42,24 @@ describe('coordination snapshot format', () => {
     expect(again.kvGet('b')).toEqual(m.kvGet('b'));
   });
 
-  it('a snapshot without lastIssued (older releases) issues tokens above the largest on record', () => {
-    const holder = { sessionId: 's1', requestId: 'r0', token: '12', depth: 1, acquiredAt: 1000 };
-    const old = {
-      ...V1,
-      lastIndex: 9,
-      locks: [
-        {
-          name: 'L',
-          lastToken: '12',
-          delayUntil: null,
-          holder: { ...holder, ttlMs: 60_000, leaseExpiry: 61_000 },
-          waiters: [],
-        },
-      ],
-      elections: [{ name: 'E', leader: { sessionId: 's1', value: b64('x'), epoch: '15' }, candidates: [] }],
-    };
-    const m = new CoordinationStateMachine();
-    m.restore(new TextEncoder().encode(JSON.stringify(old)));
-    const acquire = (name: string, index: number) =>
-      m.applyCommand(
-        {
-          type: 'LockAcquire',
-          sessionId: 's1',
-          name,
-          requestId: `r${index}`,
-          ttlMs: 0,
-          waitMs: 0,
-          tryOnly: false,
-        },
-        index,
-      );
-    expect(acquire('M', 10)).toMatchObject({ ok: true, outcome: 'acquired', fenceToken: 16n });
-    // The counter is part of version-2 snapshots from now on.
-    const again = new CoordinationStateMachine();
-    again.restore(m.snapshot());
-    const e = again.applyCommand(
-      {
-        type: 'LockAcquire',
-        sessionId: 's1',
-        name: 'N',
-        requestId: 'r11',
-        ttlMs: 0,
-        waitMs: 0,
-        tryOnly: false,
-      },
-      11,
-    );
-    expect(e).toMatchObject({ ok: true, outcome: 'acquired', fenceToken: 17n });
+  it('a token retired by a cascade survives a snapshot; otherwise the format is as before', () => {
+    const r = new Rig({ limits: { lockDelayMs: 300 } });
+    for (const s of ['a', 'b', 'c', 'd']) r.open(s);
+    const quiet = r.sm.snapshot();
+    expect(Buffer.from(quiet).includes('retired')).toBe(false);
+    r.acquire('a', 'L', { ttlMs: 2000 });
+    r.acquire('b', 'L', { ttlMs: 2000 });
+    r.acquire('c', 'L', { ttlMs: 500 });
+    r.advance(6000); // two grants of L in this entry, both expired; the record is dropped
+    const last = (r.kinds('lock_granted').at(-1) as { fenceToken: bigint }).fenceToken;
+    expect(last).toBe(BigInt(r.index) + 1n);
+    const snap = r.sm.snapshot();
+    expect(Buffer.from(snap).includes('retired')).toBe(true);
+    const copy = new Rig({ limits: { lockDelayMs: 300 } });
+    copy.sm.restore(snap);
+    copy.index = r.index;
+    expect(copy.sm.snapshot()).toEqual(snap);
+    expect(copy.acquire('d', 'L').fenceToken).toBeGreaterThan(last);
   });
 
   it('refuses a truncated or trailing-garbage version-2 snapshot', () => {

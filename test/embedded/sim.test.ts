@@ -194,7 +194,7 @@ describe('public createNode on simulated envs', () => {
     // Released and closed: the session is gone, nothing is due, the log goes quiet again.
     await drive(world, h.release());
     await drive(world, c.close());
-    expect(machine.nextDeadline()).toBeNull();
+    expect(machine.hasPendingDeadline()).toBe(false);
     await world.runFor(1000);
     const quiet = leader.status().lastIndex;
     await world.runFor(10_000);
