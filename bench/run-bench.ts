@@ -55,9 +55,10 @@ export async function runBench(opts: RunBenchOptions): Promise<BenchReport> {
     progress.update(`${t.name} warm-up`, 0, 1);
     try {
       await warmUp(t, `${runId}/${t.name}`, warmUpMs);
-      await t.settle?.();
     } catch {
       // A target that fails here fails its workloads too, each with its own message.
+    } finally {
+      await t.settle?.().catch(() => undefined);
     }
     progress.end();
   }
@@ -72,7 +73,6 @@ export async function runBench(opts: RunBenchOptions): Promise<BenchReport> {
             progress: (done, total) => progress.update(label, done, total),
           }),
         );
-        await t.settle?.();
       } catch (err) {
         results.push({
           workload: w.id,
@@ -84,6 +84,8 @@ export async function runBench(opts: RunBenchOptions): Promise<BenchReport> {
           truncated: false,
           metrics: [],
         });
+      } finally {
+        await t.settle?.().catch(() => undefined); // best effort: only quiets the target
       }
       progress.end();
     }

@@ -4,7 +4,7 @@ import type { Workload, WorkloadBounds } from './types.js';
 /**
  * Barrier round latency: `participants` (default 8) callers arrive at a fresh barrier at the same
  * moment; a sample is the time until every one of them has been released. "n/a" when the target
- * has no barrier.
+ * has no barrier. One unmeasured round first.
  */
 export function barrierLatency(bounds: WorkloadBounds & { participants?: number } = {}): Workload {
   const ops = bounds.ops ?? 50;
@@ -29,6 +29,9 @@ export function barrierLatency(bounds: WorkloadBounds & { participants?: number 
           metrics: [],
         };
       }
+      // Unmeasured: one round opens the participants' sessions (run-bench settles between workloads).
+      const prime = `${ctx.runId}/barrier-prime`;
+      await Promise.all(Array.from({ length: participants }, () => barrier(prime, participants)));
       const run = await sequential(
         ops,
         maxMs,

@@ -6,6 +6,7 @@ import type { Workload, WorkloadBounds } from './types.js';
  * per second over the run. Also checks mutual exclusion as seen by the clients: a holder stays in
  * its critical section for one event-loop turn and leaves it before it sends its release, so an
  * acquire resolving while another holder is still inside is a real violation, and the run fails.
+ * One unmeasured round first.
  */
 export function lockContention(bounds: WorkloadBounds & { workers?: number } = {}): Workload {
   const ops = bounds.ops ?? 500;
@@ -20,6 +21,12 @@ export function lockContention(bounds: WorkloadBounds & { workers?: number } = {
       const name = `${ctx.runId}/lock-hot`;
       let inside = 0;
       let violations = 0;
+      // Unmeasured: every worker takes the lock once, which opens the sessions (run-bench settles).
+      await Promise.all(
+        Array.from({ length: workers }, async () => {
+          await (await target.lock(name)).release();
+        }),
+      );
       const run = await concurrent(
         workers,
         ops,

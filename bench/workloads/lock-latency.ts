@@ -3,7 +3,7 @@ import type { Workload, WorkloadBounds } from './types.js';
 
 /**
  * Uncontended lock round trip: one client acquires then releases one lock, sequentially; each
- * sample is acquire + release.
+ * sample is acquire + release. One unmeasured round first.
  */
 export function lockLatency(bounds: WorkloadBounds = {}): Workload {
   const ops = bounds.ops ?? 300;
@@ -15,6 +15,7 @@ export function lockLatency(bounds: WorkloadBounds = {}): Workload {
     maxMs,
     async run(target, ctx) {
       const name = `${ctx.runId}/lock-solo`;
+      await (await target.lock(name)).release(); // unmeasured: opens the session (run-bench settles)
       const run = await sequential(
         ops,
         maxMs,
