@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type BoundedSync, boundedSync } from '../../runtime/env/bounded-sync.js';
 import { createNodeFileSystem } from '../../runtime/env/node-fs.js';
+import { until } from '../helpers/until.js';
 
 /** Resolves once the event loop has run a timer `ms` from now (proves the loop is not blocked). */
 const timerFires = (ms: number) => new Promise<number>((r) => setTimeout(() => r(performance.now()), ms));
@@ -106,9 +107,12 @@ describe('createNodeFileSystem writeDurable on a stalled disk', () => {
   it('blocks the loop for at most blockingSyncWaitMs, takes the thread pool meanwhile, and loses nothing', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'vibee-bsync-fs-'));
     const fs = createNodeFileSystem(dir, { blockingSyncWaitMs: 10 });
-    const release = (await helper()).holdForTest();
+    const sync = await helper();
+    const release = sync.holdForTest();
     try {
       const stalled = fs.writeDurable?.('wal', 0, new Uint8Array([1, 1]));
+      // Only once the helper holds it: both files open on the thread pool first, in either order.
+      await until('the helper to hold the first write', () => sync.busy);
       const other = fs.writeDurable?.('other', 0, new Uint8Array([2])); // helper busy: thread pool
       await other;
       expect(await fs.readFile('other')).toEqual(new Uint8Array([2]));
