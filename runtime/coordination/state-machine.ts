@@ -535,8 +535,9 @@ export class CoordinationStateMachine {
 
   /** Remembers the last token or epoch of a record being dropped, when the index has not passed it. */
   private retire(key: string, last: bigint): void {
-    for (const [k, v] of this.retired) if (v < BigInt(this.index)) this.retired.delete(k);
-    if (last >= BigInt(this.index)) this.retired.set(key, last);
+    const index = BigInt(this.index);
+    for (const [k, v] of this.retired) if (v < index) this.retired.delete(k);
+    if (last >= index) this.retired.set(key, last);
   }
 
   /** The last token or epoch a new record of `key` must start above (0 unless retired). */
