@@ -532,6 +532,10 @@ export class RaftNode {
   read(consistency: 'linearizable' | 'lease' | 'stale' = 'linearizable'): Promise<{ index: number }> {
     if (this.stopped) return Promise.reject(new NodeStopped());
     if (consistency === 'stale') return Promise.resolve({ index: this.raft.applied });
+    // The lease MUST be judged at the current time: the core's clock only moves on ticks, and a
+    // partitioned leader's next timer may be a heartbeat interval away.
+    this.guard(() => this.raft.tick(this.env.clock.now()));
+    if (this.stopped) return Promise.reject(new NodeStopped());
     const ctx = `${this.id}:${++this.readCounter}`;
     try {
       this.raft.readIndex(ctx, { lease: consistency === 'lease' });

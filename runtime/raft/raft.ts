@@ -88,7 +88,10 @@ export interface RaftConfig {
   onRoleChange?: (t: { from: NodeRole; to: NodeRole; event: string; term: number }) => void;
   /** TEST ONLY, breaks safety: commit earlier-term entries by counting replicas (Figure 8). */
   unsafeCommitPreviousTerm?: boolean;
-  /** TEST ONLY, breaks safety: hand out hard states without the vote (votes are not persisted). */
+  /**
+   * TEST ONLY, breaks safety: hand out hard states without the vote (votes are not persisted),
+   * and keep no vote hold after a restart.
+   */
   unsafeForgetVote?: boolean;
 }
 
@@ -188,10 +191,14 @@ export class Raft {
   private checkQuorumDeadline = 0;
   private lastLeaderContact = Number.NEGATIVE_INFINITY;
   /**
-   * A restarted member may have acknowledged a leader just before it crashed: it honours that
-   * (forgotten) leader's lease, granting no vote before this time (a leader lease counts on it).
+   * The promise behind a leader's lease: having heard from a leader at time t, this member grants
+   * no vote or pre-vote (other than for a leadership transfer) before t + electionTimeoutMin, in
+   * any term. It outlives term changes on purpose: a higher-term message that clears `leaderId`
+   * (a late pre-vote rejection, say) MUST NOT release it, or the quorum that backs a lease could
+   * elect a new leader while the old one still serves lease reads. A restarted member may have
+   * acknowledged a leader just before it crashed, so it starts with the hold set.
    */
-  private restartVoteHoldUntil = Number.NEGATIVE_INFINITY;
+  private voteHoldUntil = Number.NEGATIVE_INFINITY;
   private votes = new Map<string, boolean>();
   private progress = new Map<string, Progress>();
   private msgs: Outbound[] = [];
@@ -273,7 +280,8 @@ export class Raft {
       this.term = r.hardState.term;
       this.votedFor = r.hardState.votedFor;
       this.commit = Math.max(this.commit, Math.min(r.hardState.commit, this.log.lastIndex()));
-      this.restartVoteHoldUntil = this.now + this.cfg.electionTimeoutMin;
+      // (The broken variant forgets the hold with the vote, or the hold alone would mask it.)
+      if (!this.cfg.unsafeForgetVote) this.voteHoldUntil = this.now + this.cfg.electionTimeoutMin;
     }
     this.prevHardState = this.hardState();
     this.roleMachine = createNodeRoleMachine({});
@@ -418,7 +426,7 @@ export class Raft {
     const event: NodeRoleMachineEvent = reason;
     this.fire(event);
     this.leaderId = leader;
-    if (leader !== null) this.lastLeaderContact = this.now;
+    if (leader !== null) this.noteLeaderContact();
     this.resetLeaderState();
     this.resetElectionDeadline();
   }
@@ -472,6 +480,12 @@ export class Raft {
       };
       this.send(v, m);
     }
+  }
+
+  /** A follower heard from its leader: renews the vote hold that the leader's lease relies on. */
+  private noteLeaderContact(): void {
+    this.lastLeaderContact = this.now;
+    this.voteHoldUntil = Math.max(this.voteHoldUntil, this.now + this.cfg.electionTimeoutMin);
   }
 
   private becomeLeader(): void {
@@ -1148,7 +1162,7 @@ export class Raft {
 
   private handleAppend(from: string, m: AppendRequest): void {
     this.leaderId = from;
-    this.lastLeaderContact = this.now;
+    this.noteLeaderContact();
     this.resetElectionDeadline();
     const reply = (r: Omit<AppendResponse, 'type' | 'term' | 'readSeq'>) =>
       this.send(from, { type: 'AppendResponse', term: this.term, readSeq: m.readSeq, ...r });
@@ -1209,7 +1223,7 @@ export class Raft {
 
   private handleInstallSnapshot(from: string, m: InstallSnapshotRequest): void {
     this.leaderId = from;
-    this.lastLeaderContact = this.now;
+    this.noteLeaderContact();
     this.resetElectionDeadline();
     const reply = (nextOffset: number, success: boolean, snapshotIndex: number) => {
       const r: InstallSnapshotResponse = {
@@ -1288,7 +1302,7 @@ export class Raft {
         const inLease =
           (this.cfg.checkQuorum || m.isPreVote) &&
           ((this.leaderId !== null && this.now - this.lastLeaderContact < this.cfg.electionTimeoutMin) ||
-            this.now < this.restartVoteHoldUntil);
+            this.now < this.voteHoldUntil);
         if (!m.leadershipTransfer && inLease) return;
       }
       if (m.type === 'VoteRequest' && m.isPreVote) {
@@ -1328,10 +1342,16 @@ export class Raft {
 
     switch (m.type) {
       case 'VoteRequest': {
+        const held =
+          !m.leadershipTransfer &&
+          (this.cfg.checkQuorum || m.isPreVote) &&
+          this.now < this.voteHoldUntil &&
+          this.votedFor !== m.candidateId;
         const canVote =
-          this.votedFor === m.candidateId ||
-          (this.votedFor === null && this.leaderId === null) ||
-          (m.isPreVote && m.term > this.term);
+          !held &&
+          (this.votedFor === m.candidateId ||
+            (this.votedFor === null && this.leaderId === null) ||
+            (m.isPreVote && m.term > this.term));
         const grant = canVote && this.log.isUpToDate(m.lastLogIndex, m.lastLogTerm) && m.candidateId === from;
         if (grant && !m.isPreVote) {
           this.votedFor = m.candidateId;
