@@ -20,12 +20,11 @@
  * - `close()` closes the clients it handed out, stops the node, then closes what `createNode`
  *   created (transport, WAL, file handles); a supplied `env`/`logStore` is left to its owner.
  */
-import { mkdirSync } from 'node:fs';
 import type { Client, EmbeddedClientOptions } from './client/client.js';
 import { createEmbeddedClient } from './client/client.js';
 import { type CoordinationReplica, createCoordinationReplica } from './coordination/codec.js';
 import type { ConflictRule } from './coordination/state-machine.js';
-import { createNodeFileSystem, type NodeFileSystem } from './env/node-fs.js';
+import { createDurableDirSync, createNodeFileSystem, type NodeFileSystem } from './env/node-fs.js';
 import { createRealClock } from './env/real-clock.js';
 import { createRealRandom } from './env/real-random.js';
 import type { Env, FileSystem } from './env/types.js';
@@ -45,6 +44,7 @@ import {
   serveClientProtocol,
 } from './server/handler.js';
 import { coordinationDutyHooks, startLeaderDuties } from './server/leader-duties.js';
+import { ensureDurableDir } from './storage/fs-util.js';
 import type { StorageOptions } from './storage/storage.js';
 import { createWalLogStore, type WalLogStore } from './storage/wal-log-store.js';
 import { createTcpNetwork } from './transport/tcp-network.js';
@@ -181,7 +181,7 @@ export async function createNode(opts: CreateNodeOptions): Promise<EmbeddedNode>
       );
     const listen = parseHostPort(own, `peers['${id}']`);
     for (const [k, v] of Object.entries(record)) parseHostPort(v, `peers['${k}']`);
-    mkdirSync(opts.dataDir, { recursive: true });
+    createDurableDirSync(opts.dataDir);
     const random = createRealRandom();
     network = createTcpNetwork({
       nodeId: id,
@@ -201,7 +201,9 @@ export async function createNode(opts: CreateNodeOptions): Promise<EmbeddedNode>
   if (!store) {
     let fs = env.fs;
     if (opts.env && opts.dataDir) {
-      await env.fs.mkdir(opts.dataDir);
+      // The data dir's own entry (and its ancestors') MUST be durable, or a crash loses the
+      // whole member: the WAL only syncs the directories below it.
+      await ensureDurableDir(env.fs, opts.dataDir);
       fs = subdirFs(env.fs, opts.dataDir);
     }
     wal = createWalLogStore(fs, opts.storage ?? (opts.env ? SUPPLIED_ENV_STORAGE : {}));

@@ -4,9 +4,9 @@
  * syscalls and a path lookup on the hot WAL path); `syncDir` fsyncs the directory itself, which
  * is what makes creations, renames and removals durable on Linux.
  */
-import { constants } from 'node:fs';
+import { closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync } from 'node:fs';
 import { type FileHandle, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
-import { isAbsolute, join, normalize, sep } from 'node:path';
+import { dirname, isAbsolute, join, normalize, resolve as resolvePath, sep } from 'node:path';
 import { boundedSync } from './bounded-sync.js';
 import type { FileSystem } from './types.js';
 
@@ -243,4 +243,28 @@ export function createNodeFileSystem(rootDir: string, opts: NodeFileSystemOption
       await Promise.all([...handles.keys()].map((k) => drop(k)));
     },
   };
+}
+
+/**
+ * Creates the data directory `dir` (and missing ancestors) so that it survives a power loss: a
+ * new directory's entry is durable only once its parent is fsynced, and nothing below the data
+ * dir (the WAL, the snapshots) syncs above it. Synchronous: it runs once at start-up, before
+ * anything is written. Idempotent; an existing directory costs one `stat`.
+ */
+export function createDurableDirSync(dir: string): void {
+  let first = resolvePath(dir);
+  if (existsSync(first)) return;
+  while (!existsSync(dirname(first)) && dirname(first) !== first) first = dirname(first);
+  mkdirSync(dir, { recursive: true });
+  // Every created directory's entry lives in its parent: sync from the deepest up to the parent
+  // of the first one created (which existed before).
+  for (let d = resolvePath(dir); ; d = dirname(d)) {
+    const fd = openSync(dirname(d), constants.O_RDONLY);
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    if (d === first) break;
+  }
 }

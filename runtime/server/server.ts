@@ -12,12 +12,11 @@
  * - `close({ transfer: true })`: a leader hands over to the most caught-up voter and waits (bounded)
  *   for the handover, then the node stops, the transport and the WAL close.
  */
-import { mkdirSync } from 'node:fs';
 import type { ConsensusConfig, NodeRole } from '../../generated/index.js';
 import { validateConsensusConfig } from '../../generated/index.js';
 import { type CoordinationReplica, createCoordinationReplica } from '../coordination/codec.js';
 import type { ConflictRule } from '../coordination/state-machine.js';
-import { createNodeFileSystem } from '../env/node-fs.js';
+import { createDurableDirSync, createNodeFileSystem } from '../env/node-fs.js';
 import { createRealClock } from '../env/real-clock.js';
 import { createRealRandom } from '../env/real-random.js';
 import type { Env } from '../env/types.js';
@@ -124,7 +123,7 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
   const log = opts.logger ?? silent;
   const cfg = validateConsensusConfig(opts.config ?? {});
   const clusterId = opts.clusterId ?? 'vibee';
-  mkdirSync(opts.dataDir, { recursive: true });
+  createDurableDirSync(opts.dataDir);
   const clock = createRealClock();
   const random = createRealRandom();
   const fs = createNodeFileSystem(opts.dataDir);

@@ -50,6 +50,8 @@ export interface Storage {
 /**
  * Opens (creating if needed) a member's storage and recovers it. Throws WalCorruptionError when
  * the WAL is damaged beyond its tail, or when the WAL says a snapshot exists that no file holds.
+ * It makes everything below the root of `fs` durable, never the root's own directory entry: the
+ * caller MUST have made that durable (`createDurableDirSync`, `ensureDurableDir` on a parent fs).
  */
 export async function openStorage(
   fs: FileSystem,
