@@ -98,6 +98,8 @@ interface Inode {
   lastWrite: { offset: number; bytes: Uint8Array } | null;
   /** Bumped by every data change; lets a completing sync tell whether it covered the last write. */
   version: number;
+  /** Capture number of the sync whose data is `durable` (a sync never un-persists newer data). */
+  durableCapture?: number;
 }
 
 type Entry = { kind: 'file'; inode: Inode } | { kind: 'dir' };
@@ -130,6 +132,13 @@ export class SimDisk {
   private durable = new Map<string, Entry>();
   private readonly failures = new Map<FsOp, FsErrorCode[]>();
   private epoch = 0;
+  /**
+   * Numbers every sync's capture. Syncs can complete out of order (a random latency each); one
+   * that completes after a later one MUST NOT replace the newer durable state with its older one.
+   */
+  private captures = 0;
+  /** Capture number of the syncDir whose entries are durable, per directory. */
+  private dirDurableCapture = new Map<string, number>();
   private readonly latencyRng: Prng;
   private readonly crashRng: Prng;
   private readonly opts: Required<Omit<SimDiskOptions, 'syncLatency' | 'opLatency'>> &
@@ -381,8 +390,10 @@ export class SimDisk {
     const snapshot = ino.buf.slice(0, ino.size);
     const version = ino.version;
     const epoch = this.epoch;
+    const capture = ++this.captures;
     return () => {
-      if (epoch !== this.epoch) return;
+      if (epoch !== this.epoch || capture < (ino.durableCapture ?? 0)) return;
+      ino.durableCapture = capture;
       ino.durable = snapshot;
       if (ino.version === version) ino.lastWrite = null;
     };
@@ -447,8 +458,10 @@ export class SimDisk {
       (p) => [p, this.volatile.get(p) as Entry] as const,
     );
     const epoch = this.epoch;
+    const capture = ++this.captures;
     return () => {
-      if (epoch !== this.epoch) return;
+      if (epoch !== this.epoch || capture < (this.dirDurableCapture.get(dir) ?? 0)) return;
+      this.dirDurableCapture.set(dir, capture);
       for (const p of this.childrenOf(this.durable, dir)) this.durable.delete(p);
       for (const [p, e] of entries) this.durable.set(p, e);
     };
