@@ -161,10 +161,13 @@ export class RaftNode {
   private failed: unknown = null;
   private proposals = new Map<number, Pending>();
   private confChanges = new Map<number, Pending>();
+  /** Reads waiting for confirmation or apply, with the leader term they were issued in. */
   private reads = new Map<
     string,
-    { resolve: (r: { index: number }) => void; reject: (e: unknown) => void }
+    { resolve: (r: { index: number }) => void; reject: (e: unknown) => void; term: number }
   >();
+  /** The term the unconfirmed reads were last checked against (see `onReady`). */
+  private readsCheckedTerm = 0;
   private readyReads: { index: number; ctx: string }[] = [];
   private readCounter = 0;
   private lastSnapshotIndex: number;
@@ -348,11 +351,14 @@ export class RaftNode {
     for (const e of rd.committedEntries) this.apply(e);
     for (const r of rd.readStates) this.readyReads.push(r);
     const s = rd.softState;
-    if (s.role !== 'leader' && this.reads.size > this.readyReads.length) {
-      // Leadership was lost: reads still waiting for a quorum's confirmation will never get it.
+    const termChanged = this.raft.term !== this.readsCheckedTerm;
+    this.readsCheckedTerm = this.raft.term;
+    if ((s.role !== 'leader' || termChanged) && this.reads.size > this.readyReads.length) {
+      // Leadership was lost (maybe regained in a later term since the last Ready): the core
+      // dropped the reads still waiting for a quorum's confirmation, they will never get it.
       const confirmed = new Set(this.readyReads.map((r) => r.ctx));
       for (const [ctx, w] of this.reads) {
-        if (confirmed.has(ctx)) continue;
+        if (confirmed.has(ctx) || (s.role === 'leader' && w.term === this.raft.term)) continue;
         this.reads.delete(ctx);
         w.reject(
           new ProposalRejected(
@@ -542,7 +548,10 @@ export class RaftNode {
     } catch (e) {
       return Promise.reject(e);
     }
-    const p = new Promise<{ index: number }>((resolve, reject) => this.reads.set(ctx, { resolve, reject }));
+    const term = this.raft.term;
+    const p = new Promise<{ index: number }>((resolve, reject) =>
+      this.reads.set(ctx, { resolve, reject, term }),
+    );
     this.kick();
     return p;
   }

@@ -53,6 +53,35 @@ describe('node API', () => {
     c.stop();
   });
 
+  it('a read dropped by a step-down and re-election between two Readies is rejected, not left waiting', async () => {
+    const c = await SimCluster.start({ seed: 24, nodes: 3 });
+    const l = (await c.waitForLeader()) as string;
+    await c.run(200);
+    const node = c.nodes.get(l) as RaftNode;
+    const peer = c.ids.find((x) => x !== l) as string;
+    const term = node.raft.term;
+    const read = node.read('linearizable');
+    // Synchronously, before the node takes its next Ready: a transfer to this very member makes
+    // it step down into term + 1 and campaign in term + 2, and one granted vote elects it again.
+    node.raft.step(peer, { type: 'TimeoutNow', term: term + 1, leaderId: peer });
+    node.raft.step(peer, { type: 'VoteResponse', term: term + 2, granted: true, isPreVote: false });
+    expect(node.raft.role).toBe('leader');
+    expect(node.raft.term).toBe(term + 2);
+    let outcome: unknown = 'pending';
+    read.then(
+      (r) => (outcome = r),
+      (e) => (outcome = e),
+    );
+    await c.run(500);
+    expect(outcome).toBeInstanceOf(ProposalRejected);
+    expect(outcome).toMatchObject({ reason: 'not_leader' });
+    // Reads issued in the new term are served as usual.
+    const again = node.read('linearizable');
+    await c.run(100);
+    await expect(again).resolves.toBeDefined();
+    c.stop();
+  });
+
   it('transferLeadership and changeMembership through the node', async () => {
     const c = await SimCluster.start({ seed: 23, nodes: 3 });
     const l = (await c.waitForLeader()) as string;
