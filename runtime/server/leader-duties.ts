@@ -64,6 +64,9 @@ export function startLeaderDuties(
   let stopped = false;
   let timer: TimerHandle | null = null;
   let lastAdvance: number | null = null;
+  /** The term `lastAdvance` was counted in: a leadership lost and won back between two ticks MUST
+   * start counting afresh, or time another leader committed meanwhile would be committed twice. */
+  let countingTerm = -1;
   let advancing = false;
   let compactFloor = 0;
   let compactAt = clock.now();
@@ -108,8 +111,11 @@ export function startLeaderDuties(
     if (stopped) return;
     const s = node.status();
     opts.onTick?.(s);
-    if (s.role !== 'leader') lastAdvance = null;
-    else {
+    if (s.role !== 'leader' || s.term !== countingTerm) {
+      lastAdvance = null;
+      countingTerm = s.term;
+    }
+    if (s.role === 'leader') {
       advanceTime();
       collectTombstones(s);
     }
