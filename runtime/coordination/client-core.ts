@@ -66,6 +66,8 @@ function raise(r: CommandResult): never {
 /** See module doc. */
 export class CoordinationClientCore {
   private seq = 0;
+  /** Per barrier name, ends this session's pending `barrier()` call there (see `leaveBarrier`). */
+  private readonly barrierCalls = new Map<string, (r: BarrierResult) => void>();
   private readonly drift: number;
   private readonly defaultTtl: number;
 
@@ -136,6 +138,14 @@ export class CoordinationClientCore {
     const ttl = ttlMs || this.defaultTtl;
     if (r.outcome === 'acquired') {
       wait.cancel();
+      if (signal?.aborted) {
+        // Aborted while the acquire was in flight: give the lock back, as for a grant that won
+        // the race with an abort below.
+        void this.o
+          .propose({ type: 'LockRelease', sessionId: this.o.sessionId, name, fenceToken: r.fenceToken })
+          .catch(() => undefined);
+        throw signal.reason ?? new CoordinationError('ABORTED', 'lock wait aborted');
+      }
       return this.held(name, r.fenceToken, ttl, rtt);
     }
     // Queued: wait for the granting apply, or give up on abort (cancel server-side, and release if
@@ -151,6 +161,11 @@ export class CoordinationClientCore {
           }, rejectFn);
       };
       signal?.addEventListener('abort', onAbort, { once: true });
+      // Aborted while the acquire was in flight: the listener above will never fire.
+      if (signal?.aborted) {
+        signal.removeEventListener('abort', onAbort);
+        onAbort();
+      }
       wait.promise.then(
         (g) => {
           signal?.removeEventListener('abort', onAbort);
@@ -231,19 +246,31 @@ export class CoordinationClientCore {
   ): Promise<BarrierResult> {
     const wait = this.o.registry.waitBarrier(name, this.o.sessionId);
     wait.promise.catch(() => undefined);
-    const r = await this.proposeForWait(wait, {
-      type: 'BarrierArrive',
-      sessionId: this.o.sessionId,
-      name,
-      participants: opts.participants,
-      threshold: opts.threshold ?? 1,
-      timeoutMs: opts.timeoutMs ?? 0,
+    let onLeft!: (r: BarrierResult) => void;
+    const left = new Promise<BarrierResult>((resolve) => {
+      onLeft = (res) => {
+        wait.cancel();
+        resolve(res);
+      };
     });
-    if (r.outcome !== 'waiting') {
-      wait.cancel();
-      return { outcome: r.outcome as BarrierResult['outcome'], arrived: r.arrived, generation: r.epoch };
+    this.barrierCalls.set(name, onLeft);
+    try {
+      const r = await this.proposeForWait(wait, {
+        type: 'BarrierArrive',
+        sessionId: this.o.sessionId,
+        name,
+        participants: opts.participants,
+        threshold: opts.threshold ?? 1,
+        timeoutMs: opts.timeoutMs ?? 0,
+      });
+      if (r.outcome !== 'waiting') {
+        wait.cancel();
+        return { outcome: r.outcome as BarrierResult['outcome'], arrived: r.arrived, generation: r.epoch };
+      }
+      return await Promise.race([wait.promise, left]);
+    } finally {
+      if (this.barrierCalls.get(name) === onLeft) this.barrierCalls.delete(name);
     }
-    return wait.promise;
   }
 
   /**
@@ -269,10 +296,16 @@ export class CoordinationClientCore {
     return r;
   }
 
-  /** Leaves a barrier before it is released. */
+  /**
+   * Leaves a barrier before it is released. A pending `barrier()` call of this session for `name`
+   * resolves with outcome `cancelled` (through the registry when it sees the leave's apply; here
+   * otherwise, e.g. while its arrive is still in flight), so the session may arrive again.
+   */
   async leaveBarrier(name: string): Promise<void> {
+    const pending = this.barrierCalls.get(name); // the call this leave ends (not a later one)
     const r = await this.o.propose({ type: 'BarrierLeave', sessionId: this.o.sessionId, name });
     if (!r.ok) raise(r);
+    pending?.({ outcome: 'cancelled', arrived: r.arrived, generation: r.epoch });
   }
 
   /** Campaigns and resolves with the leadership epoch (a fence) once elected. */

@@ -207,6 +207,12 @@ export class CoordinationStateMachine {
   private kv = new Map<string, KvRec>();
   /** How many records of `kv` are tombstones (so finding none needs no scan). */
   private tombstones = 0;
+  /**
+   * The largest counter in the vector of any tombstone `KvCompact` dropped (0 until one is). A key
+   * written with no stored vector starts its writer's counter above it, so a context read before
+   * a compacted delete never dominates a value written after it (counters are not reused).
+   */
+  private compactedCounterFloor = 0;
 
   // Per-apply scratch: the entry index and the events it produced.
   private index = 0;
@@ -382,6 +388,8 @@ export class CoordinationStateMachine {
         name: b.name,
         generation: b.generation,
         sessionId: id,
+        reason: 'session_lost',
+        arrived: [...b.arrived],
       });
     }
     for (const el of [...this.elections.values()]) {
@@ -473,9 +481,12 @@ export class CoordinationStateMachine {
     const ttl = ttlMs || this.limits.lockLeaseTimeoutMs;
     let lock = this.locks.get(lockName);
     if (lock?.holder?.sessionId === sessionId) {
-      // Re-entrant: same token, one level deeper; the lease is never shortened.
+      // Re-entrant: same token, one level deeper; the lease is never shortened. The holder keeps
+      // the longest TTL any of its acquires asked for, so a renewal (by any handle) extends the
+      // lease at least as far as each handle's own deadline.
       const h = lock.holder;
       h.depth += 1;
+      h.ttlMs = Math.max(h.ttlMs, ttl);
       h.leaseExpiry = Math.max(h.leaseExpiry, this.nowMs + ttl);
       return okResult('acquired', { fenceToken: h.token, position: h.depth });
     }
@@ -649,7 +660,8 @@ export class CoordinationStateMachine {
 
   private lockRenew(sessionId: string, lockName: string, token: bigint): CommandResult {
     const { h } = this.heldBy(sessionId, lockName, token);
-    h.leaseExpiry = this.nowMs + h.ttlMs;
+    // Never shorter than what was promised before (a re-entrant acquire may have extended it).
+    h.leaseExpiry = Math.max(h.leaseExpiry, this.nowMs + h.ttlMs);
     return okResult('renewed', { fenceToken: token, position: h.depth });
   }
 
@@ -713,8 +725,14 @@ export class CoordinationStateMachine {
     });
   }
 
-  private needed(b: BarrierRec): number {
-    return Math.max(1, Math.ceil(b.threshold * b.required - 1e-9));
+  /**
+   * Whether enough participants arrived: at least `ceil(threshold * required - 1e-9)`, and one.
+   * The 1e-9 absorbs floating-point noise in a computed threshold (0.1 + 0.2 of 10 needs 3, as
+   * 0.3 does); a threshold less than 1e-9 / required above `k / required` therefore counts as
+   * `k / required`. Members of earlier releases use the same rule.
+   */
+  private enoughArrived(b: BarrierRec): boolean {
+    return b.arrived.length >= Math.max(1, Math.ceil(b.threshold * b.required - 1e-9));
   }
 
   /** Stage k >= 2 of a cascade `base#k` opens only once `base#(k-1)` was satisfied. */
@@ -725,7 +743,7 @@ export class CoordinationStateMachine {
   }
 
   private evaluateBarrier(b: BarrierRec): void {
-    if (b.state === 'waiting' && b.arrived.length >= this.needed(b) && this.gateOpen(b))
+    if (b.state === 'waiting' && this.enoughArrived(b) && this.gateOpen(b))
       this.releaseBarrier(b, 'satisfied');
   }
 
@@ -742,11 +760,35 @@ export class CoordinationStateMachine {
       arrived: [...b.arrived],
     });
     const m = STAGE.exec(b.name);
-    if (!m) return;
-    const next = this.barriers.get(`${m[1]}#${Number(m[2]) + 1}`);
-    if (next?.state !== 'waiting') return;
-    if (outcome === 'satisfied') this.evaluateBarrier(next);
-    else this.releaseBarrier(next, 'cancelled');
+    const next = m ? this.barriers.get(`${m[1]}#${Number(m[2]) + 1}`) : undefined;
+    if (next?.state === 'waiting') {
+      if (outcome === 'satisfied') this.evaluateBarrier(next);
+      else this.releaseBarrier(next, 'cancelled');
+    }
+    this.forgetFinished();
+  }
+
+  /**
+   * Drops finished generations: every waiter of one was released with it, and the next
+   * generation's number is its entry's index, so nothing needs the record, except a satisfied
+   * cascade stage `base#k`, which opens a `base#(k+1)` arriving later. Those are kept, at most
+   * MAX_BARRIERS of them (the oldest is dropped first; a later `base#(k+1)` then waits for a new
+   * generation of `base#k` or times out). Runs after the release and its cascade, in insertion
+   * order, so every replica drops the same records in the same entry.
+   */
+  private forgetFinished(): void {
+    let kept = 0;
+    for (const x of this.barriers.values()) {
+      if (x.state === 'waiting') continue;
+      if (x.state === 'satisfied' && STAGE.test(x.name)) kept++;
+      else this.barriers.delete(x.name);
+    }
+    for (const x of this.barriers.values()) {
+      if (kept <= this.limits.maxBarriers) break;
+      if (x.state === 'waiting') continue;
+      this.barriers.delete(x.name);
+      kept--;
+    }
   }
 
   private barrierLeave(sessionId: string, bname: string): CommandResult {
@@ -759,6 +801,16 @@ export class CoordinationStateMachine {
     }
     b.arrived = b.arrived.filter((s) => s !== sessionId);
     b.required -= 1;
+    // The leaver's own arrival ends here (its barrier call resolves with 'cancelled').
+    this.emit({
+      kind: 'barrier_wait_cancelled',
+      index: this.index,
+      name: b.name,
+      generation: b.generation,
+      sessionId,
+      reason: 'left',
+      arrived: [...b.arrived],
+    });
     if (b.required === 0) this.releaseBarrier(b, 'cancelled');
     else this.evaluateBarrier(b);
     return okResult('left', { epoch: b.generation, arrived: [...b.arrived] });
@@ -864,7 +916,11 @@ export class CoordinationStateMachine {
     const keyVv = join(...stored.map((s) => s.vv));
     // Siblings the writer has not seen are concurrent with this write.
     const concurrent = stored.filter((s) => !dominates(ctx, s.vv));
-    const counter = Math.max(keyVv.get(actor)?.counter ?? 0, ctx.get(actor)?.counter ?? 0) + 1;
+    // An actor with no entry in the key's stored vector (a new key, a key whose tombstone was
+    // compacted, or one another actor recreated since) starts above every counter a compacted
+    // tombstone had: a context from before that delete must not dominate this write.
+    const floor = keyVv.has(actor) ? 0 : this.compactedCounterFloor;
+    const counter = Math.max(keyVv.get(actor)?.counter ?? 0, ctx.get(actor)?.counter ?? 0, floor) + 1;
     const base = cloneVv(ctx);
     for (const [a, e] of base) e.at = keyVv.get(a)?.at ?? e.at;
     base.set(actor, { counter, at: this.index });
@@ -972,6 +1028,9 @@ export class CoordinationStateMachine {
     let n = 0;
     for (const rec of [...this.kv.values()]) {
       if (rec.deletedAt !== null && rec.deletedAt <= appliedFloor) {
+        for (const sib of rec.siblings)
+          for (const e of sib.vv.values())
+            if (e.counter > this.compactedCounterFloor) this.compactedCounterFloor = e.counter;
         this.kv.delete(rec.key);
         this.tombstones--;
         n++;
@@ -1042,7 +1101,10 @@ export class CoordinationStateMachine {
     return this.locks.size;
   }
 
-  /** The current (or last) generation of a barrier, or null. */
+  /**
+   * The current generation of a barrier (or a kept satisfied cascade stage), or null: finished
+   * generations are dropped (see `forgetFinished`).
+   */
   barrier(bname: string): BarrierView | null {
     const b = this.barriers.get(bname);
     if (!b) return null;
@@ -1091,6 +1153,8 @@ export class CoordinationStateMachine {
       ...(this.retired.size > 0
         ? { retired: [...this.retired].map(([k, v]): [string, string] => [k, v.toString()]) }
         : {}),
+      // Likewise only once a tombstone was compacted.
+      ...(this.compactedCounterFloor > 0 ? { compactedCounterFloor: this.compactedCounterFloor } : {}),
       sessions: [...this.sessions.values()].map((s) => [s.id, s.clientId, s.ttlMs, s.expiresAt]),
       locks: [...this.locks.values()].map((l) => ({
         name: l.name,
@@ -1160,6 +1224,10 @@ export class CoordinationStateMachine {
       ]),
     );
     this.barriers = new Map(doc.barriers.map((b) => [b.name, { ...b, generation: BigInt(b.generation) }]));
+    // A snapshot of an earlier release keeps finished generations; drop them as a replay by this
+    // release would have, so members restored from snapshots of either release agree. A no-op on
+    // this release's snapshots.
+    this.forgetFinished();
     this.elections = new Map(
       doc.elections.map((e) => [
         e.name,
@@ -1182,6 +1250,7 @@ export class CoordinationStateMachine {
     this.tombstones = 0;
     for (const r of this.kv.values()) if (r.deletedAt !== null) this.tombstones++;
     this.retired = new Map((doc.retired ?? []).map(([k, v]) => [k, BigInt(v)]));
+    this.compactedCounterFloor = doc.compactedCounterFloor ?? 0;
   }
 }
 
@@ -1246,6 +1315,8 @@ interface SnapshotDoc {
   now: number;
   /** Retired last tokens and epochs; absent when there are none (and before it existed). */
   retired?: [string, string][];
+  /** The compacted-tombstone counter floor; absent when 0 (and before it existed). */
+  compactedCounterFloor?: number;
   sessions: [string, string, number, number][];
   locks: {
     name: string;

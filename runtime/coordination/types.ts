@@ -16,11 +16,14 @@
  * - LockAcquire.ttlMs 0: LOCK_LEASE_TIMEOUT_MS; waitMs 0: wait until the session ends; tryOnly:
  *   LOCK_BUSY instead of queueing.
  * - LockRelease releases one level; with fenceToken 0n it cancels the session's queued request.
- * - LockRenew extends the lease to now + TTL.
+ * - LockRenew extends the lease to now + TTL, the longest TTL of the holder's (re-entrant)
+ *   acquires; it never shortens the lease.
  * - BarrierArrive.timeoutMs 0: BARRIER_TIMEOUT_MS; a larger participants count than the barrier's
  *   is a join; a name `base#k` (k >= 2) is stage k of a cascade and opens when `base#(k-1)` is
  *   satisfied (a timed-out or cancelled stage cancels the next).
- * - BarrierLeave withdraws the arrival and one required participant.
+ * - BarrierLeave withdraws the arrival and one required participant; the leaver's pending arrive
+ *   resolves with outcome `cancelled`. A finished generation is dropped (a read then returns
+ *   null), except a satisfied cascade stage, kept (at most MAX_BARRIERS) to open the next one.
  * - ElectionResign with the leadership epoch resigns; with epoch 0n withdraws a pending campaign.
  * - KvPut / KvDelete carry the context they were based on (see `state-machine.ts`).
  */
@@ -92,7 +95,17 @@ export type CoordinationEvent =
       outcome: BarrierOutcome;
       arrived: string[];
     }
-  | { kind: 'barrier_wait_cancelled'; index: number; name: string; generation: bigint; sessionId: string }
+  | {
+      /** One session's arrival ended before the release: its session was lost, or it left. */
+      kind: 'barrier_wait_cancelled';
+      index: number;
+      name: string;
+      generation: bigint;
+      sessionId: string;
+      reason: 'session_lost' | 'left';
+      /** The arrivals that remain. */
+      arrived: string[];
+    }
   | {
       kind: 'election_leader';
       index: number;

@@ -39,7 +39,8 @@ export class WaiterRegistry {
   private readonly locks = new Map<string, Pending<LockGrant>>();
   private readonly barriers = new Map<string, Pending<BarrierRelease>>();
   private readonly campaigns = new Map<string, Pending<Leadership>>();
-  private readonly lost = new Map<string, (reason: string, token: bigint) => void>();
+  /** Per (session, lock name): one callback per live handle (re-entrant handles share a key). */
+  private readonly lost = new Map<string, Set<(reason: string, token: bigint) => void>>();
   private readonly observers = new Set<
     (e: Extract<CoordinationEvent, { kind: 'election_leader' }>) => void
   >();
@@ -59,12 +60,23 @@ export class WaiterRegistry {
     return this.register(this.campaigns, k(name, sessionId));
   }
 
-  /** Calls `cb` once when `sessionId` loses lock `name` (lease or session expiry, release). */
+  /**
+   * Calls `cb` once when `sessionId` loses lock `name` (lease or session expiry, release). Every
+   * registered callback of that lock is called (re-entrant handles each register one); the
+   * returned function removes this one only.
+   */
   onLockLost(sessionId: string, name: string, cb: (reason: string, token: bigint) => void): () => void {
     const key = k(sessionId, name);
-    this.lost.set(key, cb);
+    let set = this.lost.get(key);
+    if (!set) {
+      set = new Set();
+      this.lost.set(key, set);
+    }
+    set.add(cb);
     return () => {
-      if (this.lost.get(key) === cb) this.lost.delete(key);
+      const cur = this.lost.get(key);
+      if (!cur?.delete(cb)) return;
+      if (cur.size === 0) this.lost.delete(key);
     };
   }
 
@@ -120,10 +132,16 @@ export class WaiterRegistry {
         );
         break;
       case 'lock_lost': {
-        const cb = this.lost.get(k(e.sessionId, e.name));
-        if (cb) {
+        const cbs = this.lost.get(k(e.sessionId, e.name));
+        if (cbs) {
           this.lost.delete(k(e.sessionId, e.name));
-          cb(e.reason, e.fenceToken);
+          for (const cb of cbs) {
+            try {
+              cb(e.reason, e.fenceToken);
+            } catch {
+              /* one handle's callback must not keep the others from hearing of the loss */
+            }
+          }
         }
         break;
       }
@@ -136,12 +154,20 @@ export class WaiterRegistry {
           });
         break;
       case 'barrier_wait_cancelled':
-        this.settle(
-          this.barriers,
-          k(e.name, e.sessionId),
-          null,
-          new CoordinationError('SESSION_LOST', `arrival at barrier "${e.name}" cancelled: session lost`),
-        );
+        if (e.reason === 'left')
+          // The session withdrew its own arrival: its wait ends, as cancelled for it.
+          this.settle(this.barriers, k(e.name, e.sessionId), {
+            outcome: 'cancelled',
+            arrived: e.arrived,
+            generation: e.generation,
+          });
+        else
+          this.settle(
+            this.barriers,
+            k(e.name, e.sessionId),
+            null,
+            new CoordinationError('SESSION_LOST', `arrival at barrier "${e.name}" cancelled: session lost`),
+          );
         break;
       case 'election_leader':
         if (e.sessionId !== null)
