@@ -6,8 +6,15 @@
  * Retry contract: `not_leader`, `busy`, `rejected/dropped`, `indeterminate` and transport failures
  * are retried with backoff until the deadline, always with the SAME request (so a command keeps its
  * sequence number and the server's exactly-once table applies it once). When the deadline or the
- * caller's signal ends the attempts after some attempt may have reached a leader, the result is an
- * `IndeterminateError`; when nothing was ever sent, an `UnreachableError`.
+ * caller's signal ends the attempts after some attempt of a request that changes something
+ * (`command`, `conf_change`, `transfer_leader`) may have reached a leader, the result is an
+ * `IndeterminateError`; when nothing was ever sent, an `UnreachableError`. Likewise a refusal
+ * (`rejected`, `error`) that answers a retry of such a request after an attempt whose outcome never
+ * came back is an `IndeterminateError`: the refusal speaks only for the retry, and the earlier
+ * attempt may have applied.
+ *
+ * Every attempt is bounded by the call's deadline and signal, in-process too (an embedded client
+ * whose member can no longer commit stops waiting at its deadline, like a TCP client).
  *
  * Time: deadlines and backoff sleeps use the channel's `Clock` (the real one for TCP by default,
  * the node's env clock for an embedded client), never Node's timers directly, so a simulated
@@ -51,6 +58,9 @@ export interface Channel {
 }
 
 const RETRY = new Set(['not_leader', 'busy', 'indeterminate']);
+
+/** Request kinds that change something: an attempt with an unknown outcome may have applied. */
+const MUTATING = new Set<string>(['command', 'conf_change', 'transfer_leader']);
 
 /** Resolves after `ms` on `clock`, or at once when `signal` aborts. */
 export function clockSleep(clock: Clock, ms: number, ...signals: (AbortSignal | undefined)[]): Promise<void> {
@@ -117,6 +127,45 @@ class Sleepers {
       }
     });
   }
+
+  /**
+   * `p`, or a `TransportError` (`sent: true`: the request was handed over) when `ms` pass on `clock`,
+   * `signal` aborts or the channel closes first. `p` itself is left to run.
+   */
+  bound<T>(clock: Clock, p: Promise<T>, ms: number, signal: AbortSignal | undefined): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const wakers = this.wakers;
+      const fail = (code: 'timeout' | 'aborted' | 'closed', message: string) => {
+        cleanup();
+        reject(new TransportError(code, message, { sent: true }));
+      };
+      const onTimer = () => fail('timeout', `no answer within ${ms} ms`);
+      const onAbort = () => fail('aborted', 'aborted by the caller');
+      const onClose = () => fail('closed', 'client closed');
+      const t = clock.setTimer(Math.max(0, ms), onTimer);
+      function cleanup() {
+        clock.clearTimer(t);
+        wakers.delete(onClose);
+        signal?.removeEventListener('abort', onAbort);
+      }
+      if (this.closed || signal?.aborted) {
+        p.catch(() => undefined); // left to run; its outcome is no longer anyone's
+        return this.closed ? onClose() : onAbort();
+      }
+      wakers.add(onClose);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      p.then(
+        (v) => {
+          cleanup();
+          resolve(v);
+        },
+        (e) => {
+          cleanup();
+          reject(e);
+        },
+      );
+    });
+  }
 }
 
 /** What `attempt` is told about the previous attempt, to pick its target. */
@@ -151,8 +200,8 @@ async function retrying(
     const remaining = Math.floor(opts.deadline - clock.now());
     if (opts.signal?.aborted || sleepers.closed || remaining <= 0) {
       const why = opts.signal?.aborted ? 'aborted' : sleepers.closed ? 'client closed' : 'deadline passed';
-      if (maybeApplied && req.kind === 'command')
-        throw new IndeterminateError(`${why}; the command may have been applied (${lastProblem})`);
+      if (maybeApplied && MUTATING.has(req.kind))
+        throw new IndeterminateError(`${why}; the ${req.kind} may have been applied (${lastProblem})`);
       if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
       if (sleepers.closed) throw new CoordinationError('CLOSED', 'client closed');
       throw new UnreachableError(`${why}: ${lastProblem}`);
@@ -178,6 +227,11 @@ async function retrying(
       unreachable = 0;
       const dropped = res.status === 'rejected' && res.errorCode === 'dropped';
       if (!RETRY.has(res.status) && !dropped) {
+        if (maybeApplied && MUTATING.has(req.kind) && (res.status === 'rejected' || res.status === 'error'))
+          throw new IndeterminateError(
+            `a retry was refused (${res.status}${res.errorCode ? ` ${res.errorCode}` : ''}${res.message ? `: ${res.message}` : ''}), ` +
+              `but an earlier attempt may have been applied (${lastProblem})`,
+          );
         if (opts.report) opts.report.maybeApplied = maybeApplied;
         return res;
       }
@@ -288,7 +342,9 @@ export function createTcpChannel(o: TcpChannelOptions): Channel & { readonly cur
 
 /**
  * An in-process channel on a member's request handler (no redirects: a follower answers
- * not_leader). `clock` must be the clock deadlines are expressed on (the node's env clock).
+ * not_leader). `clock` must be the clock deadlines are expressed on (the node's env clock). Each
+ * attempt ends at the call's deadline, on its signal or when the channel closes, whether or not the
+ * handler answered (its request may still apply: the outcome is then unknown).
  */
 export function createLocalChannel(handler: RequestHandler, clock: Clock): Channel {
   const ids = { n: 0 };
@@ -298,7 +354,7 @@ export function createLocalChannel(handler: RequestHandler, clock: Clock): Chann
       retrying(
         clock,
         sleepers,
-        (r) => handler.handle(r),
+        (r, timeoutMs) => sleepers.bound(clock, handler.handle(r), timeoutMs, opts.signal),
         () => undefined,
         req,
         opts,

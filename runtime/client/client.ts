@@ -167,9 +167,15 @@ const SEQUENCE_SPAN = 128;
 /** Longest `close()` waits for the session to close on the cluster. */
 const CLOSE_GRACE_MS = 2000;
 
+/**
+ * A final answer other than `ok`. `timeout` means the server could not learn the outcome in time
+ * (its deadline passed, or what decided a wait is no longer known to it): indeterminate. A refusal
+ * reaches this point only when nothing can have applied: the channel reports a refusal that follows
+ * an attempt with an unknown outcome as indeterminate itself.
+ */
 function failed(res: ClientResponse): never {
   if (res.status === 'timeout')
-    throw new IndeterminateError(`server deadline passed (${res.errorCode}): ${res.message}`);
+    throw new IndeterminateError(`the outcome is unknown (${res.errorCode}): ${res.message}`);
   throw new RequestRejectedError(res.errorCode || res.status, res.message || res.status);
 }
 
@@ -196,7 +202,8 @@ class ChannelClient implements Client {
   private core!: CoordinationClientCore;
   private sessionId = '';
   private readonly registry = new WaiterRegistry();
-  private readonly held = new Map<string, bigint>();
+  /** Locks held, by name: the grant's fence token and how many re-entrant handles hold it. */
+  private readonly held = new Map<string, { fenceToken: bigint; handles: number }>();
   private keepTimer: unknown = null;
   private readonly clock: CoreClock;
   private closed = false;
@@ -434,7 +441,7 @@ class ChannelClient implements Client {
   /** The session ended on the cluster: abort every held lock's signal, then open a new session. */
   private sessionLost(): void {
     const sessionId = this.sessionId;
-    for (const [name, token] of this.held)
+    for (const [name, { fenceToken: token }] of this.held)
       this.registry.feed({
         kind: 'lock_lost',
         index: 0,
@@ -516,11 +523,15 @@ class ChannelClient implements Client {
   ): Promise<HeldLock> {
     const core = await this.ready();
     const h = await core.lock(name, opts);
-    this.held.set(name, h.fenceToken);
+    const cur = this.held.get(name);
+    if (cur?.fenceToken === h.fenceToken) cur.handles++;
+    else this.held.set(name, { fenceToken: h.fenceToken, handles: 1 });
     h.signal.addEventListener(
       'abort',
       () => {
-        if (this.held.get(name) === h.fenceToken) this.held.delete(name);
+        // Re-entrant handles share a grant: it is held until the last of them lets go.
+        const held = this.held.get(name);
+        if (held?.fenceToken === h.fenceToken && --held.handles === 0) this.held.delete(name);
       },
       { once: true },
     );

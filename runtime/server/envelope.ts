@@ -15,6 +15,13 @@
  * part of the snapshot, so a restarted or caught-up member deduplicates the same way. Determinism:
  * only log contents and indexes decide what is kept (eviction of idle clients by last index).
  *
+ * Bytes. A put's result carries the stored value: a put whose result repeats its own value is kept
+ * without it (a retry carries the same command, which supplies the value again), and the results
+ * kept are bounded per client and in total (`maxResultBytesPerClient`, `maxResultBytes`): past a
+ * budget the oldest large results (of the idlest clients first) are replaced by a stub answering
+ * `SEQUENCE_EXPIRED`. Only the form of a cached result changes, never whether a sequence is
+ * cached, so the budgets never change what applies; they are decided by the log alone.
+ *
  * Forgotten clients. Past `maxClients` the idlest client is forgotten, and a retry from it would
  * look like a new client's first command. Sequence epochs close that gap: a client numbers its
  * commands from `epoch * SEQUENCE_EPOCH`, where `epoch` is a log index it saw committed before it
@@ -26,7 +33,13 @@
  * entries written before epochs existed) keeps the old rule, so replaying an old log gives the same
  * state.
  */
-import { encodeResultMessage } from '../../generated/index.js';
+import { crc32 } from 'node:zlib';
+import {
+  type CommandMessage,
+  decodeCommandMessage,
+  decodeResultMessage,
+  encodeResultMessage,
+} from '../../generated/index.js';
 import { errorResult } from '../coordination/state-machine.js';
 import type { StateMachine } from '../node/kv-state-machine.js';
 
@@ -114,10 +127,102 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope | null {
   }
 }
 
+/** Listeners of `onInnerRestored`, per inner machine (weak: a dropped machine drops its listeners). */
+const restoreListeners = new WeakMap<object, Set<() => void>>();
+
+/**
+ * Calls `listener` after every `DedupStateMachine.restore` of a dedup wrapper around `inner` (an
+ * installed snapshot replaces the state without any apply, so without events: the request handler
+ * re-checks its waits here). Returns the unsubscribe function.
+ */
+export function onInnerRestored(inner: object, listener: () => void): () => void {
+  let set = restoreListeners.get(inner);
+  if (!set) {
+    set = new Set();
+    restoreListeners.set(inner, set);
+  }
+  set.add(listener);
+  return () => {
+    restoreListeners.get(inner)?.delete(listener);
+  };
+}
+
+/**
+ * How a result is kept: `full` (the encoded result as applied), `fill` (a put's result whose value
+ * is the put's own value, kept without it: a retry carries the same command, which supplies it), or
+ * `stub` (dropped for the byte budgets: a retry is answered SEQUENCE_EXPIRED, outcome unknown). In
+ * every form the sequence stays cached, so no retry of it is ever applied again.
+ */
+type CachedKind = 'full' | 'fill' | 'stub';
+
+interface Cached {
+  kind: CachedKind;
+  bytes: Uint8Array;
+  /**
+   * `fill` only: CRC-32 of the value left out. A retry whose value differs (a client id reused
+   * with other commands) gets SEQUENCE_EXPIRED, never a value that was not written.
+   */
+  digest?: number;
+}
+
 interface ClientRecord {
   floor: number;
   lastIndex: number;
-  results: Map<number, Uint8Array>;
+  results: Map<number, Cached>;
+  /** Bytes of this client's cached results that count against the budgets (all but stubs). */
+  bytes: number;
+}
+
+/** Snapshot tag of a cached result's form (absent: full; read as full by releases before it). */
+const KIND_TAG: Record<CachedKind, number> = { full: 0, fill: 1, stub: 2 };
+const TAG_KIND: CachedKind[] = ['full', 'fill', 'stub'];
+
+/** Results longer than this are examined for `fill` (a put whose result repeats its value). */
+const FILL_MIN_BYTES = 1024;
+
+/** What a retry of a result dropped for the byte budgets gets (the client: indeterminate). */
+const STUB: Cached = {
+  kind: 'stub',
+  bytes: encodeResultMessage(
+    errorResult('SEQUENCE_EXPIRED', 'the result was too large to keep for retries; its outcome is unknown'),
+  ),
+};
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function decodeCommandOrNull(bytes: Uint8Array): CommandMessage | null {
+  try {
+    return decodeCommandMessage(bytes);
+  } catch {
+    return null;
+  }
+}
+
+/** The cached form of `bytes`, the result of `command` (see `Cached`). */
+function cachedForm(command: Uint8Array, bytes: Uint8Array): Cached {
+  if (bytes.length <= FILL_MIN_BYTES) return { kind: 'full', bytes };
+  const cmd = decodeCommandOrNull(command);
+  if (cmd?.type !== 'KvPut') return { kind: 'full', bytes };
+  try {
+    const r = decodeResultMessage(bytes);
+    if (r.ok && r.value !== null && sameBytes(r.value, cmd.value))
+      return { kind: 'fill', bytes: encodeResultMessage({ ...r, value: null }), digest: crc32(cmd.value) };
+  } catch {
+    // not a coordination result: kept as it is
+  }
+  return { kind: 'full', bytes };
+}
+
+/** The answer to a retry (carrying `command`) from its cached form. */
+function answerFrom(c: Cached, command: Uint8Array): Uint8Array {
+  if (c.kind !== 'fill') return c.bytes;
+  const cmd = decodeCommandOrNull(command);
+  if (cmd?.type !== 'KvPut' || crc32(cmd.value) !== c.digest) return STUB.bytes;
+  return encodeResultMessage({ ...decodeResultMessage(c.bytes), value: cmd.value });
 }
 
 /** Whether a client ever sent an epoch-numbered sequence (its sequences only grow from there). */
@@ -133,13 +238,27 @@ export interface DedupOptions {
   window?: number;
   /** Clients remembered; the one idle longest (lowest last index) is forgotten first (default 4096). */
   maxClients?: number;
+  /**
+   * Bytes of cached results per client (default 4 MiB); past it the client's oldest results are
+   * dropped (a retry of one gets SEQUENCE_EXPIRED: indeterminate). The same on every member.
+   */
+  maxResultBytesPerClient?: number;
+  /**
+   * Bytes of cached results over all clients (default 64 MiB); past it the oldest results of the
+   * idlest clients are dropped first. The same on every member.
+   */
+  maxResultBytes?: number;
 }
 
 /** The exactly-once wrapper around a byte-level state machine (see module doc). */
 export class DedupStateMachine implements StateMachine {
   private readonly window: number;
   private readonly maxClients: number;
+  private readonly maxClientBytes: number;
+  private readonly maxTotalBytes: number;
   private clients = new Map<string, ClientRecord>();
+  /** Sum of every client's `bytes`. */
+  private totalBytes = 0;
   /** The highest `lastIndex` of any client forgotten so far (replicated: part of the snapshot). */
   private forgottenUpTo = 0;
   /** Number of retried commands answered from the cache (a local counter, not replicated state). */
@@ -151,6 +270,13 @@ export class DedupStateMachine implements StateMachine {
   ) {
     this.window = opts.window ?? 256;
     this.maxClients = opts.maxClients ?? 4096;
+    this.maxClientBytes = opts.maxResultBytesPerClient ?? 4 * 1024 * 1024;
+    this.maxTotalBytes = opts.maxResultBytes ?? 64 * 1024 * 1024;
+  }
+
+  /** Bytes of cached results held (what the budgets bound; a local view, for tests and metrics). */
+  get cachedResultBytes(): number {
+    return this.totalBytes;
   }
 
   /** Applies an enveloped command once per (client, sequence); returns the encoded result. */
@@ -163,7 +289,7 @@ export class DedupStateMachine implements StateMachine {
       const cached = rec.results.get(env.sequence);
       if (cached) {
         this.duplicates++;
-        return cached;
+        return answerFrom(cached, env.command);
       }
       if (env.sequence <= rec.floor) {
         return encodeResultMessage(
@@ -185,29 +311,68 @@ export class DedupStateMachine implements StateMachine {
           ),
         );
       }
-      rec = { floor: epoch * SEQUENCE_EPOCH, lastIndex: index, results: new Map() };
+      rec = { floor: epoch * SEQUENCE_EPOCH, lastIndex: index, results: new Map(), bytes: 0 };
       this.clients.set(env.clientId, rec);
       this.evictClients();
     }
     const result = this.inner.apply(env.command, index);
     const bytes = result instanceof Uint8Array ? result : utf8.encode(JSON.stringify(result ?? null));
-    rec.results.set(env.sequence, bytes);
+    const kept = cachedForm(env.command, bytes);
+    rec.results.set(env.sequence, kept);
+    this.count(rec, kept, 1);
     rec.lastIndex = index;
     // Move to the end: insertion order = last-use order (deterministic eviction).
     this.clients.delete(env.clientId);
     this.clients.set(env.clientId, rec);
     while (rec.results.size > this.window) {
-      const oldest = rec.results.keys().next().value as number;
+      const [oldest, c] = rec.results.entries().next().value as [number, Cached];
       rec.results.delete(oldest);
+      this.count(rec, c, -1);
       rec.floor = Math.max(rec.floor, oldest);
     }
+    this.enforceBudgets(rec);
     return result;
+  }
+
+  private count(rec: ClientRecord, c: Cached, sign: 1 | -1): void {
+    if (c.kind === 'stub') return;
+    rec.bytes += sign * c.bytes.length;
+    this.totalBytes += sign * c.bytes.length;
+  }
+
+  /**
+   * Replaces `rec`'s oldest results (large ones first) by stubs until its bytes are at most
+   * `limit`. Only the form
+   * changes: every sequence stays cached, so what applies is the same as without budgets, and every
+   * member (whatever budget it runs with) applies the same commands. Decided by the log alone.
+   */
+  private stubOldest(rec: ClientRecord, limit: number): void {
+    // Large results first (they are what the budgets are for), then, if need be, the rest.
+    for (const minBytes of [FILL_MIN_BYTES + 1, 0])
+      for (const [sequence, c] of rec.results) {
+        if (rec.bytes <= limit) return;
+        if (c.kind === 'stub' || c.bytes.length < minBytes) continue;
+        this.count(rec, c, -1);
+        rec.results.set(sequence, STUB); // an existing key keeps its place
+      }
+  }
+
+  /** The per-client budget for `rec` (just used), then the total one, idlest clients first. */
+  private enforceBudgets(rec: ClientRecord): void {
+    if (rec.bytes > this.maxClientBytes) this.stubOldest(rec, this.maxClientBytes);
+    if (this.totalBytes <= this.maxTotalBytes) return;
+    for (const r of this.clients.values()) {
+      if (this.totalBytes <= this.maxTotalBytes) return;
+      if (r.bytes === 0) continue;
+      this.stubOldest(r, Math.max(0, r.bytes - (this.totalBytes - this.maxTotalBytes)));
+    }
   }
 
   private evictClients(): void {
     while (this.clients.size > this.maxClients) {
       const [id, rec] = this.clients.entries().next().value as [string, ClientRecord];
       this.clients.delete(id);
+      this.totalBytes -= rec.bytes;
       // Only a client that numbered in epochs can be protected, so only such a client counts. That
       // also keeps members in step across an upgrade: a log written before epochs has none, so a
       // member replaying it and one restoring an older snapshot (forgottenUpTo 0) agree.
@@ -218,7 +383,10 @@ export class DedupStateMachine implements StateMachine {
   /**
    * Snapshot, version 3 (binary, so the inner machine's bytes are not re-encoded):
    *   u8 0xD3 | u32 BE length of the inner snapshot | inner snapshot | UTF-8 JSON
-   *   `{"forgottenUpTo": N, "clients": [[id, floor, lastIndex, [[seq, base64 result]...]]...]}`.
+   *   `{"forgottenUpTo": N, "clients": [[id, floor, lastIndex, [[seq, base64 result, form?]...]]...]}`
+   * where `form` is absent for a full result, 1 for a put's result kept without its value, 2 for a
+   * stub (see `Cached`; a release before forms reads both as full results: its answers to such
+   * retries lack the value or are SEQUENCE_EXPIRED, and it applies nothing differently).
    * `restore` also reads version 2 (0xD2, the same with the bare client array, forgottenUpTo 0)
    * and version 1 (JSON `{v:1, inner: base64, clients}`), written before.
    */
@@ -227,7 +395,13 @@ export class DedupStateMachine implements StateMachine {
       id,
       r.floor,
       r.lastIndex,
-      [...r.results].map(([s, b]) => [s, Buffer.from(b).toString('base64')]),
+      [...r.results].map(([s, c]) =>
+        c.kind === 'full'
+          ? [s, Buffer.from(c.bytes).toString('base64')]
+          : c.kind === 'fill'
+            ? [s, Buffer.from(c.bytes).toString('base64'), KIND_TAG.fill, c.digest]
+            : [s, Buffer.from(c.bytes).toString('base64'), KIND_TAG[c.kind]],
+      ),
     ]);
     const inner = this.inner.snapshot();
     const table = Buffer.from(JSON.stringify({ forgottenUpTo: this.forgottenUpTo, clients }), 'utf8');
@@ -242,7 +416,7 @@ export class DedupStateMachine implements StateMachine {
   /** Restores a snapshot written by `snapshot()` (either version). */
   restore(snapshot: Uint8Array): void {
     let inner: Uint8Array;
-    let clients: [string, number, number, [number, string][]][];
+    let clients: [string, number, number, [number, string, number?, number?][]][];
     let forgottenUpTo = 0;
     const binary = snapshot[0] === DEDUP_SNAPSHOT_V3 || snapshot[0] === DEDUP_SNAPSHOT_V2;
     if (binary && snapshot.length >= 5) {
@@ -259,7 +433,7 @@ export class DedupStateMachine implements StateMachine {
       const doc = JSON.parse(utf8d.decode(snapshot)) as {
         v: number;
         inner: string;
-        clients: [string, number, number, [number, string][]][];
+        clients: [string, number, number, [number, string, number?, number?][]][];
       };
       if (doc.v !== 1) throw new Error(`unsupported dedup snapshot version ${doc.v}`);
       inner = new Uint8Array(Buffer.from(doc.inner, 'base64'));
@@ -268,12 +442,24 @@ export class DedupStateMachine implements StateMachine {
     this.inner.restore(inner);
     this.forgottenUpTo = forgottenUpTo;
     this.clients = new Map();
+    this.totalBytes = 0;
     for (const [id, floor, lastIndex, results] of clients) {
-      this.clients.set(id, {
-        floor,
-        lastIndex,
-        results: new Map(results.map(([s, b]) => [s, new Uint8Array(Buffer.from(b, 'base64'))])),
-      });
+      const rec: ClientRecord = { floor, lastIndex, results: new Map(), bytes: 0 };
+      for (const [s, b, tag, digest] of results) {
+        const kind = TAG_KIND[tag ?? 0] ?? 'full';
+        const c: Cached =
+          kind === 'stub' ? STUB : { kind, bytes: new Uint8Array(Buffer.from(b, 'base64')), digest };
+        rec.results.set(s, c);
+        this.count(rec, c, 1);
+      }
+      this.clients.set(id, rec);
+    }
+    for (const listener of [...(restoreListeners.get(this.inner) ?? [])]) {
+      try {
+        listener();
+      } catch {
+        // A listener's failure is its own; the restore itself succeeded.
+      }
     }
   }
 }

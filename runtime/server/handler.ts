@@ -5,10 +5,16 @@
  * Contracts:
  * - Commands go through the log in the exactly-once envelope (`envelope.ts`); a retry of a
  *   (client, sequence) still in flight here joins the first attempt instead of proposing twice.
+ * - Every proposal and wait is bounded by the request's deadline (`deadlineMs`): past it the
+ *   answer is status `timeout` (the client reports it as indeterminate).
  * - A LockAcquire that queues, a BarrierArrive that waits and an ElectionCampaign not yet elected
- *   register in the server's WaiterRegistry BEFORE proposing (the granting apply can precede the
- *   proposal's own answer) and are answered with the final outcome, or with status `timeout` when
- *   the request's deadline passes first (the client then cancels the queued request).
+ *   wait here and are answered with the final outcome, or with status `timeout` when the request's
+ *   deadline passes first (the client then cancels the queued request). The outcome is taken from
+ *   the replica's events (settled synchronously in apply order), from a bounded memory of recent
+ *   lock and barrier outcomes (a retry whose first attempt's answer was lost), or from the
+ *   machine's state, also after an installed snapshot (which emits no events). When none of them
+ *   tells any more how a wait ended, the answer is `timeout` with `outcome_unknown`: never a wait
+ *   until the deadline for something already decided.
  * - Only a member that believes it leads accepts commands, linearizable/lease reads, membership
  *   changes and transfers; others answer `not_leader` with the leader's id and address.
  */
@@ -28,14 +34,13 @@ import {
   type ReadQuery,
 } from '../../generated/index.js';
 import type { CoordinationReplica } from '../coordination/codec.js';
-import { CoordinationError } from '../coordination/errors.js';
 import { errorResult } from '../coordination/state-machine.js';
-import { WaiterRegistry } from '../coordination/waiter-registry.js';
+import type { CoordinationEvent } from '../coordination/types.js';
 import type { Clock } from '../env/types.js';
 import { NodeStopped, ProposalDropped, ProposalIndeterminate, type RaftNode } from '../node/node.js';
 import { ProposalRejected } from '../raft/errors.js';
 import type { TcpNetwork } from '../transport/types.js';
-import { encodeEnvelope } from './envelope.js';
+import { encodeEnvelope, onInnerRestored } from './envelope.js';
 import { jsonPayload, response, type ServerStatus } from './protocol.js';
 import type { ServerTracing } from './tracing.js';
 
@@ -61,6 +66,9 @@ export interface RequestHandler {
 
 const utf8d = new TextDecoder();
 
+/** Decided lock requests and barrier arrivals remembered for late retries (per handler). */
+const RECENT_OUTCOMES_MAX = 4096;
+
 function okRead(extra: Partial<CommandResult>): CommandResult {
   return { ...errorResult('', ''), ok: true, outcome: 'read', ...extra };
 }
@@ -68,8 +76,6 @@ function okRead(extra: Partial<CommandResult>): CommandResult {
 /** Creates the handler (see module doc). */
 export function createRequestHandler(o: RequestHandlerOptions): RequestHandler {
   const { node, replica, clock } = o;
-  const registry = new WaiterRegistry();
-  const unsubscribe = replica.machine.onEvent((e) => registry.feed(e));
   const inflight = new Map<string, Promise<ClientResponse>>();
   const closers = new Set<() => void>();
   let closed = false;
@@ -130,58 +136,200 @@ export function createRequestHandler(o: RequestHandlerOptions): RequestHandler {
       );
     });
 
-  type Wait = { promise: Promise<CommandResult>; cancel(): void };
+  /**
+   * Server-side waits. A wait is keyed by what decides it: `L|session|requestId` (a queued lock
+   * request), `B|name|session|generation` (an arrival at one barrier generation), `E|name|session`
+   * (a campaign). Every decisive event of the local replica settles the waits of its key at once
+   * (synchronously, in apply order), and for locks and barriers is also remembered in `recent`
+   * (bounded), so a retry that comes after the event (its first attempt's answer was lost) still
+   * learns the outcome. What neither a wait nor `recent` saw is read from the machine's state
+   * (`check`); when the state no longer tells (the request left the queue, a newer barrier
+   * generation, ...), the answer is `timeout`/`outcome_unknown` (indeterminate for the client),
+   * never a wait until the request deadline. An installed snapshot applies nothing and so emits no
+   * event: after each restore every pending wait is checked again (`recheckAll`).
+   */
+  type WaitOutcome = { result: CommandResult } | { unknown: string };
+  interface PendingWait {
+    key: string;
+    cmd: CommandMessage;
+    /** The barrier generation the arrival joined (BarrierArrive), else 0n. */
+    generation: bigint;
+    /** Set (synchronously) when settled. */
+    outcome: WaitOutcome | null;
+    promise: Promise<WaitOutcome>;
+    settle(o: WaitOutcome): void;
+    cancel(): void;
+  }
+  const waits = new Map<string, Set<PendingWait>>();
+  const recent = new Map<string, CommandResult>();
+  const lockKey = (sessionId: string, requestId: string) => `L\u0000${sessionId}\u0000${requestId}`;
+  const barrierKey = (name: string, sessionId: string, generation: bigint) =>
+    `B\u0000${name}\u0000${sessionId}\u0000${generation}`;
+  const electionKey = (name: string, sessionId: string) => `E\u0000${name}\u0000${sessionId}`;
 
-  /** Registers the server-side wait for commands that may not complete at once. */
-  function registerWait(cmd: CommandMessage): Wait | null {
-    try {
-      if (cmd.type === 'LockAcquire' && !cmd.tryOnly) {
-        const w = registry.waitLock(cmd.sessionId, cmd.requestId);
-        return {
-          promise: w.promise.then((g) => ({ ...okRead({}), outcome: 'acquired', fenceToken: g.fenceToken })),
-          cancel: w.cancel,
-        };
-      }
-      if (cmd.type === 'BarrierArrive') {
-        const w = registry.waitBarrier(cmd.name, cmd.sessionId);
-        return {
-          promise: w.promise.then((r) => ({
-            ...okRead({}),
-            outcome: r.outcome,
-            arrived: r.arrived,
-            epoch: r.generation,
-          })),
-          cancel: w.cancel,
-        };
-      }
-      if (cmd.type === 'ElectionCampaign') {
-        const w = registry.waitLeadership(cmd.name, cmd.sessionId);
-        return {
-          promise: w.promise.then((l) => ({ ...okRead({}), outcome: 'elected', epoch: l.epoch })),
-          cancel: w.cancel,
-        };
-      }
-    } catch {
-      // DUPLICATE_REQUEST: an earlier attempt of the same call already waits here; the state
-      // check after the proposal (below) covers it.
+  function addWait(key: string, cmd: CommandMessage, generation: bigint): PendingWait {
+    let resolve!: (o: WaitOutcome) => void;
+    const promise = new Promise<WaitOutcome>((r) => {
+      resolve = r;
+    });
+    const w: PendingWait = {
+      key,
+      cmd,
+      generation,
+      outcome: null,
+      promise,
+      settle(o) {
+        if (w.outcome) return;
+        w.outcome = o;
+        w.cancel();
+        resolve(o);
+      },
+      cancel() {
+        const set = waits.get(key);
+        if (!set) return;
+        set.delete(w);
+        if (set.size === 0) waits.delete(key);
+      },
+    };
+    let set = waits.get(key);
+    if (!set) {
+      set = new Set();
+      waits.set(key, set);
     }
-    return null;
+    set.add(w);
+    return w;
   }
 
-  /** For a retried call whose grant may have happened before this wait was registered. */
-  function alreadyDone(cmd: CommandMessage): CommandResult | null {
+  /** Settles the waits of `key` with `result`; remembers it for later retries when `remember`. */
+  function decided(key: string, result: CommandResult, remember: boolean): void {
+    if (remember) {
+      recent.delete(key);
+      recent.set(key, result);
+      while (recent.size > RECENT_OUTCOMES_MAX) recent.delete(recent.keys().next().value as string);
+    }
+    const set = waits.get(key);
+    if (set) for (const w of [...set]) w.settle({ result });
+  }
+
+  function onMachineEvent(e: CoordinationEvent): void {
+    switch (e.kind) {
+      case 'lock_granted':
+        decided(
+          lockKey(e.sessionId, e.requestId),
+          { ...okRead({}), outcome: 'acquired', fenceToken: e.fenceToken },
+          true,
+        );
+        break;
+      case 'lock_wait_ended': {
+        const code =
+          e.reason === 'wait_timeout'
+            ? 'LOCK_WAIT_TIMEOUT'
+            : e.reason === 'cancelled'
+              ? 'LOCK_WAIT_CANCELLED'
+              : 'SESSION_LOST';
+        decided(
+          lockKey(e.sessionId, e.requestId),
+          errorResult(code, `waiting for lock "${e.name}" ended: ${e.reason}`),
+          true,
+        );
+        break;
+      }
+      case 'barrier_released': {
+        const result = { ...okRead({}), outcome: e.outcome, arrived: e.arrived, epoch: e.generation };
+        for (const s of e.arrived) decided(barrierKey(e.name, s, e.generation), result, true);
+        break;
+      }
+      case 'barrier_wait_cancelled': {
+        // The session left (its arrival ends as cancelled for it), or it was lost.
+        const left = e as { reason?: string; arrived?: string[] };
+        decided(
+          barrierKey(e.name, e.sessionId, e.generation),
+          left.reason === 'left'
+            ? { ...okRead({}), outcome: 'cancelled', arrived: left.arrived ?? [], epoch: e.generation }
+            : errorResult('SESSION_LOST', `arrival at barrier "${e.name}" cancelled: session lost`),
+          true,
+        );
+        break;
+      }
+      // A session campaigns in one election more than once over time: not remembered, only settled.
+      case 'election_leader':
+        if (e.sessionId !== null)
+          decided(
+            electionKey(e.name, e.sessionId),
+            { ...okRead({}), outcome: 'elected', epoch: e.epoch },
+            false,
+          );
+        break;
+      case 'campaign_aborted':
+        decided(
+          electionKey(e.name, e.sessionId),
+          errorResult(
+            e.reason === 'session_lost' ? 'SESSION_LOST' : 'CAMPAIGN_WITHDRAWN',
+            `campaign in election "${e.name}" aborted: ${e.reason}`,
+          ),
+          false,
+        );
+        break;
+      default:
+        break;
+    }
+  }
+
+  /**
+   * What decides a pending command now, from `recent` and the machine's state: a final outcome,
+   * `wait` (still queued or waiting), or unknown (decided in a way this member no longer knows).
+   */
+  function check(cmd: CommandMessage, generation: bigint): WaitOutcome | 'wait' {
     const m = replica.machine;
     if (cmd.type === 'LockAcquire') {
+      const seen = recent.get(lockKey(cmd.sessionId, cmd.requestId));
+      if (seen) return { result: seen };
       const v = m.lock(cmd.name);
-      if (v && v.owner === cmd.sessionId && !v.queue.some((q) => q.requestId === cmd.requestId))
-        return { ...okRead({}), outcome: 'acquired', fenceToken: v.fenceToken };
+      if (v?.queue.some((q) => q.sessionId === cmd.sessionId && q.requestId === cmd.requestId)) return 'wait';
+      if (v && v.owner === cmd.sessionId)
+        return { result: { ...okRead({}), outcome: 'acquired', fenceToken: v.fenceToken } };
+      return {
+        unknown: `lock request ${cmd.requestId} on "${cmd.name}" is no longer queued and its grant is not known here`,
+      };
+    }
+    if (cmd.type === 'BarrierArrive') {
+      // The machine first: a session that left and arrived again in the same generation is
+      // waiting again, whatever `recent` remembers of its leave.
+      const v = m.barrier(cmd.name);
+      const here = v !== null && v.generation === generation && v.arrived.includes(cmd.sessionId);
+      if (here && v.state === 'waiting') return 'wait';
+      const seen = recent.get(barrierKey(cmd.name, cmd.sessionId, generation));
+      if (seen) return { result: seen };
+      if (here) return { result: { ...okRead({}), outcome: v.state, arrived: v.arrived, epoch: generation } };
+      return { unknown: `barrier "${cmd.name}" generation ${generation} ended in a way not known here` };
     }
     if (cmd.type === 'ElectionCampaign') {
       const v = m.election(cmd.name);
-      if (v && v.leader === cmd.sessionId) return { ...okRead({}), outcome: 'elected', epoch: v.epoch };
+      if (v?.leader === cmd.sessionId)
+        return { result: { ...okRead({}), outcome: 'elected', epoch: v.epoch } };
+      if (v?.candidates.includes(cmd.sessionId)) return 'wait';
+      return { unknown: `the campaign of ${cmd.sessionId} in "${cmd.name}" ended in a way not known here` };
     }
-    return null;
+    return { unknown: `${cmd.type} does not wait` };
   }
+
+  /** After an installed snapshot (no events): settles every pending wait its state decides. */
+  function recheckAll(): void {
+    for (const set of [...waits.values()])
+      for (const w of [...set]) {
+        if (w.outcome) continue;
+        const now = check(w.cmd, w.generation);
+        if (now !== 'wait') w.settle(now);
+      }
+  }
+
+  const unsubscribe = replica.machine.onEvent(onMachineEvent);
+  const unsubscribeRestore = onInnerRestored(replica, recheckAll);
+
+  const answer = (requestId: number, o: WaitOutcome, index: number): ClientResponse =>
+    'result' in o
+      ? response(requestId, 'ok', { payload: encodeResultMessage(o.result), index })
+      : response(requestId, 'timeout', { errorCode: 'outcome_unknown', message: o.unknown, index });
 
   async function command(req: ClientRequest): Promise<ClientResponse> {
     let cmd: CommandMessage;
@@ -193,73 +341,94 @@ export function createRequestHandler(o: RequestHandlerOptions): RequestHandler {
         message: e instanceof DecodeError ? e.message : String(e),
       });
     }
-    const wait = registerWait(cmd);
-    wait?.promise.catch(() => undefined);
+    // A campaign registers before proposing: its election can be decided before the proposal's own
+    // answer, and is not remembered in `recent`. Locks and barriers are (see `check`).
+    const until = clock.now() + req.deadlineMs;
+    const early =
+      cmd.type === 'ElectionCampaign' ? addWait(electionKey(cmd.name, cmd.sessionId), cmd, 0n) : null;
     let res: CommandResult;
     let resBytes: Uint8Array;
     let index: number;
     const endPropose = o.tracing?.proposal(cmd.type);
     try {
-      const r = await node.propose(
-        encodeEnvelope({ clientId: req.clientId, sequence: req.sequence, command: req.payload }),
+      const r = await withDeadline(
+        node.propose(
+          encodeEnvelope({ clientId: req.clientId, sequence: req.sequence, command: req.payload }),
+        ),
+        req.deadlineMs,
       );
+      if (r === 'deadline' || r === 'closed') {
+        endPropose?.({ ok: false, detail: r });
+        early?.cancel();
+        return r === 'deadline'
+          ? response(req.requestId, 'timeout', {
+              errorCode: 'propose_deadline',
+              message: 'the request deadline passed before the command was applied; it may still apply',
+            })
+          : response(req.requestId, 'indeterminate', {
+              errorCode: 'server_closing',
+              message: 'the server is shutting down',
+            });
+      }
       resBytes = r.result as Uint8Array;
       res = decodeResultMessage(resBytes);
       index = r.index;
       endPropose?.({ ok: true, index });
     } catch (e) {
       endPropose?.({ ok: false, detail: e instanceof Error ? e.message : String(e) });
-      wait?.cancel();
+      early?.cancel();
       return mapError(req.requestId, e);
     }
     const pending =
       res.ok &&
-      ((cmd.type === 'LockAcquire' && res.outcome === 'queued') ||
+      ((cmd.type === 'LockAcquire' && !cmd.tryOnly && res.outcome === 'queued') ||
         (cmd.type === 'BarrierArrive' && res.outcome === 'waiting') ||
         (cmd.type === 'ElectionCampaign' && res.outcome !== 'elected'));
     if (!pending) {
-      wait?.cancel();
+      early?.cancel();
       // The applied result's bytes as they are (decoded above only to look at the outcome).
       return response(req.requestId, 'ok', { payload: resBytes, index });
     }
-    const done = alreadyDone(cmd);
-    if (done) {
-      wait?.cancel();
-      return response(req.requestId, 'ok', { payload: encodeResultMessage(done), index });
+    // The barrier generation this arrival joined (the result's epoch; cached for a retry).
+    const generation = cmd.type === 'BarrierArrive' ? res.epoch : 0n;
+    if (early?.outcome) return answer(req.requestId, early.outcome, index);
+    const now = check(cmd, generation);
+    if (now !== 'wait') {
+      early?.cancel();
+      return answer(req.requestId, now, index);
     }
-    if (!wait)
-      return response(req.requestId, 'indeterminate', {
-        errorCode: 'duplicate_wait',
-        message: 'another attempt of this call is already waiting',
-      });
-    const endWait = cmd.type === 'LockAcquire' ? o.tracing?.lockWait(cmd.name) : undefined;
-    try {
-      const final = await withDeadline(wait.promise, req.deadlineMs);
-      endWait?.(
-        typeof final === 'string'
-          ? { ok: false, detail: final }
-          : { ok: final.outcome === 'acquired', detail: final.errorCode },
+    // Nothing runs between `check` and this registration: no event can fall in between.
+    const wait =
+      early ??
+      addWait(
+        cmd.type === 'LockAcquire'
+          ? lockKey(cmd.sessionId, cmd.requestId)
+          : barrierKey((cmd as { name: string }).name, (cmd as { sessionId: string }).sessionId, generation),
+        cmd,
+        generation,
       );
-      if (final === 'deadline' || final === 'closed') {
-        wait.cancel();
-        return response(req.requestId, final === 'deadline' ? 'timeout' : 'indeterminate', {
-          errorCode: final === 'deadline' ? 'wait_deadline' : 'server_closing',
-          message:
-            final === 'deadline'
-              ? 'the request deadline passed while waiting; the request is still queued'
-              : 'the server is shutting down',
-          index,
-        });
-      }
-      return response(req.requestId, 'ok', { payload: encodeResultMessage(final), index });
-    } catch (e) {
-      endWait?.({ ok: false, detail: e instanceof Error ? e.message : String(e) });
-      const err =
-        e instanceof CoordinationError
-          ? errorResult(e.code, e.message)
-          : errorResult('INTERNAL', e instanceof Error ? e.message : String(e));
-      return response(req.requestId, 'ok', { payload: encodeResultMessage(err), index });
+    const endWait = cmd.type === 'LockAcquire' ? o.tracing?.lockWait(cmd.name) : undefined;
+    // What is left of the request's deadline after the proposal (0: none; at least 1 ms otherwise).
+    const left = req.deadlineMs > 0 ? Math.max(1, until - clock.now()) : 0;
+    const final = await withDeadline(wait.promise, left);
+    if (final === 'deadline' || final === 'closed') {
+      endWait?.({ ok: false, detail: final });
+      wait.cancel();
+      return response(req.requestId, final === 'deadline' ? 'timeout' : 'indeterminate', {
+        errorCode: final === 'deadline' ? 'wait_deadline' : 'server_closing',
+        message:
+          final === 'deadline'
+            ? 'the request deadline passed while waiting; the request is still queued'
+            : 'the server is shutting down',
+        index,
+      });
     }
+    endWait?.(
+      'result' in final
+        ? { ok: final.result.outcome === 'acquired', detail: final.result.errorCode }
+        : { ok: false, detail: 'outcome_unknown' },
+    );
+    return answer(req.requestId, final, index);
   }
 
   async function read(req: ClientRequest): Promise<ClientResponse> {
@@ -370,7 +539,12 @@ export function createRequestHandler(o: RequestHandlerOptions): RequestHandler {
     if (req.kind === 'conf_change') {
       try {
         const cc = decodeConfChange(req.payload);
-        const r = await node.changeMembership(cc);
+        const r = await withDeadline(node.changeMembership(cc), req.deadlineMs);
+        if (r === 'deadline' || r === 'closed')
+          return response(req.requestId, r === 'deadline' ? 'timeout' : 'indeterminate', {
+            errorCode: r === 'deadline' ? 'conf_change_deadline' : 'server_closing',
+            message: 'no outcome before the request deadline; the change may still apply',
+          });
         return response(req.requestId, 'ok', { index: r.index });
       } catch (e) {
         return mapError(req.requestId, e);
@@ -394,6 +568,7 @@ export function createRequestHandler(o: RequestHandlerOptions): RequestHandler {
     close() {
       closed = true;
       unsubscribe();
+      unsubscribeRestore();
       for (const c of [...closers]) c();
     },
   };

@@ -1,0 +1,145 @@
+/**
+ * An outcome the client cannot know is never reported as a definite failure: a refusal that answers
+ * a retry after an attempt whose outcome never came back, and a deadline that passes after a
+ * membership change or a leadership transfer was sent, are indeterminate.
+ */
+import { describe, expect, it } from 'vitest';
+import type { ClientRequest, ClientResponse } from '../../generated/index.js';
+import { createLocalChannel } from '../../runtime/client/channel.js';
+import { createEmbeddedClient } from '../../runtime/client/client.js';
+import { IndeterminateError, RequestRejectedError } from '../../runtime/client/errors.js';
+import { createRealClock } from '../../runtime/env/real-clock.js';
+import { ProposalIndeterminate } from '../../runtime/node/node.js';
+import { ProposalRejected } from '../../runtime/raft/errors.js';
+import type { RequestHandler } from '../../runtime/server/handler.js';
+import { response } from '../../runtime/server/protocol.js';
+import { fakeLeader } from '../server/fake-leader.js';
+
+const text = (b: Uint8Array | null) => (b ? new TextDecoder().decode(b) : null);
+
+function handlerAnswering(answer: (req: ClientRequest, n: number) => ClientResponse): RequestHandler {
+  let n = 0;
+  return {
+    handle: async (r) => answer(r, ++n),
+    status: () => {
+      throw new Error('unused');
+    },
+    close() {},
+  };
+}
+
+const call = (kind: ClientRequest['kind']) =>
+  ({
+    clientId: 'c',
+    sequence: kind === 'command' ? 1 : 0,
+    kind,
+    consistency: 'linearizable',
+    payload: new Uint8Array(),
+  }) as const;
+
+describe('outcome mapping of the client', () => {
+  it('a put whose first attempt applied with an unknown outcome and whose retry is refused is indeterminate', async () => {
+    const w = fakeLeader();
+    // Attempt 1 commits but its outcome comes back unknown (covered by a snapshot); attempt 2 is
+    // refused (a leadership transfer is in progress): that refusal says nothing about attempt 1.
+    w.setHook((bytes, n) => {
+      if (n === 1) {
+        w.apply(bytes);
+        return Promise.reject(new ProposalIndeterminate(w.index));
+      }
+      if (n === 2)
+        return Promise.reject(
+          new ProposalRejected('transfer_in_progress', 'leadership transfer in progress'),
+        );
+      return null;
+    });
+    const client = await createEmbeddedClient(w.node, w.replica, {
+      clientId: 'c',
+      clock: w.clock,
+      timeoutMs: 2000,
+    });
+    try {
+      const err = await client.put('k', 'v1').then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(text(w.replica.machine.kvGet('k').value)).toBe('v1'); // it was applied
+      expect(err).toBeInstanceOf(IndeterminateError);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('a refusal of the only attempt stays a definite RequestRejectedError', async () => {
+    const w = fakeLeader();
+    w.setHook((_bytes, n) =>
+      n === 1
+        ? Promise.reject(new ProposalRejected('transfer_in_progress', 'leadership transfer in progress'))
+        : null,
+    );
+    const client = await createEmbeddedClient(w.node, w.replica, {
+      clientId: 'c',
+      clock: w.clock,
+      timeoutMs: 2000,
+    });
+    try {
+      const err = await client.put('k', 'v1').then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(RequestRejectedError);
+      expect((err as RequestRejectedError).code).toBe('transfer_in_progress');
+      expect(w.replica.machine.kvGet('k').value).toBeNull();
+    } finally {
+      await client.close();
+    }
+  });
+
+  it.each(['rejected', 'error'] as const)(
+    'a command answered %s after an indeterminate attempt is indeterminate (channel)',
+    async (status) => {
+      const clock = createRealClock();
+      const ch = createLocalChannel(
+        handlerAnswering((r, n) =>
+          n === 1
+            ? response(r.requestId, 'indeterminate')
+            : response(r.requestId, status, { errorCode: 'no_target' }),
+        ),
+        clock,
+      );
+      const err = await ch.call(call('command'), { deadline: clock.now() + 2000 }).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(IndeterminateError);
+    },
+  );
+
+  it('a read answered error after an indeterminate attempt is returned as it is (reads change nothing)', async () => {
+    const clock = createRealClock();
+    const ch = createLocalChannel(
+      handlerAnswering((r, n) =>
+        n === 1 ? response(r.requestId, 'indeterminate') : response(r.requestId, 'error', { errorCode: 'x' }),
+      ),
+      clock,
+    );
+    const res = await ch.call(call('read'), { deadline: clock.now() + 2000 });
+    expect(res.status).toBe('error');
+  });
+
+  it.each(['conf_change', 'transfer_leader'] as const)(
+    'a %s sent and answered indeterminate until the deadline is indeterminate, not unreachable',
+    async (kind) => {
+      const clock = createRealClock();
+      const ch = createLocalChannel(
+        handlerAnswering((r) => response(r.requestId, 'indeterminate', { errorCode: 'node_stopped' })),
+        clock,
+      );
+      const code = await ch.call(call(kind), { deadline: clock.now() + 150 }).then(
+        () => null,
+        (e: { code?: string }) => e.code,
+      );
+      expect(code).toBe('INDETERMINATE');
+    },
+  );
+});

@@ -1,0 +1,41 @@
+/**
+ * The request handler bounds a proposal by the request's deadline: an ex-leader that can no longer
+ * commit answers `timeout` (the client's IndeterminateError) at the deadline instead of never.
+ */
+import { describe, expect, it } from 'vitest';
+import { encodeConfChange } from '../../generated/index.js';
+import type { RaftNode } from '../../runtime/node/node.js';
+import { fakeLeader, within } from './fake-leader.js';
+
+describe('request handler deadlines', () => {
+  it('a command whose proposal never settles is answered timeout at the request deadline', async () => {
+    const w = fakeLeader();
+    w.setHook(() => new Promise(() => undefined));
+    const r = await within(
+      w.send('c', w.seq(1), { type: 'SessionOpen', sessionId: 's', clientId: 'c', ttlMs: 60_000 }, 100),
+      1000,
+    );
+    expect(r.v?.status).toBe('timeout');
+    expect(r.v?.errorCode).toBe('propose_deadline');
+  });
+
+  it('a membership change that never settles is answered timeout at the request deadline', async () => {
+    const w = fakeLeader();
+    (w.node as unknown as { changeMembership: RaftNode['changeMembership'] }).changeMembership = () =>
+      new Promise(() => undefined);
+    const r = await within(
+      w.handler.handle({
+        type: 'ClientRequest',
+        requestId: 1,
+        clientId: 'c',
+        sequence: 0,
+        kind: 'conf_change',
+        consistency: 'linearizable',
+        payload: encodeConfChange({ changeType: 'add_learner', nodeId: 'n9', address: 'h:9' }),
+        deadlineMs: 100,
+      }),
+      1000,
+    );
+    expect(r.v?.status).toBe('timeout');
+  });
+});
