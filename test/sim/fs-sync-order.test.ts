@@ -86,7 +86,7 @@ describe('SimDisk: out-of-order completion of concurrent syncs', () => {
     }
     await wal.save(entries(next, next + 4, 1)); // acknowledged, in segment 3
     acked = next + 4;
-    sched.held.splice(0).forEach((f) => f()); // the compaction's directory sync completes last
+    for (const complete of sched.held.splice(0)) complete(); // the compaction's directory sync completes last
     await compaction;
     disk.crash();
     const reopened = await openWal(disk.fileSystem(), 'wal', opts).then(
