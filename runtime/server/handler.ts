@@ -92,7 +92,10 @@ export function createRequestHandler(o: RequestHandlerOptions): RequestHandler {
   const mapError = (requestId: number, e: unknown): ClientResponse => {
     if (e instanceof ProposalRejected) {
       if (e.reason === 'not_leader') return notLeader(requestId);
-      return response(requestId, e.reason === 'backpressure' ? 'busy' : 'rejected', {
+      // Transient: a new leader commits its first entry within a round trip (Raft §8), so a read
+      // that came just before is retried like backpressure, not reported as a refusal.
+      const transient = e.reason === 'backpressure' || e.reason === 'not_committed_in_term';
+      return response(requestId, transient ? 'busy' : 'rejected', {
         errorCode: e.reason,
         message: e.message,
         leaderId: e.leaderId,
