@@ -188,12 +188,6 @@ const STUB: Cached = {
   ),
 };
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 function decodeCommandOrNull(bytes: Uint8Array): CommandMessage | null {
   try {
     return decodeCommandMessage(bytes);
@@ -209,7 +203,11 @@ function cachedForm(command: Uint8Array, bytes: Uint8Array): Cached {
   if (cmd?.type !== 'KvPut') return { kind: 'full', bytes };
   try {
     const r = decodeResultMessage(bytes);
-    if (r.ok && r.value !== null && sameBytes(r.value, cmd.value))
+    if (
+      r.ok &&
+      r.value !== null &&
+      Buffer.from(r.value.buffer, r.value.byteOffset, r.value.length).equals(cmd.value)
+    )
       return { kind: 'fill', bytes: encodeResultMessage({ ...r, value: null }), digest: crc32(cmd.value) };
   } catch {
     // not a coordination result: kept as it is

@@ -244,11 +244,10 @@ export function createRequestHandler(o: RequestHandlerOptions): RequestHandler {
       }
       case 'barrier_wait_cancelled': {
         // The session left (its arrival ends as cancelled for it), or it was lost.
-        const left = e as { reason?: string; arrived?: string[] };
         decided(
           barrierKey(e.name, e.sessionId, e.generation),
-          left.reason === 'left'
-            ? { ...okRead({}), outcome: 'cancelled', arrived: left.arrived ?? [], epoch: e.generation }
+          e.reason === 'left'
+            ? { ...okRead({}), outcome: 'cancelled', arrived: e.arrived, epoch: e.generation }
             : errorResult('SESSION_LOST', `arrival at barrier "${e.name}" cancelled: session lost`),
           true,
         );

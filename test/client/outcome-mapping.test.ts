@@ -17,6 +17,23 @@ import { fakeLeader } from '../server/fake-leader.js';
 
 const text = (b: Uint8Array | null) => (b ? new TextDecoder().decode(b) : null);
 
+/** What `put('k', 'v1')` through an embedded client of `w` throws (null: it succeeded). */
+async function putError(w: ReturnType<typeof fakeLeader>): Promise<unknown> {
+  const client = await createEmbeddedClient(w.node, w.replica, {
+    clientId: 'c',
+    clock: w.clock,
+    timeoutMs: 2000,
+  });
+  try {
+    return await client.put('k', 'v1').then(
+      () => null,
+      (e: unknown) => e,
+    );
+  } finally {
+    await client.close();
+  }
+}
+
 function handlerAnswering(answer: (req: ClientRequest, n: number) => ClientResponse): RequestHandler {
   let n = 0;
   return {
@@ -53,21 +70,9 @@ describe('outcome mapping of the client', () => {
         );
       return null;
     });
-    const client = await createEmbeddedClient(w.node, w.replica, {
-      clientId: 'c',
-      clock: w.clock,
-      timeoutMs: 2000,
-    });
-    try {
-      const err = await client.put('k', 'v1').then(
-        () => null,
-        (e: unknown) => e,
-      );
-      expect(text(w.replica.machine.kvGet('k').value)).toBe('v1'); // it was applied
-      expect(err).toBeInstanceOf(IndeterminateError);
-    } finally {
-      await client.close();
-    }
+    const err = await putError(w);
+    expect(text(w.replica.machine.kvGet('k').value)).toBe('v1'); // it was applied
+    expect(err).toBeInstanceOf(IndeterminateError);
   });
 
   it('a refusal of the only attempt stays a definite RequestRejectedError', async () => {
@@ -77,22 +82,10 @@ describe('outcome mapping of the client', () => {
         ? Promise.reject(new ProposalRejected('transfer_in_progress', 'leadership transfer in progress'))
         : null,
     );
-    const client = await createEmbeddedClient(w.node, w.replica, {
-      clientId: 'c',
-      clock: w.clock,
-      timeoutMs: 2000,
-    });
-    try {
-      const err = await client.put('k', 'v1').then(
-        () => null,
-        (e: unknown) => e,
-      );
-      expect(err).toBeInstanceOf(RequestRejectedError);
-      expect((err as RequestRejectedError).code).toBe('transfer_in_progress');
-      expect(w.replica.machine.kvGet('k').value).toBeNull();
-    } finally {
-      await client.close();
-    }
+    const err = await putError(w);
+    expect(err).toBeInstanceOf(RequestRejectedError);
+    expect((err as RequestRejectedError).code).toBe('transfer_in_progress');
+    expect(w.replica.machine.kvGet('k').value).toBeNull();
   });
 
   it.each(['rejected', 'error'] as const)(

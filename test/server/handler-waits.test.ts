@@ -17,28 +17,32 @@ const lockCmd = (sessionId: string, requestId: string): CommandMessage => ({
   tryOnly: false,
 });
 
-async function twoSessions(w: ReturnType<typeof fakeLeader>) {
-  for (const [c, s] of [
-    ['c1', 's1'],
-    ['c2', 's2'],
-  ] as const)
+/** An all-of-`participants` arrival of `sessionId` at barrier `name`. */
+const arriveCmd = (sessionId: string, name = 'b', participants = 2) =>
+  ({ type: 'BarrierArrive', sessionId, name, participants, threshold: 1, timeoutMs: 60_000 }) as const;
+
+/** Opens session `sN` for client `cN`, N = 1..count. */
+async function openSessions(w: ReturnType<typeof fakeLeader>, count: number) {
+  for (let n = 1; n <= count; n++)
     expect(
-      (await w.send(c, w.seq(1), { type: 'SessionOpen', sessionId: s, clientId: c, ttlMs: 60_000 })).status,
+      (
+        await w.send(`c${n}`, w.seq(1), {
+          type: 'SessionOpen',
+          sessionId: `s${n}`,
+          clientId: `c${n}`,
+          ttlMs: 60_000,
+        })
+      ).status,
     ).toBe('ok');
 }
+
+const twoSessions = (w: ReturnType<typeof fakeLeader>) => openSessions(w, 2);
 
 describe('handler waits: retries after the deciding event', () => {
   it('a retried BarrierArrive whose barrier was released before the retry is answered with the release', async () => {
     const w = fakeLeader();
     await twoSessions(w);
-    const arrive = {
-      type: 'BarrierArrive',
-      sessionId: 's1',
-      name: 'b',
-      participants: 2,
-      threshold: 1,
-      timeoutMs: 60_000,
-    } as const;
+    const arrive = arriveCmd('s1');
     // Attempt 1 of c1's arrive committed ('waiting'); its reply was lost.
     expect(w.applyDirect('c1', w.seq(2), arrive).outcome).toBe('waiting');
     const y = await w.send('c2', w.seq(2), { ...arrive, sessionId: 's2' }, 5_000);
@@ -55,14 +59,7 @@ describe('handler waits: retries after the deciding event', () => {
   it('the release is remembered even after a newer generation of the barrier replaced the record', async () => {
     const w = fakeLeader();
     await twoSessions(w);
-    const arrive = {
-      type: 'BarrierArrive',
-      sessionId: 's1',
-      name: 'b',
-      participants: 2,
-      threshold: 1,
-      timeoutMs: 60_000,
-    } as const;
+    const arrive = arriveCmd('s1');
     const first = w.applyDirect('c1', w.seq(2), arrive);
     expect(first.outcome).toBe('waiting');
     w.applyDirect('c2', w.seq(2), { ...arrive, sessionId: 's2' }); // satisfied
@@ -129,14 +126,7 @@ describe('handler waits: decisions that arrive in an installed snapshot', () => 
   it('a barrier wait released inside an installed snapshot is answered (the record is kept: a cascade stage)', async () => {
     const w = fakeLeader();
     await twoSessions(w);
-    const arrive = {
-      type: 'BarrierArrive',
-      sessionId: 's1',
-      name: 'b#1',
-      participants: 2,
-      threshold: 1,
-      timeoutMs: 60_000,
-    } as const;
+    const arrive = arriveCmd('s1', 'b#1');
     const pending = w.send('c1', w.seq(2), arrive, 60_000);
     await new Promise((r) => setTimeout(r, 20));
     w.installSnapshotWith([{ clientId: 'c2', sequence: w.seq(2), cmd: { ...arrive, sessionId: 's2' } }]);
@@ -151,14 +141,7 @@ describe('handler waits: decisions that arrive in an installed snapshot', () => 
   it('a barrier wait released inside an installed snapshot is answered at once, even if the record is gone', async () => {
     const w = fakeLeader();
     await twoSessions(w);
-    const arrive = {
-      type: 'BarrierArrive',
-      sessionId: 's1',
-      name: 'b',
-      participants: 2,
-      threshold: 1,
-      timeoutMs: 60_000,
-    } as const;
+    const arrive = arriveCmd('s1');
     const pending = w.send('c1', w.seq(2), arrive, 60_000);
     await new Promise((r) => setTimeout(r, 20));
     w.installSnapshotWith([{ clientId: 'c2', sequence: w.seq(2), cmd: { ...arrive, sessionId: 's2' } }]);
@@ -243,20 +226,8 @@ describe('handler waits: decisions that arrive in an installed snapshot', () => 
 describe('barrier arrivals after a leave', () => {
   it('a session that left and arrives again in the same generation waits again (found by review)', async () => {
     const w = fakeLeader();
-    for (const [c, s] of [
-      ['c1', 's1'],
-      ['c2', 's2'],
-      ['c3', 's3'],
-    ] as const)
-      await w.send(c, w.seq(1), { type: 'SessionOpen', sessionId: s, clientId: c, ttlMs: 60_000 });
-    const arrive = (s: string): CommandMessage => ({
-      type: 'BarrierArrive',
-      sessionId: s,
-      name: 'b',
-      participants: 3,
-      threshold: 1,
-      timeoutMs: 60_000,
-    });
+    await openSessions(w, 3);
+    const arrive = (session: string) => arriveCmd(session, 'b', 3);
     expect(w.applyDirect('c2', w.seq(2), arrive('s2')).outcome).toBe('waiting');
     const first = w.send('c1', w.seq(2), arrive('s1'), 5_000);
     await new Promise((r) => setTimeout(r, 20));

@@ -27,13 +27,19 @@ function controlledScheduler() {
   return s;
 }
 
+/** A disk (no torn writes) whose sync completions run in order unless `sched.holdNext` holds one. */
+function heldSyncDisk(seed: number) {
+  const sched = controlledScheduler();
+  const disk = new SimDisk(new Prng(seed), sched, {
+    syncLatency: { minMs: 1, maxMs: 1 },
+    tornWriteProbability: 0,
+  });
+  return { sched, disk };
+}
+
 describe('SimDisk: out-of-order completion of concurrent syncs', () => {
   it('file data: a stale sync completing after a newer one keeps the newer bytes durable', async () => {
-    const sched = controlledScheduler();
-    const disk = new SimDisk(new Prng(1), sched, {
-      syncLatency: { minMs: 1, maxMs: 1 },
-      tornWriteProbability: 0,
-    });
+    const { sched, disk } = heldSyncDisk(1);
     const fs = disk.fileSystem();
     await fs.write('f', 0, new Uint8Array([1]));
     await fs.syncDir(''); // the name is durable
@@ -49,11 +55,7 @@ describe('SimDisk: out-of-order completion of concurrent syncs', () => {
   });
 
   it('WAL: a compaction syncDir completing after a rollover keeps the new segment and its acknowledged entries', async () => {
-    const sched = controlledScheduler();
-    const disk = new SimDisk(new Prng(2), sched, {
-      syncLatency: { minMs: 1, maxMs: 1 },
-      tornWriteProbability: 0,
-    });
+    const { sched, disk } = heldSyncDisk(2);
     const inner = disk.fileSystem();
     let holdNextSyncDir = false;
     const fs: FileSystem = {

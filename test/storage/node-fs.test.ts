@@ -1,8 +1,13 @@
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createNodeFileSystem, type NodeFileSystem } from '../../runtime/env/node-fs.js';
+import {
+  createDurableDirSync,
+  createNodeFileSystem,
+  type NodeFileSystem,
+} from '../../runtime/env/node-fs.js';
 
 describe('createNodeFileSystem', () => {
   let dir: string;
@@ -84,5 +89,21 @@ describe('createNodeFileSystem', () => {
   it('surfaces real errors (not ENOENT) to the caller', async () => {
     await fs.mkdir('d');
     await expect(fs.readFile('d')).rejects.toMatchObject({ code: 'EISDIR' });
+  });
+});
+
+describe('createDurableDirSync', () => {
+  it('creates missing ancestors and accepts an existing directory', () => {
+    const root = mkdtempSync(join(tmpdir(), 'durable-dir-'));
+    try {
+      const dir = join(root, 'a', 'b', 'c');
+      createDurableDirSync(dir);
+      expect(statSync(dir).isDirectory()).toBe(true);
+      createDurableDirSync(dir);
+      createDurableDirSync(root);
+      expect(readdirSync(root)).toEqual(['a']);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
