@@ -4,6 +4,7 @@
  *
  *   [--targets ours,etcd] [--workloads id,...] [--json FILE] [--plot FILE.svg] [--scale X]
  *   [--max-ms N] [--data DIR] [--lock-api v3lock|recipe] [--no-floor] [--samples] [--warmup-ms N]
+ *   [--rounds K] (K interleaved passes, targets alternating their order; medians reported)
  *   [--etcd HOST:PORT,...] (an existing etcd cluster instead of starting one)
  *
  * etcd is a baseline, not a product dependency: its client (`etcd3`, a devDependency) is imported
@@ -47,6 +48,8 @@ export interface SuiteOptions {
   noFloor?: boolean;
   /** Unmeasured warm-up per target, ms (default DEFAULT_WARMUP_MS; 0 disables). */
   warmUpMs?: number;
+  /** Interleaved passes over the workloads (default 1; see rounds.ts). */
+  rounds?: number;
   lockApi?: 'v3lock' | 'recipe';
   /** An existing etcd cluster's client endpoints (`HOST:PORT`): used instead of starting one. */
   etcdEndpoints?: string[];
@@ -143,6 +146,7 @@ export async function runSuite(opts: SuiteOptions = {}, hooks: SuiteHooks = {}):
       columns: wanted,
       jsonSamples: opts.samples ?? false,
       warmUpMs: opts.warmUpMs ?? DEFAULT_WARMUP_MS,
+      rounds: opts.rounds ?? 1,
       ...(floor === undefined ? {} : { floor }),
       ...(opts.json === undefined ? {} : { json: opts.json }),
       ...(opts.plot === undefined ? {} : { plot: opts.plot }),
@@ -171,6 +175,7 @@ export function parseBenchArgs(argv: string[]): SuiteOptions {
       'no-floor': { type: 'boolean' },
       samples: { type: 'boolean' },
       'warmup-ms': { type: 'string' },
+      rounds: { type: 'string' },
     },
   });
   const num = (name: string, v: string | undefined) => {
@@ -207,6 +212,12 @@ export function parseBenchArgs(argv: string[]): SuiteOptions {
     opts.etcdEndpoints = etcd.map((e) => (/^https?:\/\//.test(e) ? e : `http://${e}`));
   if (values['no-floor']) opts.noFloor = true;
   if (values.samples) opts.samples = true;
+  if (values.rounds !== undefined) {
+    const k = Number(values.rounds);
+    if (!Number.isInteger(k) || k < 1 || k > 100)
+      throw new Error(`--rounds must be an integer from 1 to 100, got ${values.rounds}`);
+    opts.rounds = k;
+  }
   const warm = values['warmup-ms'];
   if (warm !== undefined) {
     const n = Number(warm);

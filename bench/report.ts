@@ -4,6 +4,7 @@
  * piped output and CI logs contain the table and nothing else).
  */
 import type { FloorResult } from './floor.js';
+import { perRoundRatios } from './rounds.js';
 import type { Metric, WorkloadResult } from './workloads/types.js';
 
 /** Everything one bench run produced. */
@@ -25,6 +26,11 @@ export interface BenchReport {
   targets: string[];
   workloads: { id: string; title: string; ops: number; maxMs: number }[];
   results: WorkloadResult[];
+  /**
+   * With `--rounds K` (K > 1): each round's own results, targets in alternating order; `results`
+   * then holds the per-metric medians over the rounds (`rounds.ts`).
+   */
+  rounds?: WorkloadResult[][];
   floor?: FloorResult;
   /** Per-target notes on how operations map (printed under the table). */
   notes: string[];
@@ -111,6 +117,21 @@ export function formatTable(report: BenchReport): string {
   if (withRatio)
     out.push(`ratio = ${targets[0]} / ${targets[1]}: for ms lower is better, for ops/s higher is better.`);
   if (report.results.some((r) => r.truncated)) out.push('* stopped by the time bound before its op count.');
+  if (report.rounds !== undefined && report.rounds.length > 1) {
+    out.push(
+      `${report.rounds.length} rounds, targets in alternating order; each figure is the median of its rounds.`,
+    );
+    if (withRatio) {
+      for (const w of report.workloads) {
+        const first = report.results.find((r) => r.workload === w.id && r.metrics.length > 0)?.metrics[0];
+        if (first === undefined) continue;
+        const ratios = perRoundRatios(report.rounds, w.id, first.name, targets[0]!, targets[1]!);
+        out.push(
+          `  ${w.id} ${first.name} ${targets[0]}/${targets[1]} per round: ${ratios.map((x) => (Number.isNaN(x) ? '-' : `${x.toFixed(2)}x`)).join(' ')}`,
+        );
+      }
+    }
+  }
   const errors = report.results.filter((r) => r.status !== 'ok' && r.reason !== undefined);
   for (const e of errors) out.push(`${e.target} ${e.workload}: ${e.status}: ${e.reason}`);
   if (report.floor !== undefined) {
@@ -149,12 +170,14 @@ export function formatTable(report: BenchReport): string {
  * large); summaries and metrics always stay.
  */
 export function toJson(report: BenchReport, includeSamples = false): string {
-  const results = report.results.map((r) => {
-    if (includeSamples) return r;
-    const { samples: _samples, ...rest } = r;
-    return rest;
-  });
-  return `${JSON.stringify({ ...report, results }, null, 2)}\n`;
+  const strip = (rs: readonly WorkloadResult[]) =>
+    rs.map((r) => {
+      if (includeSamples) return r;
+      const { samples: _samples, ...rest } = r;
+      return rest;
+    });
+  const rounds = report.rounds?.map(strip);
+  return `${JSON.stringify({ ...report, results: strip(report.results), ...(rounds ? { rounds } : {}) }, null, 2)}\n`;
 }
 
 /** A progress bar; every method is a no-op when the stream is not a TTY. */

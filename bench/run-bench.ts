@@ -1,13 +1,15 @@
 /**
  * Runs workloads against targets side by side and reports. Workloads run in order and, within a
  * workload, targets run one after the other on the same machine in the same process, so ambient
- * load affects both sides of a row alike.
+ * load affects both sides of a row alike; `rounds` repeats the whole pass with the targets'
+ * order alternating, for figures that one slow minute of the disk cannot decide.
  */
 import { writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { type FloorResult, measureFloor } from './floor.js';
 import { renderPlot } from './plot.js';
 import { type BenchReport, createProgress, formatTable, toJson } from './report.js';
+import { mergeRounds, roundOrder } from './rounds.js';
 import type { BenchTarget } from './targets/types.js';
 import { warmUp } from './warm-up.js';
 import type { Workload, WorkloadResult } from './workloads/types.js';
@@ -37,6 +39,11 @@ export interface RunBenchOptions {
   progressStream?: NodeJS.WriteStream;
   /** Unmeasured warm-up per target before its first workload, in ms (default 0; see warm-up.ts). */
   warmUpMs?: number;
+  /**
+   * Passes over the workloads (default 1). With more, the targets alternate their order per round
+   * and each figure is the median of its rounds (`rounds.ts`).
+   */
+  rounds?: number;
 }
 
 /**
@@ -49,7 +56,6 @@ export async function runBench(opts: RunBenchOptions): Promise<BenchReport> {
   const load = loadavg();
   const startedAt = new Date().toISOString();
   const progress = createProgress(opts.progressStream ?? process.stdout);
-  const results: WorkloadResult[] = [];
   const warmUpMs = opts.warmUpMs ?? 0;
   for (const t of warmUpMs > 0 ? opts.targets : []) {
     progress.update(`${t.name} warm-up`, 0, 1);
@@ -62,34 +68,42 @@ export async function runBench(opts: RunBenchOptions): Promise<BenchReport> {
     }
     progress.end();
   }
-  for (const w of opts.workloads) {
-    for (const t of opts.targets) {
-      const label = `${t.name} ${w.id}`;
-      const t0 = performance.now();
-      try {
-        results.push(
-          await w.run(t, {
-            runId: `${runId}/${t.name}`,
-            progress: (done, total) => progress.update(label, done, total),
-          }),
-        );
-      } catch (err) {
-        results.push({
-          workload: w.id,
-          target: t.name,
-          status: 'error',
-          reason: err instanceof Error ? err.message : String(err),
-          ops: 0,
-          durationMs: performance.now() - t0,
-          truncated: false,
-          metrics: [],
-        });
-      } finally {
-        await t.settle?.().catch(() => undefined); // best effort: only quiets the target
+  const rounds = Math.max(1, Math.floor(opts.rounds ?? 1));
+  const perRound: WorkloadResult[][] = [];
+  for (let round = 0; round < rounds; round++) {
+    const results: WorkloadResult[] = [];
+    const tag = rounds > 1 ? `round ${round + 1}/${rounds} ` : '';
+    for (const w of opts.workloads) {
+      for (const t of roundOrder(opts.targets, round)) {
+        const label = `${tag}${t.name} ${w.id}`;
+        const t0 = performance.now();
+        try {
+          results.push(
+            await w.run(t, {
+              runId: `${runId}/${t.name}${rounds > 1 ? `/r${round}` : ''}`,
+              progress: (done, total) => progress.update(label, done, total),
+            }),
+          );
+        } catch (err) {
+          results.push({
+            workload: w.id,
+            target: t.name,
+            status: 'error',
+            reason: err instanceof Error ? err.message : String(err),
+            ops: 0,
+            durationMs: performance.now() - t0,
+            truncated: false,
+            metrics: [],
+          });
+        } finally {
+          await t.settle?.().catch(() => undefined); // best effort: only quiets the target
+        }
+        progress.end();
       }
-      progress.end();
     }
+    perRound.push(results);
   }
+  const results = mergeRounds(perRound);
   const floor = opts.floor ?? (opts.floorDir !== undefined ? await measureFloor(opts.floorDir) : undefined);
   const cpu = cpus();
   const report: BenchReport = {
@@ -116,6 +130,7 @@ export async function runBench(opts: RunBenchOptions): Promise<BenchReport> {
     ],
   };
   if (floor !== undefined) report.floor = floor;
+  if (rounds > 1) report.rounds = perRound;
   const out = opts.out === undefined ? process.stdout : opts.out;
   if (out !== null) out.write(`${formatTable(report)}\n`);
   if (opts.json !== undefined) await writeFile(opts.json, toJson(report, opts.jsonSamples ?? false));
