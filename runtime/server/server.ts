@@ -197,34 +197,54 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
   serveClientProtocol(network, handler, {
     onMalformed: (clientId, e) => log.warn({ clientId, err: String(e) }, 'malformed client request'),
   });
-  const { port } = await network.start();
-  log.info({ node: opts.id, port, dataDir: opts.dataDir, join: !!opts.join }, 'listening');
+  // Everything started from here on is stopped by `release`, also when a later step of the start
+  // fails (a taken port, a bad --http address): no member may keep running without a handle.
+  let duties: { stop(): void } | undefined;
+  const release = async (): Promise<void> => {
+    duties?.stop();
+    handler.close();
+    node.stop();
+    await node.idle(); // the WAL closes only after the member's last write ended
+    tracing.close();
+    await http?.close();
+    await network.close();
+    await store.close().catch((e) => log.warn({ err: String(e) }, 'closing the WAL failed'));
+    await fs.close().catch(() => undefined);
+  };
+  let port: number;
+  try {
+    ({ port } = await network.start());
+    log.info({ node: opts.id, port, dataDir: opts.dataDir, join: !!opts.join }, 'listening');
 
-  // Leader duties (TimeAdvance, tombstone collection) and following membership addresses.
-  let peersKey = '';
-  const duties = startLeaderDuties(node, clock, {
-    ...coordinationDutyHooks(replica.machine),
-    onTick(s) {
-      // Membership: dial every member named in the configuration (addresses from conf changes win).
-      const merged: Record<string, string> = { ...staticPeers };
-      for (const a of s.config.addresses) if (a.address) merged[a.id] = a.address;
-      const key = JSON.stringify(merged);
-      if (key !== peersKey) {
-        peersKey = key;
-        network.setPeers(merged);
-      }
-    },
-  });
-
-  if (opts.http) {
-    http = await startHttp(opts.http, {
-      node,
-      network,
-      status: () => handler.status(),
-      counters: () => ({ ...counters, duplicates: dedup.duplicates }),
+    // Leader duties (TimeAdvance, tombstone collection) and following membership addresses.
+    let peersKey = '';
+    duties = startLeaderDuties(node, clock, {
+      ...coordinationDutyHooks(replica.machine),
+      onTick(s) {
+        // Membership: dial every member named in the configuration (addresses from conf changes win).
+        const merged: Record<string, string> = { ...staticPeers };
+        for (const a of s.config.addresses) if (a.address) merged[a.id] = a.address;
+        const key = JSON.stringify(merged);
+        if (key !== peersKey) {
+          peersKey = key;
+          network.setPeers(merged);
+        }
+      },
     });
-    for (const s of saveTimes) http.fsyncSeconds.observe(s);
-    log.info({ port: http.port }, 'http listening');
+
+    if (opts.http) {
+      http = await startHttp(opts.http, {
+        node,
+        network,
+        status: () => handler.status(),
+        counters: () => ({ ...counters, duplicates: dedup.duplicates }),
+      });
+      for (const s of saveTimes) http.fsyncSeconds.observe(s);
+      log.info({ port: http.port }, 'http listening');
+    }
+  } catch (e) {
+    await release();
+    throw e;
   }
 
   let closing: Promise<void> | null = null;
@@ -245,15 +265,7 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
           }
         }
       }
-      duties.stop();
-      handler.close();
-      node.stop();
-      await node.idle(); // the WAL closes only after the member's last write ended
-      tracing.close();
-      await http?.close();
-      await network.close();
-      await store.close().catch((e) => log.warn({ err: String(e) }, 'closing the WAL failed'));
-      await fs.close().catch(() => undefined);
+      await release();
       log.info({ node: opts.id }, 'stopped');
     })();
     return closing;

@@ -74,6 +74,15 @@ function codeToReason(code: number): HandshakeRejectReason {
   return REASON_CODES[code - 1] ?? 'malformed';
 }
 
+/** `s` cut to at most `maxBytes` UTF-8 bytes, never inside a character. */
+function truncateUtf8(s: string, maxBytes: number): string {
+  const b = Buffer.from(s, 'utf8');
+  if (b.length <= maxBytes) return s;
+  let end = maxBytes;
+  while (end > 0 && (b[end]! & 0xc0) === 0x80) end--;
+  return b.subarray(0, end).toString('utf8');
+}
+
 function encodeStrings(head: Buffer, strings: string[]): Buffer {
   const parts: Buffer[] = [head];
   for (const s of strings) {
@@ -108,7 +117,7 @@ export function encodeHello(hello: Omit<Hello, 'version'> & { version?: number }
 export function encodeAck(ack: Omit<Ack, 'version'> & { version?: number }): Buffer {
   return encodeStrings(
     head(ack.version ?? PROTOCOL_VERSION, KIND_ACK, ack.rejected === null ? 0 : reasonToCode(ack.rejected)),
-    [ack.clusterId, ack.responderId, ack.message.slice(0, 200)],
+    [ack.clusterId, ack.responderId, truncateUtf8(ack.message, MAX_ID_BYTES)],
   );
 }
 

@@ -126,7 +126,10 @@ export function resolveLimits(l: TcpNetworkOptions['limits'] = {}): Limits {
  * node's `CN` value(s) and `subjectAltName` text, the same for a peer's and our own certificate).
  */
 function certificateNames(cns: readonly string[], subjectAltName: string | undefined): string[] {
-  const dns = [...(subjectAltName ?? '').matchAll(/DNS:([^,\s]+)/g)].map((m) => m[1] as string);
+  // Whole entries only ('DNS:x' inside a URI or a quoted value is no name).
+  const dns = [...(subjectAltName ?? '').matchAll(/(?:^|, )DNS:([^,"\s]+)(?=,|$)/g)].map(
+    (m) => m[1] as string,
+  );
   return [...new Set([...cns, ...dns])];
 }
 
@@ -361,15 +364,20 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
     return null;
   }
 
+  /** The names in the certificate the remote end of `socket` presented (TLS only). */
+  function peerCertificateNames(socket: net.Socket): string[] {
+    const cert = (socket as tls.TLSSocket).getPeerCertificate?.();
+    const cn = cert?.subject?.CN;
+    return certificateNames(cn === undefined ? [] : [cn].flat().map(String), cert?.subjectaltname);
+  }
+
   /** With `tls.requirePeerIdInCertificate`: the peer's certificate must name the id it claims. */
   function checkCertificateId(
     c: Inbound,
     hello: ReturnType<typeof decodeHello>,
   ): [HandshakeRejectReason, string] | null {
     if (hello.kind !== 'peer' || !tlsMaterial?.requirePeerIdInCertificate) return null;
-    const cert = (c.socket as tls.TLSSocket).getPeerCertificate?.();
-    const cn = cert?.subject?.CN;
-    const names = certificateNames(cn === undefined ? [] : [cn].flat().map(String), cert?.subjectaltname);
+    const names = peerCertificateNames(c.socket);
     if (names.includes(hello.senderId)) return null;
     return [
       'tls',
@@ -388,7 +396,14 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
       refuseInbound(c, reason, (err as Error).message, reason === 'version' || reason === 'kind');
       return;
     }
-    const refusal = checkHello(hello) ?? checkCertificateId(c, hello);
+    let nonPeers = 0;
+    for (const o of inbound) if (o.state === 'client' || o.state === 'handshake') nonPeers++;
+    const refusal =
+      checkHello(hello) ??
+      checkCertificateId(c, hello) ??
+      (hello.kind === 'client' && nonPeers > limits.maxInboundConnections
+        ? (['too-many-connections', 'too many client connections'] as [HandshakeRejectReason, string])
+        : null);
     if (refusal) {
       refuseInbound(c, refusal[0], refusal[1], true);
       return;
@@ -531,7 +546,9 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
     }
     m.connectionsAccepted++;
     inbound.add(c);
-    if (inbound.size > limits.maxInboundConnections) {
+    // Headroom for the members we know (one inbound connection each, plus one reconnecting):
+    // clients are held to maxInboundConnections at their HELLO, so they cannot fill it.
+    if (inbound.size > limits.maxInboundConnections + 2 * peers.size) {
       refuseInbound(c, 'too-many-connections', 'too many inbound connections', false);
       return;
     }
@@ -726,7 +743,14 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
             ? ['cluster', `remote is in cluster '${ack.clusterId}'`]
             : ack.responderId !== p.id
               ? ['wrong-peer', `address ${p.address} is node '${ack.responderId}', not '${p.id}'`]
-              : null;
+              : tlsMaterial?.requirePeerIdInCertificate && !peerCertificateNames(s).includes(p.id)
+                ? [
+                    'tls',
+                    // Both directions bind the id to the certificate: a member holding another
+                    // member's address must not be able to answer in its name.
+                    `node at ${p.address} answers as '${p.id}' but its certificate names ${peerCertificateNames(s).join(', ') || 'nothing'}`,
+                  ]
+                : null;
     if (refusal) {
       refuseOutbound(p, refusal[0], refusal[1]);
       return;
@@ -773,7 +797,11 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
     }, limits.handshakeTimeoutMs);
     s.on('data', (chunk: Buffer) => onOutboundData(p, s, chunk));
     s.on('error', (err: NodeJS.ErrnoException) => {
-      if (tlsMaterial && p.state === 'connecting' && /SSL|CERT/i.test(err.code ?? '')) {
+      if (
+        tlsMaterial &&
+        p.state === 'connecting' &&
+        /SSL|CERT|ERR_TLS|UNABLE_TO_VERIFY|SIGNATURE/i.test(err.code ?? '')
+      ) {
         tlsRefused = true;
         countRejection('outbound', 'tls', p.address, err.message);
       } else log.debug({ peer: p.id, err: err.message }, 'outbound socket error');
@@ -937,7 +965,7 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
         raw.once('close', () => rawSockets.delete(raw));
       });
       // TLS sockets only reach onConnection after the TLS handshake; cap raw connections too.
-      srv.maxConnections = limits.maxInboundConnections + 16;
+      srv.maxConnections = limits.maxInboundConnections + 2 * peers.size + 16;
       server = srv;
       return new Promise((resolve, reject) => {
         srv.once('error', reject);

@@ -25,7 +25,8 @@ export interface TransportTlsOptions {
   checkServerIdentity?: (host: string, cert: import('node:tls').PeerCertificate) => Error | undefined;
   /**
    * Bind member ids to certificates: an inbound peer is refused (`tls`) unless its certificate's
-   * subject CN, or one of its DNS subject alternative names, equals the member id it claims.
+   * subject CN, or one of its DNS subject alternative names, equals the member id it claims; a
+   * dialed member is refused likewise unless its certificate names the id it was dialed as.
    * Default false (any certificate from `ca` may claim any member id); turn it on when every
    * member's certificate names its id.
    */
@@ -48,7 +49,10 @@ export interface TransportLimits {
   reconnectBaseMs?: number;
   /** Reconnect delay cap. Default 5000. */
   reconnectMaxMs?: number;
-  /** Concurrent inbound connections (peers, clients and not-yet-identified). Default 1024. */
+  /**
+   * Concurrent inbound client connections (and not-yet-identified ones). Default 1024. Known
+   * members get room on top (two connections each), so idle clients cannot lock a member out.
+   */
   maxInboundConnections?: number;
   /**
    * Bytes the socket may hold unsent toward a client that does not read its replies; beyond this

@@ -1,0 +1,62 @@
+/**
+ * Connection slots: a connection past its handshake has no idle limit (the frame timer only runs
+ * while a partial frame is buffered), so clients must not be able to take the slots members need.
+ * Clients are held to `maxInboundConnections` at their HELLO; the raw cap leaves room for the
+ * known members on top.
+ */
+import { afterEach, expect, it } from 'vitest';
+import { createTcpNetwork, decodeAck, FrameDecoder, type TcpNetwork } from '../../runtime/transport/index.js';
+import { FAST_LIMITS, helloFrame, Inbox, rawSocket } from './helpers.js';
+
+const nets: TcpNetwork[] = [];
+afterEach(async () => {
+  await Promise.all(nets.splice(0).map((n) => n.close()));
+});
+
+it('idle client connections cannot lock a known member out of the node', async () => {
+  const limits = { ...FAST_LIMITS, maxInboundConnections: 4, frameTimeoutMs: 200 };
+  const a = createTcpNetwork({
+    nodeId: 'a',
+    clusterId: 'c1',
+    listen: { host: '127.0.0.1', port: 0 },
+    peers: {},
+    limits,
+  });
+  nets.push(a);
+  const portA = (await a.start()).port;
+  const inbox = new Inbox(a);
+  // The attacker: four handshaken client connections that then say nothing.
+  const idle = [];
+  for (let i = 0; i < 4; i++) {
+    const r = await rawSocket(portA);
+    r.socket.write(helloFrame({ kind: 'client', clusterId: '', senderId: `idle${i}` }));
+    idle.push(r);
+  }
+  await new Promise((r) => setTimeout(r, 600)); // well past handshake and frame timeouts
+  const b = createTcpNetwork({
+    nodeId: 'b',
+    clusterId: 'c1',
+    listen: { host: '127.0.0.1', port: 0 },
+    peers: {},
+    limits,
+  });
+  nets.push(b);
+  const portB = (await b.start()).port;
+  const map = { a: `127.0.0.1:${portA}`, b: `127.0.0.1:${portB}` };
+  a.setPeers(map);
+  b.setPeers(map);
+  b.send('a', Buffer.from('append-entries'));
+  try {
+    await inbox.until(() => inbox.texts('b').length > 0, 'frame from b', 2000);
+    expect(a.metrics().rejectedByReason['too-many-connections'] ?? 0).toBe(0);
+    // The client budget itself still holds: a fifth client is refused with a reason.
+    const fifth = await rawSocket(portA);
+    fifth.socket.write(helloFrame({ kind: 'client', clusterId: '', senderId: 'idle4' }));
+    await fifth.closed;
+    const frames = new FrameDecoder().push(fifth.received());
+    expect(decodeAck(frames[0]!).rejected).toBe('too-many-connections');
+    expect(a.metrics().rejectedByReason['too-many-connections']).toBe(1);
+  } finally {
+    for (const r of idle) r.socket.destroy();
+  }
+});
