@@ -104,6 +104,8 @@ async function serve(args: string[]): Promise<number> {
   if (!values.join) {
     if (peers.size === 0) peers.set(id, listen);
     if (!peers.has(id)) throw new FlagError('--peers', `must include this node's id ${id} (or use --join)`);
+  } else if (![...peers.keys()].some((p) => p !== id)) {
+    throw new FlagError('--peers', 'with --join, must name the existing members (ID=HOST:PORT,...)');
   }
   const http = values.http ? parseHostPort('--http', values.http) : undefined;
   const tlsFiles = parseTlsFlags(values);

@@ -519,7 +519,9 @@ export class Raft {
         inflight: [],
         inflightBytes: 0,
         recentActive: true,
-        lastHeard: this.now,
+        // Not heard from yet, so not live for the membership guard: a fresh leader must not count
+        // a voter that is down as live (check-quorum's grace period is `recentActive`).
+        lastHeard: Number.NEGATIVE_INFINITY,
         lastProgressAt: this.now,
         ackedSeq: 0,
         ackedTime: Number.NEGATIVE_INFINITY,
@@ -640,8 +642,13 @@ export class Raft {
       case 'add_voter':
         if (next.voters.includes(id))
           throw new ProposalRejected('conf_change_invalid', `${id} is already a voter`);
+        // A learner becomes a voter only through promote_learner, which checks it has caught up.
+        if (next.learners.includes(id))
+          throw new ProposalRejected(
+            'conf_change_invalid',
+            `${id} is already a learner: promote it (promote_learner) once it has caught up`,
+          );
         next.voters.push(id);
-        next.learners = next.learners.filter((l) => l !== id);
         setAddr();
         voterChange = true;
         break;

@@ -122,6 +122,12 @@ export function nodeConfigOf(c: ConsensusConfig): NodeConfig {
 export async function startServer(opts: ServerOptions): Promise<Server> {
   const log = opts.logger ?? silent;
   const cfg = validateConsensusConfig(opts.config ?? {});
+  // A joining member has no configuration with addresses yet; it answers the leader over the
+  // connections it dials itself, so it must know where the existing members are.
+  if (opts.join && ![...opts.peers.keys()].some((id) => id !== opts.id))
+    throw new RangeError(
+      'join: peers must name the existing members (ID=HOST:PORT): a joining member cannot answer a leader it has no address for',
+    );
   const clusterId = opts.clusterId ?? 'vibee';
   createDurableDirSync(opts.dataDir);
   const clock = createRealClock();

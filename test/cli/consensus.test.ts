@@ -122,6 +122,18 @@ describe('consensus CLI against a 3-process cluster', () => {
     expect((await runCli(['serve', '--id', 'x', '--listen', '127.0.0.1:99999', '--data', root])).code).toBe(
       2,
     );
+    const lonelyJoin = await runCli([
+      'serve',
+      '--id',
+      'x',
+      '--listen',
+      '127.0.0.1:7999',
+      '--data',
+      root,
+      '--join',
+    ]);
+    expect(lonelyJoin.code).toBe(2);
+    expect(lonelyJoin.stderr).toMatch(/--peers: with --join, must name the existing members/);
     const badRules = join(root, 'bad-rules.json');
     writeFileSync(badRules, JSON.stringify({ conflictRules: [{ prefix: 'a/', strategy: 'newest' }] }));
     const br = await runServeExpectingExit(root, '--config', badRules);

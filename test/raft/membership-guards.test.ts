@@ -1,0 +1,82 @@
+/**
+ * Guards on membership changes (Raft thesis 4.1, 4.2.1): a change is refused when the new
+ * configuration would have no quorum of live voters, also right after an election when the leader
+ * has not heard from everyone yet; a learner becomes a voter only through promotion, which checks
+ * that it has caught up.
+ */
+import { describe, expect, it } from 'vitest';
+import { ELECTION_TIMEOUT_MIN_MS } from '../../generated/index.js';
+import { ProposalRejected } from '../../runtime/raft/errors.js';
+import { CoreNet } from './core-net.js';
+
+const ids3 = ['a', 'b', 'c'];
+
+function rejection(fn: () => unknown): ProposalRejected | null {
+  try {
+    fn();
+    return null;
+  } catch (e) {
+    if (e instanceof ProposalRejected) return e;
+    throw e;
+  }
+}
+
+describe('membership liveness guard', () => {
+  it('a fresh leader does not count never-heard voters as live (no_live_quorum right after election)', () => {
+    const net = new CoreNet(ids3, {}, 31);
+    net.crash('c'); // c is down from the start: the leader never hears from it
+    const l = net.elect();
+    const other = ids3.find((x) => x !== l && x !== 'c') as string;
+    net.run(20); // well within electionTimeoutMin of the election
+    // Removing the only other live voter leaves {l, c}: 1 live voter of 2, no quorum.
+    const early = rejection(() =>
+      net.core(l).proposeConfChange({ changeType: 'remove_node', nodeId: other, address: '' }),
+    );
+    // Accepted, the joint configuration C_old={a,b,c}, C_new={l,c} could never commit without c.
+    expect(early?.reason).toBe('no_live_quorum');
+    expect(net.core(l).config().votersOutgoing).toEqual([]);
+  });
+
+  it('(control) the same change after electionTimeoutMin is refused as no_live_quorum', () => {
+    const net = new CoreNet(ids3, {}, 31);
+    net.crash('c');
+    const l = net.elect();
+    const other = ids3.find((x) => x !== l && x !== 'c') as string;
+    net.run(ELECTION_TIMEOUT_MIN_MS + 20);
+    const r = rejection(() =>
+      net.core(l).proposeConfChange({ changeType: 'remove_node', nodeId: other, address: '' }),
+    );
+    expect(r?.reason).toBe('no_live_quorum');
+  });
+});
+
+describe('add_voter on an existing learner', () => {
+  it('is refused instead of promoting a lagging learner without the catch-up check', () => {
+    const net = new CoreNet(
+      ['a', 'b', 'c', 'd'],
+      { initialConfig: { voters: ['a', 'b', 'c'], votersOutgoing: [], learners: [], addresses: [] } },
+      13,
+    );
+    const l = net.elect();
+    for (let i = 0; i < 5; i++) net.propose(l, `e${i}`);
+    net.crash('d'); // d never catches up
+    net.core(l).proposeConfChange({ changeType: 'add_learner', nodeId: 'd', address: 'd:1' });
+    net.run(100);
+    expect(net.core(l).config().learners).toEqual(['d']);
+    // promote is correctly refused...
+    expect(
+      rejection(() =>
+        net.core(l).proposeConfChange({ changeType: 'promote_learner', nodeId: 'd', address: '' }),
+      )?.reason,
+    ).toBe('not_caught_up');
+    // ...and so is "members add d OTHER:ADDR --voter", which would skip that check and replace
+    // d's address.
+    const r = rejection(() =>
+      net.core(l).proposeConfChange({ changeType: 'add_voter', nodeId: 'd', address: 'evil:9' }),
+    );
+    expect(net.core(l).config().voters, 'lagging learner d became a voter').toEqual(['a', 'b', 'c']);
+    expect(r?.reason).toBe('conf_change_invalid');
+    expect(r?.message).toMatch(/already a learner/);
+    expect(net.core(l).config().addresses).toContainEqual({ id: 'd', address: 'd:1' });
+  });
+});
