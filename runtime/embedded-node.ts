@@ -36,6 +36,7 @@ import {
   type NodeObserver,
   type RaftNode,
 } from './node/node.js';
+import { claimDataDir } from './server/data-dir.js';
 import { DedupStateMachine } from './server/envelope.js';
 import {
   addressResolver,
@@ -162,6 +163,7 @@ export async function createNode(opts: CreateNodeOptions): Promise<EmbeddedNode>
   // What this call creates (and therefore closes).
   let network: TcpNetwork | null = null;
   let nodeFs: NodeFileSystem | null = null;
+  let unclaim: (() => void) | null = null;
   let env: Env;
   if (opts.env) {
     env = opts.env;
@@ -182,6 +184,8 @@ export async function createNode(opts: CreateNodeOptions): Promise<EmbeddedNode>
     const listen = parseHostPort(own, `peers['${id}']`);
     for (const [k, v] of Object.entries(record)) parseHostPort(v, `peers['${k}']`);
     createDurableDirSync(opts.dataDir);
+    // The directory must be this member's, and in use by no other process (server/data-dir.ts).
+    unclaim = claimDataDir(opts.dataDir, id, opts.clusterId ?? 'vibee');
     const random = createRealRandom();
     network = createTcpNetwork({
       nodeId: id,
@@ -216,6 +220,7 @@ export async function createNode(opts: CreateNodeOptions): Promise<EmbeddedNode>
     await network?.close().catch(() => undefined);
     await wal?.close().catch(() => undefined);
     await nodeFs?.close().catch(() => undefined);
+    unclaim?.();
   };
 
   let node: RaftNode;

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import {
@@ -35,6 +36,9 @@ import {
 } from './flags.js';
 
 /** Stable exit codes. */
+/** Signals `consensus lock` passes on to its COMMAND (which then ends, and the lock is released). */
+const FORWARDED_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
+
 export const EXIT = { ok: 0, failed: 1, usage: 2, unreachable: 3, indeterminate: 4 } as const;
 
 const USAGE = `usage: consensus <command> [flags]   (--version: the package and wire protocol versions)
@@ -126,11 +130,18 @@ async function serve(args: string[]): Promise<number> {
     } catch (e) {
       throw new FlagError('--config', `cannot read ${values.config}: ${(e as Error).message}`);
     }
+    let parsed: unknown;
     try {
-      fileCfg = JSON.parse(text) as Record<string, unknown>;
+      parsed = JSON.parse(text);
     } catch (e) {
       throw new FlagError('--config', `${values.config} is not valid JSON: ${(e as Error).message}`);
     }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+      throw new FlagError(
+        '--config',
+        `${values.config} must hold a JSON object, got ${JSON.stringify(parsed)}`,
+      );
+    fileCfg = parsed as Record<string, unknown>;
   }
   // `conflictRules` configures the coordination state machine, not Raft: validated on its own.
   const { conflictRules: rawRules, ...raftCfg } = fileCfg;
@@ -173,6 +184,19 @@ async function serve(args: string[]): Promise<number> {
       );
     }
   });
+  // SIGTERM/SIGINT during start-up (WAL replay can take a while) stop the member once it is up,
+  // with the same handover and flush, instead of node's default exit.
+  let onStopSignal: ((sig: string) => void) | null = null;
+  let pendingStop: string | null = null;
+  const stopSignal = (sig: string) => {
+    if (onStopSignal) onStopSignal(sig);
+    else if (pendingStop === null) {
+      pendingStop = sig;
+      logger.info({ sig }, 'signal during start-up: stopping once started');
+    } else process.exit(EXIT.failed); // a second one: at once (recovery is safe to interrupt)
+  };
+  process.on('SIGTERM', () => stopSignal('SIGTERM'));
+  process.on('SIGINT', () => stopSignal('SIGINT'));
   try {
     server = await startServer({
       id,
@@ -193,6 +217,7 @@ async function serve(args: string[]): Promise<number> {
       err(`refusing to start: ${(e as Error).message}`);
       return EXIT.failed;
     }
+    if ((e as Error).name === 'DataDirError') throw new FlagError('--data', (e as Error).message);
     throw e;
   }
   const started = server;
@@ -209,11 +234,11 @@ async function serve(args: string[]): Promise<number> {
         return;
       }
       logger.info({ sig }, 'shutting down (leadership handover, flush)');
-      const force = setTimeout(() => {
+      // Not unref'd: a shutdown stuck on a promise with no live handle must still end with 1.
+      setTimeout(() => {
         logger.error('shutdown took too long: exiting');
         resolve(EXIT.failed);
       }, 10000);
-      force.unref();
       started.close({ transfer: true }).then(
         () => resolve(EXIT.ok),
         (e) => {
@@ -222,8 +247,8 @@ async function serve(args: string[]): Promise<number> {
         },
       );
     };
-    process.on('SIGTERM', () => onSignal('SIGTERM'));
-    process.on('SIGINT', () => onSignal('SIGINT'));
+    onStopSignal = onSignal;
+    if (pendingStop !== null) onSignal(pendingStop);
   });
 }
 
@@ -298,12 +323,14 @@ async function clientVerb(verb: string, args: string[]): Promise<number> {
       return withClient(values, async (c) => {
         const r = await c.get(positionals[0] as string, { consistency });
         const value = r.value ? utf8d.decode(r.value) : null;
-        show(value ?? '(not found)', {
+        // Concurrent versions kept for the application (application_callback) are a value too.
+        const siblings = r.siblings.map((s) => utf8d.decode(s));
+        show(value ?? (siblings.length > 0 ? siblings.join('\n') : '(not found)'), {
           key: positionals[0],
           value,
-          siblings: r.siblings.map((s) => utf8d.decode(s)),
+          siblings,
         });
-        return value === null ? EXIT.failed : EXIT.ok;
+        return value === null && siblings.length === 0 ? EXIT.failed : EXIT.ok;
       });
     }
     case 'del':
@@ -333,15 +360,26 @@ async function clientVerb(verb: string, args: string[]): Promise<number> {
           });
           const onLost = () => child.kill('SIGTERM');
           lock.signal.addEventListener('abort', onLost, { once: true });
-          const code = await new Promise<number>((resolve) => {
-            child.on('error', (e) => {
-              err(`cannot run ${command[0]}: ${e.message}`);
-              resolve(127);
+          // Our own SIGTERM/SIGINT/SIGHUP go to COMMAND; we release the lock once it ended (the
+          // finally below), instead of dying with COMMAND orphaned and still running after the
+          // lease ends and another holder takes the lock.
+          const forward = (s: NodeJS.Signals) => child.kill(s);
+          for (const s of FORWARDED_SIGNALS) process.on(s, forward);
+          try {
+            return await new Promise<number>((resolve) => {
+              child.on('error', (e) => {
+                err(`cannot run ${command[0]}: ${e.message}`);
+                resolve(127);
+              });
+              // A signal death reports as the shell does: 128 + the signal's number.
+              child.on('exit', (code, sig) =>
+                resolve(code ?? (sig ? 128 + (osConstants.signals[sig] ?? 15) : 1)),
+              );
             });
-            child.on('exit', (code, sig) => resolve(code ?? (sig ? 128 + 15 : 1)));
-          });
-          lock.signal.removeEventListener('abort', onLost);
-          return code;
+          } finally {
+            for (const s of FORWARDED_SIGNALS) process.off(s, forward);
+            lock.signal.removeEventListener('abort', onLost);
+          }
         } finally {
           clearInterval(renew);
           await lock.release().catch(() => undefined);

@@ -388,6 +388,9 @@ export class Raft {
     }
     if (this.now >= this.electionDeadline) {
       if (!isVoter(this.config(), this.id)) {
+        // A learner never campaigns, so no election clears a leader it no longer hears from:
+        // forget it after an election timeout, or /health and redirects name a dead leader.
+        if (this.now - this.lastLeaderContact >= this.cfg.electionTimeoutMin) this.leaderId = null;
         this.resetElectionDeadline();
         return;
       }

@@ -29,6 +29,7 @@ import type {
   TransportLogger,
   TransportTlsOptions,
 } from '../transport/types.js';
+import { claimDataDir } from './data-dir.js';
 import { DedupStateMachine } from './envelope.js';
 import {
   addressResolver,
@@ -130,6 +131,8 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
     );
   const clusterId = opts.clusterId ?? 'vibee';
   createDurableDirSync(opts.dataDir);
+  // Before anything reads the WAL: it must be this member's, and nobody else's right now.
+  const unclaim = claimDataDir(opts.dataDir, opts.id, clusterId);
   const clock = createRealClock();
   const random = createRealRandom();
   const fs = createNodeFileSystem(opts.dataDir);
@@ -191,6 +194,7 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
   } catch (e) {
     await store.close().catch(() => undefined);
     await fs.close().catch(() => undefined);
+    unclaim();
     if ((e as Error).name === 'WalCorruptionError')
       log.error({ err: (e as Error).message }, 'refusing to start');
     throw e;
@@ -216,6 +220,7 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
     await network.close();
     await store.close().catch((e) => log.warn({ err: String(e) }, 'closing the WAL failed'));
     await fs.close().catch(() => undefined);
+    unclaim();
   };
   let port: number;
   try {

@@ -80,3 +80,23 @@ describe('add_voter on an existing learner', () => {
     expect(net.core(l).config().addresses).toContainEqual({ id: 'd', address: 'd:1' });
   });
 });
+
+describe('a learner whose leader is gone', () => {
+  it('forgets it after an election timeout and learns the next one from its first append', () => {
+    const net = new CoreNet(
+      ['a', 'b', 'c', 'd'],
+      { initialConfig: { voters: ['a', 'b', 'c'], votersOutgoing: [], learners: ['d'], addresses: [] } },
+      17,
+    );
+    const l = net.elect();
+    net.run(100);
+    expect(net.core('d').leaderId).toBe(l);
+    // Learners never campaign, so no election of their own would ever clear the old leader.
+    net.isolate('d');
+    net.run(ELECTION_TIMEOUT_MIN_MS * 3);
+    expect(net.core('d').leaderId).toBeNull();
+    net.heal();
+    net.run(200);
+    expect(net.core('d').leaderId).toBe(net.leaders()[0]);
+  });
+});

@@ -1,0 +1,135 @@
+/**
+ * Ties a data directory to one member of one cluster, and to one process at a time.
+ *
+ * - `member.json` ({ id, clusterId }) is written durably on first start. A later start as another
+ *   member or in another cluster is refused: the WAL holds the term, vote and log of the member
+ *   that wrote it, and a member adopting them could vote twice in a term or lose entries it had
+ *   acknowledged. A directory from before this file existed is adopted by its next start.
+ * - `LOCK` holds the pid of the process serving from the directory. A second process is refused
+ *   while that one lives; the lock of a process that is gone (kill -9, power loss) is taken over.
+ */
+import {
+  closeSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { join, resolve } from 'node:path';
+
+/** The data directory belongs to another member or cluster, or another process uses it. */
+export class DataDirError extends Error {
+  override name = 'DataDirError';
+}
+
+/** What `member.json` records. */
+interface MemberRecord {
+  id: string;
+  clusterId: string;
+}
+
+/** Directories claimed by this process (a LOCK with our own pid is ours only if listed here). */
+const claimedHere = new Set<string>();
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'; // alive, someone else's
+  }
+}
+
+function readMember(path: string): MemberRecord | null {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new DataDirError(`cannot read ${path}: ${(e as Error).message}`);
+  }
+  try {
+    const m = JSON.parse(text) as Partial<MemberRecord>;
+    if (typeof m.id === 'string' && typeof m.clusterId === 'string')
+      return { id: m.id, clusterId: m.clusterId };
+  } catch {
+    // reported below
+  }
+  throw new DataDirError(`${path} is damaged; it must hold {"id":...,"clusterId":...} of this member`);
+}
+
+/** Writes `path` so that after a crash it is either absent or whole (temp, fsync, rename, dir fsync). */
+function writeDurably(dir: string, name: string, text: string): void {
+  const tmp = join(dir, `${name}.tmp`);
+  const fd = openSync(tmp, 'w');
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, join(dir, name));
+  const d = openSync(dir, 'r');
+  try {
+    fsyncSync(d);
+  } finally {
+    closeSync(d);
+  }
+}
+
+function takeLock(dir: string, lockPath: string): void {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      writeFileSync(lockPath, `${process.pid}\n`, { flag: 'wx' });
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    const pid = Number.parseInt(readFileSync(lockPath, 'utf8'), 10);
+    const ours = pid === process.pid;
+    if (Number.isInteger(pid) && (ours ? claimedHere.has(dir) : isAlive(pid)))
+      throw new DataDirError(
+        `${dir} is in use by process ${pid}; if no member runs there, remove ${lockPath} and retry`,
+      );
+    unlinkSync(lockPath); // left by a process that is gone
+  }
+  throw new DataDirError(`could not take ${lockPath}: another process keeps taking it`);
+}
+
+/**
+ * Claims `dir` (which must exist) for member `id` of `clusterId`; returns the release function,
+ * which removes the lock. Throws `DataDirError` when the directory is another member's or in use.
+ */
+export function claimDataDir(dir: string, id: string, clusterId: string): () => void {
+  const abs = resolve(dir);
+  const memberPath = join(abs, 'member.json');
+  const recorded = readMember(memberPath);
+  if (recorded && (recorded.id !== id || recorded.clusterId !== clusterId))
+    throw new DataDirError(
+      `${abs} holds the data of member '${recorded.id}' of cluster '${recorded.clusterId}', not '${id}' of '${clusterId}': point --data at this member's own directory`,
+    );
+  const lockPath = join(abs, 'LOCK');
+  takeLock(abs, lockPath);
+  claimedHere.add(abs);
+  try {
+    if (!recorded) writeDurably(abs, 'member.json', `${JSON.stringify({ id, clusterId })}\n`);
+  } catch (e) {
+    claimedHere.delete(abs);
+    unlinkSync(lockPath);
+    throw e;
+  }
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    claimedHere.delete(abs);
+    try {
+      unlinkSync(lockPath);
+    } catch {
+      // already gone: nothing to release
+    }
+  };
+}

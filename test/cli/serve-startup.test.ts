@@ -1,0 +1,83 @@
+/**
+ * `consensus serve` start-up checks. docs/cli.md: exit 2 = "bad flags or usage (one-line
+ * message naming the flag, then the usage)".
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePorts } from '../server/helpers.js';
+import { BIN, ensureBuilt, ROOT, runCli, spawnServe } from '../server/proc.js';
+
+/** `consensus serve ...`: its exit code, or 'serving' if it printed its listening line. */
+function serveOutcome(args: string[]): Promise<{ code: number | 'serving'; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [BIN, 'serve', '--log-level', 'silent', ...args], { cwd: ROOT });
+    let out = '';
+    let stderr = '';
+    p.stderr.on('data', (d) => (stderr += d));
+    p.stdout.on('data', (d) => {
+      out += d;
+      if (out.includes('"listening"')) {
+        p.kill('SIGKILL');
+        resolve({ code: 'serving', stderr });
+      }
+    });
+    p.on('exit', (code) => resolve({ code: code ?? -1, stderr }));
+  });
+}
+
+describe('consensus serve refuses bad start-up input with exit 2', () => {
+  let root: string;
+  beforeAll(() => {
+    ensureBuilt();
+    root = mkdtempSync(join(tmpdir(), 'vibee-serve-startup-'));
+  });
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  for (const body of ['null', '42', '[]', '""']) {
+    it(`--config file holding ${body} (not an object) exits 2 naming --config`, async () => {
+      const cfg = join(root, `cfg-${body.length}-${body.charCodeAt(0)}.json`);
+      writeFileSync(cfg, body);
+      const r = await serveOutcome([
+        '--id',
+        'x',
+        '--listen',
+        '127.0.0.1:0',
+        '--data',
+        join(root, 'x'),
+        '--config',
+        cfg,
+      ]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/--config/);
+    });
+  }
+
+  it('a data dir written by member a is refused when started as member b', async () => {
+    const dir = join(root, 'data-a');
+    const [pa, pb] = await freePorts(2);
+    const a = await spawnServe('a', ['--listen', `127.0.0.1:${pa}`, '--data', dir]);
+    expect((await runCli(['put', 'k', 'v', '--endpoints', `127.0.0.1:${pa}`])).code).toBe(0);
+    a.proc.kill('SIGTERM');
+    expect(await a.exited).toBe(0);
+    // Same dir, other id: b would inherit a's term, vote and log as its own.
+    const r = await serveOutcome(['--id', 'b', '--listen', `127.0.0.1:${pb}`, '--data', dir]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--data/);
+  }, 30_000);
+
+  it('a data dir in use by a running member is refused by a second one', async () => {
+    const dir = join(root, 'data-shared');
+    const [pa, pb] = await freePorts(2);
+    const a = await spawnServe('a', ['--listen', `127.0.0.1:${pa}`, '--data', dir]);
+    try {
+      const r = await serveOutcome(['--id', 'a', '--listen', `127.0.0.1:${pb}`, '--data', dir]);
+      expect(r.code).not.toBe('serving');
+      expect(r.stderr).toMatch(/--data/);
+    } finally {
+      a.proc.kill('SIGKILL');
+    }
+  }, 30_000);
+});
