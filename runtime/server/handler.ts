@@ -69,6 +69,17 @@ const utf8d = new TextDecoder();
 /** Decided lock requests and barrier arrivals remembered for late retries (per handler). */
 const RECENT_OUTCOMES_MAX = 4096;
 
+/**
+ * Commands only the leader's own duties commit (`leader-duties.ts`), under the internal envelope
+ * (client id '', sequence 0): from a client, a TimeAdvance could expire every session and lock at
+ * once, and a KvCompact could drop tombstones a member still needs.
+ */
+const LEADER_ONLY_COMMANDS: ReadonlySet<CommandMessage['type']> = new Set([
+  'TimeAdvance',
+  'SessionExpire',
+  'KvCompact',
+]);
+
 function okRead(extra: Partial<CommandResult>): CommandResult {
   return { ...errorResult('', ''), ok: true, outcome: 'read', ...extra };
 }
@@ -343,6 +354,14 @@ export function createRequestHandler(o: RequestHandlerOptions): RequestHandler {
         message: e instanceof DecodeError ? e.message : String(e),
       });
     }
+    if (LEADER_ONLY_COMMANDS.has(cmd.type) || req.clientId === '')
+      return response(req.requestId, 'error', {
+        errorCode: 'INVALID_ARGUMENT',
+        message:
+          req.clientId === ''
+            ? 'a client id must not be empty (the empty id marks the leader’s own commands)'
+            : `${cmd.type} is committed by the leader itself, never by a client`,
+      });
     // A campaign registers before proposing: its election can be decided before the proposal's own
     // answer, and is not remembered in `recent`. Locks and barriers are (see `check`).
     const until = clock.now() + req.deadlineMs;

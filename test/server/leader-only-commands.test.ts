@@ -1,0 +1,38 @@
+/**
+ * The leader's own commands (TimeAdvance, SessionExpire, KvCompact) and the internal envelope (client
+ * id '') are refused from clients: a client's TimeAdvance would expire every session and lock.
+ */
+import { describe, expect, it } from 'vitest';
+import type { CommandMessage } from '../../runtime/coordination/index.js';
+import { fakeLeader } from './fake-leader.js';
+
+describe('commands only the leader commits', () => {
+  const internal: CommandMessage[] = [
+    { type: 'TimeAdvance', elapsedMs: 3_600_000 },
+    { type: 'SessionExpire', sessionId: 's' },
+    { type: 'KvCompact', appliedFloor: 1_000_000 },
+  ];
+  for (const cmd of internal) {
+    it(`${cmd.type} from a client is refused and changes nothing`, async () => {
+      const w = fakeLeader();
+      expect(
+        (await w.send('c', w.seq(1), { type: 'SessionOpen', sessionId: 's', clientId: 'c', ttlMs: 60_000 }))
+          .status,
+      ).toBe('ok');
+      const before = w.dedup.snapshot();
+      const indexBefore = w.index;
+      const r = await w.send('c', w.seq(2), cmd);
+      expect(r.status).toBe('error');
+      expect(r.errorCode).toBe('INVALID_ARGUMENT');
+      expect(w.index).toBe(indexBefore); // nothing proposed
+      expect(Buffer.from(w.dedup.snapshot()).equals(Buffer.from(before))).toBe(true);
+    });
+  }
+
+  it('a request under the internal client id is refused', async () => {
+    const w = fakeLeader();
+    const r = await w.send('', 0, { type: 'SessionOpen', sessionId: 's', clientId: '', ttlMs: 60_000 });
+    expect(r.status).toBe('error');
+    expect(r.message).toMatch(/client id must not be empty/);
+  });
+});
