@@ -46,10 +46,30 @@ export function generate(
   const files: EmittedFile[] = [];
   const runtimeImport = options.runtimeImport ?? DEFAULT_RUNTIME_IMPORT;
   const multi = inputs.length > 1;
+  const folders = new Map<string, string>(); // module -> the spec that uses it as its folder
   for (const input of inputs) {
     const v = validateSpec(input, options);
     diagnostics.push(...v.diagnostics);
     if (!v.model) continue;
+    if (multi) {
+      // The module names an output folder: it must stay inside the output and be one spec's only.
+      const m = v.model.module;
+      const other = folders.get(m);
+      if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(m) || m.includes('..') || other !== undefined) {
+        diagnostics.push(
+          createDiagnostic(
+            VIB.SCHEMA,
+            other !== undefined
+              ? `module '${m}' is also the module of ${other}: with several specs each needs its own output folder`
+              : `module '${m}' cannot be an output folder (letters, digits, '_', '-', '.'; no '..' or '/')`,
+            input.fileName,
+            rangeAt(v.pointers, '/module'),
+          ),
+        );
+        continue;
+      }
+      folders.set(m, input.fileName);
+    }
     const dir = multi ? `${v.model.module}/` : '';
     const emitted = emitModel(v.model, {
       runtimeImport: multi ? `../${runtimeImport}` : runtimeImport,

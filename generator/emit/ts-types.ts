@@ -75,9 +75,12 @@ export function notEncodable(t: TypeRef, env: TypeEnv, seen: Set<string> = new S
   return null;
 }
 
-/** Smallest number of bytes an encoded value of `t` takes (for count checks; at least 1). */
+/**
+ * Smallest number of bytes an encoded value of `t` takes, for count checks: 0 for a record without
+ * fields (the reader then bounds the count by `MAX_ZERO_SIZE_ITEMS` instead).
+ */
 export function minWireBytes(t: TypeRef, env: TypeEnv): number {
-  return Math.max(1, minBytes(t, env, new Set()));
+  return minBytes(t, env, new Set());
 }
 
 function minBytes(t: TypeRef, env: TypeEnv, seen: Set<string>): number {

@@ -226,8 +226,16 @@ const SPECIAL_NO_CR = /[\x00-\x08\x0B\x0C\x0E-\x1F\x7F\uD800-\uDFFF]/g;
 const PLAIN_SPECIAL = /[\x00-\x08\x0B\x0C\x0E-\x1F\x7F\uD800-\uDFFF]/;
 
 /**
+ * `text` without a leading byte order mark: a BOM is not content, and counting it would shift the
+ * indentation and every column of line 1 (and the caret against the printed excerpt).
+ */
+export function withoutBom(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+/**
  * Parses one `.vibee` file. `text` may be bytes (decoded as strict UTF-8). `fileName` is used
- * verbatim in diagnostics and in the document.
+ * verbatim in diagnostics and in the document. A leading BOM is ignored.
  */
 export function parseVibee(
   text: string | Uint8Array,
@@ -237,7 +245,7 @@ export function parseVibee(
   const diagnostics: Diagnostic[] = [];
   let source: string;
   if (typeof text === 'string') {
-    source = text;
+    source = withoutBom(text);
   } else {
     const decoded = decodeUtf8(text);
     if ('badByte' in decoded) {
@@ -254,7 +262,7 @@ export function parseVibee(
       );
       return { document: null, diagnostics };
     }
-    source = decoded.text;
+    source = withoutBom(decoded.text);
   }
   // One pass finds the forbidden characters and whether there is any surrogate (for columns).
   const forbidden: number[] = [];
@@ -312,7 +320,9 @@ export function parseVibee(
   for (let attempt = 0; ; attempt++) {
     try {
       const result = grammarParse(current, grammarOptions) as VibeeNode | null;
-      if (attempt === 0) root = result;
+      // After recovery this is the tree without the blanked lines: still checked for duplicate
+      // keys below, so every problem of the file is reported in one run.
+      root = result;
       break;
     } catch (e) {
       const f = toFailure(e, current);

@@ -8,7 +8,14 @@ import { VIB } from './codes.js';
 import { ExprEvalError, type ExprValue, evaluateExpr, exprNames, isExprError, parseExpr } from './expr.js';
 import { rangeAt, shiftRange } from './lower.js';
 import type { ConstantDef, EnumDef, PointerMap, RecordDef, SpecModel, TypeRef } from './model.js';
-import { camelCase, isIdentifier, pascalCase, RESERVED_TYPE_NAMES, RESERVED_WORDS } from './names.js';
+import {
+  camelCase,
+  isIdentifier,
+  pascalCase,
+  RESERVED_TYPE_NAMES,
+  RESERVED_WORDS,
+  upperSnake,
+} from './names.js';
 
 /** Options of the semantic checks. */
 export interface CheckOptions {
@@ -82,6 +89,17 @@ export function checkModel(
   generatedTypeNames.set(`${pascalCase(model.module || model.name)}Behaviors`, 'the behaviours interface');
   generatedTypeNames.set('SpecTest', 'the spec test registry');
   generatedTypeNames.set('SpecTestName', 'the spec test registry');
+  // Names the generated modules import from the wire runtime.
+  for (const n of [
+    'Reader',
+    'Writer',
+    'DecodeError',
+    'ConfigError',
+    'Machine',
+    'MachineOptions',
+    'TransitionSpec',
+  ])
+    generatedTypeNames.set(n, `the wire runtime's '${n}' (imported by the generated modules)`);
   for (const t of model.types) {
     if (!checkDeclName(t.name, 'type', t.pointer, true)) continue;
     const clash = generatedTypeNames.get(t.name);
@@ -92,6 +110,39 @@ export function checkModel(
         t.pointer,
         true,
       );
+  }
+
+  // ---- value names the modules export: index.ts re-exports every module, so each name may have
+  // only one owner (two enums HTTPCode and HttpCode would both export HTTP_CODE_VALUES).
+  const exported = new Map<string, string>([
+    ['CONSTANTS', 'the CONSTANTS table'],
+    ['BEHAVIOR_NAMES', 'the behaviour list'],
+    ['SPEC_TESTS', 'the spec test registry'],
+    ['missingScenarios', 'the spec test registry'],
+    ['createMachine', 'the wire runtime'],
+    ['indexTransitions', 'the wire runtime'],
+  ]);
+  const claim = (name: string, owner: string, pointer: string): void => {
+    const prev = exported.get(name);
+    if (prev !== undefined && prev !== owner)
+      report(
+        VIB.DUPLICATE_TYPE,
+        `${owner} generates '${name}', which ${prev} already declares`,
+        pointer,
+        true,
+      );
+    else exported.set(name, owner);
+  };
+  for (const c of model.constants) claim(c.name, `constant '${c.name}'`, c.pointer);
+  for (const e of enums.values()) {
+    claim(`${upperSnake(e.name)}_VALUES`, `enum '${e.name}'`, e.pointer);
+    claim(`is${e.name}`, `enum '${e.name}'`, e.pointer);
+  }
+  for (const f of model.fsms) {
+    claim(`${upperSnake(f.name)}_TRANSITIONS`, `fsm '${f.name}'`, f.pointer);
+    claim(`${upperSnake(f.name)}_INITIAL`, `fsm '${f.name}'`, f.pointer);
+    claim(`next${f.name}`, `fsm '${f.name}'`, f.pointer);
+    claim(`create${f.name}`, `fsm '${f.name}'`, f.pointer);
   }
 
   for (const e of enums.values()) {
@@ -197,8 +248,9 @@ export function checkModel(
     for (const f of r.fields) {
       if (!f.type) continue;
       const why = encodableProblem(f.type, enums, records);
-      // Unknown names were reported as VIB009 already.
-      if (why && !why.endsWith('is not a known type')) {
+      // Unknown names were reported as VIB009 already (an error), unless allowUnknownTypes made
+      // that a warning: then the wire still cannot carry them, and emission must not be reached.
+      if (why && (options.allowUnknownTypes || !why.endsWith('is not a known type'))) {
         report(
           VIB.NOT_ENCODABLE,
           `field '${f.name}' of '${r.name}' (sent on the wire by '${via}') cannot be encoded: ${why}`,
@@ -502,7 +554,7 @@ export function checkModel(
       }
       for (const f of rec.fields) {
         if (Object.hasOwn(rec.defaults, f.name) || !f.type) continue;
-        const cname = f.name.toUpperCase();
+        const cname = upperSnake(f.name); // the name emit.ts's configDefault looks up
         const c = constants.get(cname);
         if (c) {
           if (!defaultFits(f.type, c.value, enums) || (c.kind === 'float' && !isFloatType(f.type))) {
@@ -521,8 +573,11 @@ export function checkModel(
           );
         }
       }
-      const fieldLookup = (n: string): ExprValue | string | undefined =>
-        fieldTypes.has(n) ? 0 : constantValue(n);
+      // Fields stand in with a value of their type, so `!enabled || limit > 0` type-checks.
+      const fieldLookup = (n: string): ExprValue | string | undefined => {
+        if (!fieldTypes.has(n)) return constantValue(n);
+        return SCALAR_BUILTINS.get(fieldTypes.get(n)?.name ?? '')?.wire === 'bool' ? false : 0;
+      };
       for (const c of rec.constraints)
         checkExpr(c.expr, c.pointer, `constraint of '${rec.name}'`, fieldLookup, false);
     }

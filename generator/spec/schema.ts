@@ -33,7 +33,7 @@ export const VIBEE_SPEC_SCHEMA = {
           description: str,
           fields: { type: 'object', additionalProperties: { type: 'string', minLength: 1 } },
           enum: { type: 'array', minItems: 1, items: { type: ['string', 'number', 'object', 'boolean'] } },
-          variants: { type: 'array', items: { type: ['string', 'number', 'object'] } },
+          variants: { type: 'array', minItems: 1, items: { type: ['string', 'number', 'object'] } },
           wire: {
             type: 'object',
             required: ['group', 'tag'],

@@ -202,6 +202,9 @@ export class Writer {
   }
 }
 
+/** Most zero-byte items (records without fields) one collection may hold: bounds hostile counts. */
+export const MAX_ZERO_SIZE_ITEMS = 1 << 16;
+
 /** A checked reader over one frame. Every method throws `DecodeError` on malformed input. */
 export class Reader {
   private readonly buf: Uint8Array;
@@ -365,13 +368,14 @@ export class Reader {
 
   /**
    * A collection count, checked against the remaining bytes: every item takes at least
-   * `minItemBytes` (>= 1) bytes, so a hostile count can never make the decoder allocate more than
-   * the frame's size.
+   * `minItemBytes` bytes, so a hostile count can never make the decoder allocate more than the
+   * frame's size; items of 0 bytes are capped at `MAX_ZERO_SIZE_ITEMS` per collection.
    */
   count(minItemBytes = 1): number {
     const at = this.pos;
     const n = this.uint();
-    if (n * minItemBytes > this.buf.length - this.pos) {
+    // Items of zero bytes (records without fields) cannot be bounded by the bytes left.
+    if (minItemBytes === 0 ? n > MAX_ZERO_SIZE_ITEMS : n * minItemBytes > this.buf.length - this.pos) {
       throw new DecodeError(`count ${n} exceeds the remaining ${this.buf.length - this.pos} bytes`, at);
     }
     return n;

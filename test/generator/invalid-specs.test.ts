@@ -173,11 +173,13 @@ const CASES: [string, string, string, string[]][] = [
     ["spec.vibee:17:27: error[VIB028]: config record 'Nope' is not a record of this spec"],
   ],
   [
+    // What validation lets through and only the type check of the emitted code finds: a wire
+    // message as the config record (its `type` discriminant has no default).
     'VIB029',
-    '  S: text\n',
-    '  S: text\n  CONSTANTS: 1\n',
+    'constants:\n  A: 1\n',
+    'runtime_config: { record: Point }\nconstants:\n  X_POS: 1\n  COLOR: red\n  A: 1\n',
     [
-      "spec.vibee:9:3: error[VIB029]: the generated code does not type-check (generated/constants.ts:14): Cannot redeclare block-scoped variable 'CONSTANTS'.",
+      "spec.vibee:1:1: error[VIB029]: the generated code does not type-check (generated/config.ts:9): Property 'type' is missing in type 'Readonly<{ xPos: number; color: string; }>' but required in type 'Readonly<Point>'.",
     ],
   ],
   [

@@ -104,16 +104,27 @@ export async function runGenerate(
   if (!g || hasErrors(g.result.diagnostics)) return 1;
   const existing = await listGeneratedFiles(out);
   let written = 0;
-  for (const f of g.result.files) {
-    const target = path.join(out, f.path);
-    if (existing.get(f.path) === f.content) continue;
-    await mkdir(path.dirname(target), { recursive: true });
-    await writeFile(target, f.content);
-    written++;
-  }
   const produced = new Set(g.result.files.map((f) => f.path));
   const removed = [...existing.keys()].filter((p) => !produced.has(p));
-  for (const p of removed) await rm(path.join(out, p));
+  let target = out;
+  try {
+    for (const f of g.result.files) {
+      target = path.join(out, f.path);
+      if (existing.get(f.path) === f.content) continue;
+      await mkdir(path.dirname(target), { recursive: true });
+      await writeFile(target, f.content);
+      written++;
+    }
+    for (const p of removed) {
+      target = path.join(out, p);
+      await rm(target);
+    }
+  } catch (e) {
+    // An output path that is a file, or a directory we may not write: the user's error, exit 1.
+    const code = (e as NodeJS.ErrnoException).code ?? 'error';
+    io.stderr(`vibee: cannot write ${target} (${code}): check --out (${out})\n`);
+    return 1;
+  }
   io.stdout(
     `vibee: ${g.result.files.length} file(s) in ${out} (${written} written, ${removed.length} removed)\n`,
   );
