@@ -164,9 +164,9 @@ export class SimpleLogStore implements LogStore {
     if (replaceLog) {
       this.entries = [];
       await this.rewrite();
-    } else {
-      this.entries = this.entries.filter((e) => e.index > this.snapIndex);
     }
+    // A local snapshot: the covered entries leave memory and the file in the `compact` that follows
+    // (dropping them here already left that compact nothing to do, so the file grew forever).
   }
 
   private async compactNow(index: number): Promise<void> {

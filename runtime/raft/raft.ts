@@ -1162,7 +1162,10 @@ export class Raft {
       if (this.role === 'leader') this.sendAppend(p);
       return;
     }
-    if (m.nextOffset !== t.offset || !m.success) {
+    // Only a different offset starts a new chunk: a refusal of a chunk the follower already has
+    // (a heartbeat's copy) must not, or every heartbeat adds one more request/reply chain for the
+    // rest of the transfer. A lost or damaged chunk is re-sent by the next heartbeat.
+    if (m.nextOffset !== t.offset) {
       t.offset = Math.min(m.nextOffset, t.snap.data.length);
       this.sendSnapshotChunk(p);
     }
@@ -1174,6 +1177,9 @@ export class Raft {
     this.leaderId = from;
     this.noteLeaderContact();
     this.resetElectionDeadline();
+    // A partial snapshot from an earlier leader will never be completed: release its chunks.
+    if (this.incoming && (this.incoming.term !== m.term || this.incoming.leader !== from))
+      this.incoming = null;
     const reply = (r: Omit<AppendResponse, 'type' | 'term' | 'readSeq'>) =>
       this.send(from, { type: 'AppendResponse', term: this.term, readSeq: m.readSeq, ...r });
     if (m.prevLogIndex < this.commit) {
@@ -1247,7 +1253,8 @@ export class Raft {
       this.send(from, r);
     };
     if (m.meta.index <= this.commit) {
-      this.incoming = null;
+      // A late chunk of an old transfer must not throw away the one in progress.
+      if (this.incoming?.id === m.snapshotId && this.incoming.leader === from) this.incoming = null;
       reply(m.totalSize, true, this.commit);
       return;
     }
