@@ -218,6 +218,14 @@ async function serve(args: string[]): Promise<number> {
       return EXIT.failed;
     }
     if ((e as Error).name === 'DataDirError') throw new FlagError('--data', (e as Error).message);
+    const sys = e as NodeJS.ErrnoException & { port?: number };
+    if (sys.syscall === 'listen' || sys.syscall === 'getaddrinfo') {
+      // Which of the two addresses failed: the operator's next step depends on it.
+      const flag = http && sys.port === http.port ? '--http' : '--listen';
+      const at = flag === '--http' && http ? formatHostPort(http) : formatHostPort(listen);
+      err(`cannot listen on ${flag} ${at}: ${sys.code ?? sys.message}`);
+      return EXIT.failed;
+    }
     throw e;
   }
   const started = server;

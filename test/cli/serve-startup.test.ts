@@ -4,6 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -80,4 +81,23 @@ describe('consensus serve refuses bad start-up input with exit 2', () => {
       a.proc.kill('SIGKILL');
     }
   }, 30_000);
+  for (const flag of ['--listen', '--http'] as const) {
+    it(`a taken ${flag} address exits 1 naming the flag and the address`, async () => {
+      const blocker = net.createServer();
+      await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+      const taken = (blocker.address() as net.AddressInfo).port;
+      const [free] = await freePorts(1);
+      try {
+        const args =
+          flag === '--listen'
+            ? ['--listen', `127.0.0.1:${taken}`]
+            : ['--listen', `127.0.0.1:${free}`, '--http', `127.0.0.1:${taken}`];
+        const r = await serveOutcome(['--id', 'x', ...args, '--data', join(root, `taken${flag}`)]);
+        expect(r.code).toBe(1);
+        expect(r.stderr).toContain(`cannot listen on ${flag} 127.0.0.1:${taken}: EADDRINUSE`);
+      } finally {
+        await new Promise<void>((r) => blocker.close(() => r()));
+      }
+    });
+  }
 });
