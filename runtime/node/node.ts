@@ -1,6 +1,7 @@
 import {
   type ConfChange,
   DecodeError,
+  decodeClusterConfig,
   decodeRaftMessage,
   encodeRaftMessage,
   type HardState,
@@ -161,6 +162,12 @@ export class RaftNode {
   private failed: unknown = null;
   private proposals = new Map<number, Pending>();
   private confChanges = new Map<number, Pending>();
+  /**
+   * Voter changes whose joint configuration (C_old,new) is applied: they resolve once a
+   * configuration without outgoing voters is applied, so "done" means the change is complete and
+   * the next one may start (Raft thesis 4.3).
+   */
+  private leavingJoint: { pending: Pending; result: ProposeResult }[] = [];
   /** Reads waiting for confirmation or apply, with the leader term they were issued in. */
   private reads = new Map<
     string,
@@ -344,6 +351,7 @@ export class RaftNode {
     }
     if (rd.snapshot) {
       this.stateMachine.restore(rd.snapshot.data);
+      if (rd.snapshot.meta.config.votersOutgoing.length === 0) this.jointLeft();
       this.lastSnapshotIndex = rd.snapshot.meta.index;
       this.lastSnapshotBytes = rd.snapshot.data.length;
       this.appliedBytesSinceSnapshot = 0;
@@ -412,13 +420,23 @@ export class RaftNode {
       this.appliedBytesSinceSnapshot += e.command.length;
     }
     this.observer.onApply?.(this.id, e);
+    const joint = e.entryType === 'configuration' ? decodeClusterConfig(e.command).votersOutgoing.length > 0 : null;
     for (const map of [this.proposals, this.confChanges]) {
       const p = map.get(e.index);
       if (!p) continue;
       map.delete(e.index);
-      if (p.term === e.term) p.resolve({ index: e.index, term: e.term, result });
-      else p.reject(new ProposalDropped(e.index));
+      if (p.term !== e.term) p.reject(new ProposalDropped(e.index));
+      else if (joint === true) this.leavingJoint.push({ pending: p, result: { index: e.index, term: e.term, result } });
+      else p.resolve({ index: e.index, term: e.term, result });
     }
+    if (joint === false) this.jointLeft();
+  }
+
+  /** A configuration without outgoing voters is applied: the voter changes waiting for it are done. */
+  private jointLeft(): void {
+    const done = this.leavingJoint;
+    this.leavingJoint = [];
+    for (const w of done) w.pending.resolve(w.result);
   }
 
   private afterAdvance(): void {
@@ -562,7 +580,11 @@ export class RaftNode {
     this.kick();
   }
 
-  /** Proposes a membership change; resolves once its entry is applied. */
+  /**
+   * Proposes a membership change; resolves once it is complete: its entry is applied and, for a
+   * voter change, so is the configuration that leaves the joint one (the leader appends it by
+   * itself), so another change can follow at once.
+   */
   changeMembership(cc: ConfChange): Promise<ProposeResult> {
     if (this.stopped) return Promise.reject(new NodeStopped());
     let r: { index: number; term: number };
@@ -619,9 +641,11 @@ export class RaftNode {
     const err = new NodeStopped();
     for (const p of this.proposals.values()) p.reject(err);
     for (const p of this.confChanges.values()) p.reject(err);
+    for (const w of this.leavingJoint) w.pending.reject(err);
     for (const r of this.reads.values()) r.reject(err);
     this.proposals.clear();
     this.confChanges.clear();
+    this.leavingJoint = [];
     this.reads.clear();
   }
 }

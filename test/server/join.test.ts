@@ -39,7 +39,7 @@ describe('consensus serve --join', () => {
     ).rejects.toThrow(/peers must name the existing members/);
   });
 
-  it('with them, it catches up as a learner and is promoted to a voter', async () => {
+  it('with them, it catches up as a learner, is promoted, and a second voter change follows at once', async () => {
     c = await startTestCluster(3);
     const leader = await c.leader();
     await leader.node.propose(new TextEncoder().encode('x'));
@@ -62,7 +62,17 @@ describe('consensus serve --join', () => {
     });
     const target = leader.node.status().commitIndex;
     await until('the learner to catch up', () => joiner.node.status().appliedIndex >= target, 5000);
+    // Promotion checks the leader's view of the learner's log: wait until its ack arrived.
+    await until('the leader to see the learner caught up', () => {
+      const s = leader.node.status();
+      return (s.progress.find((p) => p.id === 'd')?.match ?? 0) >= s.commitIndex;
+    });
     await leader.node.changeMembership({ changeType: 'promote_learner', nodeId: 'd', address: '' });
+    // A voter change resolves once the joint configuration is left, so the next one can follow.
+    expect(leader.node.status().config.votersOutgoing).toEqual([]);
+    const other = c.ids.find((id) => id !== leader.id) as string;
+    await leader.node.changeMembership({ changeType: 'remove_node', nodeId: other, address: '' });
+    expect(leader.node.status().config.voters).not.toContain(other);
     await until('d to be a voter in every member', () =>
       [...(c as TestCluster).servers, joiner].every((s) => s?.node.status().config.voters.includes('d')),
     );
