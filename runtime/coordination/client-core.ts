@@ -8,10 +8,14 @@
  * - A transport that cannot know whether a command applied throws `CoordinationError('INDETERMINATE')`;
  *   it is passed through, never turned into a failure.
  * - A held lock's `signal` aborts BEFORE the server-side lease can end: the local deadline is
- *   `grant seen + ttl - driftBound - roundTrip` on the caller's monotonic clock (the server counts
- *   the lease from its apply, which is after the request was sent, in committed time, which never
- *   runs faster than real time), and at once when the apply that ends the lease is seen.
+ *   `grant seen - roundTrip + ttl - driftBound - timeStep` on the caller's monotonic clock, and at
+ *   once when the apply that ends the lease is seen. `grant seen - roundTrip` is no later than the
+ *   request's send. The server counts the lease in committed time from its apply, but committed
+ *   time at that apply is the time of the leader's latest TimeAdvance, proposed up to one
+ *   SESSION_CHECK_INTERVAL_MS (`timeStep`) earlier, possibly before the send; after it, committed
+ *   time never runs faster than real time.
  */
+import { SESSION_CHECK_INTERVAL_MS } from '../../generated/index.js';
 import { CoordinationError } from './errors.js';
 import type { KvRead } from './state-machine.js';
 import type { CommandMessage, CommandResult } from './types.js';
@@ -35,6 +39,11 @@ export interface ClientCoreOptions {
   clock: CoreClock;
   /** Clock-drift bound subtracted from leases (CLOCK_DRIFT_BOUND_MS). */
   driftBoundMs?: number;
+  /**
+   * How far committed time may lag the real time of a grant: the leader's TimeAdvance period
+   * (SESSION_CHECK_INTERVAL_MS), also subtracted from leases.
+   */
+  timeStepMs?: number;
   /** Default lease (LOCK_LEASE_TIMEOUT_MS). */
   defaultTtlMs?: number;
   /** Actor id for KV writes (defaults to the session id). */
@@ -69,10 +78,12 @@ export class CoordinationClientCore {
   /** Per barrier name, ends this session's pending `barrier()` call there (see `leaveBarrier`). */
   private readonly barrierCalls = new Map<string, (r: BarrierResult) => void>();
   private readonly drift: number;
+  private readonly timeStep: number;
   private readonly defaultTtl: number;
 
   constructor(private readonly o: ClientCoreOptions) {
     this.drift = o.driftBoundMs ?? 20;
+    this.timeStep = o.timeStepMs ?? SESSION_CHECK_INTERVAL_MS;
     this.defaultTtl = o.defaultTtlMs ?? 10000;
   }
 
@@ -195,7 +206,7 @@ export class CoordinationClientCore {
     let timer: unknown = null;
     const arm = (seenAt: number) => {
       if (timer !== null) clock.clearTimer(timer);
-      const ms = Math.max(0, seenAt + ttlMs - this.drift - rttMs - clock.now());
+      const ms = Math.max(0, seenAt - rttMs + ttlMs - this.drift - this.timeStep - clock.now());
       timer = clock.setTimer(ms, () =>
         ac.abort(new CoordinationError('LEASE_MAY_HAVE_EXPIRED', `lock "${name}" lease may have expired`)),
       );

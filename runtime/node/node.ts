@@ -420,13 +420,15 @@ export class RaftNode {
       this.appliedBytesSinceSnapshot += e.command.length;
     }
     this.observer.onApply?.(this.id, e);
-    const joint = e.entryType === 'configuration' ? decodeClusterConfig(e.command).votersOutgoing.length > 0 : null;
+    const joint =
+      e.entryType === 'configuration' ? decodeClusterConfig(e.command).votersOutgoing.length > 0 : null;
     for (const map of [this.proposals, this.confChanges]) {
       const p = map.get(e.index);
       if (!p) continue;
       map.delete(e.index);
       if (p.term !== e.term) p.reject(new ProposalDropped(e.index));
-      else if (joint === true) this.leavingJoint.push({ pending: p, result: { index: e.index, term: e.term, result } });
+      else if (joint === true)
+        this.leavingJoint.push({ pending: p, result: { index: e.index, term: e.term, result } });
       else p.resolve({ index: e.index, term: e.term, result });
     }
     if (joint === false) this.jointLeft();

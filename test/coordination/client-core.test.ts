@@ -96,9 +96,9 @@ describe('client core', () => {
     const w = new World();
     const a = await w.client('a');
     const l = await a.lock('L', { ttlMs: 1000 });
-    await w.tick(979);
+    await w.tick(879);
     expect(l.signal.aborted).toBe(false);
-    await w.tick(1); // 980 = lease - drift bound (round trip 0 here)
+    await w.tick(1); // 880 = lease - drift bound - one TimeAdvance period (round trip 0 here)
     expect(l.signal.aborted).toBe(true);
     expect(w.sm.lock('L')?.owner).toBe('a'); // the server still counts it as held
     expect(w.sm.lock('L')?.leaseExpiryMs).toBeGreaterThan(w.sm.now);
@@ -108,9 +108,9 @@ describe('client core', () => {
     const w = new World();
     const a = await w.client('a');
     const l = await a.lock('L', { ttlMs: 1000 });
-    await w.tick(900);
+    await w.tick(800);
     await l.renew();
-    await w.tick(900);
+    await w.tick(800);
     expect(l.signal.aborted).toBe(false);
     await w.propose({ type: 'SessionExpire', sessionId: 'a' });
     expect(l.signal.aborted).toBe(true);
