@@ -205,6 +205,10 @@ class ChannelClient implements Client {
   /** Locks held, by name: the grant's fence token and how many re-entrant handles hold it. */
   private readonly held = new Map<string, { fenceToken: bigint; handles: number }>();
   private keepTimer: unknown = null;
+  /** When the current session was last acknowledged alive (opened or kept alive), client clock. */
+  private aliveAt = 0;
+  /** Aborts the calls of the current session when it is lost or given up (`sessionLost`). */
+  private sessionAbort = new AbortController();
   private readonly clock: CoreClock;
   private closed = false;
   private reopening: Promise<void> | null = null;
@@ -226,6 +230,34 @@ class ChannelClient implements Client {
 
   private deadline(opts?: CallOpts, extra = 0): number {
     return this.clock.now() + (opts?.timeoutMs ?? this.timeoutMs) + extra;
+  }
+
+  /**
+   * The one signal of a call that may wait on the cluster (lock, barrier, election): it aborts
+   * with the caller's `signal`, or once the call's own `timeoutMs` has passed on the client's
+   * clock (reason: a CoordinationError with `timeoutCode`). The waits end on it the same way:
+   * withdrawn on the server, rejecting with the reason. `done` stops the timer.
+   */
+  private callSignal(
+    opts: CallOpts | undefined,
+    timeoutCode: string,
+    what: string,
+  ): { signal: AbortSignal | undefined; done(): void } {
+    if (opts?.timeoutMs === undefined) return { signal: opts?.signal, done: () => undefined };
+    const ac = new AbortController();
+    const forward = () => ac.abort(opts.signal?.reason);
+    if (opts.signal?.aborted) forward();
+    else opts.signal?.addEventListener('abort', forward, { once: true });
+    const timer = this.clock.setTimer(opts.timeoutMs, () =>
+      ac.abort(new CoordinationError(timeoutCode, `${what} did not complete within ${opts.timeoutMs} ms`)),
+    );
+    return {
+      signal: ac.signal,
+      done: () => {
+        this.clock.clearTimer(timer);
+        opts.signal?.removeEventListener('abort', forward);
+      },
+    };
   }
 
   /** Keepalive every TTL/3, re-armed after each run (a one-shot timer: `Clock` has no interval). */
@@ -365,32 +397,84 @@ class ChannelClient implements Client {
   }
 
   private async proposeForCore(cmd: CommandMessage, signal?: AbortSignal): Promise<CommandResult> {
+    const session = this.sessionAbort.signal;
+    const waits = this.waitFor(cmd) > 0;
     try {
-      return await this.command(cmd, { signal, deadline: this.deadline(undefined, this.waitFor(cmd)) });
+      return await this.command(cmd, {
+        // A wait of a session given up ends with it (its grant, if any, expires with the session).
+        signal: waits ? (signal ? AbortSignal.any([signal, session]) : session) : signal,
+        deadline: this.deadline(undefined, this.waitFor(cmd)),
+      });
     } catch (e) {
-      if (cmd.type === 'LockAcquire') void this.cancelLockWait(cmd.sessionId, cmd.name);
+      if (waits && session.aborted && !signal?.aborted) throw session.reason;
+      if (waits) {
+        const withdrawn = this.withdrawWait(cmd);
+        // Aborted in flight: once the server confirms the wait is withdrawn (and nothing it
+        // granted is kept), the outcome is known.
+        if (signal?.aborted && (await withdrawn)) throw signal.reason ?? e;
+      }
       if (signal?.aborted && !(e instanceof IndeterminateError)) throw signal.reason ?? e;
       throw e;
     }
   }
 
-  /** Cancels a queued lock request; if the grant won the race, releases it. Best effort. */
-  private async cancelLockWait(sessionId: string, name: string): Promise<void> {
+  /**
+   * Withdraws what a waiting command left on the server after its call ended without an answer
+   * (aborted, timed out): a queued lock request (a grant that won the race is released), a barrier
+   * arrival, a campaign (a leadership won meanwhile is resigned). Best effort: resolves true once
+   * the server confirmed nothing of it remains.
+   */
+  private async withdrawWait(cmd: CommandMessage): Promise<boolean> {
+    if (cmd.type === 'LockAcquire') return this.cancelLockWait(cmd.sessionId, cmd.name);
+    const deadline = this.deadline();
+    try {
+      if (cmd.type === 'BarrierArrive') {
+        const r = await this.command({ type: 'BarrierLeave', sessionId: cmd.sessionId, name: cmd.name }, { deadline });
+        return r.ok || r.errorCode === 'NOT_ARRIVED' || r.errorCode === 'UNKNOWN_BARRIER';
+      }
+      if (cmd.type === 'ElectionCampaign') {
+        const { sessionId, name } = cmd;
+        const r = await this.command({ type: 'ElectionResign', sessionId, name, epoch: 0n }, { deadline });
+        if (r.ok) return true;
+        const view = await this.read<{ leader: string | null; epoch: string } | null>(
+          encodeReadQuery('election', name),
+          deadline,
+        );
+        if (view?.leader !== sessionId) return true;
+        const rs = await this.command(
+          { type: 'ElectionResign', sessionId, name, epoch: BigInt(view.epoch) },
+          { deadline },
+        );
+        return rs.ok;
+      }
+    } catch {
+      return false;
+    }
+    return false;
+  }
+
+  /**
+   * Cancels a queued lock request; if the grant won the race, releases it. Best effort: resolves
+   * true once the server confirmed this session neither waits for nor holds the lock.
+   */
+  private async cancelLockWait(sessionId: string, name: string): Promise<boolean> {
     const deadline = this.deadline();
     try {
       const r = await this.command({ type: 'LockRelease', sessionId, name, fenceToken: 0n }, { deadline });
-      if (r.ok) return;
+      if (r.ok) return true;
       const view = await this.read<{ owner: string | null; fenceToken: string } | null>(
         encodeReadQuery('lock', name),
         deadline,
       );
-      if (view?.owner === sessionId && !this.held.has(name))
-        await this.command(
-          { type: 'LockRelease', sessionId, name, fenceToken: BigInt(view.fenceToken) },
-          { deadline },
-        );
+      if (view?.owner !== sessionId) return true;
+      if (this.held.has(name)) return false; // a handle of ours holds it: not ours to release
+      const rel = await this.command(
+        { type: 'LockRelease', sessionId, name, fenceToken: BigInt(view.fenceToken) },
+        { deadline },
+      );
+      return rel.ok;
     } catch {
-      /* the lease expires on its own */
+      return false; // unknown; the lease expires on its own
     }
   }
 
@@ -422,6 +506,8 @@ class ChannelClient implements Client {
       actor: this.clientId,
     });
     await core.openSession(this.ttlMs, this.clientId);
+    this.aliveAt = this.clock.now();
+    this.sessionAbort = new AbortController();
     this.core = core;
     this.sessionId = sessionId;
     if (this.keepTimer === null) this.armKeepAlive();
@@ -432,15 +518,26 @@ class ChannelClient implements Client {
     const core = this.core;
     try {
       await core.keepAlive();
+      if (core === this.core) this.aliveAt = this.clock.now();
     } catch (e) {
-      if (e instanceof CoordinationError && e.code === 'UNKNOWN_SESSION' && core === this.core)
-        this.sessionLost();
+      if (core !== this.core) return;
+      if (e instanceof CoordinationError && e.code === 'UNKNOWN_SESSION') this.sessionLost();
+      // No keepalive acknowledged for a whole TTL: the session may be gone, and if the cluster
+      // is gone too, no event will ever end its waits. Give it up (it expires on the cluster
+      // with whatever it might be granted meanwhile) and end the waits as SESSION_LOST.
+      else if (this.clock.now() - this.aliveAt > this.ttlMs) this.sessionLost();
     }
   }
 
-  /** The session ended on the cluster: abort every held lock's signal, then open a new session. */
+  /**
+   * The session ended on the cluster, or was given up: abort every held lock's signal, end its
+   * waits, then open a new session.
+   */
   private sessionLost(): void {
     const sessionId = this.sessionId;
+    const lost = new CoordinationError('SESSION_LOST', `session ${sessionId} ended or could not be kept alive`);
+    this.registry.failSession(sessionId, lost);
+    this.sessionAbort.abort(lost);
     for (const [name, { fenceToken: token }] of this.held)
       this.registry.feed({
         kind: 'lock_lost',
@@ -522,7 +619,13 @@ class ChannelClient implements Client {
     opts: { ttlMs?: number; waitMs?: number; signal?: AbortSignal; timeoutMs?: number } = {},
   ): Promise<HeldLock> {
     const core = await this.ready();
-    const h = await core.lock(name, opts);
+    const call = this.callSignal(opts, 'LOCK_WAIT_TIMEOUT', `lock "${name}"`);
+    let h: HeldLock;
+    try {
+      h = await core.lock(name, { ...opts, signal: call.signal });
+    } finally {
+      call.done();
+    }
     const cur = this.held.get(name);
     if (cur?.fenceToken === h.fenceToken) cur.handles++;
     else this.held.set(name, { fenceToken: h.fenceToken, handles: 1 });
@@ -542,9 +645,18 @@ class ChannelClient implements Client {
     name: string,
     opts: { participants: number; threshold?: number; timeoutMs?: number },
   ): BarrierHandle {
+    const waiting = async <T>(o: CallOpts | undefined, fn: (signal?: AbortSignal) => Promise<T>) => {
+      await this.ready();
+      const call = this.callSignal(o, 'WAIT_TIMEOUT', `barrier "${name}"`);
+      try {
+        return await fn(call.signal);
+      } finally {
+        call.done();
+      }
+    };
     return {
-      arrive: async () => (await this.ready()).barrier(name, opts),
-      leave: async () => (await this.ready()).leaveBarrier(name),
+      arrive: (o) => waiting(o, (signal) => this.core.barrier(name, opts, signal)),
+      leave: (o) => waiting(o, (signal) => this.core.leaveBarrier(name, signal)),
     };
   }
 
@@ -552,13 +664,25 @@ class ChannelClient implements Client {
     let epoch = 0n;
     const self = this;
     return {
-      async campaign(value) {
-        const r = await (await self.ready()).campaign(name, bytesOf(value));
-        epoch = r.epoch;
-        return r;
+      async campaign(value, o) {
+        const core = await self.ready();
+        const call = self.callSignal(o, 'WAIT_TIMEOUT', `campaign "${name}"`);
+        try {
+          const r = await core.campaign(name, bytesOf(value), call.signal);
+          epoch = r.epoch;
+          return r;
+        } finally {
+          call.done();
+        }
       },
-      async resign() {
-        await (await self.ready()).resign(name, epoch);
+      async resign(o) {
+        const core = await self.ready();
+        const call = self.callSignal(o, 'WAIT_TIMEOUT', `resign "${name}"`);
+        try {
+          await core.resign(name, epoch, call.signal);
+        } finally {
+          call.done();
+        }
         epoch = 0n;
       },
       async *observe(o = {}) {

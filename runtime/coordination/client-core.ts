@@ -250,11 +250,17 @@ export class CoordinationClientCore {
     };
   }
 
-  /** Arrives at a barrier and resolves when it is released (satisfied, timed out or cancelled). */
+  /**
+   * Arrives at a barrier and resolves when it is released (satisfied, timed out or cancelled).
+   * When `signal` aborts while waiting, the arrival is withdrawn (BarrierLeave) and the call
+   * rejects with the abort reason; a release that won the race is returned instead.
+   */
   async barrier(
     name: string,
     opts: { participants: number; threshold?: number; timeoutMs?: number },
+    signal?: AbortSignal,
   ): Promise<BarrierResult> {
+    signal?.throwIfAborted();
     const wait = this.o.registry.waitBarrier(name, this.o.sessionId);
     wait.promise.catch(() => undefined);
     let onLeft!: (r: BarrierResult) => void;
@@ -266,22 +272,66 @@ export class CoordinationClientCore {
     });
     this.barrierCalls.set(name, onLeft);
     try {
-      const r = await this.proposeForWait(wait, {
-        type: 'BarrierArrive',
-        sessionId: this.o.sessionId,
-        name,
-        participants: opts.participants,
-        threshold: opts.threshold ?? 1,
-        timeoutMs: opts.timeoutMs ?? 0,
-      });
+      const r = await this.proposeForWait(
+        wait,
+        {
+          type: 'BarrierArrive',
+          sessionId: this.o.sessionId,
+          name,
+          participants: opts.participants,
+          threshold: opts.threshold ?? 1,
+          timeoutMs: opts.timeoutMs ?? 0,
+        },
+        signal,
+      );
       if (r.outcome !== 'waiting') {
         wait.cancel();
         return { outcome: r.outcome as BarrierResult['outcome'], arrived: r.arrived, generation: r.epoch };
       }
-      return await Promise.race([wait.promise, left]);
+      const withdrawn = this.onAbortWhileWaiting(signal, async () => {
+        const leave = await this.o.propose({ type: 'BarrierLeave', sessionId: this.o.sessionId, name });
+        return leave.ok; // not ok: released first, and `wait` has (or will have) the outcome
+      });
+      let res: BarrierResult;
+      try {
+        res = await Promise.race([wait.promise, left, withdrawn.promise]);
+      } finally {
+        withdrawn.dispose();
+      }
+      // Our own withdrawal ends the wait as `cancelled` too: report the abort reason instead.
+      if (signal?.aborted && res.outcome === 'cancelled')
+        throw signal.reason ?? new CoordinationError('ABORTED', 'barrier wait aborted');
+      return res;
     } finally {
       if (this.barrierCalls.get(name) === onLeft) this.barrierCalls.delete(name);
     }
+  }
+
+  /**
+   * For a call waiting on the cluster: when `signal` aborts, runs `cancel` (which proposes the
+   * server-side withdrawal and says whether it took effect) and then rejects `promise` with the
+   * abort reason. A cancel that did not take effect (the wait was decided first) leaves `promise`
+   * pending, so the decided outcome wins. `dispose` stops listening.
+   */
+  private onAbortWhileWaiting(
+    signal: AbortSignal | undefined,
+    cancel: () => Promise<boolean>,
+  ): { promise: Promise<never>; dispose(): void } {
+    let onAbort = () => undefined as void;
+    const promise = new Promise<never>((_, reject) => {
+      onAbort = () => {
+        cancel().then(
+          (took) => {
+            if (took) reject(signal?.reason ?? new CoordinationError('ABORTED', 'wait aborted'));
+          },
+          (e) => reject(e),
+        );
+      };
+    });
+    promise.catch(() => undefined);
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
+    return { promise, dispose: () => signal?.removeEventListener('abort', onAbort) };
   }
 
   /**
@@ -312,28 +362,47 @@ export class CoordinationClientCore {
    * resolves with outcome `cancelled` (through the registry when it sees the leave's apply; here
    * otherwise, e.g. while its arrive is still in flight), so the session may arrive again.
    */
-  async leaveBarrier(name: string): Promise<void> {
+  async leaveBarrier(name: string, signal?: AbortSignal): Promise<void> {
     const pending = this.barrierCalls.get(name); // the call this leave ends (not a later one)
-    const r = await this.o.propose({ type: 'BarrierLeave', sessionId: this.o.sessionId, name });
+    const r = await this.o.propose({ type: 'BarrierLeave', sessionId: this.o.sessionId, name }, signal);
     if (!r.ok) raise(r);
     pending?.({ outcome: 'cancelled', arrived: r.arrived, generation: r.epoch });
   }
 
-  /** Campaigns and resolves with the leadership epoch (a fence) once elected. */
-  async campaign(name: string, value: Uint8Array): Promise<{ epoch: bigint }> {
+  /**
+   * Campaigns and resolves with the leadership epoch (a fence) once elected. When `signal` aborts
+   * while waiting, the campaign is withdrawn and the call rejects with the abort reason; if it was
+   * elected first, it resigns that leadership and rejects likewise.
+   */
+  async campaign(name: string, value: Uint8Array, signal?: AbortSignal): Promise<{ epoch: bigint }> {
+    signal?.throwIfAborted();
     const wait = this.o.registry.waitLeadership(name, this.o.sessionId);
     wait.promise.catch(() => undefined);
-    const r = await this.proposeForWait(wait, {
-      type: 'ElectionCampaign',
-      sessionId: this.o.sessionId,
-      name,
-      value,
-    });
+    const r = await this.proposeForWait(
+      wait,
+      { type: 'ElectionCampaign', sessionId: this.o.sessionId, name, value },
+      signal,
+    );
     if (r.outcome === 'elected') {
       wait.cancel();
       return { epoch: r.epoch };
     }
-    return { epoch: (await wait.promise).epoch };
+    const withdrawn = this.onAbortWhileWaiting(signal, async () => {
+      const w = await this.o.propose({ type: 'ElectionResign', sessionId: this.o.sessionId, name, epoch: 0n });
+      return w.ok;
+    });
+    let epoch: bigint;
+    try {
+      epoch = (await Promise.race([wait.promise, withdrawn.promise])).epoch;
+    } finally {
+      withdrawn.dispose();
+    }
+    if (signal?.aborted) {
+      // Elected while the withdrawal was on its way: give the leadership back.
+      await this.resign(name, epoch).catch(() => undefined);
+      throw signal.reason ?? new CoordinationError('ABORTED', 'campaign aborted');
+    }
+    return { epoch };
   }
 
   /**
@@ -369,8 +438,8 @@ export class CoordinationClientCore {
   }
 
   /** Resigns leadership (epoch) or withdraws a pending campaign (epoch 0n). */
-  async resign(name: string, epoch: bigint): Promise<void> {
-    const r = await this.o.propose({ type: 'ElectionResign', sessionId: this.o.sessionId, name, epoch });
+  async resign(name: string, epoch: bigint, signal?: AbortSignal): Promise<void> {
+    const r = await this.o.propose({ type: 'ElectionResign', sessionId: this.o.sessionId, name, epoch }, signal);
     if (!r.ok) raise(r);
   }
 

@@ -110,6 +110,26 @@ export class WaiterRegistry {
     else p.resolve(ok as T);
   }
 
+  /**
+   * Ends every wait of `sessionId` (lock requests, barrier arrivals, campaigns) with `err`: the
+   * client gave the session up (it could not be kept alive), so no event will ever end them.
+   */
+  failSession(sessionId: string, err: Error): void {
+    const own = (key: string, first: boolean) =>
+      first ? key.startsWith(`${sessionId}\u0000`) : key.endsWith(`\u0000${sessionId}`);
+    for (const [map, first] of [
+      [this.locks, true],
+      [this.barriers, false],
+      [this.campaigns, false],
+    ] as [Map<string, Pending<unknown>>, boolean][]) {
+      for (const [key, p] of [...map]) {
+        if (!own(key, first)) continue;
+        map.delete(key);
+        p.reject(err);
+      }
+    }
+  }
+
   /** Feeds one event (see module doc). */
   feed(e: CoordinationEvent): void {
     switch (e.kind) {
