@@ -429,7 +429,10 @@ class ChannelClient implements Client {
     const deadline = this.deadline();
     try {
       if (cmd.type === 'BarrierArrive') {
-        const r = await this.command({ type: 'BarrierLeave', sessionId: cmd.sessionId, name: cmd.name }, { deadline });
+        const r = await this.command(
+          { type: 'BarrierLeave', sessionId: cmd.sessionId, name: cmd.name },
+          { deadline },
+        );
         return r.ok || r.errorCode === 'NOT_ARRIVED' || r.errorCode === 'UNKNOWN_BARRIER';
       }
       if (cmd.type === 'ElectionCampaign') {
@@ -535,7 +538,10 @@ class ChannelClient implements Client {
    */
   private sessionLost(): void {
     const sessionId = this.sessionId;
-    const lost = new CoordinationError('SESSION_LOST', `session ${sessionId} ended or could not be kept alive`);
+    const lost = new CoordinationError(
+      'SESSION_LOST',
+      `session ${sessionId} ended or could not be kept alive`,
+    );
     this.registry.failSession(sessionId, lost);
     this.sessionAbort.abort(lost);
     for (const [name, { fenceToken: token }] of this.held)
@@ -764,6 +770,19 @@ class ChannelClient implements Client {
     if (this.closed) return;
     if (this.keepTimer !== null) this.clock.clearTimer(this.keepTimer);
     this.keepTimer = null;
+    // Closing gives every held lock up (the session close releases them, or the session expires):
+    // their signals abort now, before another client can be granted them.
+    for (const [name, { fenceToken }] of this.held)
+      this.registry.feed({
+        kind: 'lock_lost',
+        index: 0,
+        name,
+        sessionId: this.sessionId,
+        requestId: '',
+        fenceToken,
+        reason: 'released', // the session close releases it
+      });
+    this.held.clear();
     // Release what the session holds, for a bounded time: an unreachable cluster must not hold
     // close() up (the session then expires on its own). Closing the channel ends the straggler.
     const grace = new AbortController();

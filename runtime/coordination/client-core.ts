@@ -388,7 +388,12 @@ export class CoordinationClientCore {
       return { epoch: r.epoch };
     }
     const withdrawn = this.onAbortWhileWaiting(signal, async () => {
-      const w = await this.o.propose({ type: 'ElectionResign', sessionId: this.o.sessionId, name, epoch: 0n });
+      const w = await this.o.propose({
+        type: 'ElectionResign',
+        sessionId: this.o.sessionId,
+        name,
+        epoch: 0n,
+      });
       return w.ok;
     });
     let epoch: bigint;
@@ -439,7 +444,10 @@ export class CoordinationClientCore {
 
   /** Resigns leadership (epoch) or withdraws a pending campaign (epoch 0n). */
   async resign(name: string, epoch: bigint, signal?: AbortSignal): Promise<void> {
-    const r = await this.o.propose({ type: 'ElectionResign', sessionId: this.o.sessionId, name, epoch }, signal);
+    const r = await this.o.propose(
+      { type: 'ElectionResign', sessionId: this.o.sessionId, name, epoch },
+      signal,
+    );
     if (!r.ok) raise(r);
   }
 
