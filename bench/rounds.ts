@@ -28,17 +28,24 @@ export function median(values: readonly number[]): number {
  * first such result, so a failure is never averaged away.
  */
 export function mergeRounds(rounds: readonly (readonly WorkloadResult[])[]): WorkloadResult[] {
-  const first = rounds[0] ?? [];
-  if (rounds.length <= 1) return [...first];
+  if (rounds.length <= 1) return [...(rounds[0] ?? [])];
+  // Every (workload, target) pair in first-seen order; a disruptive workload runs in the last
+  // round only, so a pair is merged over the rounds that ran it.
+  const bases: WorkloadResult[] = [];
+  for (const rs of rounds)
+    for (const r of rs)
+      if (!bases.some((b) => b.workload === r.workload && b.target === r.target)) bases.push(r);
   const merged: WorkloadResult[] = [];
-  for (const base of first) {
-    const all = rounds.map((rs) => rs.find((r) => r.workload === base.workload && r.target === base.target));
-    const bad = all.find((r) => r === undefined || r.status !== 'ok');
-    if (bad !== undefined || all.some((r) => r === undefined)) {
-      merged.push(bad ?? base);
+  for (const base of bases) {
+    const all = rounds.flatMap((rs) =>
+      rs.filter((r) => r.workload === base.workload && r.target === base.target),
+    );
+    const bad = all.find((r) => r.status !== 'ok');
+    if (bad !== undefined) {
+      merged.push(bad);
       continue;
     }
-    const ok = all as WorkloadResult[];
+    const ok = all;
     const metrics: Metric[] = base.metrics.map((m) => ({
       ...m,
       value: median(ok.map((r) => r.metrics.find((x) => x.name === m.name)?.value ?? Number.NaN)),

@@ -74,6 +74,7 @@ export async function runBench(opts: RunBenchOptions): Promise<BenchReport> {
     const results: WorkloadResult[] = [];
     const tag = rounds > 1 ? `round ${round + 1}/${rounds} ` : '';
     for (const w of opts.workloads) {
+      if (w.disruptive && round < rounds - 1) continue;
       for (const t of roundOrder(opts.targets, round)) {
         const label = `${tag}${t.name} ${w.id}`;
         const t0 = performance.now();

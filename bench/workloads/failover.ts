@@ -16,6 +16,7 @@ export function failoverLatency(bounds: WorkloadBounds = {}): Workload {
     title: 'leader kill -9 until a write commits',
     ops,
     maxMs,
+    disruptive: true, // restarted members start cold: later rounds would measure their warm-up
     async run(target, ctx) {
       const failover = target.failover?.bind(target);
       if (failover === undefined) {

@@ -53,6 +53,11 @@ export interface Workload {
   ops: number;
   /** Time bound in ms. */
   maxMs: number;
+  /**
+   * Leaves the target changed for what follows (restarted members whose code is not warmed up
+   * again): with `--rounds`, it runs in the last round only.
+   */
+  disruptive?: boolean;
   run(target: BenchTarget, ctx: WorkloadContext): Promise<WorkloadResult>;
 }
 

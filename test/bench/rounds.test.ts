@@ -102,6 +102,22 @@ describe('interleaved rounds (--rounds)', () => {
     expect(json.rounds[0][0].samples).toBeUndefined();
   });
 
+  it('a disruptive workload (failover) runs in the last round only, and is still reported', async () => {
+    const calls: string[] = [];
+    const a = recordingTarget('a', calls, () => 0);
+    const b = recordingTarget('b', calls, () => 0);
+    const disruptive = { ...putLatency({ ops: 2 }), id: 'kills', disruptive: true };
+    const report = await runBench({
+      targets: [a, b],
+      workloads: [putLatency({ ops: 5 }), disruptive],
+      rounds: 3,
+      out: null,
+    });
+    expect(calls).toHaveLength(3 * 2 * 5 + 2 * 2); // put-latency every round, kills once per target
+    expect(report.rounds?.map((r) => r.filter((x) => x.workload === 'kills').length)).toEqual([0, 0, 2]);
+    expect(report.results.filter((r) => r.workload === 'kills').map((r) => r.ops)).toEqual([2, 2]);
+  });
+
   it('--rounds takes an integer from 1 to 100', () => {
     expect(parseBenchArgs(['--rounds', '5']).rounds).toBe(5);
     for (const bad of ['0', '1.5', 'x', '101'])
