@@ -317,7 +317,7 @@ export class CoordinationClientCore {
     signal: AbortSignal | undefined,
     cancel: () => Promise<boolean>,
   ): { promise: Promise<never>; dispose(): void } {
-    let onAbort = () => undefined as void;
+    let onAbort: () => void = () => undefined;
     const promise = new Promise<never>((_, reject) => {
       onAbort = () => {
         cancel().then(
