@@ -53,6 +53,10 @@ export function stableHash(v: unknown): string {
       break;
   }
   if (v instanceof Uint8Array) return `b${Buffer.from(v).toString('hex')}`;
+  // Objects without own keys that still carry state: each hashed by its content.
+  if (v instanceof Date) return `D${v.getTime()}`;
+  if (v instanceof ArrayBuffer) return `A${Buffer.from(v).toString('hex')}`;
+  if (v instanceof DataView) return `V${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')}`;
   if (Array.isArray(v)) return `[${v.map(stableHash).join(',')}]`;
   if (v instanceof Map)
     return `M{${[...v]

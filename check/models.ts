@@ -43,7 +43,7 @@ export const kvModel: Model<string | null, KvInput, KvOutput> = {
     }
   },
   partition: byKey<KvInput, KvOutput>('key'),
-  hash: (s) => (s === null ? '\u0000null' : s),
+  hash: (s) => (s === null ? 'n' : `s${s}`), // no value can hash like "absent"
   describe(input, output) {
     const out =
       output === undefined
@@ -92,17 +92,22 @@ export function fencedLockModel(
         if (t <= s.last) return [false, s];
         return [true, { holder: input.client, token: t, last: t }];
       }
-      const holds = s.holder === input.client && (s.token === input.token || s.token === -1n);
+      // An unknown token (an indeterminate acquire) exceeds every token granted before it.
+      const unknown = s.holder === input.client && s.token === -1n;
+      const holds =
+        s.holder === input.client && (s.token === input.token || (unknown && input.token > s.last));
       if (output === undefined)
         return [true, holds ? { holder: null, token: 0n, last: maxBig(s.last, input.token) } : s];
       const ok = (output as { ok: boolean }).ok;
       // With leases a failed release is always possible: the lease may have run out unseen.
       if (!ok && options.leases) return [true, holds ? { holder: null, token: 0n, last: s.last } : s];
+      // A failed release may just have named a token other than the unknown one.
+      if (!ok && unknown) return [true, s];
       if (ok !== holds) return [false, s];
       return [true, holds ? { holder: null, token: 0n, last: maxBig(s.last, input.token) } : s];
     },
     partition: byKey<LockInput, LockOutput>('lock'),
-    hash: (s) => `${s.holder ?? ''}|${s.token}|${s.last}`,
+    hash: (s) => `${s.holder === null ? 'n' : `s${s.holder}`}|${s.token}|${s.last}`,
     describe(input, output) {
       if (input.op === 'acquire')
         return `${input.client} acquire(${input.lock}) -> ${output === undefined ? '?' : `token ${(output as { token: bigint }).token}`}`;

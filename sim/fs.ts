@@ -388,14 +388,16 @@ export class SimDisk {
     if (e?.kind === 'dir') return this.doSyncDir(p);
     const ino = this.file(p, 'sync');
     const snapshot = ino.buf.slice(0, ino.size);
-    const version = ino.version;
+    const covered = ino.lastWrite;
     const epoch = this.epoch;
     const capture = ++this.captures;
     return () => {
       if (epoch !== this.epoch || capture < (ino.durableCapture ?? 0)) return;
       ino.durableCapture = capture;
       ino.durable = snapshot;
-      if (ino.version === version) ino.lastWrite = null;
+      // The captured data includes that write, so it is durable and no longer torn-able (a later
+      // truncate changes the version but writes nothing).
+      if (ino.lastWrite === covered) ino.lastWrite = null;
     };
   }
 

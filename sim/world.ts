@@ -434,15 +434,20 @@ export class World {
         let due = this.time + delay / n.rate;
         // Never fire before the local deadline because of float rounding.
         while (localNow(n, due) < target) due += Math.max(Number.EPSILON * Math.abs(due), Number.MIN_VALUE);
-        const ev = this.push(
-          due,
-          () => {
-            this.record(`timer ${n.id}`);
-            fn();
-          },
-          n,
-          inc,
-        );
+        const fire = (): void => {
+          const local = localNow(n, this.time);
+          if (local < target) {
+            // The clock rate changed since (setClockRate): wait on until the local deadline.
+            let again = this.time + (target - local) / n.rate;
+            while (localNow(n, again) < target)
+              again += Math.max(Number.EPSILON * Math.abs(again), Number.MIN_VALUE);
+            this.push(again, () => void (ev.cancelled || fire()), n, inc);
+            return;
+          }
+          this.record(`timer ${n.id}`);
+          fn();
+        };
+        const ev = this.push(due, fire, n, inc);
         if (!live()) ev.cancelled = true;
         this.timerEvents.add(ev);
         return ev;
