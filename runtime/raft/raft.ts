@@ -375,8 +375,10 @@ export class Raft {
           this.becomeFollower(this.term, null, 'quorum_lost');
           return;
         }
-        for (const p of this.progress.values()) p.recentActive = false;
+        // Compact with the activity of the period that just ended, before it is cleared: else no
+        // follower counts as active and the log a catching-up follower needs is compacted away.
         this.maybeCompact();
+        for (const p of this.progress.values()) p.recentActive = false;
       }
       if (this.role === 'leader' && this.now >= this.commitNotifyDeadline) this.notifyCommit();
       if (this.role === 'leader' && this.now >= this.heartbeatDeadline) {
@@ -532,6 +534,9 @@ export class Raft {
         sentCommit: 0,
       });
     }
+    // The quorum that confirms pending reads may have changed: members that left will never ack,
+    // and with the leader as the only voter nothing else would serve the reads already waiting.
+    this.advanceReads();
   }
 
   private quorumActive(): boolean {
