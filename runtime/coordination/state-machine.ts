@@ -436,6 +436,9 @@ export class CoordinationStateMachine {
       if (t > target) break;
       this.nowMs = Math.max(this.nowMs, t);
       const now = this.nowMs;
+      // Sessions first: a waiter whose session ends at the same instant as the holder's lease must
+      // not be granted the lock (and a fence token) in the entry that also expires it.
+      for (const s of [...this.sessions.values()]) if (s.expiresAt <= now) this.loseSession(s.id, 'expired');
       for (const l of [...this.locks.values()]) {
         if (l.holder && l.holder.leaseExpiry <= now) this.loseHolder(l, 'lease_expired', true);
       }
@@ -454,7 +457,6 @@ export class CoordinationStateMachine {
           });
         this.settleLock(l);
       }
-      for (const s of [...this.sessions.values()]) if (s.expiresAt <= now) this.loseSession(s.id, 'expired');
       for (const b of [...this.barriers.values()])
         if (b.state === 'waiting' && b.deadline <= now) this.releaseBarrier(b, 'timed_out');
       for (const l of [...this.locks.values()])
@@ -914,13 +916,18 @@ export class CoordinationStateMachine {
     const rec = this.kv.get(key);
     const stored = rec?.siblings ?? [];
     const keyVv = join(...stored.map((s) => s.vv));
-    // Siblings the writer has not seen are concurrent with this write.
-    const concurrent = stored.filter((s) => !dominates(ctx, s.vv));
+    // Siblings the writer has not seen are concurrent with this write. A context that covers the
+    // key's read context (pruned as handed out) has seen every stored sibling, also one whose
+    // actor was pruned out of every context since.
+    const seenAll = dominates(ctx, prune(keyVv, this.limits.vectorClockMaxEntries));
+    const concurrent = seenAll ? [] : stored.filter((s) => !dominates(ctx, s.vv));
     // An actor with no entry in the key's stored vector (a new key, a key whose tombstone was
     // compacted, or one another actor recreated since) starts above every counter a compacted
     // tombstone had: a context from before that delete must not dominate this write.
     const floor = keyVv.has(actor) ? 0 : this.compactedCounterFloor;
     const counter = Math.max(keyVv.get(actor)?.counter ?? 0, ctx.get(actor)?.counter ?? 0, floor) + 1;
+    if (!Number.isSafeInteger(counter))
+      reject('INVALID_CONTEXT', `the counter of actor "${actor}" on "${key}" would exceed 2^53 - 1`);
     const base = cloneVv(ctx);
     for (const [a, e] of base) e.at = keyVv.get(a)?.at ?? e.at;
     base.set(actor, { counter, at: this.index });
