@@ -233,17 +233,19 @@ class ChannelClient implements Client {
   }
 
   /**
-   * The one signal of a call that may wait on the cluster (lock, barrier, election): it aborts
+   * Runs a call that may wait on the cluster (lock, barrier, election) with one signal: it aborts
    * with the caller's `signal`, or once the call's own `timeoutMs` has passed on the client's
    * clock (reason: a CoordinationError with `timeoutCode`). The waits end on it the same way:
-   * withdrawn on the server, rejecting with the reason. `done` stops the timer.
+   * withdrawn on the server, rejecting with the reason.
    */
-  private callSignal(
+  private async withCallSignal<T>(
     opts: CallOpts | undefined,
     timeoutCode: string,
     what: string,
-  ): { signal: AbortSignal | undefined; done(): void } {
-    if (opts?.timeoutMs === undefined) return { signal: opts?.signal, done: () => undefined };
+    fn: (core: CoordinationClientCore, signal: AbortSignal | undefined) => Promise<T>,
+  ): Promise<T> {
+    const core = await this.ready();
+    if (opts?.timeoutMs === undefined) return fn(core, opts?.signal);
     const ac = new AbortController();
     const forward = () => ac.abort(opts.signal?.reason);
     if (opts.signal?.aborted) forward();
@@ -251,13 +253,12 @@ class ChannelClient implements Client {
     const timer = this.clock.setTimer(opts.timeoutMs, () =>
       ac.abort(new CoordinationError(timeoutCode, `${what} did not complete within ${opts.timeoutMs} ms`)),
     );
-    return {
-      signal: ac.signal,
-      done: () => {
-        this.clock.clearTimer(timer);
-        opts.signal?.removeEventListener('abort', forward);
-      },
-    };
+    try {
+      return await fn(core, ac.signal);
+    } finally {
+      this.clock.clearTimer(timer);
+      opts.signal?.removeEventListener('abort', forward);
+    }
   }
 
   /** Keepalive every TTL/3, re-armed after each run (a one-shot timer: `Clock` has no interval). */
@@ -425,59 +426,68 @@ class ChannelClient implements Client {
    * the server confirmed nothing of it remains.
    */
   private async withdrawWait(cmd: CommandMessage): Promise<boolean> {
-    if (cmd.type === 'LockAcquire') return this.cancelLockWait(cmd.sessionId, cmd.name);
-    const deadline = this.deadline();
-    try {
-      if (cmd.type === 'BarrierArrive') {
-        const r = await this.command(
-          { type: 'BarrierLeave', sessionId: cmd.sessionId, name: cmd.name },
-          { deadline },
-        );
-        return r.ok || r.errorCode === 'NOT_ARRIVED' || r.errorCode === 'UNKNOWN_BARRIER';
-      }
-      if (cmd.type === 'ElectionCampaign') {
+    switch (cmd.type) {
+      case 'LockAcquire': {
         const { sessionId, name } = cmd;
-        const r = await this.command({ type: 'ElectionResign', sessionId, name, epoch: 0n }, { deadline });
-        if (r.ok) return true;
-        const view = await this.read<{ leader: string | null; epoch: string } | null>(
-          encodeReadQuery('election', name),
-          deadline,
+        return this.withdrawOrGiveBack(
+          { type: 'LockRelease', sessionId, name, fenceToken: 0n },
+          'lock',
+          sessionId,
+          // A handle of ours holds it: not ours to release.
+          (fenceToken) => (this.held.has(name) ? null : { type: 'LockRelease', sessionId, name, fenceToken }),
         );
-        if (view?.leader !== sessionId) return true;
-        const rs = await this.command(
-          { type: 'ElectionResign', sessionId, name, epoch: BigInt(view.epoch) },
-          { deadline },
-        );
-        return rs.ok;
       }
-    } catch {
-      return false;
+      case 'ElectionCampaign': {
+        const { sessionId, name } = cmd;
+        return this.withdrawOrGiveBack(
+          { type: 'ElectionResign', sessionId, name, epoch: 0n },
+          'election',
+          sessionId,
+          (epoch) => ({ type: 'ElectionResign', sessionId, name, epoch }),
+        );
+      }
+      case 'BarrierArrive':
+        try {
+          const r = await this.command(
+            { type: 'BarrierLeave', sessionId: cmd.sessionId, name: cmd.name },
+            { deadline: this.deadline() },
+          );
+          return r.ok || r.errorCode === 'NOT_ARRIVED' || r.errorCode === 'UNKNOWN_BARRIER';
+        } catch {
+          return false;
+        }
+      default:
+        return false;
     }
-    return false;
   }
 
   /**
-   * Cancels a queued lock request; if the grant won the race, releases it. Best effort: resolves
-   * true once the server confirmed this session neither waits for nor holds the lock.
+   * Withdraws a queued lock request or campaign with `cancel`. When the cancel is refused because
+   * the wait was decided first (granted, elected), reads who holds `name` and gives back what the
+   * session won there (`giveBack` with its fence token or epoch; null: leave it). Best effort:
+   * resolves true once the server confirmed nothing of the wait remains; false when unknown (a
+   * lease or session then ends it on its own).
    */
-  private async cancelLockWait(sessionId: string, name: string): Promise<boolean> {
+  private async withdrawOrGiveBack(
+    cancel: Extract<CommandMessage, { type: 'LockRelease' | 'ElectionResign' }>,
+    query: 'lock' | 'election',
+    sessionId: string,
+    giveBack: (token: bigint) => CommandMessage | null,
+  ): Promise<boolean> {
     const deadline = this.deadline();
     try {
-      const r = await this.command({ type: 'LockRelease', sessionId, name, fenceToken: 0n }, { deadline });
-      if (r.ok) return true;
-      const view = await this.read<{ owner: string | null; fenceToken: string } | null>(
-        encodeReadQuery('lock', name),
-        deadline,
-      );
-      if (view?.owner !== sessionId) return true;
-      if (this.held.has(name)) return false; // a handle of ours holds it: not ours to release
-      const rel = await this.command(
-        { type: 'LockRelease', sessionId, name, fenceToken: BigInt(view.fenceToken) },
-        { deadline },
-      );
-      return rel.ok;
+      if ((await this.command(cancel, { deadline })).ok) return true;
+      const view = await this.read<{
+        owner?: string | null;
+        leader?: string | null;
+        fenceToken?: string;
+        epoch?: string;
+      } | null>(encodeReadQuery(query, cancel.name), deadline);
+      if ((view?.owner ?? view?.leader ?? null) !== sessionId) return true;
+      const back = giveBack(BigInt(view?.fenceToken ?? view?.epoch ?? 0));
+      return back !== null && (await this.command(back, { deadline })).ok;
     } catch {
-      return false; // unknown; the lease expires on its own
+      return false;
     }
   }
 
@@ -516,6 +526,21 @@ class ChannelClient implements Client {
     if (this.keepTimer === null) this.armKeepAlive();
   }
 
+  /** Every held lock of the current session is gone (`reason`): their handles' signals abort. */
+  private giveUpHeld(reason: 'session_lost' | 'released'): void {
+    for (const [name, { fenceToken }] of this.held)
+      this.registry.feed({
+        kind: 'lock_lost',
+        index: 0,
+        name,
+        sessionId: this.sessionId,
+        requestId: '',
+        fenceToken,
+        reason,
+      });
+    this.held.clear();
+  }
+
   private async keepAlive(): Promise<void> {
     if (this.closed || this.reopening) return;
     const core = this.core;
@@ -544,17 +569,7 @@ class ChannelClient implements Client {
     );
     this.registry.failSession(sessionId, lost);
     this.sessionAbort.abort(lost);
-    for (const [name, { fenceToken: token }] of this.held)
-      this.registry.feed({
-        kind: 'lock_lost',
-        index: 0,
-        name,
-        sessionId,
-        requestId: '',
-        fenceToken: token,
-        reason: 'session_lost',
-      });
-    this.held.clear();
+    this.giveUpHeld('session_lost');
     this.reopening = this.open()
       .catch(() => undefined)
       .finally(() => {
@@ -624,14 +639,9 @@ class ChannelClient implements Client {
     name: string,
     opts: { ttlMs?: number; waitMs?: number; signal?: AbortSignal; timeoutMs?: number } = {},
   ): Promise<HeldLock> {
-    const core = await this.ready();
-    const call = this.callSignal(opts, 'LOCK_WAIT_TIMEOUT', `lock "${name}"`);
-    let h: HeldLock;
-    try {
-      h = await core.lock(name, { ...opts, signal: call.signal });
-    } finally {
-      call.done();
-    }
+    const h = await this.withCallSignal(opts, 'LOCK_WAIT_TIMEOUT', `lock "${name}"`, (core, signal) =>
+      core.lock(name, { ...opts, signal }),
+    );
     const cur = this.held.get(name);
     if (cur?.fenceToken === h.fenceToken) cur.handles++;
     else this.held.set(name, { fenceToken: h.fenceToken, handles: 1 });
@@ -651,18 +661,10 @@ class ChannelClient implements Client {
     name: string,
     opts: { participants: number; threshold?: number; timeoutMs?: number },
   ): BarrierHandle {
-    const waiting = async <T>(o: CallOpts | undefined, fn: (signal?: AbortSignal) => Promise<T>) => {
-      await this.ready();
-      const call = this.callSignal(o, 'WAIT_TIMEOUT', `barrier "${name}"`);
-      try {
-        return await fn(call.signal);
-      } finally {
-        call.done();
-      }
-    };
+    const what = `barrier "${name}"`;
     return {
-      arrive: (o) => waiting(o, (signal) => this.core.barrier(name, opts, signal)),
-      leave: (o) => waiting(o, (signal) => this.core.leaveBarrier(name, signal)),
+      arrive: (o) => this.withCallSignal(o, 'WAIT_TIMEOUT', what, (core, s) => core.barrier(name, opts, s)),
+      leave: (o) => this.withCallSignal(o, 'WAIT_TIMEOUT', what, (core, s) => core.leaveBarrier(name, s)),
     };
   }
 
@@ -671,24 +673,16 @@ class ChannelClient implements Client {
     const self = this;
     return {
       async campaign(value, o) {
-        const core = await self.ready();
-        const call = self.callSignal(o, 'WAIT_TIMEOUT', `campaign "${name}"`);
-        try {
-          const r = await core.campaign(name, bytesOf(value), call.signal);
-          epoch = r.epoch;
-          return r;
-        } finally {
-          call.done();
-        }
+        const r = await self.withCallSignal(o, 'WAIT_TIMEOUT', `campaign "${name}"`, (core, s) =>
+          core.campaign(name, bytesOf(value), s),
+        );
+        epoch = r.epoch;
+        return r;
       },
       async resign(o) {
-        const core = await self.ready();
-        const call = self.callSignal(o, 'WAIT_TIMEOUT', `resign "${name}"`);
-        try {
-          await core.resign(name, epoch, call.signal);
-        } finally {
-          call.done();
-        }
+        await self.withCallSignal(o, 'WAIT_TIMEOUT', `resign "${name}"`, (core, s) =>
+          core.resign(name, epoch, s),
+        );
         epoch = 0n;
       },
       async *observe(o = {}) {
@@ -772,17 +766,7 @@ class ChannelClient implements Client {
     this.keepTimer = null;
     // Closing gives every held lock up (the session close releases them, or the session expires):
     // their signals abort now, before another client can be granted them.
-    for (const [name, { fenceToken }] of this.held)
-      this.registry.feed({
-        kind: 'lock_lost',
-        index: 0,
-        name,
-        sessionId: this.sessionId,
-        requestId: '',
-        fenceToken,
-        reason: 'released', // the session close releases it
-      });
-    this.held.clear();
+    this.giveUpHeld('released'); // the session close releases them
     // Release what the session holds, for a bounded time: an unreachable cluster must not hold
     // close() up (the session then expires on its own). Closing the channel ends the straggler.
     const grace = new AbortController();
