@@ -8,22 +8,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Client } from '../../runtime/client/client.js';
 import { CoordinationError } from '../../runtime/coordination/errors.js';
-import { createNode, type EmbeddedNode } from '../../runtime/embedded-node.js';
-import { createWorld, type World } from '../../sim/world.js';
-
-const IDS = ['n1', 'n2', 'n3'];
-const FAST = { electionTimeoutMin: 150, electionTimeoutMax: 300, heartbeatInterval: 30 };
-
-async function drive<T>(world: World, p: Promise<T>, maxMs = 20_000): Promise<T> {
-  let settled = false;
-  const done = () => {
-    settled = true;
-  };
-  p.then(done, done);
-  await world.run({ stopWhen: () => settled, until: world.now() + maxMs });
-  if (!settled) throw new Error(`did not settle within ${maxMs} virtual ms`);
-  return p;
-}
+import type { EmbeddedNode } from '../../runtime/embedded-node.js';
+import type { World } from '../../sim/world.js';
+import { drive, startSimCluster } from './sim-cluster.js';
 
 const codeOf = async (world: World, p: Promise<unknown>) => {
   try {
@@ -41,14 +28,9 @@ describe('signals and deadlines of waiting calls', () => {
   let b: Client;
   let c: Client;
   const start = async () => {
-    world = createWorld({ seed: 5, network: { minDelayMs: 1, maxDelayMs: 4 } });
-    for (const id of IDS) world.createEnv(id);
-    nodes = await drive(
-      world,
-      Promise.all(IDS.map((id) => createNode({ id, peers: IDS, env: world.env(id), config: FAST }))),
-    );
-    await world.run({ stopWhen: () => nodes.some((n) => n.status().role === 'leader'), until: 5000 });
-    const leader = nodes.find((n) => n.status().role === 'leader') as EmbeddedNode;
+    const started = await startSimCluster(5);
+    ({ world, nodes } = started);
+    const leader = started.leader;
     [a, b, c] = await drive(
       world,
       Promise.all(['a', 'b', 'c'].map((clientId) => leader.client({ clientId, sessionTtlMs: 2000 }))),

@@ -9,33 +9,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Client } from '../../runtime/client/client.js';
-import { createNode, type EmbeddedNode } from '../../runtime/embedded-node.js';
-import { createWorld, type World } from '../../sim/world.js';
-
-const IDS = ['n1', 'n2', 'n3'];
-const FAST = { electionTimeoutMin: 150, electionTimeoutMax: 300, heartbeatInterval: 30 };
-
-async function drive<T>(world: World, p: Promise<T>, maxMs = 20_000): Promise<T> {
-  let settled = false;
-  const done = () => {
-    settled = true;
-  };
-  p.then(done, done);
-  await world.run({ stopWhen: () => settled, until: world.now() + maxMs });
-  if (!settled) throw new Error(`did not settle within ${maxMs} virtual ms`);
-  return p;
-}
+import { drive, startSimCluster } from './sim-cluster.js';
 
 /** Virtual ms between A's signal aborting and B's grant (positive: A knew first). */
 async function margin(seed: number, offsetMs: number, busy: boolean): Promise<number> {
-  const world = createWorld({ seed, network: { minDelayMs: 1, maxDelayMs: 4 } });
-  for (const id of IDS) world.createEnv(id);
-  const nodes: EmbeddedNode[] = await drive(
-    world,
-    Promise.all(IDS.map((id) => createNode({ id, peers: IDS, env: world.env(id), config: FAST }))),
-  );
-  await world.run({ stopWhen: () => nodes.some((n) => n.status().role === 'leader'), until: 5000 });
-  const leader = nodes.find((n) => n.status().role === 'leader') as EmbeddedNode;
+  const { world, nodes, leader } = await startSimCluster(seed);
   const a: Client = await drive(world, leader.client({ clientId: 'a' }));
   const b: Client = await drive(world, leader.client({ clientId: 'b' }));
   // A session alone keeps time committing; without one the cluster idles and drops time.

@@ -7,28 +7,11 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Client } from '../../runtime/client/client.js';
-import { createNode, type EmbeddedNode } from '../../runtime/embedded-node.js';
-import { createWorld, type World } from '../../sim/world.js';
+import { createNode } from '../../runtime/embedded-node.js';
+import { createWorld } from '../../sim/world.js';
+import { drive, FAST, startSimCluster } from './sim-cluster.js';
 
-const IDS = ['n1', 'n2', 'n3'];
-const FAST = { electionTimeoutMin: 150, electionTimeoutMax: 300, heartbeatInterval: 30 };
 const text = (b: Uint8Array | null) => (b ? new TextDecoder().decode(b) : null);
-
-/** Settles `p` by running the world (virtual time only); fails if it does not settle in `maxMs`. */
-async function drive<T>(world: World, p: Promise<T>, maxMs = 10_000): Promise<T> {
-  let settled = false;
-  p.then(
-    () => {
-      settled = true;
-    },
-    () => {
-      settled = true;
-    },
-  );
-  await world.run({ stopWhen: () => settled, until: world.now() + maxMs });
-  if (!settled) throw new Error(`did not settle within ${maxMs} virtual ms`);
-  return p;
-}
 
 /** Counts calls of Node's timers and `performance.now()` made from runtime/ code. */
 function spyRealTime(): { calls: string[]; restore(): void } {
@@ -75,15 +58,7 @@ interface Outcome {
 }
 
 async function scenario(seed: number): Promise<Outcome> {
-  const world = createWorld({ seed, network: { minDelayMs: 1, maxDelayMs: 6 } });
-  for (const id of IDS) world.createEnv(id);
-  const nodes: EmbeddedNode[] = await drive(
-    world,
-    Promise.all(IDS.map((id) => createNode({ id, peers: IDS, env: world.env(id), config: FAST }))),
-  );
-  await world.run({ stopWhen: () => nodes.some((n) => n.status().role === 'leader'), until: 5000 });
-  const leader = nodes.find((n) => n.status().role === 'leader');
-  if (!leader) throw new Error('no leader elected');
+  const { world, nodes, leader } = await startSimCluster(seed, { minDelayMs: 1, maxDelayMs: 6 });
 
   const clients: Client[] = [];
   for (let i = 0; i < 3; i++) clients.push(await drive(world, leader.client({ clientId: `c${i}` })));
@@ -157,15 +132,8 @@ describe('public createNode on simulated envs', () => {
   }, 30_000);
 
   it('an idle cluster commits nothing while nothing waits on time; a session brings TimeAdvance back', async () => {
-    const world = createWorld({ seed: 11, network: { minDelayMs: 1, maxDelayMs: 6 } });
-    for (const id of IDS) world.createEnv(id);
-    const nodes = await drive(
-      world,
-      Promise.all(IDS.map((id) => createNode({ id, peers: IDS, env: world.env(id), config: FAST }))),
-    );
-    await world.run({ stopWhen: () => nodes.some((n) => n.status().role === 'leader'), until: 5000 });
-    const leader = nodes.find((n) => n.status().role === 'leader');
-    if (!leader?.replica) throw new Error('no leader elected');
+    const { world, nodes, leader } = await startSimCluster(11, { minDelayMs: 1, maxDelayMs: 6 });
+    if (!leader.replica) throw new Error('the leader has no coordination replica');
     const machine = leader.replica.machine;
     const c = await drive(world, leader.client({ clientId: 'c' }));
     await drive(world, c.put('k', 'v'));
