@@ -16,12 +16,23 @@ import {
   type Operation,
 } from '../../check/index.js';
 
-/** Brute force: a.ret < b.call orders a before b (equal times are concurrent, as documented). */
-function brute<S, I, O>(model: Model<S, I, O>, ops: Operation<I, O>[]): boolean {
+/**
+ * Exhaustive search, independent of the checker: tries every order of the operations (every subset
+ * of the indeterminate ones taking effect), where a.ret < b.call orders a before b (equal times are
+ * concurrent, as documented). With `key`, (placed set, state) pairs already explored are skipped,
+ * for longer histories.
+ */
+function search<S, I, O>(model: Model<S, I, O>, ops: Operation<I, O>[], key?: (s: S) => string): boolean {
   const n = ops.length;
   const done = new Array<boolean>(n).fill(false);
-  const go = (state: S, placed: number): boolean => {
+  const seen = new Set<string>();
+  const go = (state: S): boolean => {
     if (ops.every((o, i) => o.ret === null || done[i])) return true;
+    if (key) {
+      const k = `${done.map((d) => (d ? 1 : 0)).join('')}|${key(state)}`;
+      if (seen.has(k)) return false;
+      seen.add(k);
+    }
     for (let i = 0; i < n; i++) {
       if (done[i]) continue;
       const o = ops[i] as Operation<I, O>;
@@ -30,16 +41,16 @@ function brute<S, I, O>(model: Model<S, I, O>, ops: Operation<I, O>[]): boolean 
       const [ok, ns] = model.step(state, o.input, o.output);
       if (!ok) continue;
       done[i] = true;
-      if (go(ns, placed + 1)) {
-        done[i] = false;
-        return true;
-      }
+      const r = go(ns);
       done[i] = false;
+      if (r) return true;
     }
     return false;
   };
-  return go(model.init(), 0);
+  return go(model.init());
 }
+
+const brute = <S, I, O>(model: Model<S, I, O>, ops: Operation<I, O>[]) => search(model, ops);
 
 const timing = fc
   .record({ call: fc.integer({ min: 0, max: 12 }), dur: fc.integer({ min: 0, max: 6 }), indet: fc.boolean() })
@@ -133,32 +144,6 @@ describe('checker vs brute force', () => {
   }
 });
 
-/** Independent DFS with memo over (placed set as string, JSON state): for longer histories. */
-function memoDfs<S, I, O>(model: Model<S, I, O>, ops: Operation<I, O>[], key: (s: S) => string): boolean {
-  const n = ops.length;
-  const done = new Array<boolean>(n).fill(false);
-  const seen = new Set<string>();
-  const go = (state: S): boolean => {
-    if (ops.every((o, i) => o.ret === null || done[i])) return true;
-    const k = `${done.map((d) => (d ? 1 : 0)).join('')}|${key(state)}`;
-    if (seen.has(k)) return false;
-    seen.add(k);
-    for (let i = 0; i < n; i++) {
-      if (done[i]) continue;
-      const o = ops[i] as Operation<I, O>;
-      if (ops.some((a, j) => !done[j] && j !== i && a.ret !== null && a.ret < o.call)) continue;
-      const [ok, ns] = model.step(state, o.input, o.output);
-      if (!ok) continue;
-      done[i] = true;
-      const r = go(ns);
-      done[i] = false;
-      if (r) return true;
-    }
-    return false;
-  };
-  return go(model.init());
-}
-
 describe('longer histories (> 32 ops, bitset words) vs memo DFS', () => {
   it('kvModel single key, 30..45 ops, low concurrency', () => {
     const op = fc
@@ -181,7 +166,7 @@ describe('longer histories (> 32 ops, bitset words) vs memo DFS', () => {
             ret === null ? undefined : r.o === 'put' ? {} : { value: r.seen };
           return { process: i % 3, input, output, call, ret };
         });
-        const want = memoDfs(kvModel, h, (s) => JSON.stringify(s));
+        const want = search(kvModel, h, (s) => JSON.stringify(s));
         expect(checkLinearizability(kvModel, h).linearizable).toBe(want);
       }),
       { numRuns: 400, seed: 9 },

@@ -49,7 +49,7 @@ describe('deadline ties', () => {
     r.ok({ type: 'SessionKeepAlive', sessionId: 'c' });
     r.advance(1000);
     expect(r.sm.lock('L')?.owner).toBe('c');
-    // Fails today: b (dead at t=1000) is granted (a fence token is burned) and loses it in the same entry.
+    // Used to: b (dead at t=1000) was granted (a fence token burned) and lost it in the same entry.
     expect(r.kinds('lock_granted').map((e) => (e as { sessionId: string }).sessionId)).toEqual(['c']);
   });
 });
