@@ -175,6 +175,8 @@ export function createRequestHandler(o: RequestHandlerOptions): RequestHandler {
     cancel(): void;
   }
   const waits = new Map<string, Set<PendingWait>>();
+  /** Pending waits over all keys (a key may hold several: retries of one request). */
+  let waitingCount = 0;
   const recent = new Map<string, CommandResult>();
   const lockKey = (sessionId: string, requestId: string) => `L\u0000${sessionId}\u0000${requestId}`;
   const barrierKey = (name: string, sessionId: string, generation: bigint) =>
@@ -200,8 +202,8 @@ export function createRequestHandler(o: RequestHandlerOptions): RequestHandler {
       },
       cancel() {
         const set = waits.get(key);
-        if (!set) return;
-        set.delete(w);
+        if (!set?.delete(w)) return;
+        waitingCount--;
         if (set.size === 0) waits.delete(key);
       },
     };
@@ -211,6 +213,7 @@ export function createRequestHandler(o: RequestHandlerOptions): RequestHandler {
       waits.set(key, set);
     }
     set.add(w);
+    waitingCount++;
     return w;
   }
 
@@ -505,6 +508,7 @@ export function createRequestHandler(o: RequestHandlerOptions): RequestHandler {
       appliedIndex: s.appliedIndex,
       lastIndex: s.lastIndex,
       snapshotIndex: s.snapshotIndex,
+      waitingRequests: waitingCount,
       members: [
         ...voters.map((id) => ({
           id,

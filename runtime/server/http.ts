@@ -44,6 +44,11 @@ export function createMetricsRegistry(src: MetricsSources): {
     ['consensus_commit_index', 'Commit index', () => st().commitIndex],
     ['consensus_applied_index', 'Applied index', () => st().appliedIndex],
     ['consensus_last_index', 'Last log index', () => st().lastIndex],
+    [
+      'consensus_waiting_requests',
+      'Client requests held open until an event decides them (queued locks, barrier arrivals, campaigns)',
+      () => src.status().waitingRequests,
+    ],
   ];
   // A `_total` is a Prometheus counter (rate() and reset handling work on it); its source is a
   // monotonic count the member keeps.

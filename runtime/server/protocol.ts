@@ -31,6 +31,8 @@ export interface ServerStatus {
   appliedIndex: number;
   lastIndex: number;
   snapshotIndex: number;
+  /** Requests this member holds open until an event decides them (queued locks, barriers, campaigns). */
+  waitingRequests: number;
   members: { id: string; role: 'voter' | 'learner'; address: string | null; match: number | null }[];
 }
 

@@ -2,8 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEmbeddedClient } from '../../runtime/client/client.js';
+import { connect, createEmbeddedClient } from '../../runtime/client/client.js';
 import { type Server, startServer } from '../../runtime/server/server.js';
+import { until } from '../helpers/until.js';
 import { FAST, freePorts } from '../server/helpers.js';
 
 describe('single member: embedded client and the HTTP endpoint', () => {
@@ -81,6 +82,31 @@ describe('single member: embedded client and the HTTP endpoint', () => {
       expect(synced).toBeLessThan(30);
     } finally {
       await c.close();
+    }
+  });
+
+  it('consensus_waiting_requests and /status count a lock wait the member holds open', async () => {
+    const base = `http://127.0.0.1:${s.httpPort}`;
+    const waiting = async () => {
+      const m = await (await fetch(`${base}/metrics`)).text();
+      const st = (await (await fetch(`${base}/status`)).json()) as { waitingRequests: number };
+      return { metric: Number(/consensus_waiting_requests (\d+)/.exec(m)?.[1]), status: st.waitingRequests };
+    };
+    const endpoints = [`127.0.0.1:${s.port}`];
+    const holder = await connect({ endpoints });
+    const waiter = await connect({ endpoints });
+    try {
+      expect(await waiting()).toEqual({ metric: 0, status: 0 });
+      const held = await holder.lock('w');
+      const second = waiter.lock('w');
+      await until('the second acquire waits on the member', () => s.status().waitingRequests === 1);
+      expect(await waiting()).toEqual({ metric: 1, status: 1 });
+      await held.release();
+      await (await second).release();
+      expect(await waiting()).toEqual({ metric: 0, status: 0 });
+    } finally {
+      await holder.close();
+      await waiter.close();
     }
   });
 });

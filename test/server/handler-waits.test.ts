@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { type CommandMessage, decodeResultMessage } from '../../generated/index.js';
+import { until } from '../helpers/until.js';
 import { fakeLeader, within } from './fake-leader.js';
 
 const lockCmd = (sessionId: string, requestId: string): CommandMessage => ({
@@ -35,6 +36,10 @@ async function openSessions(w: ReturnType<typeof fakeLeader>, count: number) {
       ).status,
     ).toBe('ok');
 }
+
+/** Resolves once the handler holds `n` requests open (their commands applied, their waits registered). */
+const waiting = (w: ReturnType<typeof fakeLeader>, n: number) =>
+  until(`${n} waiting request(s)`, () => w.handler.status().waitingRequests === n);
 
 const twoSessions = (w: ReturnType<typeof fakeLeader>) => openSessions(w, 2);
 
@@ -105,7 +110,7 @@ describe('handler waits: decisions that arrive in an installed snapshot', () => 
     const a = decodeResultMessage((await w.send('c1', w.seq(2), lockCmd('s1', 'r1'))).payload);
     expect(a.outcome).toBe('acquired');
     const pending = w.send('c2', w.seq(2), lockCmd('s2', 'r2'), 60_000);
-    await new Promise((r) => setTimeout(r, 20));
+    await waiting(w, 1);
     // The new leader commits c1's release (granting s2) and sends this member a snapshot.
     w.installSnapshotWith([
       {
@@ -117,6 +122,7 @@ describe('handler waits: decisions that arrive in an installed snapshot', () => 
     expect(w.replica.machine.lock('L')?.owner).toBe('s2');
     const r = await within(pending, 500);
     expect(r.v?.status).toBe('ok');
+    expect(w.handler.status().waitingRequests).toBe(0);
     expect(decodeResultMessage(r.v?.payload ?? new Uint8Array())).toMatchObject({
       outcome: 'acquired',
       fenceToken: w.replica.machine.lock('L')?.fenceToken,
@@ -128,7 +134,7 @@ describe('handler waits: decisions that arrive in an installed snapshot', () => 
     await twoSessions(w);
     const arrive = arriveCmd('s1', 'b#1');
     const pending = w.send('c1', w.seq(2), arrive, 60_000);
-    await new Promise((r) => setTimeout(r, 20));
+    await waiting(w, 1);
     w.installSnapshotWith([{ clientId: 'c2', sequence: w.seq(2), cmd: { ...arrive, sessionId: 's2' } }]);
     const r = await within(pending, 500);
     expect(r.v?.status).toBe('ok');
@@ -143,7 +149,7 @@ describe('handler waits: decisions that arrive in an installed snapshot', () => 
     await twoSessions(w);
     const arrive = arriveCmd('s1');
     const pending = w.send('c1', w.seq(2), arrive, 60_000);
-    await new Promise((r) => setTimeout(r, 20));
+    await waiting(w, 1);
     w.installSnapshotWith([{ clientId: 'c2', sequence: w.seq(2), cmd: { ...arrive, sessionId: 's2' } }]);
     const r = await within(pending, 500);
     expect(r.pending).toBeUndefined();
@@ -173,7 +179,7 @@ describe('handler waits: decisions that arrive in an installed snapshot', () => 
       { type: 'ElectionCampaign', sessionId: 's2', name: 'e', value: v },
       60_000,
     );
-    await new Promise((r) => setTimeout(r, 20));
+    await waiting(w, 1);
     const epoch = w.replica.machine.election('e')?.epoch ?? 0n;
     w.installSnapshotWith([
       {
@@ -193,7 +199,7 @@ describe('handler waits: decisions that arrive in an installed snapshot', () => 
     await twoSessions(w);
     const a = decodeResultMessage((await w.send('c1', w.seq(2), lockCmd('s1', 'r1'))).payload);
     const pending = w.send('c2', w.seq(2), lockCmd('s2', 'r2'), 60_000);
-    await new Promise((r) => setTimeout(r, 20));
+    await waiting(w, 1);
     // Granted to s2 and released again, all inside the snapshot: nothing here says how it went.
     w.installSnapshotWith([
       {
@@ -213,7 +219,7 @@ describe('handler waits: decisions that arrive in an installed snapshot', () => 
     await twoSessions(w);
     await w.send('c1', w.seq(2), lockCmd('s1', 'r1'));
     const pending = w.send('c2', w.seq(2), lockCmd('s2', 'r2'), 60_000);
-    await new Promise((r) => setTimeout(r, 20));
+    await waiting(w, 1);
     w.installSnapshotWith([
       { clientId: 'c1', sequence: w.seq(3), cmd: { type: 'SessionKeepAlive', sessionId: 's1' } },
     ]);
@@ -230,7 +236,7 @@ describe('barrier arrivals after a leave', () => {
     const arrive = (session: string) => arriveCmd(session, 'b', 3);
     expect(w.applyDirect('c2', w.seq(2), arrive('s2')).outcome).toBe('waiting');
     const first = w.send('c1', w.seq(2), arrive('s1'), 5_000);
-    await new Promise((r) => setTimeout(r, 20));
+    await waiting(w, 1);
     expect((await w.send('c1', w.seq(3), { type: 'BarrierLeave', sessionId: 's1', name: 'b' })).status).toBe(
       'ok',
     );
