@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { createEmbeddedClient } from '../../runtime/client/client.js';
 import { IndeterminateError } from '../../runtime/client/errors.js';
+import { until } from '../helpers/until.js';
 import { fakeLeader, within } from '../server/fake-leader.js';
 
 describe('embedded client deadlines and signals', () => {
@@ -23,11 +24,15 @@ describe('embedded client deadlines and signals', () => {
 
   it('a put aborted by its signal while its proposal hangs ends at once as indeterminate', async () => {
     const w = fakeLeader();
-    w.setHook(() => new Promise(() => undefined));
     const client = await createEmbeddedClient(w.node, w.replica, { clientId: 'c', clock: w.clock });
+    let proposed = false;
+    w.setHook(() => {
+      proposed = true;
+      return new Promise(() => undefined);
+    });
     const ac = new AbortController();
     const p = client.put('k', 'v', { timeoutMs: 60_000, signal: ac.signal });
-    await new Promise((r) => setTimeout(r, 30));
+    await until('the put proposed', () => proposed);
     ac.abort(new Error('gave up'));
     const r = await within(p, 500);
     expect(r.e).toBeInstanceOf(IndeterminateError);
@@ -57,15 +62,16 @@ describe('embedded client deadlines and signals', () => {
     try {
       const ac = new AbortController();
       const p = client.lock('L', { signal: ac.signal });
-      await new Promise((r) => setTimeout(r, 50));
-      expect(w.replica.machine.lock('L')?.queue.length).toBe(1); // queued behind 'so'
+      await until('queued behind so', () => w.replica.machine.lock('L')?.queue.length === 1);
       ac.abort(new Error('gave up'));
       const r1 = await within(p, 500);
       expect(r1.pending).toBeUndefined();
       expect(r1.e).toBeDefined();
       // The abandoned request left the queue: the holder's release grants nobody.
-      await new Promise((r) => setTimeout(r, 50));
-      expect(w.replica.machine.lock('L')?.queue ?? []).toEqual([]);
+      await until(
+        'the withdrawn request left the queue',
+        () => w.replica.machine.lock('L')?.queue.length === 0,
+      );
       w.applyDirect('other', w.seq(3), {
         type: 'LockRelease',
         sessionId: 'so',

@@ -7,6 +7,7 @@
 import { expect, it } from 'vitest';
 import { createEmbeddedClient } from '../../runtime/client/client.js';
 import { CoordinationError } from '../../runtime/coordination/errors.js';
+import { until } from '../helpers/until.js';
 import { fakeLeader } from '../server/fake-leader.js';
 
 it('a lock wait ends as SESSION_LOST when no keepalive is acknowledged for a session TTL', async () => {
@@ -22,8 +23,8 @@ it('a lock wait ends as SESSION_LOST when no keepalive is acknowledged for a ses
     await holder.lock('L', { ttlMs: 60_000 });
     await waiter.put('warm', 'up'); // b's own first call
     const wait = waiter.lock('L', { ttlMs: 60_000 }); // queued behind a, forever by default
+    await until('b queued behind a', () => w.replica.machine.lock('L')?.queue.length === 1);
     // From now on the cluster answers nothing.
-    await new Promise((r) => setTimeout(r, 50));
     w.setHook(() => new Promise(() => undefined));
     const err = await wait.then(
       () => null,

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../../runtime/client/client.js';
+import { until } from '../helpers/until.js';
 import { startTestCluster, type TestCluster } from './helpers.js';
 
 const text = (b: Uint8Array | null) => (b ? new TextDecoder().decode(b) : null);
@@ -48,7 +49,8 @@ describe('three servers on loopback', () => {
         bGot = true;
         return l;
       });
-      await new Promise((r) => setTimeout(r, 200));
+      const leader = await c.leader();
+      await until('b waits on the leader', () => leader.status().waitingRequests === 1);
       expect(bGot).toBe(false);
       await l1.release();
       expect(l1.signal.aborted).toBe(true);
@@ -101,8 +103,10 @@ describe('three servers on loopback', () => {
       const l1 = await a.lock('abort-me');
       const ac = new AbortController();
       const pb = b.lock('abort-me', { signal: ac.signal });
-      await new Promise((r) => setTimeout(r, 100));
+      const leader = await c.leader();
+      await until('b waits on the leader', () => leader.status().waitingRequests === 1);
       ac.abort(new Error('gave up'));
+      await until('the wait withdrawn on the leader', () => leader.status().waitingRequests === 0);
       await expect(pb).rejects.toThrow();
       // The queue is empty again: once released, a third locker gets it at once.
       await l1.release();

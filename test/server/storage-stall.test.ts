@@ -32,7 +32,12 @@ afterAll(async () => {
 describe('a leader whose storage stalls', () => {
   it('steps down after maxSyncStallMs; the others elect a leader and commit; nothing is lost after the disk recovers', async () => {
     const oldLeader = await c.leader();
-    await new Promise((r) => setTimeout(r, 100)); // let the last put's commit notifications settle
+    // The next durable write must be the leader's save of the put below: first let every member
+    // learn and apply the last commit (a follower's write would otherwise take the held helper).
+    const settled = oldLeader.node.status().commitIndex;
+    await until('every member applied the last commit', () =>
+      c.servers.every((s) => !!s && s.node.status().appliedIndex >= settled),
+    );
     const sync = boundedSync();
     if (!sync || !(await sync.ready)) throw new Error('no bounded-sync helper in this process');
     const release = sync.holdForTest();
