@@ -276,15 +276,17 @@ export async function createNode(opts: CreateNodeOptions): Promise<EmbeddedNode>
         );
       if (closing) throw new Error(`${PREFIX}: node ${id} is closed`);
       const clientId = o.clientId ?? randomClientId(id, ++clientN, () => env.random());
-      return createEmbeddedClient(node, replica, { ...o, clientId, clock }).then((c) => {
-        clients.add(c);
-        const close = c.close.bind(c);
-        c.close = async () => {
-          clients.delete(c);
-          await close();
-        };
-        return c;
-      });
+      return createEmbeddedClient(node, replica, { random: () => env.random(), ...o, clientId, clock }).then(
+        (c) => {
+          clients.add(c);
+          const close = c.close.bind(c);
+          c.close = async () => {
+            clients.delete(c);
+            await close();
+          };
+          return c;
+        },
+      );
     },
     close() {
       if (closing) return closing;

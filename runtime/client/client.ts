@@ -21,7 +21,7 @@
  *   client of `createNode`. Nothing here touches Node's timers or `performance.now()` directly, so
  *   in a simulated world the client is as deterministic as the nodes.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import {
   BARRIER_TIMEOUT_MS,
   type ClientResponse,
@@ -124,6 +124,11 @@ export interface ConnectOptions {
   /** `HOST:PORT` endpoints (array or comma-separated). */
   endpoints: readonly string[] | string;
   clusterId?: string;
+  /**
+   * The exactly-once key of the client's commands and the actor of its key-value writes (default
+   * `randomUUID()`). A client may reuse the id of one that has ended (a restarted worker); two live
+   * clients must not share one.
+   */
   clientId?: string;
   /** Default deadline of a call (default 10000 ms). */
   timeoutMs?: number;
@@ -154,6 +159,19 @@ export interface EmbeddedClientOptions {
    * `createNode`'s `node.client()` does). Default: the real clock.
    */
   clock?: Clock;
+  /**
+   * Randomness for the client's instance id (part of its session ids), in [0, 1): pass the node's
+   * `env.random` in a simulation (`node.client()` does) so a seed replays the same ids. Default
+   * `Math.random`.
+   */
+  random?: () => number;
+}
+
+/** Eight base-36 characters from `random`: an id unique to one client object. */
+function instanceId(random: () => number): string {
+  let id = '';
+  for (let i = 0; i < 8; i++) id += Math.floor(random() * 36).toString(36);
+  return id;
 }
 
 const utf8 = new TextEncoder();
@@ -199,6 +217,11 @@ class ChannelClient implements Client {
   private readonly outstanding = new Set<number>();
   private spanWaiters: (() => void)[] = [];
   private sessionN = 0;
+  /**
+   * Elections this client's current session won, by name: every `election(name)` handle resigns
+   * with that epoch, not only the one that campaigned. Cleared with each new session.
+   */
+  private readonly electedEpochs = new Map<string, bigint>();
   private core!: CoordinationClientCore;
   private sessionId = '';
   private readonly registry = new WaiterRegistry();
@@ -218,6 +241,12 @@ class ChannelClient implements Client {
   constructor(
     private readonly channel: Channel,
     clientId: string,
+    /**
+     * Unique to this client object (random): its session ids are `clientId/instance/n`, so a client
+     * that reuses the `clientId` of an earlier one (a restarted worker) never opens a session of
+     * the same id, nor sends lock request ids the cluster remembers from that earlier client.
+     */
+    private readonly instance: string,
     private readonly timeoutMs: number,
     private readonly ttlMs: number,
     clock: Clock,
@@ -509,7 +538,8 @@ class ChannelClient implements Client {
   /** Opens a (new) session and starts the keepalive. */
   async open(): Promise<void> {
     this.sessionN++;
-    const sessionId = `${this.clientId}/${this.sessionN}`;
+    this.electedEpochs.clear();
+    const sessionId = `${this.clientId}/${this.instance}/${this.sessionN}`;
     const core = new CoordinationClientCore({
       sessionId,
       propose: (cmd, signal) => this.proposeForCore(cmd, signal),
@@ -669,21 +699,22 @@ class ChannelClient implements Client {
   }
 
   election(name: string): ElectionHandle {
-    let epoch = 0n;
     const self = this;
     return {
       async campaign(value, o) {
         const r = await self.withCallSignal(o, 'WAIT_TIMEOUT', `campaign "${name}"`, (core, s) =>
           core.campaign(name, bytesOf(value), s),
         );
-        epoch = r.epoch;
+        self.electedEpochs.set(name, r.epoch);
         return r;
       },
       async resign(o) {
+        // Epoch 0 withdraws a candidacy that has not won (yet).
+        const epoch = self.electedEpochs.get(name) ?? 0n;
         await self.withCallSignal(o, 'WAIT_TIMEOUT', `resign "${name}"`, (core, s) =>
           core.resign(name, epoch, s),
         );
-        epoch = 0n;
+        if (self.electedEpochs.get(name) === epoch) self.electedEpochs.delete(name);
       },
       async *observe(o = {}) {
         let last: string | null = null;
@@ -817,6 +848,7 @@ export async function connect(
   const client = new ChannelClient(
     channel,
     clientId,
+    randomBytes(6).toString('base64url'),
     opts.timeoutMs ?? 10000,
     opts.sessionTtlMs ?? SESSION_TTL_MS,
     clock,
@@ -847,6 +879,7 @@ export async function createEmbeddedClient(
   const client = new ChannelClient(
     createLocalChannel(handler, clock),
     opts.clientId ?? randomUUID(),
+    instanceId(opts.random ?? Math.random),
     opts.timeoutMs ?? 10000,
     opts.sessionTtlMs ?? SESSION_TTL_MS,
     clock,
