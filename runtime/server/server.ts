@@ -54,6 +54,17 @@ export interface ServerLogger extends TransportLogger {
   child?(bindings: object): ServerLogger;
 }
 
+/**
+ * `logger` with this member's id bound as `node` on every line, unless it binds one already (the
+ * CLI's pino logger has it in its base: binding it twice would print the key twice).
+ */
+function memberLogger(logger: ServerLogger | undefined, id: string): ServerLogger {
+  if (!logger) return silent;
+  const bound = (logger as { bindings?(): Record<string, unknown> }).bindings?.();
+  if ((bound && 'node' in bound) || !logger.child) return logger;
+  return logger.child({ node: id });
+}
+
 /** Options of `startServer`. */
 export interface ServerOptions {
   id: string;
@@ -121,7 +132,7 @@ export function nodeConfigOf(c: ConsensusConfig): NodeConfig {
 
 /** Starts a member (see module doc). Rejects with `WalCorruptionError` on a damaged log. */
 export async function startServer(opts: ServerOptions): Promise<Server> {
-  const log = opts.logger ?? silent;
+  const log = memberLogger(opts.logger, opts.id);
   const cfg = validateConsensusConfig(opts.config ?? {});
   // A joining member has no configuration with addresses yet; it answers the leader over the
   // connections it dials itself, so it must know where the existing members are.
@@ -184,10 +195,10 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
         onRoleChange(id, t: { from: NodeRole; to: NodeRole; event: string; term: number }) {
           if (t.to === 'candidate') counters.elections++;
           tracing.onRoleChange(t);
-          log.info({ node: id, from: t.from, to: t.to, term: t.term, event: t.event }, 'role change');
+          log.info({ from: t.from, to: t.to, term: t.term, event: t.event }, 'role change');
         },
         onError(id, err) {
-          log.error({ node: id, err: String(err) }, 'node stopped on an internal error');
+          log.error({ err: String(err) }, 'node stopped on an internal error');
         },
       },
     });
@@ -225,7 +236,7 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
   let port: number;
   try {
     ({ port } = await network.start());
-    log.info({ node: opts.id, port, dataDir: opts.dataDir, join: !!opts.join }, 'listening');
+    log.info({ port, dataDir: opts.dataDir, join: !!opts.join }, 'listening');
 
     // Leader duties (TimeAdvance, tombstone collection) and following membership addresses.
     let peersKey = '';
@@ -265,7 +276,7 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
       if (c.transfer && node.status().role === 'leader') {
         const target = bestVoter(node);
         if (target) {
-          log.info({ node: opts.id, target }, 'handing leadership over before shutdown');
+          log.info({ target }, 'handing leadership over before shutdown');
           try {
             node.transferLeadership(target);
             const deadline = clock.now() + (c.transferTimeoutMs ?? 3000);
@@ -277,7 +288,7 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
         }
       }
       await release();
-      log.info({ node: opts.id }, 'stopped');
+      log.info({}, 'stopped');
     })();
     return closing;
   };
