@@ -18,6 +18,18 @@ import { RUNTIME_WIRE_V1_SOURCE } from './templates.generated.js';
 
 /** Default module specifier of the wire runtime from `generated/`. */
 export const DEFAULT_RUNTIME_IMPORT = '../runtime/wire/v1.js';
+/** The wire runtime as the installed package exports it (for code generated in other projects). */
+export const PACKAGE_RUNTIME_IMPORT = 'vibee-consensus/wire';
+
+/** True for a relative or absolute specifier, false for a package one (`vibee-consensus/wire`). */
+function isPathSpecifier(specifier: string): boolean {
+  return specifier.startsWith('.') || specifier.startsWith('/');
+}
+
+/** The specifier for files one folder below the output root (a package specifier stays as is). */
+function oneFolderDown(specifier: string): string {
+  return isPathSpecifier(specifier) ? `../${specifier}` : specifier;
+}
 
 /** Options of `generate`. */
 export interface GenerateOptions extends CheckOptions {
@@ -71,14 +83,13 @@ export function generate(
       folders.set(m, input.fileName);
     }
     const dir = multi ? `${v.model.module}/` : '';
+    const fileRuntimeImport = multi ? oneFolderDown(runtimeImport) : runtimeImport;
     const emitted = emitModel(v.model, {
-      runtimeImport: multi ? `../${runtimeImport}` : runtimeImport,
+      runtimeImport: fileRuntimeImport,
       specPath: input.fileName.replace(/\\/g, '/'),
     });
     if (options.typecheck !== false)
-      diagnostics.push(
-        ...typecheckEmitted(emitted, v.model, v.pointers, multi ? `../${runtimeImport}` : runtimeImport),
-      );
+      diagnostics.push(...typecheckEmitted(emitted, v.model, v.pointers, fileRuntimeImport));
     files.push(...emitted.map((f) => ({ path: dir + f.path, content: f.content })));
   }
   return hasErrors(diagnostics) ? { files: [], diagnostics } : { files, diagnostics };
@@ -135,14 +146,25 @@ export function typecheckFiles(files: readonly EmittedFile[], runtimeImport: str
   const p = sharedProject();
   for (const sf of p.getSourceFiles()) p.removeSourceFile(sf);
   const genDir = '/vibee/out';
-  const runtimePath = path.posix.resolve(genDir, runtimeImport.replace(/\.js$/, '.ts'));
+  // A package specifier (`vibee-consensus/wire`) has no place in this in-memory tree: the files are
+  // checked with it pointing at a copy of the runtime next to the output root instead.
+  const local = isPathSpecifier(runtimeImport) ? runtimeImport : './vibee-runtime/wire/v1.js';
+  const runtimePath = path.posix.resolve(genDir, local.replace(/\.js$/, '.ts'));
   p.createSourceFile(runtimePath, RUNTIME_WIRE_V1_SOURCE, { overwrite: true });
   p.createSourceFile('/vibee/globals.d.ts', HOST_GLOBALS, { overwrite: true });
   const byPath = new Map<string, EmittedFile>();
   for (const f of files) {
     const full = `${genDir}/${f.path}`;
     byPath.set(full, f);
-    p.createSourceFile(full, f.content, { overwrite: true });
+    const depth = f.path.split('/').length - 1;
+    const content =
+      local === runtimeImport
+        ? f.content
+        : f.content.replaceAll(
+            `from '${runtimeImport}'`,
+            `from '${'../'.repeat(depth) || './'}vibee-runtime/wire/v1.js'`,
+          );
+    p.createSourceFile(full, content, { overwrite: true });
   }
   const out: EmittedTypeError[] = [];
   for (const d of p.getPreEmitDiagnostics()) {

@@ -192,12 +192,12 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
       stateMachine: dedup,
       config: nodeConfigOf(cfg),
       observer: {
-        onRoleChange(id, t: { from: NodeRole; to: NodeRole; event: string; term: number }) {
+        onRoleChange(_id, t: { from: NodeRole; to: NodeRole; event: string; term: number }) {
           if (t.to === 'candidate') counters.elections++;
           tracing.onRoleChange(t);
           log.info({ from: t.from, to: t.to, term: t.term, event: t.event }, 'role change');
         },
-        onError(id, err) {
+        onError(_id, err) {
           log.error({ err: String(err) }, 'node stopped on an internal error');
         },
       },

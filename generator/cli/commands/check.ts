@@ -64,7 +64,7 @@ export function registerCheckCommand(program: Command, io: CliIo, setExitCode: (
     .option('--out <dir>', 'output directory', DEFAULT_OUT)
     .option(
       '--runtime-import <specifier>',
-      'module specifier of runtime/wire/v1.js from the output directory',
+      'module specifier of the wire runtime (default: vibee-consensus/wire; in this repository the path of runtime/wire/v1.js)',
     )
     .action(async (specs: string[], options: GenerateCommandOptions) => {
       setExitCode(await runCheck(specs, options, io));

@@ -4,11 +4,12 @@
  * that carry the vibee header but are no longer produced). Nothing is written when any spec has an
  * error. Defaults: spec `specs/consensus_coordination.vibee`, out `generated/`.
  */
+import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { formatDiagnostic, hasErrors } from '../../diagnostics.js';
-import { type GenerateResult, generate } from '../../emit/generate.js';
+import { type GenerateResult, generate, PACKAGE_RUNTIME_IMPORT } from '../../emit/generate.js';
 import type { CliIo } from '../io.js';
 
 /** The default spec and output directory (relative to the working directory). */
@@ -28,8 +29,13 @@ export interface GenerateCommandOptions {
   typecheck?: boolean;
 }
 
-/** `runtime/wire/v1.js` relative to `outDir`, as an ESM specifier. */
+/**
+ * The wire runtime's specifier for code written to `outDir`: inside this repository (where
+ * `runtime/wire/v1.ts` is) the relative path to it, elsewhere the installed package's export
+ * `vibee-consensus/wire`.
+ */
 export function runtimeImportFor(outDir: string, cwd = process.cwd()): string {
+  if (!existsSync(path.resolve(cwd, 'runtime/wire/v1.ts'))) return PACKAGE_RUNTIME_IMPORT;
   const rel = path
     .relative(path.resolve(cwd, outDir), path.resolve(cwd, 'runtime/wire/v1.js'))
     .split(path.sep)
@@ -146,7 +152,7 @@ export function registerGenerateCommand(
     .option('--out <dir>', 'output directory', DEFAULT_OUT)
     .option(
       '--runtime-import <specifier>',
-      'module specifier of runtime/wire/v1.js from the output directory',
+      'module specifier of the wire runtime (default: vibee-consensus/wire; in this repository the path of runtime/wire/v1.js)',
     )
     .option('--allow-unknown-types', 'emit undefined type names as unknown (warning) instead of failing')
     .option('--no-typecheck', 'skip the in-memory type check of the emitted code')
