@@ -10,6 +10,7 @@ import { rangeAt, shiftRange } from './lower.js';
 import type { ConstantDef, EnumDef, PointerMap, RecordDef, SpecModel, TypeRef } from './model.js';
 import {
   camelCase,
+  IDENTIFIER_RULE,
   isIdentifier,
   pascalCase,
   RESERVED_TYPE_NAMES,
@@ -61,7 +62,12 @@ export function checkModel(
   // ---- names that become TypeScript declarations
   const checkDeclName = (name: string, what: string, pointer: string, typeName: boolean): boolean => {
     if (!isIdentifier(name)) {
-      report(VIB.INVALID_IDENTIFIER, `${what} '${name}' is not a valid TypeScript identifier`, pointer, true);
+      report(
+        VIB.INVALID_IDENTIFIER,
+        `${what} '${name}' is not a valid identifier (${IDENTIFIER_RULE})`,
+        pointer,
+        true,
+      );
       return false;
     }
     if (RESERVED_WORDS.has(name) || (typeName && RESERVED_TYPE_NAMES.has(name))) {
@@ -202,7 +208,7 @@ export function checkModel(
       if (!isIdentifier(tsName)) {
         report(
           VIB.INVALID_IDENTIFIER,
-          `field '${f.name}' of '${r.name}' converts to '${tsName}', not a valid TypeScript identifier`,
+          `field '${f.name}' of '${r.name}' converts to '${tsName}', not a valid identifier (${IDENTIFIER_RULE})`,
           f.pointer,
           true,
         );
@@ -474,7 +480,7 @@ export function checkModel(
     if (!isIdentifier(tsName)) {
       report(
         VIB.INVALID_IDENTIFIER,
-        `behaviour '${b.name}' converts to '${tsName}', not a valid TypeScript identifier`,
+        `behaviour '${b.name}' converts to '${tsName}', not a valid identifier (${IDENTIFIER_RULE})`,
         `${b.pointer}/name`,
       );
       continue;
@@ -497,7 +503,7 @@ export function checkModel(
       if (!isIdentifier(pn))
         report(
           VIB.INVALID_IDENTIFIER,
-          `parameter '${p.name}' of '${b.name}' converts to '${pn}', not a valid TypeScript identifier`,
+          `parameter '${p.name}' of '${b.name}' converts to '${pn}', not a valid identifier (${IDENTIFIER_RULE})`,
           `${p.pointer}/name`,
         );
       else if (RESERVED_WORDS.has(pn))

@@ -105,6 +105,9 @@ export const RESERVED_TYPE_NAMES: ReadonlySet<string> = new Set([
   'Date',
 ]);
 
+/** What `isIdentifier` accepts, in words (for diagnostics). */
+export const IDENTIFIER_RULE = "ASCII letters, digits, '_' or '$'; not starting with a digit";
+
 /** True when `s` is a syntactically valid (ASCII) identifier. */
 export function isIdentifier(s: string): boolean {
   return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(s);

@@ -124,7 +124,9 @@ const CASES: [string, string, string, string[]][] = [
     'VIB021',
     '  S: text\n',
     '  S: text\n  9LIVES: 3\n',
-    ["spec.vibee:9:3: error[VIB021]: constant '9LIVES' is not a valid TypeScript identifier"],
+    [
+      "spec.vibee:9:3: error[VIB021]: constant '9LIVES' is not a valid identifier (ASCII letters, digits, '_' or '$'; not starting with a digit)",
+    ],
   ],
   [
     'VIB022',
