@@ -366,7 +366,11 @@ async function clientVerb(verb: string, args: string[]): Promise<number> {
             stdio: 'inherit',
             env: { ...process.env, FENCE_TOKEN: lock.fenceToken.toString() },
           });
-          const onLost = () => child.kill('SIGTERM');
+          const onLost = () => {
+            const why = lock.signal.reason instanceof Error ? lock.signal.reason.message : 'lock lost';
+            err(`lock "${lock.name}" may no longer be held (${why}): stopping ${command[0]} with SIGTERM`);
+            child.kill('SIGTERM');
+          };
           lock.signal.addEventListener('abort', onLost, { once: true });
           // Our own SIGTERM/SIGINT/SIGHUP go to COMMAND; we release the lock once it ended (the
           // finally below), instead of dying with COMMAND orphaned and still running after the

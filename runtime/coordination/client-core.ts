@@ -157,7 +157,15 @@ export class CoordinationClientCore {
           .catch(() => undefined);
         throw signal.reason ?? new CoordinationError('ABORTED', 'lock wait aborted');
       }
-      return this.held(name, r.fenceToken, ttl, rtt);
+      // The lease runs from the grant, and all the client knows of the grant's time is that it came
+      // after the request went out: after a long server-side wait that bound leaves little or
+      // nothing of the lease (a wait longer than the TTL would abort the lock at once). A renewal
+      // counts it from the renewal instead.
+      const leaseRtt =
+        rtt > (ttl - this.drift - this.timeStep) / 2
+          ? await this.renewFresh(name, r.fenceToken, signal)
+          : rtt;
+      return this.held(name, r.fenceToken, ttl, leaseRtt);
     }
     // Queued: wait for the granting apply, or give up on abort (cancel server-side, and release if
     // the grant won the race).
@@ -198,6 +206,38 @@ export class CoordinationClientCore {
       );
     });
     return this.held(name, grant, ttl, rtt);
+  }
+
+  /**
+   * Renews a grant not yet handed out; resolves with the renewal's round trip (the lease counts
+   * from its sending). On failure or abort the grant is given back (best effort) and this rejects.
+   */
+  private async renewFresh(
+    name: string,
+    fenceToken: bigint,
+    signal: AbortSignal | undefined,
+  ): Promise<number> {
+    const giveBack = () =>
+      void this.o
+        .propose({ type: 'LockRelease', sessionId: this.o.sessionId, name, fenceToken })
+        .catch(() => undefined);
+    const sentAt = this.o.clock.now();
+    let r: CommandResult;
+    try {
+      r = await this.o.propose({ type: 'LockRenew', sessionId: this.o.sessionId, name, fenceToken });
+    } catch (e) {
+      giveBack();
+      throw e;
+    }
+    if (!r.ok) {
+      giveBack();
+      raise(r);
+    }
+    if (signal?.aborted) {
+      giveBack();
+      throw signal.reason ?? new CoordinationError('ABORTED', 'lock wait aborted');
+    }
+    return this.o.clock.now() - sentAt;
   }
 
   private held(name: string, fenceToken: bigint, ttlMs: number, rttMs: number): HeldLock {

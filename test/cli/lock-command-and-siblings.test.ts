@@ -46,6 +46,37 @@ describe('consensus lock -- COMMAND, and get with siblings', () => {
     rmSync(root, { recursive: true, force: true });
   });
 
+  it('a COMMAND that got the lock after waiting several TTLs runs to its end (it was killed at once)', async () => {
+    const heldFile = join(root, 'held');
+    const first = runCli([
+      'lock',
+      'slow',
+      '--ttl',
+      '500',
+      '--endpoints',
+      ep,
+      '--',
+      'sh',
+      '-c',
+      `touch ${heldFile}; sleep 1.5`,
+    ]);
+    await until('the first holder runs', () => existsSync(heldFile));
+    const second = await runCli([
+      'lock',
+      'slow',
+      '--ttl',
+      '500',
+      '--endpoints',
+      ep,
+      '--',
+      'sh',
+      '-c',
+      'sleep 0.3; echo finished',
+    ]);
+    expect((await first).code).toBe(0);
+    expect({ code: second.code, stdout: second.stdout.trim() }).toEqual({ code: 0, stdout: 'finished' });
+  });
+
   it('a COMMAND killed by a signal exits 128 + that signal (SIGKILL 137, SIGINT 130)', async () => {
     expect((await runCli(['lock', 'sig', '--endpoints', ep, '--', 'sh', '-c', 'kill -KILL $$'])).code).toBe(
       137,
