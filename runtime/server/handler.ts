@@ -530,6 +530,9 @@ export function createRequestHandler(o: RequestHandlerOptions): RequestHandler {
     const target = utf8d.decode(req.payload) || bestVoter(node);
     if (!target)
       return response(req.requestId, 'rejected', { errorCode: 'no_target', message: 'no other voter' });
+    // Already there: nothing to hand over (the core ignores a transfer to itself).
+    if (target === node.id && node.role === 'leader')
+      return response(req.requestId, 'ok', { leaderId: target, leaderAddress: o.addressOf(target) });
     try {
       node.transferLeadership(target);
     } catch (e) {

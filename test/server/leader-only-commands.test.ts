@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { CommandMessage } from '../../runtime/coordination/index.js';
-import { fakeLeader } from './fake-leader.js';
+import { fakeLeader, within } from './fake-leader.js';
 
 describe('commands only the leader commits', () => {
   const internal: CommandMessage[] = [
@@ -34,5 +34,33 @@ describe('commands only the leader commits', () => {
     const r = await w.send('', 0, { type: 'SessionOpen', sessionId: 's', clientId: '', ttlMs: 60_000 });
     expect(r.status).toBe('error');
     expect(r.message).toMatch(/client id must not be empty/);
+  });
+});
+
+describe('transfer_leader to the member that already leads', () => {
+  it('answers ok at once (it waited out the deadline and answered outcome unknown)', async () => {
+    const w = fakeLeader();
+    let transfers = 0;
+    (w.node as { transferLeadership(t: string): void }).transferLeadership = () => {
+      transfers++;
+    };
+    const r = await within(
+      w.handler.handle({
+        type: 'ClientRequest',
+        requestId: 1,
+        clientId: 'c',
+        sequence: 0,
+        kind: 'transfer_leader',
+        consistency: 'linearizable',
+        payload: new TextEncoder().encode('n1'),
+        deadlineMs: 5000,
+      }),
+      1000,
+    );
+    expect({ status: r.v?.status, leaderId: r.v?.leaderId, transfers }).toEqual({
+      status: 'ok',
+      leaderId: 'n1',
+      transfers: 0,
+    });
   });
 });
