@@ -112,10 +112,11 @@ async function serve(args: string[]): Promise<number> {
     throw new FlagError('--peers', 'with --join, must name the existing members (ID=HOST:PORT,...)');
   }
   const http = values.http ? parseHostPort('--http', values.http) : undefined;
-  const tlsFiles = parseTlsFlags(values);
-  if (values['tls-require-peer-id'] && !tlsFiles)
+  const requirePeerId = values['tls-require-peer-id'] as boolean;
+  const tlsFiles = parseTlsFlags(values, { id, requirePeerId });
+  if (requirePeerId && !tlsFiles)
     throw new FlagError('--tls-require-peer-id', 'needs --tls-cert, --tls-key and --tls-ca');
-  const tls = tlsFiles && { ...tlsFiles, requirePeerIdInCertificate: values['tls-require-peer-id'] };
+  const tls = tlsFiles && { ...tlsFiles, requirePeerIdInCertificate: requirePeerId };
   const level = values['log-level'] as string;
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level))
     throw new FlagError(
@@ -175,7 +176,9 @@ async function serve(args: string[]): Promise<number> {
       return;
     }
     try {
-      const cert = server.network.reloadTls(parseTlsFlags(values) as NonNullable<typeof tlsFiles>);
+      const cert = server.network.reloadTls(
+        parseTlsFlags(values, { id, requirePeerId }) as NonNullable<typeof tlsFiles>,
+      );
       logger.info(cert, 'TLS certificate reloaded (SIGHUP): new connections use it');
     } catch (e) {
       logger.error(

@@ -4,6 +4,7 @@
  * can print it and exit 2 without a stack trace. `parseTlsFlags` is the one that reads files.
  */
 import { readFileSync } from 'node:fs';
+import { describeTlsProblem, tlsMaterialProblem } from '../transport/tls-material.js';
 import type { TransportTlsOptions } from '../transport/types.js';
 
 /** A bad command-line flag or config value. The CLI prints `message` and exits with code 2. */
@@ -103,9 +104,14 @@ export interface TlsFlags {
 
 /**
  * Mutual TLS from the three file flags: all three or none (undefined: plain TCP). A missing or
- * unreadable file is a FlagError naming the flag and the file.
+ * unreadable file, or material that cannot work (not PEM, a key of another certificate, a CA file
+ * without a certificate, a certificate not valid now or, for a member with `requirePeerId`, not
+ * naming it) is a FlagError naming the flag and the file.
  */
-export function parseTlsFlags(values: TlsFlags): TransportTlsOptions | undefined {
+export function parseTlsFlags(
+  values: TlsFlags,
+  member?: { id: string; requirePeerId: boolean },
+): TransportTlsOptions | undefined {
   const names = ['tls-cert', 'tls-key', 'tls-ca'] as const;
   const given = names.filter((n) => values[n] !== undefined);
   if (given.length === 0) return undefined;
@@ -127,5 +133,16 @@ export function parseTlsFlags(values: TlsFlags): TransportTlsOptions | undefined
       );
     }
   };
-  return { cert: read('tls-cert'), key: read('tls-key'), ca: read('tls-ca') };
+  const material: TransportTlsOptions = {
+    cert: read('tls-cert'),
+    key: read('tls-key'),
+    ca: read('tls-ca'),
+    ...(member?.requirePeerId ? { requirePeerIdInCertificate: true } : {}),
+  };
+  const problem = tlsMaterialProblem(material, member?.id ?? '', Date.now());
+  if (problem !== null) {
+    const flag = `tls-${problem.part}` as const;
+    throw new FlagError(`--${flag}`, `${values[flag]}: ${describeTlsProblem(problem)}`);
+  }
+  return material;
 }

@@ -12,7 +12,7 @@
  * - Each direction uses its own connection: frames to P go on our outbound connection to P, frames
  *   from P arrive on P's outbound connection to us, identified by P's handshake.
  */
-import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
 import { type HandshakeRejectReason, TransportError } from './errors.js';
@@ -26,6 +26,7 @@ import {
   PROTOCOL_VERSION,
 } from './handshake.js';
 import { type Endpoint, openSocket, parseEndpoint, silentLogger } from './socket-util.js';
+import { certificateNames, describeTlsProblem, tlsMaterialProblem } from './tls-material.js';
 import type {
   ClientRequestHandler,
   PeerMetrics,
@@ -119,42 +120,6 @@ export function resolveLimits(l: TcpNetworkOptions['limits'] = {}): Limits {
     throw new RangeError('maxFrameBytes out of range');
   if (out.maxQueueFrames < 1 || out.maxQueueBytes < 1) throw new RangeError('queue bounds must be positive');
   return out;
-}
-
-/**
- * The names a certificate gives its holder: subject CNs and DNS subject alternative names (from
- * node's `CN` value(s) and `subjectAltName` text, the same for a peer's and our own certificate).
- */
-function certificateNames(cns: readonly string[], subjectAltName: string | undefined): string[] {
-  // Whole entries only ('DNS:x' inside a URI or a quoted value is no name).
-  const dns = [...(subjectAltName ?? '').matchAll(/(?:^|, )DNS:([^,"\s]+)(?=,|$)/g)].map(
-    (m) => m[1] as string,
-  );
-  return [...new Set([...cns, ...dns])];
-}
-
-/**
- * Why `material` cannot serve as this member's TLS identity (null when it can): the key does not
- * belong to the leaf certificate, the certificate is not valid at `nowMs`, or, with
- * `requirePeerIdInCertificate`, it does not name `nodeId` (our peers would refuse us).
- */
-function certificateProblem(
-  cert: X509Certificate,
-  material: TransportTlsOptions,
-  nodeId: string,
-  nowMs: number,
-): string | null {
-  if (!cert.checkPrivateKey(createPrivateKey(material.key)))
-    return 'the key does not belong to the certificate';
-  if (nowMs < Date.parse(cert.validFrom)) return `the certificate is not valid before ${cert.validFrom}`;
-  if (nowMs > Date.parse(cert.validTo)) return `the certificate expired ${cert.validTo}`;
-  if (material.requirePeerIdInCertificate) {
-    const cns = [...cert.subject.matchAll(/^CN=(.+)$/gm)].map((m) => m[1] as string);
-    const names = certificateNames(cns, cert.subjectAltName);
-    if (!names.includes(nodeId))
-      return `the certificate names ${names.join(', ') || 'nothing'}, not this member '${nodeId}' (requirePeerIdInCertificate)`;
-  }
-  return null;
 }
 
 /**
@@ -915,16 +880,12 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
         cert: material.cert,
         ca: material.ca,
       };
-      let cert: X509Certificate;
+      // Every check before anything changes (tls-material.ts).
+      const problem = tlsMaterialProblem(next, nodeId, Date.now());
+      if (problem !== null)
+        throw new TransportError('tls-config', `TLS material refused: ${describeTlsProblem(problem)}`);
+      const cert = new X509Certificate(next.cert);
       try {
-        // Every check before anything changes: node:tls parses the PEM (key, chain, CAs), then the
-        // key must belong to the certificate (createSecureContext lets an RSA key pass with an EC
-        // certificate), the certificate must be valid now, and name this member when peers
-        // check names.
-        tls.createSecureContext({ key: next.key, cert: next.cert, ca: next.ca });
-        cert = new X509Certificate(next.cert);
-        const problem = certificateProblem(cert, next, nodeId, Date.now());
-        if (problem !== null) throw new Error(problem);
         if (server) (server as tls.Server).setSecureContext({ key: next.key, cert: next.cert, ca: next.ca });
       } catch (e) {
         throw new TransportError('tls-config', `TLS material refused: ${(e as Error).message}`, { cause: e });

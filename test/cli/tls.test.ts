@@ -106,6 +106,54 @@ describe.skipIf(!OPENSSL)(
       expect(requireOnly.stderr).toMatch(/--tls-require-peer-id: needs --tls-cert/);
     });
 
+    it('unusable TLS files are refused at start-up (exit 2), naming the flag and the file', async () => {
+      const junk = join(root, 'junk.pem');
+      writeFileSync(junk, 'not a certificate\n');
+      const serveWith = (cert: string, key: string, ca: string, ...extra: string[]) =>
+        runServeExpectingExit(
+          join(root, 'bad-tls'),
+          '--tls-cert',
+          cert,
+          '--tls-key',
+          key,
+          '--tls-ca',
+          ca,
+          ...extra,
+        );
+      const file = (n: string) => join(certs.dir, n);
+      const cases: [Promise<{ code: number; stderr: string }>, RegExp][] = [
+        // Before: a junk CA started a member that then refused every handshake.
+        [
+          serveWith(file('n0.crt'), file('n0.key'), junk),
+          /--tls-ca: \S*junk\.pem: the CA file holds no PEM certificate/,
+        ],
+        // Before: raw OpenSSL text, exit 1.
+        [
+          serveWith(junk, file('n0.key'), file('ca.crt')),
+          /--tls-cert: \S*junk\.pem: the certificate is not a PEM certificate/,
+        ],
+        [
+          serveWith(file('n0.crt'), junk, file('ca.crt')),
+          /--tls-key: \S*junk\.pem: the key is not a PEM private key/,
+        ],
+        [
+          serveWith(file('n0.crt'), file('n1.key'), file('ca.crt')),
+          /--tls-key: \S*n1\.key: the key does not belong/,
+        ],
+        [
+          serveWith(file('n0.crt'), file('n0.key'), file('ca.crt'), '--tls-require-peer-id'),
+          /--tls-cert: \S*n0\.crt: the certificate names n0.*not this member 'x'/,
+        ],
+      ];
+      for (const [run, message] of cases) {
+        const r = await run;
+        expect({ code: r.code, message: message.test(r.stderr) }, r.stderr).toEqual({
+          code: 2,
+          message: true,
+        });
+      }
+    });
+
     it('SIGHUP reloads rotated certificate files: new connections use them; unusable files are refused and the old ones stay', async () => {
       const logged = async (p: ServeProc, from: number, text: string) => {
         const deadline = Date.now() + 10_000;
