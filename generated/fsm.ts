@@ -10,7 +10,7 @@ import type { NodeRole, LockState, BarrierState, ProposalStatus } from './enums.
 export type NodeRoleMachineState = NodeRole;
 
 /** Events of NodeRoleMachine. */
-export type NodeRoleMachineEvent = 'election_timeout' | 'election_timeout_no_pre_vote' | 'timeout_now' | 'pre_vote_quorum' | 'higher_term' | 'leader_seen' | 'vote_quorum' | 'quorum_lost' | 'removed' | 'transfer_done';
+export type NodeRoleMachineEvent = 'election_timeout' | 'election_timeout_no_pre_vote' | 'timeout_now' | 'pre_vote_quorum' | 'higher_term' | 'leader_seen' | 'vote_quorum' | 'quorum_lost' | 'storage_stalled' | 'removed' | 'transfer_done';
 
 /** Roles change only through this machine (pre-vote, then a real election). */
 export const NODE_ROLE_MACHINE_TRANSITIONS: readonly TransitionSpec<NodeRoleMachineState, NodeRoleMachineEvent>[] = Object.freeze([
@@ -28,6 +28,7 @@ export const NODE_ROLE_MACHINE_TRANSITIONS: readonly TransitionSpec<NodeRoleMach
   { from: 'candidate', to: 'follower', on: 'leader_seen' },
   { from: 'leader', to: 'follower', on: 'higher_term' },
   { from: 'leader', to: 'follower', on: 'quorum_lost' },
+  { from: 'leader', to: 'follower', on: 'storage_stalled' },
   { from: 'leader', to: 'follower', on: 'removed' },
   { from: 'leader', to: 'follower', on: 'transfer_done' },
   { from: 'follower', to: 'follower', on: 'higher_term' },

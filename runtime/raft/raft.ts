@@ -422,7 +422,7 @@ export class Raft {
   private becomeFollower(
     term: number,
     leader: string | null,
-    reason: 'higher_term' | 'leader_seen' | 'quorum_lost' | 'removed' | 'transfer_done',
+    reason: 'higher_term' | 'leader_seen' | 'quorum_lost' | 'storage_stalled' | 'removed' | 'transfer_done',
   ): void {
     if (term > this.term) {
       this.term = term;
@@ -797,7 +797,7 @@ export class Raft {
    * MAX_SYNC_STALL_MS, so it cannot make progress); a no-op in any other role.
    */
   stepDown(): void {
-    if (this.role === 'leader') this.becomeFollower(this.term, null, 'quorum_lost');
+    if (this.role === 'leader') this.becomeFollower(this.term, null, 'storage_stalled');
   }
 
   // ------------------------------------------------------------------ leadership transfer

@@ -509,6 +509,7 @@ export function createRequestHandler(o: RequestHandlerOptions): RequestHandler {
       lastIndex: s.lastIndex,
       snapshotIndex: s.snapshotIndex,
       waitingRequests: waitingCount,
+      syncStalls: s.syncStalls,
       members: [
         ...voters.map((id) => ({
           id,

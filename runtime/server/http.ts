@@ -61,6 +61,11 @@ export function createMetricsRegistry(src: MetricsSources): {
     ],
     ['consensus_elections_total', 'Elections started by this member', () => src.counters().elections],
     [
+      'consensus_sync_stalls_total',
+      'Step-downs of this member as leader because a log save stalled past maxSyncStallMs',
+      () => st().syncStalls,
+    ],
+    [
       'consensus_dedup_hits_total',
       'Retried commands answered from the exactly-once cache',
       () => src.counters().duplicates,

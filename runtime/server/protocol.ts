@@ -33,6 +33,8 @@ export interface ServerStatus {
   snapshotIndex: number;
   /** Requests this member holds open until an event decides them (queued locks, barriers, campaigns). */
   waitingRequests: number;
+  /** Times this member, as leader, stepped down because a log save stalled (maxSyncStallMs). */
+  syncStalls: number;
   members: { id: string; role: 'voter' | 'learner'; address: string | null; match: number | null }[];
 }
 

@@ -58,6 +58,7 @@ describe('single member: embedded client and the HTTP endpoint', () => {
     for (const name of [
       'consensus_proposals_total',
       'consensus_elections_total',
+      'consensus_sync_stalls_total',
       'consensus_transport_bytes_in_total',
     ])
       expect(m).toContain(`# TYPE ${name} counter`);

@@ -48,6 +48,7 @@ describe('a leader whose storage stalls', () => {
       await until('the stalled leader to step down', () => oldLeader.node.status().role !== 'leader');
       const steppedDownAfter = performance.now() - stalledAt;
       expect(oldLeader.node.status().syncStalls).toBe(1);
+      expect(oldLeader.status().syncStalls).toBe(1); // what /status and `consensus status --json` show
       expect(steppedDownAfter).toBeGreaterThanOrEqual(MAX_SYNC_STALL_MS);
       const newLeader = await until('a new leader', () =>
         c.servers.find((s): s is Server => !!s && s !== oldLeader && s.node.status().role === 'leader'),

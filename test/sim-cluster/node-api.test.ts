@@ -186,6 +186,7 @@ describe('storage stalls', () => {
     const ids = ['a', 'b', 'c'];
     const hang = new Set<string>();
     const nodes = new Map<string, RaftNode>();
+    const roleEvents: string[] = [];
     for (const id of ids) {
       const env = world.createEnv(id);
       const inner = new SimpleLogStore(env.fs);
@@ -195,9 +196,14 @@ describe('storage stalls', () => {
         saveSnapshot: (s, r) => inner.saveSnapshot(s, r),
         compact: (i) => inner.compact(i),
       };
-      void createNode({ id, peers: ids, env, logStore: store, config: { maxSyncStallMs: 60 } }).then((n) =>
-        nodes.set(id, n),
-      );
+      void createNode({
+        id,
+        peers: ids,
+        env,
+        logStore: store,
+        config: { maxSyncStallMs: 60 },
+        observer: { onRoleChange: (who, t) => roleEvents.push(`${who}:${t.from}->${t.to}:${t.event}`) },
+      }).then((n) => nodes.set(id, n));
     }
     await world.runFor(3000, { stopWhen: () => [...nodes.values()].some((n) => n.raft.role === 'leader') });
     const leader = [...nodes.values()].find((n) => n.raft.role === 'leader') as RaftNode;
@@ -210,6 +216,8 @@ describe('storage stalls', () => {
     await world.runFor(100);
     expect(leader.raft.role).not.toBe('leader');
     expect(leader.status().syncStalls).toBe(1);
+    // Its own event, so logs and traces tell a stalled disk from a lost quorum.
+    expect(roleEvents).toContain(`${leader.id}:leader->follower:storage_stalled`);
     for (const n of nodes.values()) n.stop();
   });
 });
