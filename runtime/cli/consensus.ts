@@ -336,12 +336,12 @@ async function clientVerb(verb: string, args: string[]): Promise<number> {
         const value = r.value ? utf8d.decode(r.value) : null;
         // Concurrent versions kept for the application (application_callback) are a value too.
         const siblings = r.siblings.map((s) => utf8d.decode(s));
-        show(value ?? (siblings.length > 0 ? siblings.join('\n') : '(not found)'), {
-          key: positionals[0],
-          value,
-          siblings,
-        });
-        return value === null && siblings.length === 0 ? EXIT.failed : EXIT.ok;
+        const absent = value === null && siblings.length === 0;
+        // An absent key prints nothing on stdout (`v=$(consensus get k)` stays empty); --json
+        // still prints its object there.
+        if (absent && !json) err(`${positionals[0]}: not found`);
+        else show(value ?? siblings.join('\n'), { key: positionals[0], value, siblings });
+        return absent ? EXIT.failed : EXIT.ok;
       });
     }
     case 'del':

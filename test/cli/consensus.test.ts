@@ -32,7 +32,10 @@ describe('consensus CLI against a 3-process cluster', () => {
     expect(g.code).toBe(0);
     expect(JSON.parse(g.stdout).value).toBe('hello');
     expect((await runCli(['del', 'greeting', '--endpoints', eps])).code).toBe(0);
-    expect((await runCli(['get', 'greeting', '--endpoints', eps])).code).toBe(1);
+    // Absent: exit 1, nothing on stdout (`v=$(consensus get k)` stays empty), the reason on stderr.
+    const absent = await runCli(['get', 'greeting', '--endpoints', eps]);
+    expect({ code: absent.code, stdout: absent.stdout }).toEqual({ code: 1, stdout: '' });
+    expect(absent.stderr).toContain('greeting: not found');
     const s = await runCli(['status', '--endpoints', eps, '--json']);
     expect(s.code).toBe(0);
     const st = JSON.parse(s.stdout);
