@@ -488,7 +488,11 @@ export async function main(argv: string[]): Promise<number> {
       return EXIT.usage;
     }
     if (e instanceof UnreachableError) {
-      err(`no endpoint reachable: ${e.message}`);
+      err(
+        e.reason === 'no_leader'
+          ? `cluster unavailable: ${e.message}`
+          : `no endpoint reachable: ${e.message}`,
+      );
       return EXIT.unreachable;
     }
     if (e instanceof IndeterminateError) {

@@ -193,6 +193,8 @@ async function retrying(
 ): Promise<ClientResponse> {
   let maybeApplied = false;
   let lastProblem = 'no attempt made';
+  /** The last failure was a member's answer that it does not lead and knows no leader. */
+  let leaderless = false;
   let failures = 0;
   let redirects = 0;
   let unreachable = 0;
@@ -204,6 +206,11 @@ async function retrying(
         throw new IndeterminateError(`${why}; the ${req.kind} may have been applied (${lastProblem})`);
       if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
       if (sleepers.closed) throw new CoordinationError('CLOSED', 'client closed');
+      if (leaderless)
+        throw new UnreachableError(
+          `${why}: no leader: the members answer but none leads (is a majority of the voters up?); last answer: ${lastProblem}`,
+          'no_leader',
+        );
       throw new UnreachableError(`${why}: ${lastProblem}`);
     }
     let res: ClientResponse | null = null;
@@ -218,6 +225,7 @@ async function retrying(
       if (!(e instanceof TransportError)) throw e;
       if (e.sent) maybeApplied = true;
       lastProblem = e.message;
+      leaderless = false;
       onFailure(null, at);
       redirects = 0;
       // Nothing reached that member (refused, reset during connect): try the next one at once.
@@ -239,6 +247,7 @@ async function retrying(
       // hold it and a later leader commit it (Raft paper, figure 8): possibly applied.
       if (res.status === 'indeterminate' || dropped) maybeApplied = true;
       lastProblem = `${res.status}${res.errorCode ? ` ${res.errorCode}` : ''}${res.message ? `: ${res.message}` : ''}`;
+      leaderless = res.status === 'not_leader' && !res.leaderAddress && !res.leaderId;
       onFailure(res, at);
       // A known leader other than the member just asked: follow at once.
       if (

@@ -16,9 +16,15 @@ export class IndeterminateError extends CoordinationError {
 
 /** No endpoint answered (nothing was sent anywhere, so nothing was applied). */
 export class UnreachableError extends CoordinationError {
-  constructor(message: string) {
+  /**
+   * `no_leader`: members answered, but the last that did neither led nor knew a leader (no quorum,
+   * or an election under way); `no_endpoint`: no member could be asked at all, or none answered.
+   */
+  readonly reason: 'no_endpoint' | 'no_leader';
+  constructor(message: string, reason: 'no_endpoint' | 'no_leader' = 'no_endpoint') {
     super('UNREACHABLE', message);
     this.name = 'UnreachableError';
+    this.reason = reason;
   }
 }
 
