@@ -61,6 +61,11 @@ const RETRY = new Set(['not_leader', 'busy', 'indeterminate']);
 
 /** Request kinds that change something: an attempt with an unknown outcome may have applied. */
 const MUTATING = new Set<string>(['command', 'conf_change', 'transfer_leader']);
+/**
+ * Handshake refusals that a retry cannot change: the member is in another cluster or speaks
+ * another protocol version, or the endpoint does not speak this protocol (an HTTP port).
+ */
+const DEFINITE_REFUSALS: ReadonlySet<string> = new Set(['cluster', 'version', 'bad-magic']);
 
 /** Resolves after `ms` on `clock`, or at once when `signal` aborts. */
 export function clockSleep(clock: Clock, ms: number, ...signals: (AbortSignal | undefined)[]): Promise<void> {
@@ -198,6 +203,8 @@ async function retrying(
   let failures = 0;
   let redirects = 0;
   let unreachable = 0;
+  /** Endpoints that refused the handshake for good (another cluster or version, not our protocol). */
+  const refusedBy = new Set<string | null>();
   for (;;) {
     const remaining = Math.floor(opts.deadline - clock.now());
     if (opts.signal?.aborted || sleepers.closed || remaining <= 0) {
@@ -226,6 +233,12 @@ async function retrying(
       if (e.sent) maybeApplied = true;
       lastProblem = e.message;
       leaderless = false;
+      if (e.code === 'handshake-rejected' && e.reason && DEFINITE_REFUSALS.has(e.reason)) {
+        refusedBy.add(at.target);
+        // Every endpoint refuses us for a reason that retrying cannot change: say so now.
+        if (refusedBy.size >= endpoints && !maybeApplied)
+          throw new UnreachableError(`every endpoint refused the connection: ${lastProblem}`);
+      }
       onFailure(null, at);
       redirects = 0;
       // Nothing reached that member (refused, reset during connect): try the next one at once.

@@ -102,6 +102,15 @@ export function createTcpClientConnection(options: TcpClientOptions): TcpClientC
       });
       s.on('data', (chunk: Buffer) => {
         try {
+          // An HTTP server's answer (its 400 to our binary hello), not a length prefix of 1.2 GB.
+          if (!ready && decoder.bufferedBytes === 0 && chunk.subarray(0, 5).toString('latin1') === 'HTTP/')
+            return settle(
+              new TransportError(
+                'handshake-rejected',
+                `${options.endpoint} answers in HTTP: is it a member's --http port? Clients use its --listen port`,
+                { reason: 'bad-magic' },
+              ),
+            );
           decoder.append(chunk);
           for (let f = decoder.next(); f !== null; f = decoder.next()) {
             if (!ready) {

@@ -324,7 +324,10 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
           `'${hello.senderId}' is not a member known to '${nodeId}' (known: ${[...peers.keys()].join(', ')})`,
         ];
     } else if (hello.clusterId !== '' && hello.clusterId !== clusterId) {
-      return ['cluster', `client '${hello.senderId}' expects cluster '${hello.clusterId}'`];
+      return [
+        'cluster',
+        `client '${hello.senderId}' expects cluster '${hello.clusterId}', this is '${clusterId}'`,
+      ];
     }
     return null;
   }
