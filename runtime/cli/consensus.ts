@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
-import { parseArgs } from 'node:util';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import pino from 'pino';
 import {
   CONF_CHANGE_TYPE_VALUES,
@@ -43,7 +43,7 @@ export const EXIT = { ok: 0, failed: 1, usage: 2, unreachable: 3, indeterminate:
 
 const USAGE = `usage: consensus <command> [flags]   (--version: the package and wire protocol versions)
   demo [--json] [--keep]    (a real 3-member cluster, narrated and verified)
-  bench [--etcd HOST:PORT,...] [--json FILE] [--plot FILE.svg] [--workloads id,...] [--scale X]
+  bench [--etcd HOST:PORT,...] [--json FILE] [--plot FILE.svg] [--workloads id,...] [--scale X] [--rounds K]
   serve --id ID --listen HOST:PORT --peers ID=HOST:PORT,... --data DIR [--http HOST:PORT] [--join]
         [--cluster-id ID] [--config FILE] [--log-level LEVEL]
         [--tls-cert FILE --tls-key FILE --tls-ca FILE [--tls-require-peer-id]]
@@ -54,9 +54,30 @@ const USAGE = `usage: consensus <command> [flags]   (--version: the package and 
   transfer-leader ID
 client verbs take --endpoints HOST:PORT,... [--json] [--timeout MS] [--cluster-id ID]
   [--tls-cert FILE --tls-key FILE --tls-ca FILE] (mutual TLS, when the members serve it)
-exit codes: 0 ok, 1 failed, 2 bad flags, 3 no endpoint reachable, 4 indeterminate`;
+exit codes: 0 ok, 1 failed, 2 bad flags, 3 no endpoint reachable or no leader, 4 indeterminate`;
 
 class UsageError extends Error {}
+
+/**
+ * `parseArgs` (strict, positionals allowed) that also refuses a flag given twice (parseArgs keeps
+ * the last, so `--id a --id b` ran as b), and says which flags the command line actually gave.
+ */
+function parseFlags<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O) {
+  const { values, positionals, tokens } = parseArgs({
+    args,
+    options,
+    strict: true,
+    allowPositionals: true,
+    tokens: true,
+  });
+  const given = new Set<string>();
+  for (const t of tokens) {
+    if (t.kind !== 'option') continue;
+    if (given.has(t.name)) throw new FlagError(`--${t.name}`, 'is given more than once');
+    given.add(t.name);
+  }
+  return { values, positionals, given };
+}
 
 const out = (s: string) => process.stdout.write(`${s}\n`);
 const err = (s: string) => process.stderr.write(`consensus: ${s}\n`);
@@ -79,25 +100,20 @@ const CLIENT_FLAGS = {
 } as const;
 
 async function serve(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    strict: true,
-    allowPositionals: true,
-    options: {
-      id: { type: 'string' },
-      listen: { type: 'string' },
-      peers: { type: 'string' },
-      data: { type: 'string' },
-      http: { type: 'string' },
-      join: { type: 'boolean', default: false },
-      'cluster-id': { type: 'string' },
-      config: { type: 'string' },
-      'log-level': { type: 'string', default: 'info' },
-      'tls-cert': { type: 'string' },
-      'tls-key': { type: 'string' },
-      'tls-ca': { type: 'string' },
-      'tls-require-peer-id': { type: 'boolean', default: false },
-    },
+  const { values, positionals } = parseFlags(args, {
+    id: { type: 'string' },
+    listen: { type: 'string' },
+    peers: { type: 'string' },
+    data: { type: 'string' },
+    http: { type: 'string' },
+    join: { type: 'boolean', default: false },
+    'cluster-id': { type: 'string' },
+    config: { type: 'string' },
+    'log-level': { type: 'string', default: 'info' },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
+    'tls-ca': { type: 'string' },
+    'tls-require-peer-id': { type: 'boolean', default: false },
   });
   if (positionals.length > 0) throw new UsageError(`serve takes no arguments, got ${positionals.join(' ')}`);
   for (const f of ['id', 'listen', 'data'] as const)
@@ -265,8 +281,22 @@ async function serve(args: string[]): Promise<number> {
 
 type ClientValues = ReturnType<typeof parseClientArgs>['values'];
 
-function parseClientArgs(args: string[]) {
-  return parseArgs({ args, strict: true, allowPositionals: true, options: CLIENT_FLAGS });
+/** Flags every client verb takes. */
+const COMMON_CLIENT_FLAGS = ['endpoints', 'json', 'timeout', 'cluster-id', 'tls-cert', 'tls-key', 'tls-ca'];
+/** The flags a client verb takes beyond the common ones (a flag of another verb is refused). */
+const VERB_FLAGS: Readonly<Record<string, readonly string[]>> = {
+  get: ['consistency'],
+  lock: ['ttl', 'wait'],
+  barrier: ['participants', 'threshold'],
+  members: ['voter'],
+};
+
+function parseClientArgs(verb: string, args: string[]) {
+  const parsed = parseFlags(args, CLIENT_FLAGS);
+  const allowed = new Set([...COMMON_CLIENT_FLAGS, ...(VERB_FLAGS[verb] ?? [])]);
+  for (const flag of parsed.given)
+    if (!allowed.has(flag)) throw new FlagError(`--${flag}`, `does not apply to ${verb}`);
+  return parsed;
 }
 
 async function withClient(values: ClientValues, fn: (c: Client) => Promise<number>): Promise<number> {
@@ -296,7 +326,10 @@ async function clientVerb(verb: string, args: string[]): Promise<number> {
   // `lock NAME [flags] -- COMMAND...`: everything after `--` is the command.
   const dd = args.indexOf('--');
   const command = verb === 'lock' && dd >= 0 ? args.slice(dd + 1) : [];
-  const { values, positionals } = parseClientArgs(verb === 'lock' && dd >= 0 ? args.slice(0, dd) : args);
+  const { values, positionals } = parseClientArgs(
+    verb,
+    verb === 'lock' && dd >= 0 ? args.slice(0, dd) : args,
+  );
   const json = values.json;
   const show = (human: string, obj: unknown) =>
     out(json ? JSON.stringify(obj, (_k, x) => (typeof x === 'bigint' ? x.toString() : x)) : human);
@@ -466,9 +499,16 @@ async function clientVerb(verb: string, args: string[]): Promise<number> {
 export async function main(argv: string[]): Promise<number> {
   const [verb, ...rest] = argv;
   try {
-    if (!verb || verb === '--help' || verb === 'help') {
+    if (!verb) {
       out(USAGE);
-      return verb ? EXIT.ok : EXIT.usage;
+      return EXIT.usage;
+    }
+    // `--help`/`-h` anywhere before a lock's `--`: the usage, whatever else the line says.
+    const dashes = argv.indexOf('--');
+    const flags = dashes >= 0 ? argv.slice(0, dashes) : argv;
+    if (verb === 'help' || flags.some((a) => a === '--help' || a === '-h')) {
+      out(USAGE);
+      return EXIT.ok;
     }
     if (verb === '--version' || verb === 'version') {
       out(versionLine('consensus'));

@@ -115,6 +115,56 @@ describe('consensus CLI against a 3-process cluster', () => {
     expect(v.stdout.trim()).toBe(`consensus ${version} (vibee-consensus, wire protocol v1)`);
   });
 
+  it('a flag given twice, or one that belongs to another verb, exits 2 naming it (it was silently dropped)', async () => {
+    const twice = await runCli([
+      'serve',
+      '--id',
+      'x',
+      '--id',
+      'y',
+      '--listen',
+      '127.0.0.1:0',
+      '--data',
+      root,
+    ]);
+    expect({ code: twice.code, named: /--id: is given more than once/.test(twice.stderr) }).toEqual({
+      code: 2,
+      named: true,
+    });
+    const ttl = await runCli(['put', 'k', 'v', '--ttl', '100', '--endpoints', eps]);
+    expect({ code: ttl.code, named: /--ttl: does not apply to put/.test(ttl.stderr) }).toEqual({
+      code: 2,
+      named: true,
+    });
+    const endpoints = await runCli(['get', 'k', '--endpoints', eps, '--endpoints', eps]);
+    expect(endpoints.code).toBe(2);
+  });
+
+  it('--help and -h print the usage and exit 0, for every command', async () => {
+    for (const args of [['-h'], ['--help'], ['serve', '--help'], ['put', '-h'], ['bench', '--help']]) {
+      const r = await runCli(args);
+      expect({ args, code: r.code, usage: r.stdout.startsWith('usage: consensus') }).toEqual({
+        args,
+        code: 0,
+        usage: true,
+      });
+    }
+    // After a lock's `--` it belongs to COMMAND.
+    const lock = await runCli([
+      'lock',
+      'h',
+      '--endpoints',
+      eps,
+      '--',
+      'sh',
+      '-c',
+      'echo "$1"',
+      'sh',
+      '--help',
+    ]);
+    expect({ code: lock.code, stdout: lock.stdout.trim() }).toEqual({ code: 0, stdout: '--help' });
+  });
+
   it('errors: bad flags exit 2, unreachable endpoints exit 3, a bad demo flag exits 2', async () => {
     expect((await runCli(['put', 'k', '--endpoints', eps])).code).toBe(2);
     expect((await runCli(['get', 'k', '--endpoints', 'nonsense'])).code).toBe(2);

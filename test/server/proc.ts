@@ -65,7 +65,8 @@ export interface ServeProc {
 
 /** Spawns `consensus serve`; resolves once it prints its listening line (or rejects if it exits). */
 export function spawnServe(id: string, args: string[]): Promise<ServeProc> {
-  const proc = spawn(process.execPath, [BIN, 'serve', '--id', id, '--log-level', 'warn', ...args], {
+  const level = args.includes('--log-level') ? [] : ['--log-level', 'warn'];
+  const proc = spawn(process.execPath, [BIN, 'serve', '--id', id, ...level, ...args], {
     cwd: ROOT,
   });
   let err = '';
