@@ -423,9 +423,12 @@ function emitConfig(
       {
         code: exprToTs(e, (n) => (byField.has(n) ? `c.${byField.get(n)}` : n)),
         field: byField.get(first) ?? '',
-        text: templateText(c.expr),
+        // In the names the user writes (the config keys), not the spec's snake_case.
+        text: templateText(exprToTs(e, (n) => byField.get(n) ?? n).replace(/^\((.*)\)$/, '$1')),
         values: names
-          .map((n) => `${templateText(n)} = \${${byField.has(n) ? `c.${byField.get(n)}` : n}}`)
+          .map(
+            (n) => `${templateText(byField.get(n) ?? n)} = \${${byField.has(n) ? `c.${byField.get(n)}` : n}}`,
+          )
           .join(', '),
       },
     ];

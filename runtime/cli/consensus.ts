@@ -173,8 +173,9 @@ async function serve(args: string[]): Promise<number> {
   try {
     config = validateConsensusConfig(merged);
   } catch (e) {
-    if (e instanceof ConfigError) throw new FlagError('--config', e.message);
-    throw e;
+    if (!(e instanceof ConfigError)) throw e;
+    // The generated validator knows the Raft keys; conflictRules is read here, before it.
+    throw new FlagError('--config', e.message.replace(/\(known: (.*)\)$/, '(known: $1, conflictRules)'));
   }
   const clusterId = values['cluster-id'] ?? (fileCfg.clusterId as string | undefined) ?? 'vibee';
   const logger = pino({ level, base: { node: id } }, pino.destination(2));

@@ -56,6 +56,33 @@ describe('consensus serve refuses bad start-up input with exit 2', () => {
     });
   }
 
+  it('--config errors speak the config keys: a typo lists conflictRules among the known keys, a constraint names camelCase keys', async () => {
+    const run = async (name: string, cfg: object) => {
+      const file = join(root, `${name}.json`);
+      writeFileSync(file, JSON.stringify(cfg));
+      return serveOutcome([
+        '--id',
+        'x',
+        '--listen',
+        '127.0.0.1:0',
+        '--data',
+        join(root, name),
+        '--config',
+        file,
+      ]);
+    };
+    const typo = await run('typo', { electionTimeoutMinMS: 100 });
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toMatch(
+      /config\.electionTimeoutMinMS: unknown key \(known: .*electionTimeoutMinMs.*, conflictRules\)/,
+    );
+    const bad = await run('constraint', { electionTimeoutMinMs: 500, electionTimeoutMaxMs: 400 });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(
+      /constraint violated: electionTimeoutMinMs < electionTimeoutMaxMs \(electionTimeoutMinMs = 500/,
+    );
+  });
+
   it('a data dir written by member a is refused when started as member b', async () => {
     const dir = join(root, 'data-a');
     const [pa, pb] = await freePorts(2);

@@ -50,7 +50,7 @@ describe('a constant change flows into runtime behaviour', () => {
     // heartbeat * 2 < election_timeout_min: a 90 ms minimum is fine with 40 ms heartbeats, not with 50.
     expect(config.validateConsensusConfig({ electionTimeoutMinMs: 90 }).electionTimeoutMinMs).toBe(90);
     expect(() => committed.validateConsensusConfig({ electionTimeoutMinMs: 90 })).toThrow(
-      /heartbeat_interval_ms \* 2 < election_timeout_min_ms \(heartbeat_interval_ms = 50, election_timeout_min_ms = 90\)/,
+      /\(heartbeatIntervalMs \* 2\) < electionTimeoutMinMs \(heartbeatIntervalMs = 50, electionTimeoutMinMs = 90\)/,
     );
   });
 

@@ -24,7 +24,7 @@ describe('consensus serve --config reaches the member', () => {
   it('maxSyncStallMs must stay above the heartbeat interval', () => {
     expect(nodeConfigOf(validateConsensusConfig({ maxSyncStallMs: 500 })).maxSyncStallMs).toBe(500);
     expect(() => validateConsensusConfig({ maxSyncStallMs: 20, heartbeatIntervalMs: 50 })).toThrow(
-      /config\.maxSyncStallMs: constraint violated: max_sync_stall_ms > heartbeat_interval_ms/,
+      /config\.maxSyncStallMs: constraint violated: maxSyncStallMs > heartbeatIntervalMs/,
     );
   });
 });
