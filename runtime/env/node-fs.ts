@@ -255,7 +255,14 @@ export function createDurableDirSync(dir: string): void {
   let first = resolvePath(dir);
   if (existsSync(first)) return;
   while (!existsSync(dirname(first)) && dirname(first) !== first) first = dirname(first);
-  mkdirSync(dir, { recursive: true });
+  // One level at a time, not `recursive: true`: Node's recursive mkdir retries forever where a
+  // parent refuses new entries with ENOENT (under /proc), at full CPU and deaf to SIGTERM.
+  const missing: string[] = [];
+  for (let d = resolvePath(dir); ; d = dirname(d)) {
+    missing.unshift(d);
+    if (d === first) break;
+  }
+  for (const d of missing) mkdirSync(d);
   // Every created directory's entry lives in its parent: sync from the deepest up to the parent
   // of the first one created (which existed before).
   for (let d = resolvePath(dir); ; d = dirname(d)) {

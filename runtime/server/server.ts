@@ -29,7 +29,7 @@ import type {
   TransportLogger,
   TransportTlsOptions,
 } from '../transport/types.js';
-import { claimDataDir } from './data-dir.js';
+import { claimDataDir, DataDirError } from './data-dir.js';
 import { DedupStateMachine } from './envelope.js';
 import {
   addressResolver,
@@ -141,7 +141,11 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
       'join: peers must name the existing members (ID=HOST:PORT): a joining member cannot answer a leader it has no address for',
     );
   const clusterId = opts.clusterId ?? 'vibee';
-  createDurableDirSync(opts.dataDir);
+  try {
+    createDurableDirSync(opts.dataDir);
+  } catch (e) {
+    throw new DataDirError(`cannot create the data directory ${opts.dataDir}: ${(e as Error).message}`);
+  }
   // Before anything reads the WAL: it must be this member's, and nobody else's right now.
   const unclaim = claimDataDir(opts.dataDir, opts.id, clusterId);
   const clock = createRealClock();

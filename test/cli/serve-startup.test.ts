@@ -3,7 +3,7 @@
  * message naming the flag, then the usage)".
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -81,6 +81,22 @@ describe('consensus serve refuses bad start-up input with exit 2', () => {
     expect(bad.stderr).toMatch(
       /constraint violated: electionTimeoutMinMs < electionTimeoutMaxMs \(electionTimeoutMinMs = 500/,
     );
+  });
+
+  it('a --data that cannot be created exits 2 naming --data (under a file; under /proc it spun forever)', async () => {
+    const file = join(root, 'a-file');
+    writeFileSync(file, 'x');
+    const dirs = [join(file, 'sub'), ...(existsSync('/proc/self') ? ['/proc/vibee-no-such/data'] : [])];
+    for (const dir of dirs) {
+      const r = await serveOutcome(['--id', 'x', '--listen', '127.0.0.1:0', '--data', dir]);
+      expect({ dir, code: r.code, named: /--data: cannot create the data directory/.test(r.stderr) }).toEqual(
+        {
+          dir,
+          code: 2,
+          named: true,
+        },
+      );
+    }
   });
 
   it('a data dir written by member a is refused when started as member b', async () => {
