@@ -527,6 +527,21 @@ export function createRequestHandler(o: RequestHandlerOptions): RequestHandler {
     };
   }
 
+  /**
+   * The member other than `id` that listens on `address`, or null. (Adding a member at another's
+   * address is accepted by Raft, but that member then refuses every connection meant for the new
+   * one, and logs it, until the entry is removed.)
+   */
+  function memberAt(address: string, id: string): string | null {
+    const s = node.status();
+    for (const m of [...s.config.voters, ...s.config.votersOutgoing, ...s.config.learners]) {
+      if (m === id) continue;
+      const at = s.config.addresses.find((a) => a.id === m)?.address ?? o.addressOf(m);
+      if (at === address) return m;
+    }
+    return null;
+  }
+
   async function transfer(req: ClientRequest): Promise<ClientResponse> {
     const target = utf8d.decode(req.payload) || bestVoter(node);
     if (!target)
@@ -568,6 +583,12 @@ export function createRequestHandler(o: RequestHandlerOptions): RequestHandler {
     if (req.kind === 'conf_change') {
       try {
         const cc = decodeConfChange(req.payload);
+        const taken = cc.address ? memberAt(cc.address, cc.nodeId) : null;
+        if (taken !== null)
+          return response(req.requestId, 'rejected', {
+            errorCode: 'conf_change_invalid',
+            message: `${cc.address} is the address of member ${taken}, not of a new member ${cc.nodeId}`,
+          });
         const r = await withDeadline(node.changeMembership(cc), req.deadlineMs);
         if (r === 'deadline' || r === 'closed')
           return response(req.requestId, r === 'deadline' ? 'timeout' : 'indeterminate', {

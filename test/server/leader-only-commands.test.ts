@@ -3,6 +3,7 @@
  * id '') are refused from clients: a client's TimeAdvance would expire every session and lock.
  */
 import { describe, expect, it } from 'vitest';
+import { encodeConfChange } from '../../generated/index.js';
 import type { CommandMessage } from '../../runtime/coordination/index.js';
 import { fakeLeader, within } from './fake-leader.js';
 
@@ -62,5 +63,45 @@ describe('transfer_leader to the member that already leads', () => {
       leaderId: 'n1',
       transfers: 0,
     });
+  });
+});
+
+describe('adding a member at another member’s address', () => {
+  it('is refused naming that member (the other member would refuse every connection meant for it)', async () => {
+    const w = fakeLeader();
+    const status = w.node.status();
+    (w.node as { status(): unknown }).status = () => ({
+      ...status,
+      config: {
+        ...status.config,
+        voters: ['n1', 'n2'],
+        addresses: [{ id: 'n2', address: '127.0.0.1:7002' }],
+      },
+    });
+    let proposed = 0;
+    (w.node as { changeMembership(): unknown }).changeMembership = async () => {
+      proposed++;
+      return { index: 1, term: 1, result: null };
+    };
+    const send = (address: string) =>
+      w.handler.handle({
+        type: 'ClientRequest',
+        requestId: 1,
+        clientId: 'c',
+        sequence: 0,
+        kind: 'conf_change',
+        consistency: 'linearizable',
+        payload: encodeConfChange({ changeType: 'add_learner', nodeId: 'e', address }),
+        deadlineMs: 1000,
+      });
+    const taken = await send('127.0.0.1:7002');
+    expect({ status: taken.status, code: taken.errorCode, proposed }).toEqual({
+      status: 'rejected',
+      code: 'conf_change_invalid',
+      proposed: 0,
+    });
+    expect(taken.message).toContain('member n2');
+    expect((await send('127.0.0.1:7005')).status).toBe('ok');
+    expect(proposed).toBe(1);
   });
 });
