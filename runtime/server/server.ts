@@ -13,7 +13,7 @@
  *   for the handover, then the node stops, the transport and the WAL close.
  */
 import type { ConsensusConfig, NodeRole } from '../../generated/index.js';
-import { validateConsensusConfig } from '../../generated/index.js';
+import { decodeClusterConfig, validateConsensusConfig } from '../../generated/index.js';
 import { type CoordinationReplica, createCoordinationReplica } from '../coordination/codec.js';
 import type { ConflictRule } from '../coordination/state-machine.js';
 import { createDurableDirSync, createNodeFileSystem } from '../env/node-fs.js';
@@ -141,6 +141,8 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
       'join: peers must name the existing members (ID=HOST:PORT): a joining member cannot answer a leader it has no address for',
     );
   const clusterId = opts.clusterId ?? 'vibee';
+  /** Whether the last configuration this member applied names it (see the removal warning). */
+  let wasInConfig = true;
   try {
     createDurableDirSync(opts.dataDir);
   } catch (e) {
@@ -203,6 +205,31 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
         },
         onError(_id, err) {
           log.error({ err: String(err) }, 'node stopped on an internal error');
+        },
+        onApply(_id, e) {
+          if (e.entryType !== 'configuration') return;
+          const c = decodeClusterConfig(e.command);
+          log.info(
+            { index: e.index, voters: c.voters, votersOutgoing: c.votersOutgoing, learners: c.learners },
+            'membership configuration applied',
+          );
+        },
+        onPersisted(_id, _hs, entries) {
+          // A member being removed may never apply its removal: the leader stops replicating to
+          // it (and so never tells it the commit) once the configuration without it is in the
+          // log. What reaches its log is the joint configuration that keeps it only among the
+          // outgoing voters: say it there, once, or the member just waits, silently.
+          for (const e of entries) {
+            if (e.entryType !== 'configuration') continue;
+            const c = decodeClusterConfig(e.command);
+            const inConfig = [...c.voters, ...c.learners].includes(opts.id);
+            if (wasInConfig && !inConfig)
+              log.warn(
+                { index: e.index, voters: c.voters, learners: c.learners },
+                'the cluster is removing this member: once that commits, stop it (its data dir can then be deleted), or add it again',
+              );
+            wasInConfig = inConfig;
+          }
         },
       },
     });

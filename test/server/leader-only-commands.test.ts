@@ -70,7 +70,7 @@ describe('adding a member at another member’s address', () => {
   it('is refused naming that member (the other member would refuse every connection meant for it)', async () => {
     const w = fakeLeader();
     const status = w.node.status();
-    (w.node as { status(): unknown }).status = () => ({
+    (w.node as unknown as { status(): unknown }).status = () => ({
       ...status,
       config: {
         ...status.config,
@@ -79,7 +79,7 @@ describe('adding a member at another member’s address', () => {
       },
     });
     let proposed = 0;
-    (w.node as { changeMembership(): unknown }).changeMembership = async () => {
+    (w.node as unknown as { changeMembership(): unknown }).changeMembership = async () => {
       proposed++;
       return { index: 1, term: 1, result: null };
     };
