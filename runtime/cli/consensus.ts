@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
+import { resolve as resolvePath } from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import pino from 'pino';
 import {
@@ -234,7 +235,8 @@ async function serve(args: string[]): Promise<number> {
   } catch (e) {
     if ((e as Error).name === 'WalCorruptionError') {
       logger.flush();
-      err(`refusing to start: ${(e as Error).message}`);
+      // The error names the file inside the data dir; say which data dir.
+      err(`refusing to start (data dir ${resolvePath(values.data as string)}): ${(e as Error).message}`);
       return EXIT.failed;
     }
     if ((e as Error).name === 'DataDirError') throw new FlagError('--data', (e as Error).message);

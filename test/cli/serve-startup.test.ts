@@ -3,7 +3,7 @@
  * message naming the flag, then the usage)".
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -98,6 +98,32 @@ describe('consensus serve refuses bad start-up input with exit 2', () => {
       );
     }
   });
+
+  it('a damaged record in the middle of the log: serve refuses to start (exit 1) naming the data dir, file, offset and remedy', async () => {
+    const dir = join(root, 'damaged');
+    const [p] = await freePorts(1);
+    const a = await spawnServe('a', ['--listen', `127.0.0.1:${p}`, '--data', dir]);
+    for (let i = 0; i < 20; i++)
+      expect((await runCli(['put', `k${i}`, 'x'.repeat(100), '--endpoints', `127.0.0.1:${p}`])).code).toBe(0);
+    a.proc.kill('SIGTERM');
+    expect(await a.exited).toBe(0);
+    const wal = join(dir, 'wal');
+    const segment = join(
+      wal,
+      readdirSync(wal)
+        .filter((f) => f.endsWith('.wal'))
+        .sort()[0] as string,
+    );
+    const bytes = readFileSync(segment);
+    bytes[400] = (bytes[400] as number) ^ 0xff; // inside an early record, valid records after it
+    writeFileSync(segment, bytes);
+    const r = await serveOutcome(['--id', 'a', '--listen', `127.0.0.1:${p}`, '--data', dir]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /refusing to start \(data dir \/\S+damaged\): WAL corruption in wal\/\d+\.wal at offset \d+/,
+    );
+    expect(r.stderr).toMatch(/restore|replace|remove/i); // the remedy
+  }, 30_000);
 
   it('a data dir written by member a is refused when started as member b', async () => {
     const dir = join(root, 'data-a');
