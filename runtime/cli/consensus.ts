@@ -448,7 +448,7 @@ async function clientVerb(verb: string, args: string[]): Promise<number> {
         const r = await c
           .barrier(positionals[0] as string, { participants, threshold, timeoutMs: bt })
           .arrive();
-        show(`${r.outcome} (${r.arrived.length} arrived)`, r);
+        show(`${r.outcome}: ${r.arrived.length} arrived (${r.arrived.join(', ')})`, r);
         return r.outcome === 'satisfied' ? EXIT.ok : EXIT.failed;
       });
     }

@@ -77,6 +77,13 @@ describe('consensus CLI against a 3-process cluster', () => {
       expect(r.code).toBe(0);
       expect(JSON.parse(r.stdout).outcome).toBe('satisfied');
     }
+    // The human form names who arrived (their session ids), as docs/cli.md says.
+    const arrived = JSON.parse((two[0] as { stdout: string }).stdout).arrived as string[];
+    const human = await Promise.all(
+      [0, 1].map(() => runCli(['barrier', 'B2h', '--participants', '2', '--endpoints', eps])),
+    );
+    expect(arrived).toHaveLength(2);
+    for (const r of human) expect(r.stdout.trim()).toMatch(/^satisfied: 2 arrived \(\S+, \S+\)$/);
     const lone = await runCli([
       'barrier',
       'B3',
