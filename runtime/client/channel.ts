@@ -195,6 +195,8 @@ async function retrying(
   opts: CallOptions,
   requestIds: { n: number },
   endpoints: number,
+  /** The endpoints the caller configured (a redirect's target is not one of them). */
+  configured: readonly string[] = [],
 ): Promise<ClientResponse> {
   let maybeApplied = false;
   let lastProblem = 'no attempt made';
@@ -204,7 +206,7 @@ async function retrying(
   let redirects = 0;
   let unreachable = 0;
   /** Endpoints that refused the handshake for good (another cluster or version, not our protocol). */
-  const refusedBy = new Set<string | null>();
+  const refusedBy = new Set<string>();
   for (;;) {
     const remaining = Math.floor(opts.deadline - clock.now());
     if (opts.signal?.aborted || sleepers.closed || remaining <= 0) {
@@ -233,10 +235,16 @@ async function retrying(
       if (e.sent) maybeApplied = true;
       lastProblem = e.message;
       leaderless = false;
-      if (e.code === 'handshake-rejected' && e.reason && DEFINITE_REFUSALS.has(e.reason)) {
+      if (
+        e.code === 'handshake-rejected' &&
+        e.reason &&
+        DEFINITE_REFUSALS.has(e.reason) &&
+        at.target !== null &&
+        configured.includes(at.target)
+      ) {
         refusedBy.add(at.target);
-        // Every endpoint refuses us for a reason that retrying cannot change: say so now.
-        if (refusedBy.size >= endpoints && !maybeApplied)
+        // Every configured endpoint refuses us for a reason retrying cannot change: say so now.
+        if (refusedBy.size >= configured.length && !maybeApplied)
           throw new UnreachableError(`every endpoint refused the connection: ${lastProblem}`);
       }
       onFailure(null, at);
@@ -352,6 +360,7 @@ export function createTcpChannel(o: TcpChannelOptions): Channel & { readonly cur
         opts,
         ids,
         order.length,
+        order,
       );
     },
     async close() {

@@ -669,9 +669,20 @@ class ChannelClient implements Client {
     name: string,
     opts: { ttlMs?: number; waitMs?: number; signal?: AbortSignal; timeoutMs?: number } = {},
   ): Promise<HeldLock> {
-    const h = await this.withCallSignal(opts, 'LOCK_WAIT_TIMEOUT', `lock "${name}"`, (core, signal) =>
-      core.lock(name, { ...opts, signal }),
-    );
+    let granting: CoordinationClientCore | null = null;
+    const h = await this.withCallSignal(opts, 'LOCK_WAIT_TIMEOUT', `lock "${name}"`, (core, signal) => {
+      granting = core;
+      return core.lock(name, { ...opts, signal });
+    });
+    if (granting !== this.core || this.sessionAbort.signal.aborted) {
+      // The session was lost (and maybe replaced) while the grant was being made usable: the
+      // lock ends with that session on the cluster, so it is not handed out.
+      void h.release().catch(() => undefined);
+      throw new CoordinationError(
+        'SESSION_LOST',
+        `lock "${name}": the session was lost while it was granted`,
+      );
+    }
     const cur = this.held.get(name);
     if (cur?.fenceToken === h.fenceToken) cur.handles++;
     else this.held.set(name, { fenceToken: h.fenceToken, handles: 1 });
@@ -702,10 +713,13 @@ class ChannelClient implements Client {
     const self = this;
     return {
       async campaign(value, o) {
-        const r = await self.withCallSignal(o, 'WAIT_TIMEOUT', `campaign "${name}"`, (core, s) =>
-          core.campaign(name, bytesOf(value), s),
-        );
-        self.electedEpochs.set(name, r.epoch);
+        let session = 0;
+        const r = await self.withCallSignal(o, 'WAIT_TIMEOUT', `campaign "${name}"`, (core, s) => {
+          session = self.sessionN;
+          return core.campaign(name, bytesOf(value), s);
+        });
+        // A win of a session since lost (and replaced) means nothing to the current one.
+        if (self.sessionN === session) self.electedEpochs.set(name, r.epoch);
         return r;
       },
       async resign(o) {

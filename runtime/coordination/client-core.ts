@@ -221,14 +221,23 @@ export class CoordinationClientCore {
       void this.o
         .propose({ type: 'LockRelease', sessionId: this.o.sessionId, name, fenceToken })
         .catch(() => undefined);
+    // Nothing watches the grant yet (`held` subscribes after this): a loss meanwhile (the lease
+    // or the session ended on the cluster) must not go unseen.
+    let lostReason: string | null = null;
+    const unsub = this.o.registry.onLockLost(this.o.sessionId, name, (reason, token) => {
+      if (token === fenceToken) lostReason = reason;
+    });
     const sentAt = this.o.clock.now();
     let r: CommandResult;
     try {
-      r = await this.o.propose({ type: 'LockRenew', sessionId: this.o.sessionId, name, fenceToken });
+      r = await this.o.propose({ type: 'LockRenew', sessionId: this.o.sessionId, name, fenceToken }, signal);
     } catch (e) {
       giveBack();
       throw e;
+    } finally {
+      unsub();
     }
+    if (lostReason !== null) throw new CoordinationError('LOCK_LOST', `lock "${name}" lost: ${lostReason}`);
     if (!r.ok) {
       giveBack();
       raise(r);

@@ -4,7 +4,7 @@
  * syscalls and a path lookup on the hot WAL path); `syncDir` fsyncs the directory itself, which
  * is what makes creations, renames and removals durable on Linux.
  */
-import { closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { type FileHandle, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, isAbsolute, join, normalize, resolve as resolvePath, sep } from 'node:path';
 import { boundedSync } from './bounded-sync.js';
@@ -262,7 +262,14 @@ export function createDurableDirSync(dir: string): void {
     missing.unshift(d);
     if (d === first) break;
   }
-  for (const d of missing) mkdirSync(d);
+  for (const d of missing) {
+    try {
+      mkdirSync(d);
+    } catch (e) {
+      // Another member starting beside this one made it first (a shared parent).
+      if (!((e as NodeJS.ErrnoException).code === 'EEXIST' && statSync(d).isDirectory())) throw e;
+    }
+  }
   // Every created directory's entry lives in its parent: sync from the deepest up to the parent
   // of the first one created (which existed before).
   for (let d = resolvePath(dir); ; d = dirname(d)) {

@@ -61,8 +61,19 @@ export interface ServerLogger extends TransportLogger {
 function memberLogger(logger: ServerLogger | undefined, id: string): ServerLogger {
   if (!logger) return silent;
   const bound = (logger as { bindings?(): Record<string, unknown> }).bindings?.();
-  if ((bound && 'node' in bound) || !logger.child) return logger;
-  return logger.child({ node: id });
+  if (bound && 'node' in bound) return logger;
+  if (logger.child) return logger.child({ node: id });
+  // No child loggers: add the field to each line.
+  const withNode =
+    (write: (obj: object, msg: string) => void) =>
+    (obj: object, msg: string): void =>
+      write.call(logger, { node: id, ...obj }, msg);
+  return {
+    debug: withNode(logger.debug),
+    info: withNode(logger.info),
+    warn: withNode(logger.warn),
+    error: withNode(logger.error),
+  };
 }
 
 /** Options of `startServer`. */
@@ -141,8 +152,12 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
       'join: peers must name the existing members (ID=HOST:PORT): a joining member cannot answer a leader it has no address for',
     );
   const clusterId = opts.clusterId ?? 'vibee';
-  /** Whether the last configuration this member applied names it (see the removal warning). */
-  let wasInConfig = true;
+  /**
+   * Whether the latest configuration in this member's log names it (see the removal warning):
+   * set from the configuration it starts with (none for a joining member, whose catch-up replays
+   * older configurations that do not name it), then from each configuration persisted.
+   */
+  let wasInConfig = false;
   try {
     createDurableDirSync(opts.dataDir);
   } catch (e) {
@@ -240,6 +255,10 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
     if ((e as Error).name === 'WalCorruptionError')
       log.error({ err: (e as Error).message }, 'refusing to start');
     throw e;
+  }
+  {
+    const c = node.status().config;
+    wasInConfig ||= [...c.voters, ...c.learners].includes(opts.id);
   }
   const repair = store.recovered?.repair;
   if (repair?.tornTail) log.warn({ ...repair.tornTail }, 'repaired a torn WAL tail');

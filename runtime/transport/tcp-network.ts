@@ -894,7 +894,7 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
         throw new TransportError('tls-config', `TLS material refused: ${(e as Error).message}`, { cause: e });
       }
       tlsMaterial = next;
-      log.info({ node: nodeId }, 'TLS material reloaded: new handshakes use it');
+      log.info({}, 'TLS material reloaded: new handshakes use it');
       return { subject: cert.subject, issuer: cert.issuer, validTo: cert.validTo };
     },
 

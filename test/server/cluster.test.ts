@@ -106,8 +106,8 @@ describe('three servers on loopback', () => {
       const leader = await c.leader();
       await until('b waits on the leader', () => leader.status().waitingRequests === 1);
       ac.abort(new Error('gave up'));
+      await expect(pb).rejects.toThrow('gave up');
       await until('the wait withdrawn on the leader', () => leader.status().waitingRequests === 0);
-      await expect(pb).rejects.toThrow();
       // The queue is empty again: once released, a third locker gets it at once.
       await l1.release();
       const l3 = await a.lock('abort-me', { waitMs: 2000 });

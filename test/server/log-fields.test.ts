@@ -48,3 +48,26 @@ it.each([
   expect(lines.some((l) => l.includes('"msg":"stopped"'))).toBe(true);
   for (const l of lines) expect(l.match(/"node":"solo"/g)?.length ?? 0, l).toBe(1);
 });
+
+it('a logger without child loggers gets the member id on each line', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'vibee-log-plain-'));
+  const [port] = await freePorts(1);
+  const lines: object[] = [];
+  const keep = (obj: object) => lines.push(obj);
+  try {
+    const s = await startServer({
+      id: 'solo',
+      listen: { host: '127.0.0.1', port: port as number },
+      peers: new Map([['solo', { host: '127.0.0.1', port: port as number }]]),
+      dataDir: root,
+      config: FAST,
+      logger: { debug: keep, info: keep, warn: keep, error: keep },
+    });
+    await until('leader', () => s.node.status().role === 'leader');
+    await s.close();
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+  expect(lines.length).toBeGreaterThan(2);
+  expect(lines.filter((l) => (l as { node?: string }).node !== 'solo')).toEqual([]);
+});
