@@ -360,7 +360,7 @@ export function createTcpChannel(o: TcpChannelOptions): Channel & { readonly cur
         opts,
         ids,
         order.length,
-        order,
+        o.endpoints,
       );
     },
     async close() {

@@ -24,6 +24,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import {
   BARRIER_TIMEOUT_MS,
+  CLOCK_DRIFT_BOUND_MS,
   type ClientResponse,
   type CommandMessage,
   type CommandResult,
@@ -32,6 +33,7 @@ import {
   encodeCommandMessage,
   encodeConfChange,
   type ReadConsistency,
+  SESSION_CHECK_INTERVAL_MS,
   SESSION_TTL_MS,
 } from '../../generated/index.js';
 import {
@@ -230,6 +232,15 @@ class ChannelClient implements Client {
   private keepTimer: unknown = null;
   /** When the current session was last acknowledged alive (opened or kept alive), client clock. */
   private aliveAt = 0;
+  /**
+   * Fires when the cluster may have expired the session: a session TTL (less the drift bound and
+   * one committed-time step) after the SENDING of the last acknowledged open or keepalive. The
+   * session is then given up, and with it the held locks' signals, even while a keepalive is
+   * still in flight (that keepalive's acknowledgement may come too late to mean anything).
+   */
+  private sessionDeadline: unknown = null;
+  /** Set by `close()`: a grant answered from now on is not handed out. */
+  private closing = false;
   /** Aborts the calls of the current session when it is lost or given up (`sessionLost`). */
   private sessionAbort = new AbortController();
   private readonly clock: CoreClock;
@@ -548,11 +559,13 @@ class ChannelClient implements Client {
       defaultTtlMs: 10000,
       actor: this.clientId,
     });
+    const sentAt = this.clock.now();
     await core.openSession(this.ttlMs, this.clientId);
     this.aliveAt = this.clock.now();
     this.sessionAbort = new AbortController();
     this.core = core;
     this.sessionId = sessionId;
+    this.armSessionDeadline(sentAt);
     if (this.keepTimer === null) this.armKeepAlive();
   }
 
@@ -574,9 +587,13 @@ class ChannelClient implements Client {
   private async keepAlive(): Promise<void> {
     if (this.closed || this.reopening) return;
     const core = this.core;
+    const sentAt = this.clock.now();
     try {
       await core.keepAlive();
-      if (core === this.core) this.aliveAt = this.clock.now();
+      if (core === this.core) {
+        this.aliveAt = this.clock.now();
+        this.armSessionDeadline(sentAt);
+      }
     } catch (e) {
       if (core !== this.core) return;
       if (e instanceof CoordinationError && e.code === 'UNKNOWN_SESSION') this.sessionLost();
@@ -585,6 +602,18 @@ class ChannelClient implements Client {
       // with whatever it might be granted meanwhile) and end the waits as SESSION_LOST.
       else if (this.clock.now() - this.aliveAt > this.ttlMs) this.sessionLost();
     }
+  }
+
+  /** (Re)arms `sessionDeadline` for an acknowledgement of a session command sent at `sentAt`. */
+  private armSessionDeadline(sentAt: number): void {
+    if (this.sessionDeadline !== null) this.clock.clearTimer(this.sessionDeadline);
+    const core = this.core;
+    const ms = sentAt + this.ttlMs - CLOCK_DRIFT_BOUND_MS - SESSION_CHECK_INTERVAL_MS - this.clock.now();
+    this.sessionDeadline = this.clock.setTimer(Math.max(0, ms), () => {
+      this.sessionDeadline = null;
+      if (!this.closed && !this.closing && !this.reopening && core === this.core) this.sessionLost();
+    });
+    (this.sessionDeadline as { unref?: () => void } | null)?.unref?.();
   }
 
   /**
@@ -674,7 +703,7 @@ class ChannelClient implements Client {
       granting = core;
       return core.lock(name, { ...opts, signal });
     });
-    if (granting !== this.core || this.sessionAbort.signal.aborted) {
+    if (granting !== this.core || this.sessionAbort.signal.aborted || this.closing) {
       // The session was lost (and maybe replaced) while the grant was being made usable: the
       // lock ends with that session on the cluster, so it is not handed out.
       void h.release().catch(() => undefined);
@@ -807,8 +836,11 @@ class ChannelClient implements Client {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    this.closing = true;
     if (this.keepTimer !== null) this.clock.clearTimer(this.keepTimer);
     this.keepTimer = null;
+    if (this.sessionDeadline !== null) this.clock.clearTimer(this.sessionDeadline);
+    this.sessionDeadline = null;
     // Closing gives every held lock up (the session close releases them, or the session expires):
     // their signals abort now, before another client can be granted them.
     this.giveUpHeld('released'); // the session close releases them

@@ -189,12 +189,9 @@ export class CoordinationClientCore {
         (g) => {
           signal?.removeEventListener('abort', onAbort);
           if (signal?.aborted) {
-            void this.o.propose({
-              type: 'LockRelease',
-              sessionId: this.o.sessionId,
-              name,
-              fenceToken: g.fenceToken,
-            });
+            void this.o
+              .propose({ type: 'LockRelease', sessionId: this.o.sessionId, name, fenceToken: g.fenceToken })
+              .catch(() => undefined);
             rejectFn(signal.reason ?? new CoordinationError('ABORTED', 'lock wait aborted'));
           } else resolve(g.fenceToken);
         },
@@ -232,8 +229,17 @@ export class CoordinationClientCore {
     try {
       r = await this.o.propose({ type: 'LockRenew', sessionId: this.o.sessionId, name, fenceToken }, signal);
     } catch (e) {
-      giveBack();
-      throw e;
+      if (!signal?.aborted) {
+        giveBack();
+        throw e;
+      }
+      // Aborted (the caller's signal or timeoutMs) during the renewal: the renewal's outcome is
+      // unknown, but once the grant is given back nothing is held either way, and the call ends
+      // as an abort does (with the signal's reason).
+      const back = await this.o
+        .propose({ type: 'LockRelease', sessionId: this.o.sessionId, name, fenceToken })
+        .catch(() => null);
+      throw back && (back.ok || GONE.has(back.errorCode)) ? (signal.reason ?? e) : e;
     } finally {
       unsub();
     }
