@@ -158,6 +158,7 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
    * older configurations that do not name it), then from each configuration persisted.
    */
   let wasInConfig = false;
+  let nodeStarted = false;
   try {
     createDurableDirSync(opts.dataDir);
   } catch (e) {
@@ -245,9 +246,16 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
               );
             wasInConfig = inConfig;
           }
+          // A joining member may learn its membership from an installed snapshot (its "add"
+          // entry compacted away) rather than from an entry: look at the configuration then.
+          if (!wasInConfig && nodeStarted) {
+            const c = node.status().config;
+            wasInConfig = [...c.voters, ...c.learners].includes(opts.id);
+          }
         },
       },
     });
+    nodeStarted = true;
   } catch (e) {
     await store.close().catch(() => undefined);
     await fs.close().catch(() => undefined);
