@@ -743,12 +743,19 @@ class ChannelClient implements Client {
     return {
       async campaign(value, o) {
         let session = 0;
+        let winner: CoordinationClientCore | null = null;
         const r = await self.withCallSignal(o, 'WAIT_TIMEOUT', `campaign "${name}"`, (core, s) => {
           session = self.sessionN;
+          winner = core;
           return core.campaign(name, bytesOf(value), s);
         });
-        // A win of a session since lost (and replaced) means nothing to the current one.
-        if (self.sessionN === session) self.electedEpochs.set(name, r.epoch);
+        if (self.sessionN !== session || self.sessionAbort.signal.aborted || self.closing) {
+          // Won by a session since lost (or closing): that leadership ends with the session, so it
+          // is not reported as won. Resign it, best effort, in case the session still lives.
+          void (winner as CoordinationClientCore | null)?.resign(name, r.epoch).catch(() => undefined);
+          throw new CoordinationError('SESSION_LOST', `campaign "${name}": the session was lost as it won`);
+        }
+        self.electedEpochs.set(name, r.epoch);
         return r;
       },
       async resign(o) {

@@ -102,3 +102,32 @@ it('unanswered keepalives: a held lock aborts once the session may have expired 
   w.setHook(null);
   await a.close();
 });
+
+it('a campaign won while close() runs is not reported as won', async () => {
+  const w = fakeLeader();
+  const a = await createEmbeddedClient(w.node, w.replica, { clientId: 'a', clock: w.clock });
+  const answers: Record<string, () => void> = {};
+  w.setHook((bytes) => {
+    const c = commandOf(bytes);
+    if (c?.client !== 'a' || !['ElectionCampaign', 'SessionClose'].includes(c.type) || answers[c.type])
+      return null;
+    const res = w.apply(bytes);
+    return new Promise((r) => {
+      answers[c.type] = () => r(res);
+    });
+  });
+  const p = a
+    .election('e')
+    .campaign('v')
+    .then(
+      () => 'won',
+      (e: { code?: string }) => `rejected ${e.code}`,
+    );
+  await until('the campaign applied', () => answers.ElectionCampaign);
+  const closing = a.close();
+  await until('the session close applied', () => answers.SessionClose);
+  answers.ElectionCampaign?.();
+  expect(await p).toBe('rejected SESSION_LOST');
+  answers.SessionClose?.();
+  await closing;
+});
