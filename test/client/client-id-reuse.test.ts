@@ -5,36 +5,22 @@
  * member answered its lock request with the outcome it remembered for the first client's request
  * of the same id: a grant (with an old fence token) of a lock somebody else held.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../../runtime/client/client.js';
-import { type Server, startServer } from '../../runtime/server/server.js';
+import type { Server } from '../../runtime/server/server.js';
 import { until } from '../helpers/until.js';
-import { FAST, freePorts } from '../server/helpers.js';
+import { type SoloServer, startSoloServer } from '../server/helpers.js';
 
 describe('clients that reuse a clientId', () => {
+  let solo: SoloServer;
   let s: Server;
-  let root: string;
   let endpoints: string[];
   beforeAll(async () => {
-    root = mkdtempSync(join(tmpdir(), 'vibee-reuse-'));
-    const [port] = await freePorts(1);
-    s = await startServer({
-      id: 'solo',
-      listen: { host: '127.0.0.1', port: port as number },
-      peers: new Map([['solo', { host: '127.0.0.1', port: port as number }]]),
-      dataDir: root,
-      config: FAST,
-    });
-    endpoints = [`127.0.0.1:${port}`];
-    await until('leader', () => s.node.status().role === 'leader');
+    solo = await startSoloServer();
+    s = solo.server;
+    endpoints = [solo.endpoint];
   });
-  afterAll(async () => {
-    await s?.close();
-    rmSync(root, { recursive: true, force: true });
-  });
+  afterAll(() => solo?.close());
 
   it('a later client with the same id is never handed the earlier one’s grant', async () => {
     const holder = await connect({ endpoints, clientId: 'holder' });

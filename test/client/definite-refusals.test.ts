@@ -4,38 +4,22 @@
  * length 1213486160 exceeds maximum", the bytes of "HTTP"), or members of another cluster (the
  * refusal now names the member's cluster).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../../runtime/client/client.js';
 import { UnreachableError } from '../../runtime/client/errors.js';
-import { type Server, startServer } from '../../runtime/server/server.js';
-import { until } from '../helpers/until.js';
-import { FAST, freePorts } from '../server/helpers.js';
+import type { Server } from '../../runtime/server/server.js';
+import { type SoloServer, startSoloServer } from '../server/helpers.js';
 
 describe('endpoints that can never serve the client', () => {
+  let solo: SoloServer;
   let s: Server;
-  let root: string;
   let port: number;
   beforeAll(async () => {
-    root = mkdtempSync(join(tmpdir(), 'vibee-refuse-'));
-    [port] = (await freePorts(1)) as [number];
-    s = await startServer({
-      id: 'solo',
-      clusterId: 'prod',
-      listen: { host: '127.0.0.1', port },
-      peers: new Map([['solo', { host: '127.0.0.1', port }]]),
-      dataDir: root,
-      http: { host: '127.0.0.1', port: 0 },
-      config: FAST,
-    });
-    await until('leader', () => s.node.status().role === 'leader');
+    solo = await startSoloServer({ clusterId: 'prod', http: { host: '127.0.0.1', port: 0 } });
+    s = solo.server;
+    port = solo.port;
   });
-  afterAll(async () => {
-    await s?.close();
-    rmSync(root, { recursive: true, force: true });
-  });
+  afterAll(() => solo?.close());
 
   /** The error of `connect`, and whether it came well before the call's 30 s deadline. */
   async function refusal(endpoints: string[], clusterId?: string) {

@@ -1,33 +1,17 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, createEmbeddedClient } from '../../runtime/client/client.js';
-import { type Server, startServer } from '../../runtime/server/server.js';
+import type { Server } from '../../runtime/server/server.js';
 import { until } from '../helpers/until.js';
-import { FAST, freePorts } from '../server/helpers.js';
+import { type SoloServer, startSoloServer } from '../server/helpers.js';
 
 describe('single member: embedded client and the HTTP endpoint', () => {
+  let solo: SoloServer;
   let s: Server;
-  let root: string;
   beforeAll(async () => {
-    root = mkdtempSync(join(tmpdir(), 'vibee-emb-'));
-    const [port] = await freePorts(1);
-    s = await startServer({
-      id: 'solo',
-      listen: { host: '127.0.0.1', port: port as number },
-      peers: new Map([['solo', { host: '127.0.0.1', port: port as number }]]),
-      dataDir: root,
-      http: { host: '127.0.0.1', port: 0 },
-      config: FAST,
-    });
-    const end = Date.now() + 5000;
-    while (s.node.status().role !== 'leader' && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    solo = await startSoloServer({ http: { host: '127.0.0.1', port: 0 } });
+    s = solo.server;
   });
-  afterAll(async () => {
-    await s?.close();
-    rmSync(root, { recursive: true, force: true });
-  });
+  afterAll(() => solo?.close());
 
   it('the embedded client puts, gets and locks in-process', async () => {
     const c = await createEmbeddedClient(s.node, s.replica);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Server, type ServerOptions, startServer } from '../../runtime/server/server.js';
 import { freePorts } from '../../runtime/transport/free-ports.js';
+import { until } from '../helpers/until.js';
 
 export { freePorts };
 
@@ -64,4 +65,47 @@ export async function startTestCluster(
   };
   for (let i = 0; i < n; i++) await c.start(i);
   return c;
+}
+
+/** A one-member cluster in this process (it elects itself): `startSoloServer`. */
+export interface SoloServer {
+  server: Server;
+  port: number;
+  /** `127.0.0.1:PORT`, for `connect({ endpoints })`. */
+  endpoint: string;
+  /** Stops the member and removes its temp data dir. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts member `solo` on a free loopback port with a temp data dir and FAST timings (`extra`
+ * adds or overrides options), and waits until it leads.
+ */
+export async function startSoloServer(extra: Partial<ServerOptions> = {}): Promise<SoloServer> {
+  const root = mkdtempSync(join(tmpdir(), 'vibee-solo-'));
+  const [port] = (await freePorts(1)) as [number];
+  let server: Server;
+  try {
+    server = await startServer({
+      id: 'solo',
+      listen: { host: '127.0.0.1', port },
+      peers: new Map([['solo', { host: '127.0.0.1', port }]]),
+      dataDir: root,
+      config: FAST,
+      ...extra,
+    });
+  } catch (e) {
+    rmSync(root, { recursive: true, force: true });
+    throw e;
+  }
+  await until('solo to lead', () => server.node.status().role === 'leader');
+  return {
+    server,
+    port,
+    endpoint: `127.0.0.1:${port}`,
+    async close() {
+      await server.close();
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
 }
