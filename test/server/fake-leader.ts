@@ -5,6 +5,7 @@
  * `setHook` replaces individual proposals (lost, refused, never settling, ...).
  */
 import {
+  type ClientRequest,
   type ClientResponse,
   type CommandMessage,
   decodeResultMessage,
@@ -66,23 +67,27 @@ export function fakeLeader() {
     decodeResultMessage(
       apply(encodeEnvelope({ clientId, sequence, command: encodeCommandMessage(cmd) })).result as Uint8Array,
     );
-  /** One request through the real handler. */
-  const send = (
-    clientId: string,
-    sequence: number,
-    cmd: CommandMessage,
+  /** One request of any kind through the real handler (client 'c', sequence 0 unless given). */
+  const request = (
+    kind: ClientRequest['kind'],
+    payload: Uint8Array,
     deadlineMs = 0,
+    clientId = 'c',
+    sequence = 0,
   ): Promise<ClientResponse> =>
     handler.handle({
       type: 'ClientRequest',
       requestId: ++rid,
       clientId,
       sequence,
-      kind: 'command',
+      kind,
       consistency: 'linearizable',
-      payload: encodeCommandMessage(cmd),
+      payload,
       deadlineMs,
     });
+  /** One command through the real handler. */
+  const send = (clientId: string, sequence: number, cmd: CommandMessage, deadlineMs = 0) =>
+    request('command', encodeCommandMessage(cmd), deadlineMs, clientId, sequence);
   /**
    * What an InstallSnapshot does to this member: a copy of its state advanced by `cmds` (entries
    * this member never applied) replaces its state through `DedupStateMachine.restore`.
@@ -106,6 +111,7 @@ export function fakeLeader() {
     node,
     handler,
     applyDirect,
+    request,
     send,
     apply,
     installSnapshotWith,

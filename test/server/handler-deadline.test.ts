@@ -24,16 +24,11 @@ describe('request handler deadlines', () => {
     (w.node as unknown as { changeMembership: RaftNode['changeMembership'] }).changeMembership = () =>
       new Promise(() => undefined);
     const r = await within(
-      w.handler.handle({
-        type: 'ClientRequest',
-        requestId: 1,
-        clientId: 'c',
-        sequence: 0,
-        kind: 'conf_change',
-        consistency: 'linearizable',
-        payload: encodeConfChange({ changeType: 'add_learner', nodeId: 'n9', address: 'h:9' }),
-        deadlineMs: 100,
-      }),
+      w.request(
+        'conf_change',
+        encodeConfChange({ changeType: 'add_learner', nodeId: 'n9', address: 'h:9' }),
+        100,
+      ),
       1000,
     );
     expect(r.v?.status).toBe('timeout');

@@ -45,19 +45,7 @@ describe('transfer_leader to the member that already leads', () => {
     (w.node as { transferLeadership(t: string): void }).transferLeadership = () => {
       transfers++;
     };
-    const r = await within(
-      w.handler.handle({
-        type: 'ClientRequest',
-        requestId: 1,
-        clientId: 'c',
-        sequence: 0,
-        kind: 'transfer_leader',
-        consistency: 'linearizable',
-        payload: new TextEncoder().encode('n1'),
-        deadlineMs: 5000,
-      }),
-      1000,
-    );
+    const r = await within(w.request('transfer_leader', new TextEncoder().encode('n1'), 5000), 1000);
     expect({ status: r.v?.status, leaderId: r.v?.leaderId, transfers }).toEqual({
       status: 'ok',
       leaderId: 'n1',
@@ -84,16 +72,7 @@ describe('adding a member at another member’s address', () => {
       return { index: 1, term: 1, result: null };
     };
     const send = (address: string) =>
-      w.handler.handle({
-        type: 'ClientRequest',
-        requestId: 1,
-        clientId: 'c',
-        sequence: 0,
-        kind: 'conf_change',
-        consistency: 'linearizable',
-        payload: encodeConfChange({ changeType: 'add_learner', nodeId: 'e', address }),
-        deadlineMs: 1000,
-      });
+      w.request('conf_change', encodeConfChange({ changeType: 'add_learner', nodeId: 'e', address }), 1000);
     const taken = await send('127.0.0.1:7002');
     expect({ status: taken.status, code: taken.errorCode, proposed }).toEqual({
       status: 'rejected',
