@@ -48,31 +48,12 @@ describe('consensus lock -- COMMAND, and get with siblings', () => {
 
   it('a COMMAND that got the lock after waiting several TTLs runs to its end (it was killed at once)', async () => {
     const heldFile = join(root, 'held');
-    const first = runCli([
-      'lock',
-      'slow',
-      '--ttl',
-      '500',
-      '--endpoints',
-      ep,
-      '--',
-      'sh',
-      '-c',
-      `touch ${heldFile}; sleep 1.5`,
-    ]);
+    /** `consensus lock slow --ttl 500 -- sh -c SCRIPT`. */
+    const lockRunning = (script: string) =>
+      runCli(['lock', 'slow', '--ttl', '500', '--endpoints', ep, '--', 'sh', '-c', script]);
+    const first = lockRunning(`touch ${heldFile}; sleep 1.5`);
     await until('the first holder runs', () => existsSync(heldFile));
-    const second = await runCli([
-      'lock',
-      'slow',
-      '--ttl',
-      '500',
-      '--endpoints',
-      ep,
-      '--',
-      'sh',
-      '-c',
-      'sleep 0.3; echo finished',
-    ]);
+    const second = await lockRunning('sleep 0.3; echo finished');
     expect((await first).code).toBe(0);
     expect({ code: second.code, stdout: second.stdout.trim() }).toEqual({ code: 0, stdout: 'finished' });
   });
