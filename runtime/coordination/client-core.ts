@@ -152,9 +152,7 @@ export class CoordinationClientCore {
       if (signal?.aborted) {
         // Aborted while the acquire was in flight: give the lock back, as for a grant that won
         // the race with an abort below.
-        void this.o
-          .propose({ type: 'LockRelease', sessionId: this.o.sessionId, name, fenceToken: r.fenceToken })
-          .catch(() => undefined);
+        this.giveBack(name, r.fenceToken);
         throw signal.reason ?? new CoordinationError('ABORTED', 'lock wait aborted');
       }
       // The lease runs from the grant, and all the client knows of the grant's time is that it came
@@ -171,13 +169,11 @@ export class CoordinationClientCore {
     // the grant won the race).
     const grant = await new Promise<bigint>((resolve, rejectFn) => {
       const onAbort = () => {
-        this.o
-          .propose({ type: 'LockRelease', sessionId: this.o.sessionId, name, fenceToken: 0n })
-          .then((c) => {
-            if (!c.ok) return; // granted first: handled by the grant branch below
-            wait.cancel();
-            rejectFn(signal?.reason ?? new CoordinationError('ABORTED', 'lock wait aborted'));
-          }, rejectFn);
+        this.releaseGrant(name, 0n).then((c) => {
+          if (!c.ok) return; // granted first: handled by the grant branch below
+          wait.cancel();
+          rejectFn(signal?.reason ?? new CoordinationError('ABORTED', 'lock wait aborted'));
+        }, rejectFn);
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       // Aborted while the acquire was in flight: the listener above will never fire.
@@ -189,9 +185,7 @@ export class CoordinationClientCore {
         (g) => {
           signal?.removeEventListener('abort', onAbort);
           if (signal?.aborted) {
-            void this.o
-              .propose({ type: 'LockRelease', sessionId: this.o.sessionId, name, fenceToken: g.fenceToken })
-              .catch(() => undefined);
+            this.giveBack(name, g.fenceToken);
             rejectFn(signal.reason ?? new CoordinationError('ABORTED', 'lock wait aborted'));
           } else resolve(g.fenceToken);
         },
@@ -205,6 +199,16 @@ export class CoordinationClientCore {
     return this.held(name, grant, ttl, rtt);
   }
 
+  /** Proposes the release of grant `fenceToken` of lock `name` (0n: withdraw a queued request). */
+  private releaseGrant(name: string, fenceToken: bigint): Promise<CommandResult> {
+    return this.o.propose({ type: 'LockRelease', sessionId: this.o.sessionId, name, fenceToken });
+  }
+
+  /** Gives a grant nobody will hold back, best effort (if the release is lost, the lease ends it). */
+  private giveBack(name: string, fenceToken: bigint): void {
+    void this.releaseGrant(name, fenceToken).catch(() => undefined);
+  }
+
   /**
    * Renews a grant not yet handed out; resolves with the renewal's round trip (the lease counts
    * from its sending). On failure or abort the grant is given back (best effort) and this rejects.
@@ -214,10 +218,6 @@ export class CoordinationClientCore {
     fenceToken: bigint,
     signal: AbortSignal | undefined,
   ): Promise<number> {
-    const giveBack = () =>
-      void this.o
-        .propose({ type: 'LockRelease', sessionId: this.o.sessionId, name, fenceToken })
-        .catch(() => undefined);
     // Nothing watches the grant yet (`held` subscribes after this): a loss meanwhile (the lease
     // or the session ended on the cluster) must not go unseen.
     let lostReason: string | null = null;
@@ -230,26 +230,24 @@ export class CoordinationClientCore {
       r = await this.o.propose({ type: 'LockRenew', sessionId: this.o.sessionId, name, fenceToken }, signal);
     } catch (e) {
       if (!signal?.aborted) {
-        giveBack();
+        this.giveBack(name, fenceToken);
         throw e;
       }
       // Aborted (the caller's signal or timeoutMs) during the renewal: the renewal's outcome is
       // unknown, but once the grant is given back nothing is held either way, and the call ends
       // as an abort does (with the signal's reason).
-      const back = await this.o
-        .propose({ type: 'LockRelease', sessionId: this.o.sessionId, name, fenceToken })
-        .catch(() => null);
+      const back = await this.releaseGrant(name, fenceToken).catch(() => null);
       throw back && (back.ok || GONE.has(back.errorCode)) ? (signal.reason ?? e) : e;
     } finally {
       unsub();
     }
     if (lostReason !== null) throw new CoordinationError('LOCK_LOST', `lock "${name}" lost: ${lostReason}`);
     if (!r.ok) {
-      giveBack();
+      this.giveBack(name, fenceToken);
       raise(r);
     }
     if (signal?.aborted) {
-      giveBack();
+      this.giveBack(name, fenceToken);
       throw signal.reason ?? new CoordinationError('ABORTED', 'lock wait aborted');
     }
     return this.o.clock.now() - sentAt;
@@ -282,7 +280,7 @@ export class CoordinationClientCore {
       if (released) return;
       released = true;
       done();
-      const r = await this.o.propose({ type: 'LockRelease', sessionId: this.o.sessionId, name, fenceToken });
+      const r = await this.releaseGrant(name, fenceToken);
       if (!ac.signal.aborted) ac.abort(new CoordinationError('LOCK_RELEASED', `lock "${name}" released`));
       // Already lost (lease or session ended): nothing is held, which is what release wants.
       if (!r.ok && !GONE.has(r.errorCode)) raise(r);
