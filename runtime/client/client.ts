@@ -604,6 +604,14 @@ class ChannelClient implements Client {
     }
   }
 
+  /**
+   * True when an answer obtained through `core` came too late to hand out: its session was lost
+   * (and maybe replaced) meanwhile, or the client is closing (the session close releases all).
+   */
+  private outlived(core: CoordinationClientCore | null): boolean {
+    return core !== this.core || this.sessionAbort.signal.aborted || this.closing;
+  }
+
   /** (Re)arms `sessionDeadline` for an acknowledgement of a session command sent at `sentAt`. */
   private armSessionDeadline(sentAt: number): void {
     if (this.sessionDeadline !== null) this.clock.clearTimer(this.sessionDeadline);
@@ -703,7 +711,7 @@ class ChannelClient implements Client {
       granting = core;
       return core.lock(name, { ...opts, signal });
     });
-    if (granting !== this.core || this.sessionAbort.signal.aborted || this.closing) {
+    if (this.outlived(granting)) {
       // The session was lost (and maybe replaced) while the grant was being made usable: the
       // lock ends with that session on the cluster, so it is not handed out.
       void h.release().catch(() => undefined);
@@ -742,14 +750,12 @@ class ChannelClient implements Client {
     const self = this;
     return {
       async campaign(value, o) {
-        let session = 0;
         let winner: CoordinationClientCore | null = null;
         const r = await self.withCallSignal(o, 'WAIT_TIMEOUT', `campaign "${name}"`, (core, s) => {
-          session = self.sessionN;
           winner = core;
           return core.campaign(name, bytesOf(value), s);
         });
-        if (self.sessionN !== session || self.sessionAbort.signal.aborted || self.closing) {
+        if (self.outlived(winner)) {
           // Won by a session since lost (or closing): that leadership ends with the session, so it
           // is not reported as won. Resign it, best effort, in case the session still lives.
           void (winner as CoordinationClientCore | null)?.resign(name, r.epoch).catch(() => undefined);

@@ -494,7 +494,7 @@ export function createRequestHandler(o: RequestHandlerOptions): RequestHandler {
 
   function status(): ServerStatus {
     const s = node.status();
-    const addr = (id: string) => s.config.addresses.find((a) => a.id === id)?.address ?? o.addressOf(id);
+    const addr = (id: string) => memberAddress(s, id);
     const match = (id: string) =>
       id === s.id ? s.lastIndex : (s.progress.find((p) => p.id === id)?.match ?? null);
     const voters = [...new Set([...s.config.voters, ...s.config.votersOutgoing])];
@@ -527,6 +527,11 @@ export function createRequestHandler(o: RequestHandlerOptions): RequestHandler {
     };
   }
 
+  /** Member `id`'s client address: the configuration's, else `addressOf`'s (static peers). */
+  function memberAddress(s: ReturnType<RaftNode['status']>, id: string): string | null {
+    return s.config.addresses.find((a) => a.id === id)?.address ?? o.addressOf(id);
+  }
+
   /**
    * The member other than `id` that listens on `address`, or null. (Adding a member at another's
    * address is accepted by Raft, but that member then refuses every connection meant for the new
@@ -536,8 +541,7 @@ export function createRequestHandler(o: RequestHandlerOptions): RequestHandler {
     const s = node.status();
     for (const m of [...s.config.voters, ...s.config.votersOutgoing, ...s.config.learners]) {
       if (m === id) continue;
-      const at = s.config.addresses.find((a) => a.id === m)?.address ?? o.addressOf(m);
-      if (at === address) return m;
+      if (memberAddress(s, m) === address) return m;
     }
     return null;
   }

@@ -76,6 +76,14 @@ function memberLogger(logger: ServerLogger | undefined, id: string): ServerLogge
   };
 }
 
+/**
+ * Whether configuration `c` keeps member `id` (as a voter or learner; a joint configuration that
+ * has it only among the outgoing voters is removing it).
+ */
+function namesMember(c: { voters: readonly string[]; learners: readonly string[] }, id: string): boolean {
+  return c.voters.includes(id) || c.learners.includes(id);
+}
+
 /** Options of `startServer`. */
 export interface ServerOptions {
   id: string;
@@ -238,7 +246,7 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
           for (const e of entries) {
             if (e.entryType !== 'configuration') continue;
             const c = decodeClusterConfig(e.command);
-            const inConfig = [...c.voters, ...c.learners].includes(opts.id);
+            const inConfig = namesMember(c, opts.id);
             if (wasInConfig && !inConfig)
               log.warn(
                 { index: e.index, voters: c.voters, learners: c.learners },
@@ -250,7 +258,7 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
           // entry compacted away) rather than from an entry: look at the configuration then.
           if (!wasInConfig && nodeStarted) {
             const c = node.status().config;
-            wasInConfig = [...c.voters, ...c.learners].includes(opts.id);
+            wasInConfig = namesMember(c, opts.id);
           }
         },
       },
@@ -266,7 +274,7 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
   }
   {
     const c = node.status().config;
-    wasInConfig ||= [...c.voters, ...c.learners].includes(opts.id);
+    wasInConfig ||= namesMember(c, opts.id);
   }
   const repair = store.recovered?.repair;
   if (repair?.tornTail) log.warn({ ...repair.tornTail }, 'repaired a torn WAL tail');
