@@ -92,12 +92,24 @@ export class ProposalDropped extends Error {
 }
 
 /**
- * The proposal's index was covered by a snapshot installed from the leader before it was applied
- * here: it may or may not have committed (an indeterminate outcome, never a failure).
+ * The proposal may or may not commit (an indeterminate outcome, never a failure), because
+ * - `snapshot`: its index was covered by a snapshot installed from the leader before it was
+ *   applied here; or
+ * - `leadership_lost`: this member stopped leading before the entry committed. A later leader
+ *   may still commit it, or overwrite it; this member cannot tell which soon (it may be cut off
+ *   from the others), so the caller hears at once and can retry elsewhere with the same
+ *   exactly-once sequence number (hashicorp/raft's ErrLeadershipLost).
  */
 export class ProposalIndeterminate extends Error {
-  constructor(readonly index: number) {
-    super(`outcome of the proposal at index ${index} is unknown (covered by an installed snapshot)`);
+  constructor(
+    readonly index: number,
+    readonly reason: 'snapshot' | 'leadership_lost' = 'snapshot',
+  ) {
+    super(
+      reason === 'snapshot'
+        ? `outcome of the proposal at index ${index} is unknown (covered by an installed snapshot)`
+        : `outcome of the proposal at index ${index} is unknown: this member stopped leading before it committed`,
+    );
     this.name = 'ProposalIndeterminate';
   }
 }
@@ -359,6 +371,7 @@ export class RaftNode {
     for (const e of rd.committedEntries) this.apply(e);
     for (const r of rd.readStates) this.readyReads.push(r);
     const s = rd.softState;
+    if (s.role !== 'leader') this.abandonProposals();
     const termChanged = this.raft.term !== this.readsCheckedTerm;
     this.readsCheckedTerm = this.raft.term;
     if ((s.role !== 'leader' || termChanged) && this.reads.size > this.readyReads.length) {
@@ -432,6 +445,21 @@ export class RaftNode {
       else p.resolve({ index: e.index, term: e.term, result });
     }
     if (joint === false) this.jointLeft();
+  }
+
+  /**
+   * This member no longer leads: what it proposed and has not applied ends as indeterminate now,
+   * instead of waiting for an outcome that an isolated former leader may not learn for as long
+   * as it stays cut off. Voter changes whose joint configuration is applied keep waiting
+   * (`leavingJoint`): they are committed.
+   */
+  private abandonProposals(): void {
+    for (const map of [this.proposals, this.confChanges]) {
+      if (map.size === 0) continue;
+      const pending = [...map];
+      map.clear();
+      for (const [index, p] of pending) p.reject(new ProposalIndeterminate(index, 'leadership_lost'));
+    }
   }
 
   /** A configuration without outgoing voters is applied: the voter changes waiting for it are done. */

@@ -116,7 +116,12 @@ export function createRequestHandler(o: RequestHandlerOptions): RequestHandler {
       return response(requestId, 'rejected', { errorCode: 'dropped', message: e.message });
     if (e instanceof ProposalIndeterminate || e instanceof NodeStopped)
       return response(requestId, 'indeterminate', {
-        errorCode: e instanceof NodeStopped ? 'node_stopped' : 'indeterminate',
+        errorCode:
+          e instanceof NodeStopped
+            ? 'node_stopped'
+            : e.reason === 'leadership_lost'
+              ? 'leadership_lost'
+              : 'indeterminate',
         message: e.message,
       });
     return response(requestId, 'error', {

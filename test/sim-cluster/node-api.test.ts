@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeLogEntry, type LogEntry } from '../../generated/index.js';
 import { encodeKvCommand, KvStateMachine } from '../../runtime/node/kv-state-machine.js';
 import type { LogStore } from '../../runtime/node/log-store.js';
-import { createNode, type RaftNode } from '../../runtime/node/node.js';
+import { createNode, ProposalIndeterminate, type RaftNode } from '../../runtime/node/node.js';
 import { SimpleLogStore } from '../../runtime/node/simple-log-store.js';
 import { ProposalRejected } from '../../runtime/raft/errors.js';
 import { SimCluster } from '../../sim/cluster/cluster.js';
@@ -176,6 +176,33 @@ describe('node reads across a leadership change', () => {
       );
     await c.run(1000);
     expect(outcome).toBe('rejected');
+    c.stop();
+  });
+});
+
+describe('proposals across a leadership change', () => {
+  it('a proposal pending on a leader cut off from the others ends indeterminate once it steps down, not when the cut heals', async () => {
+    const c = await SimCluster.start({ seed: 24, nodes: 3 });
+    const l = (await c.waitForLeader()) as string;
+    await c.run(200);
+    c.world.network.isolate(l);
+    let outcome: unknown = null;
+    c.nodes
+      .get(l)
+      ?.propose(encodeKvCommand({ op: 'put', key: 'x', value: '1' }))
+      .then(
+        () => {
+          outcome = 'applied';
+        },
+        (e) => {
+          outcome = e;
+        },
+      );
+    // Check quorum makes it step down within an election timeout or two; the cut never heals here.
+    await c.run(2000);
+    expect(c.nodes.get(l)?.status().role).not.toBe('leader');
+    expect(outcome).toBeInstanceOf(ProposalIndeterminate);
+    expect((outcome as ProposalIndeterminate).reason).toBe('leadership_lost');
     c.stop();
   });
 });
