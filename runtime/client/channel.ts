@@ -93,6 +93,10 @@ export const FIRST_BACKOFF_MS = 20;
 export const MAX_BACKOFF_MS = 100;
 /** Redirects to a hinted leader followed at once, in a row, before backing off again. */
 const MAX_IMMEDIATE_REDIRECTS = 3;
+/** How often a client may handshake with its unidentified endpoints to learn which member each is. */
+const IDENTIFY_INTERVAL_MS = 1000;
+/** How long a redirected call waits for those handshakes before it uses the redirect's address. */
+const IDENTIFY_WAIT_MS = 500;
 
 /** The backoff before attempt `i + 1` after a failed attempt `i` (0-based). */
 export function backoffMs(i: number): number {
@@ -319,6 +323,57 @@ export function createTcpChannel(o: TcpChannelOptions): Channel & { readonly cur
     }
     return c;
   };
+  // A redirect names the leader's peer address, which need not be the way this client reaches
+  // it (a proxy per link, NAT, another interface): a configured endpoint known to front the same
+  // member is used instead, so a link between two members failing never strands the client.
+  /** Member ids that redirects gave for addresses this client was not configured with. */
+  const redirectIds = new Map<string, string>();
+  const memberOf = (target: string) => conns.get(target)?.memberId ?? redirectIds.get(target) ?? null;
+  const configuredOf = (id: string) => o.endpoints.find((ep) => conns.get(ep)?.memberId === id);
+  const configuredFor = (target: string): string => {
+    if (o.endpoints.includes(target)) return target;
+    const id = memberOf(target);
+    return (id && configuredOf(id)) || target;
+  };
+  let identifiedAt = Number.NEGATIVE_INFINITY;
+  /** Identifying handshakes not yet settled, and who waits for one to settle. */
+  let identifying = 0;
+  const onIdentified = new Set<() => void>();
+  /** Handshakes (at most once per IDENTIFY_INTERVAL_MS) with configured endpoints not yet identified. */
+  const identifyConfigured = () => {
+    if (clock.now() - identifiedAt < IDENTIFY_INTERVAL_MS) return;
+    identifiedAt = clock.now();
+    for (const ep of o.endpoints) {
+      if (conns.get(ep)?.memberId) continue;
+      identifying++;
+      const settled = () => {
+        identifying--;
+        for (const wake of [...onIdentified]) wake();
+      };
+      conn(ep).connect().then(settled, settled);
+    }
+  };
+  /**
+   * For a target this client was not configured with: its member's configured endpoint, waiting
+   * up to IDENTIFY_WAIT_MS for the identifying handshakes to find it (one that cannot complete,
+   * say to a member cut off from this client, must not hold every redirect up).
+   */
+  const resolveTarget = async (target: string, maxWaitMs: number): Promise<string> => {
+    const id = o.endpoints.includes(target) ? null : memberOf(target);
+    if (!id || configuredOf(id) || identifying === 0 || maxWaitMs <= 0) return configuredFor(target);
+    const until = clock.now() + maxWaitMs;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        if (!configuredOf(id) && identifying > 0 && clock.now() < until) return;
+        clock.clearTimer(timer);
+        onIdentified.delete(done);
+        resolve();
+      };
+      const timer = clock.setTimer(maxWaitMs, done);
+      onIdentified.add(done);
+    });
+    return configuredFor(target);
+  };
   return {
     get current() {
       return current;
@@ -329,11 +384,15 @@ export function createTcpChannel(o: TcpChannelOptions): Channel & { readonly cur
         sleepers,
         async (r, timeoutMs, at) => {
           // Per attempt (calls run concurrently): the endpoint this attempt goes to.
-          const target = current ?? (order[rr++ % order.length] as string);
+          const started = clock.now();
+          const target = await resolveTarget(
+            current ?? (order[rr++ % order.length] as string),
+            Math.min(IDENTIFY_WAIT_MS, timeoutMs - 1),
+          );
           at.target = target;
           const bytes = await conn(target).request(encodeClientMessage(r), {
             signal: opts.signal,
-            timeoutMs,
+            timeoutMs: Math.max(1, timeoutMs - (clock.now() - started)),
           });
           // A reply that is not a ClientResponse still means the request reached a member (sent).
           let m: ReturnType<typeof decodeClientMessage>;
@@ -353,8 +412,12 @@ export function createTcpChannel(o: TcpChannelOptions): Channel & { readonly cur
         (res, at) => {
           if (res?.status === 'not_leader' && res.leaderAddress) {
             current = res.leaderAddress;
+            if (!o.endpoints.includes(res.leaderAddress)) {
+              if (res.leaderId) redirectIds.set(res.leaderAddress, res.leaderId);
+              identifyConfigured();
+            }
             if (!order.includes(res.leaderAddress)) order.push(res.leaderAddress);
-          } else if (current === at.target) current = null; // only what this attempt learned
+          } else if (current !== null && configuredFor(current) === at.target) current = null; // only what this attempt learned
         },
         req,
         opts,

@@ -29,6 +29,8 @@ export function createTcpClientConnection(options: TcpClientOptions): TcpClientC
   let ready = false;
   let connecting: Promise<void> | undefined;
   let closed = false;
+  /** The member that accepted the last completed handshake (its ACK's responder id). */
+  let memberId: string | null = null;
 
   /** Rejects pending requests; with `sentOnly`, those still waiting for connect() are left to it. */
   function failAll(make: (sent: boolean) => TransportError, sentOnly = false): void {
@@ -131,6 +133,7 @@ export function createTcpClientConnection(options: TcpClientOptions): TcpClientC
                     reason: 'cluster',
                   }),
                 );
+              memberId = ack.responderId || null;
               settle();
               continue;
             }
@@ -230,6 +233,9 @@ export function createTcpClientConnection(options: TcpClientOptions): TcpClientC
 
   return {
     clientId,
+    get memberId() {
+      return memberId;
+    },
     connect,
     request,
     async close(): Promise<void> {

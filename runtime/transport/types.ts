@@ -212,6 +212,11 @@ export interface RequestOptions {
 /** A client connection multiplexing concurrent requests by request id. */
 export interface TcpClientConnection {
   readonly clientId: string;
+  /**
+   * The id of the member behind the endpoint, from the ACK of the last completed handshake; null
+   * before one completes. It can change on reconnect (the endpoint may front another member).
+   */
+  readonly memberId: string | null;
   /** Connects (if not connected) and completes the handshake. */
   connect(): Promise<void>;
   /**

@@ -1,0 +1,97 @@
+/**
+ * A not_leader redirect names the leader's peer address: what the members dial, which need not be
+ * how this client reaches it (a proxy per link, NAT, another interface). When a configured endpoint
+ * is the same member (its handshake ACK names it), the client goes there instead: a broken link
+ * between two members must not strand a client that reaches both.
+ */
+import { afterEach, expect, it } from 'vitest';
+import { decodeClientMessage, encodeClientMessage, encodeResultMessage } from '../../generated/index.js';
+import { connect } from '../../runtime/client/client.js';
+import { errorResult } from '../../runtime/coordination/state-machine.js';
+import { jsonPayload, response } from '../../runtime/server/protocol.js';
+import { createTcpNetwork, type TcpNetwork } from '../../runtime/transport/index.js';
+import { type LinkProxy, startLinkProxy } from '../helpers/link-proxy.js';
+
+const nets: TcpNetwork[] = [];
+const proxies: LinkProxy[] = [];
+afterEach(async () => {
+  await Promise.all([...nets.splice(0).map((n) => n.close()), ...proxies.splice(0).map((p) => p.close())]);
+});
+
+/** A member that answers every request: `ok` when it leads, else not_leader naming `leader()`. */
+async function member(id: string, leader: () => { id: string; address: string }) {
+  const net = createTcpNetwork({
+    nodeId: id,
+    clusterId: 'c1',
+    listen: { host: '127.0.0.1', port: 0 },
+    peers: {},
+  });
+  nets.push(net);
+  const seen: number[] = [];
+  net.onClientRequest((_client, frame, reply) => {
+    const req = decodeClientMessage(frame);
+    if (req.type !== 'ClientRequest') return;
+    // connect() asks a member for its status: every member answers that itself.
+    if (req.kind === 'status')
+      return reply(encodeClientMessage(response(req.requestId, 'ok', { payload: jsonPayload({}) })));
+    seen.push(req.sequence);
+    const l = leader();
+    reply(
+      encodeClientMessage(
+        l.id === id
+          ? response(req.requestId, 'ok', {
+              payload: encodeResultMessage({ ...errorResult('', ''), ok: true, outcome: 'written' }),
+            })
+          : response(req.requestId, 'not_leader', { leaderId: l.id, leaderAddress: l.address }),
+      ),
+    );
+  });
+  const { port } = await net.start();
+  return { address: `127.0.0.1:${port}`, port, seen };
+}
+
+it('a redirect to a peer address the client cannot use goes to the configured endpoint of that member', async () => {
+  let leader = { id: 'm2', address: '' };
+  const m1 = await member('m1', () => leader);
+  const m2 = await member('m2', () => leader);
+  // m1's way to m2 is a proxy, and that link is down: a client following the address stalls.
+  const m1ToM2 = await startLinkProxy(m2.port);
+  proxies.push(m1ToM2);
+  m1ToM2.pause();
+  leader = { id: 'm2', address: m1ToM2.address };
+
+  const client = await connect({ endpoints: [m1.address, m2.address], clusterId: 'c1', timeoutMs: 5000 });
+  try {
+    // The first call goes to m1 (the first endpoint), which redirects to the dead proxy.
+    const t0 = performance.now();
+    await client.put('k', 'v');
+    const first = performance.now() - t0;
+    expect(m1.seen.length).toBeGreaterThan(0);
+    expect(m2.seen.length).toBe(1);
+    // Well before the call's 5 s deadline, at which a client following the address would fail.
+    expect(first).toBeLessThan(2500);
+    // Later calls go straight to m2.
+    const before = m1.seen.length;
+    for (let i = 0; i < 5; i++) await client.put(`k${i}`, 'v');
+    expect(m1.seen.length).toBe(before);
+    expect(m2.seen.length).toBe(6);
+  } finally {
+    await client.close();
+  }
+});
+
+it('a redirect to a member no configured endpoint fronts still follows the address', async () => {
+  // m3 joined after the client was configured with m1 only: the redirect is the only way there.
+  let leader = { id: 'm3', address: '' };
+  const m1 = await member('m1', () => leader);
+  const m3 = await member('m3', () => leader);
+  leader = { id: 'm3', address: m3.address };
+  const client = await connect({ endpoints: [m1.address], clusterId: 'c1', timeoutMs: 5000 });
+  try {
+    await client.put('k', 'v');
+    expect(m1.seen.length).toBe(1);
+    expect(m3.seen.length).toBe(1);
+  } finally {
+    await client.close();
+  }
+});
