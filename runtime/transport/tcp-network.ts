@@ -110,7 +110,7 @@ export function resolveLimits(l: TcpNetworkOptions['limits'] = {}): Limits {
     queueOverflow: l.queueOverflow ?? 'drop-oldest',
     handshakeTimeoutMs: l.handshakeTimeoutMs ?? 5000,
     reconnectBaseMs: l.reconnectBaseMs ?? 50,
-    reconnectMaxMs: l.reconnectMaxMs ?? 5000,
+    reconnectMaxMs: l.reconnectMaxMs ?? 1000,
     maxInboundConnections: l.maxInboundConnections ?? 1024,
     maxClientWriteBufferBytes: l.maxClientWriteBufferBytes ?? 64 * 1024 * 1024,
     frameTimeoutMs: l.frameTimeoutMs ?? 30_000,
@@ -387,6 +387,16 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
     if (hello.kind === 'peer') {
       log.info({ peer: hello.senderId, remote: c.remote }, 'inbound peer connected');
       emit({ type: 'peer-connected', peer: hello.senderId, direction: 'inbound' });
+      // The peer just reached us: the path back is likely healed too (a cable plugged back in,
+      // the peer restarted). Dial now rather than at the end of a backoff grown while it was away.
+      const p = peers.get(hello.senderId);
+      if (p && p.state === 'backoff' && !closed && !p.removed) {
+        if (p.timer) clearTimeout(p.timer);
+        p.timer = undefined;
+        p.attempt = 0;
+        p.state = 'idle';
+        if (queueLength(p) > 0) connect(p);
+      }
     } else {
       emit({ type: 'client-connected', clientId: hello.senderId });
     }

@@ -47,7 +47,11 @@ export interface TransportLimits {
   handshakeTimeoutMs?: number;
   /** First reconnect delay. Default 50. */
   reconnectBaseMs?: number;
-  /** Reconnect delay cap. Default 5000. */
+  /**
+   * Reconnect delay cap. Default 1000: a member whose link to a peer is down counts as down to
+   * that peer, so a link must come back soon after the network does (etcd redials every 100 ms).
+   * An inbound connection from the peer ends the backoff at once.
+   */
   reconnectMaxMs?: number;
   /**
    * Concurrent inbound client connections (and not-yet-identified ones). Default 1024. Known

@@ -1,0 +1,58 @@
+/**
+ * A link that comes back must carry traffic again soon: a member whose outbound connection to a
+ * peer is still backing off counts as down to that peer, one fault short of a lost quorum. An
+ * inbound connection from the peer (the cable is back, the peer restarted) ends the backoff at
+ * once, and the default backoff cap is one second.
+ */
+import { afterEach, expect, it } from 'vitest';
+import { createTcpNetwork, resolveLimits, type TcpNetwork } from '../../runtime/transport/index.js';
+import { type LinkProxy, startLinkProxy } from '../helpers/link-proxy.js';
+import { until } from '../helpers/until.js';
+import { Inbox } from './helpers.js';
+
+const nets: TcpNetwork[] = [];
+const proxies: LinkProxy[] = [];
+afterEach(async () => {
+  await Promise.all([...nets.splice(0).map((n) => n.close()), ...proxies.splice(0).map((p) => p.close())]);
+});
+
+it('an inbound connection from a peer ends the outbound backoff to it at once', async () => {
+  const listen = { host: '127.0.0.1', port: 0 };
+  const b = createTcpNetwork({ nodeId: 'b', clusterId: 'c1', listen, peers: {} });
+  nets.push(b);
+  const portB = (await b.start()).port;
+  // a reaches b only through this link, which starts cut.
+  const link = await startLinkProxy(portB);
+  proxies.push(link);
+  link.cut();
+  const a = createTcpNetwork({
+    nodeId: 'a',
+    clusterId: 'c1',
+    listen,
+    peers: { b: link.address },
+    // Backoff without jitter: 200, 400, 800, then 1600 ms after the fourth failed attempt.
+    limits: { handshakeTimeoutMs: 300, reconnectBaseMs: 200, reconnectMaxMs: 5000 },
+    random: () => 0.9999,
+  });
+  nets.push(a);
+  const portA = (await a.start()).port;
+  b.setPeers({ a: `127.0.0.1:${portA}` });
+  let failed = 0;
+  a.onEvent((e) => {
+    if (e.type === 'connection-closed' && e.direction === 'outbound') failed++;
+  });
+  const inboxB = new Inbox(b);
+  a.send('b', new TextEncoder().encode('queued while the link was cut'));
+  await until('four failed attempts of a to reach b', () => failed >= 4);
+
+  link.heal();
+  const healedAt = performance.now();
+  b.send('a', new TextEncoder().encode('b is back')); // b dials a: an inbound peer connection at a
+  await inboxB.until(() => inboxB.texts('a').length > 0, "a's queued frame at b");
+  // Without the reset, a would next dial at the end of its 1600 ms backoff.
+  expect(performance.now() - healedAt).toBeLessThan(800);
+});
+
+it('reconnects back off to at most one second by default', () => {
+  expect(resolveLimits({}).reconnectMaxMs).toBe(1000);
+});
