@@ -97,6 +97,14 @@ const MAX_IMMEDIATE_REDIRECTS = 3;
 const IDENTIFY_INTERVAL_MS = 1000;
 /** How long a redirected call waits for those handshakes before it uses the redirect's address. */
 const IDENTIFY_WAIT_MS = 500;
+/**
+ * A connection with calls in flight that has received nothing for LIVENESS_IDLE_MS is asked for
+ * the member's status; no answer within LIVENESS_TIMEOUT_MS drops it, and its calls retry
+ * elsewhere (same sequence numbers) instead of waiting out their deadlines on a member that is
+ * gone from the network. Waiting calls (a lock wait) are kept: the member answers the probe.
+ */
+const LIVENESS_IDLE_MS = 1000;
+const LIVENESS_TIMEOUT_MS = 1000;
 
 /** The backoff before attempt `i + 1` after a failed attempt `i` (0-based). */
 export function backoffMs(i: number): number {
@@ -310,6 +318,17 @@ export function createTcpChannel(o: TcpChannelOptions): Channel & { readonly cur
   const ids = { n: 0 };
   const clock = o.clock ?? createRealClock();
   const sleepers = new Sleepers();
+  const livenessProbe = () =>
+    encodeClientMessage({
+      type: 'ClientRequest',
+      requestId: 0,
+      clientId: o.clientId,
+      sequence: 0,
+      kind: 'status',
+      consistency: 'stale',
+      deadlineMs: LIVENESS_TIMEOUT_MS,
+      payload: new Uint8Array(0),
+    });
   const conn = (ep: string) => {
     let c = conns.get(ep);
     if (!c) {
@@ -318,6 +337,7 @@ export function createTcpChannel(o: TcpChannelOptions): Channel & { readonly cur
         clusterId: o.clusterId,
         clientId: o.clientId,
         tls: o.tls,
+        liveness: { idleMs: LIVENESS_IDLE_MS, timeoutMs: LIVENESS_TIMEOUT_MS, probe: livenessProbe },
       });
       conns.set(ep, c);
     }

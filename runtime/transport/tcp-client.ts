@@ -31,6 +31,12 @@ export function createTcpClientConnection(options: TcpClientOptions): TcpClientC
   let closed = false;
   /** The member that accepted the last completed handshake (its ACK's responder id). */
   let memberId: string | null = null;
+  // Liveness (see TcpClientOptions.liveness): when anything last arrived, the timer checking
+  // the connection while requests wait, whether a probe is out, and why the socket was dropped.
+  let lastReceivedAt = performance.now();
+  let livenessTimer: ReturnType<typeof setTimeout> | undefined;
+  let probing = false;
+  let dropReason = '';
 
   /** Rejects pending requests; with `sentOnly`, those still waiting for connect() are left to it. */
   function failAll(make: (sent: boolean) => TransportError, sentOnly = false): void {
@@ -97,12 +103,16 @@ export function createTcpClientConnection(options: TcpClientOptions): TcpClientC
             socketError ? { cause: socketError } : {},
           ),
         );
+        const why = dropReason ? `: ${dropReason}` : '';
+        dropReason = '';
         failAll(
-          (sent) => new TransportError('connection-lost', `connection to ${options.endpoint} lost`, { sent }),
+          (sent) =>
+            new TransportError('connection-lost', `connection to ${options.endpoint} lost${why}`, { sent }),
           true,
         );
       });
       s.on('data', (chunk: Buffer) => {
+        lastReceivedAt = performance.now();
         try {
           // An HTTP server's answer (its 400 to our binary hello), not a length prefix of 1.2 GB.
           if (!ready && decoder.bufferedBytes === 0 && chunk.subarray(0, 5).toString('latin1') === 'HTTP/')
@@ -209,6 +219,7 @@ export function createTcpClientConnection(options: TcpClientOptions): TcpClientC
           if (outbox.length === 0) queueMicrotask(() => flushOutbox(s));
           outbox.push(head, frame);
           entry.sent = true;
+          armLiveness();
         },
         (err: unknown) => {
           if (pending.get(id) !== entry) return;
@@ -219,6 +230,44 @@ export function createTcpClientConnection(options: TcpClientOptions): TcpClientC
         },
       );
     });
+  }
+
+  /** Starts the liveness check, if configured and not running, for the requests in flight. */
+  function armLiveness(): void {
+    const l = options.liveness;
+    if (!l || livenessTimer || closed) return;
+    livenessTimer = setTimeout(checkLiveness, Math.max(1, l.idleMs - (performance.now() - lastReceivedAt)));
+  }
+
+  /**
+   * Requests wait and nothing has arrived for `idleMs`: ask the member something it answers at
+   * once. No answer within `timeoutMs` means the connection is dead (a pulled cable, a frozen
+   * process): dropping it fails the waiting requests as `connection-lost` with `sent: true`, so
+   * the caller can retry them elsewhere instead of waiting out its deadline.
+   */
+  function checkLiveness(): void {
+    livenessTimer = undefined;
+    const l = options.liveness;
+    const s = socket;
+    if (!l || closed || !s || !ready || pending.size <= (probing ? 1 : 0)) return;
+    const idle = performance.now() - lastReceivedAt;
+    if (idle < l.idleMs || probing) {
+      armLiveness();
+      return;
+    }
+    probing = true;
+    request(l.probe(), { timeoutMs: l.timeoutMs }).then(
+      () => {
+        probing = false;
+        armLiveness();
+      },
+      (e: unknown) => {
+        probing = false;
+        if (!(e instanceof TransportError) || e.code !== 'timeout' || socket !== s) return;
+        dropReason = `no answer to a liveness probe within ${l.timeoutMs} ms after ${Math.round(idle)} ms of silence`;
+        s.destroy();
+      },
+    );
   }
 
   let outbox: Uint8Array[] = [];
@@ -241,6 +290,7 @@ export function createTcpClientConnection(options: TcpClientOptions): TcpClientC
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
+      if (livenessTimer) clearTimeout(livenessTimer);
       failAll((sent) => new TransportError('closed', 'client connection closed', { sent }));
       const s = socket;
       socket = undefined;

@@ -204,6 +204,13 @@ export interface TcpClientOptions {
   clientId?: string;
   tls?: TransportTlsOptions;
   limits?: Pick<TransportLimits, 'maxFrameBytes' | 'handshakeTimeoutMs'>;
+  /**
+   * Liveness of a connection with requests in flight: once nothing has arrived for `idleMs`, a
+   * `probe()` request (one the member answers at once, such as a status request) is sent; no
+   * answer within `timeoutMs` drops the connection, failing its requests with `connection-lost`
+   * (`sent: true`). Without it a request waits for its own timeout however dead the link.
+   */
+  liveness?: { idleMs: number; timeoutMs: number; probe: () => Uint8Array };
 }
 
 /** Per-request options. */

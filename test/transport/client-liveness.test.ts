@@ -1,0 +1,77 @@
+/**
+ * Client connection liveness: a request in flight on a connection that has gone silent (the
+ * member's machine dropped off the network) fails as `connection-lost` with `sent: true` once a
+ * probe goes unanswered, long before its own timeout, so the caller can retry elsewhere; a member
+ * that answers the probe keeps the connection, however long it holds the request (a lock wait).
+ */
+import { afterEach, expect, it } from 'vitest';
+import {
+  createTcpClientConnection,
+  createTcpNetwork,
+  type TcpClientConnection,
+  type TcpNetwork,
+  TransportError,
+} from '../../runtime/transport/index.js';
+import { type LinkProxy, startLinkProxy } from '../helpers/link-proxy.js';
+
+const nets: TcpNetwork[] = [];
+const proxies: LinkProxy[] = [];
+const conns: TcpClientConnection[] = [];
+afterEach(async () => {
+  await Promise.all([
+    ...conns.splice(0).map((c) => c.close()),
+    ...nets.splice(0).map((n) => n.close()),
+    ...proxies.splice(0).map((p) => p.close()),
+  ]);
+});
+
+const STATUS = 1;
+const HOLD = 2;
+/** One-byte requests: STATUS is answered at once, HOLD after `holdMs`. */
+async function member(holdMs: number) {
+  const net = createTcpNetwork({
+    nodeId: 'm1',
+    clusterId: 'c1',
+    listen: { host: '127.0.0.1', port: 0 },
+    peers: {},
+  });
+  nets.push(net);
+  net.onClientRequest((_client, frame, reply) => {
+    const answer = () => reply(Uint8Array.of(frame[0] as number));
+    if (frame[0] === HOLD) setTimeout(answer, holdMs);
+    else answer();
+  });
+  return (await net.start()).port;
+}
+
+const liveness = { idleMs: 200, timeoutMs: 200, probe: () => Uint8Array.of(STATUS) };
+
+it('a request on a connection gone silent fails as connection-lost (sent) once a probe goes unanswered', async () => {
+  const link = await startLinkProxy(await member(0));
+  proxies.push(link);
+  const c = createTcpClientConnection({ endpoint: link.address, clusterId: 'c1', liveness });
+  conns.push(c);
+  expect(await c.request(Uint8Array.of(STATUS))).toEqual(Buffer.of(STATUS));
+  link.pause(); // a pulled cable: the socket stays open, nothing arrives
+  const t0 = performance.now();
+  const err = await c.request(Uint8Array.of(HOLD), { timeoutMs: 10_000 }).then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(TransportError);
+  expect((err as TransportError).code).toBe('connection-lost');
+  expect((err as TransportError).sent).toBe(true);
+  expect((err as Error).message).toMatch(/no answer to a liveness probe within 200 ms/);
+  // idle 200 ms + probe 200 ms, far from the request's own 10 s.
+  expect(performance.now() - t0).toBeLessThan(3000);
+});
+
+it('a member that answers probes keeps the connection while it holds a request', async () => {
+  const c = createTcpClientConnection({
+    endpoint: `127.0.0.1:${await member(1500)}`,
+    clusterId: 'c1',
+    liveness,
+  });
+  conns.push(c);
+  expect(await c.request(Uint8Array.of(HOLD), { timeoutMs: 10_000 })).toEqual(Buffer.of(HOLD));
+});
