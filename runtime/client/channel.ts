@@ -125,8 +125,16 @@ class Sleepers {
     for (const w of [...this.wakers]) w();
   }
 
-  /** Resolves after `ms` on `clock`, when `signal` aborts, or when the channel closes. */
-  sleep(clock: Clock, ms: number, signal: AbortSignal | undefined): Promise<void> {
+  /**
+   * Resolves after `ms` on `clock`, when `signal` aborts, when the channel closes, or when
+   * anything in `alsoWakeOn` is called.
+   */
+  sleep(
+    clock: Clock,
+    ms: number,
+    signal: AbortSignal | undefined,
+    alsoWakeOn?: Set<() => void>,
+  ): Promise<void> {
     return new Promise((resolve) => {
       if (this.closed || signal?.aborted) {
         resolve();
@@ -135,10 +143,12 @@ class Sleepers {
       const t = clock.setTimer(ms, done);
       const wakers = this.wakers;
       wakers.add(done);
+      alsoWakeOn?.add(done);
       signal?.addEventListener('abort', done, { once: true });
       function done() {
         clock.clearTimer(t);
         wakers.delete(done);
+        alsoWakeOn?.delete(done);
         signal?.removeEventListener('abort', done);
         resolve();
       }
@@ -332,6 +342,8 @@ export function createTcpChannel(o: TcpChannelOptions): Channel & { readonly cur
   const conn = (ep: string) => {
     let c = conns.get(ep);
     if (!c) {
+      // Nothing opens after close(): it would never be closed.
+      if (sleepers.closed) throw new TransportError('closed', 'client closed');
       c = createTcpClientConnection({
         endpoint: ep,
         clusterId: o.clusterId,
@@ -361,7 +373,7 @@ export function createTcpChannel(o: TcpChannelOptions): Channel & { readonly cur
   const onIdentified = new Set<() => void>();
   /** Handshakes (at most once per IDENTIFY_INTERVAL_MS) with configured endpoints not yet identified. */
   const identifyConfigured = () => {
-    if (clock.now() - identifiedAt < IDENTIFY_INTERVAL_MS) return;
+    if (sleepers.closed || clock.now() - identifiedAt < IDENTIFY_INTERVAL_MS) return;
     identifiedAt = clock.now();
     for (const ep of o.endpoints) {
       if (conns.get(ep)?.memberId) continue;
@@ -375,23 +387,23 @@ export function createTcpChannel(o: TcpChannelOptions): Channel & { readonly cur
   };
   /**
    * For a target this client was not configured with: its member's configured endpoint, waiting
-   * up to IDENTIFY_WAIT_MS for the identifying handshakes to find it (one that cannot complete,
-   * say to a member cut off from this client, must not hold every redirect up).
+   * up to `maxWaitMs` for the identifying handshakes to find it (one that cannot complete, say to
+   * a member cut off from this client, must not hold every redirect up).
    */
-  const resolveTarget = async (target: string, maxWaitMs: number): Promise<string> => {
+  const resolveTarget = async (target: string, maxWaitMs: number, signal?: AbortSignal): Promise<string> => {
     const id = o.endpoints.includes(target) ? null : memberOf(target);
-    if (!id || configuredOf(id) || identifying === 0 || maxWaitMs <= 0) return configuredFor(target);
+    if (!id) return target;
     const until = clock.now() + maxWaitMs;
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        if (!configuredOf(id) && identifying > 0 && clock.now() < until) return;
-        clock.clearTimer(timer);
-        onIdentified.delete(done);
-        resolve();
-      };
-      const timer = clock.setTimer(maxWaitMs, done);
-      onIdentified.add(done);
-    });
+    while (
+      !configuredOf(id) &&
+      identifying > 0 &&
+      clock.now() < until - 1 &&
+      !sleepers.closed &&
+      !signal?.aborted
+    )
+      await sleepers.sleep(clock, until - clock.now(), signal, onIdentified);
+    if (sleepers.closed) throw new TransportError('closed', 'client closed');
+    if (signal?.aborted) throw new TransportError('aborted', 'request aborted', { cause: signal.reason });
     return configuredFor(target);
   };
   return {
@@ -407,7 +419,8 @@ export function createTcpChannel(o: TcpChannelOptions): Channel & { readonly cur
           const started = clock.now();
           const target = await resolveTarget(
             current ?? (order[rr++ % order.length] as string),
-            Math.min(IDENTIFY_WAIT_MS, timeoutMs - 1),
+            Math.min(IDENTIFY_WAIT_MS, timeoutMs / 2),
+            opts.signal,
           );
           at.target = target;
           const bytes = await conn(target).request(encodeClientMessage(r), {

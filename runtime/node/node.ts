@@ -95,10 +95,10 @@ export class ProposalDropped extends Error {
  * The proposal may or may not commit (an indeterminate outcome, never a failure), because
  * - `snapshot`: its index was covered by a snapshot installed from the leader before it was
  *   applied here; or
- * - `leadership_lost`: this member stopped leading before the entry committed. A later leader
- *   may still commit it, or overwrite it; this member cannot tell which soon (it may be cut off
- *   from the others), so the caller hears at once and can retry elsewhere with the same
- *   exactly-once sequence number (hashicorp/raft's ErrLeadershipLost).
+ * - `leadership_lost`: this member stopped leading before the entry committed and knows no
+ *   leader. A later leader may still commit it, or overwrite it; this member cannot tell which
+ *   soon (it may be cut off from the others), so the caller hears at once and can retry
+ *   elsewhere with the same exactly-once sequence number (hashicorp/raft's ErrLeadershipLost).
  */
 export class ProposalIndeterminate extends Error {
   constructor(
@@ -108,7 +108,7 @@ export class ProposalIndeterminate extends Error {
     super(
       reason === 'snapshot'
         ? `outcome of the proposal at index ${index} is unknown (covered by an installed snapshot)`
-        : `outcome of the proposal at index ${index} is unknown: this member stopped leading before it committed`,
+        : `outcome of the proposal at index ${index} is unknown: this member stopped leading before it committed, and knows no leader`,
     );
     this.name = 'ProposalIndeterminate';
   }
@@ -305,6 +305,7 @@ export class RaftNode {
   /** Starts (or re-runs) the Ready loop; one loop at a time. */
   private kick(): void {
     if (this.stopped) return;
+    this.abandonIfLeaderless();
     if (this.processing) {
       this.again = true;
       return;
@@ -371,7 +372,7 @@ export class RaftNode {
     for (const e of rd.committedEntries) this.apply(e);
     for (const r of rd.readStates) this.readyReads.push(r);
     const s = rd.softState;
-    if (s.role !== 'leader') this.abandonProposals();
+    this.abandonIfLeaderless();
     const termChanged = this.raft.term !== this.readsCheckedTerm;
     this.readsCheckedTerm = this.raft.term;
     if ((s.role !== 'leader' || termChanged) && this.reads.size > this.readyReads.length) {
@@ -448,14 +449,18 @@ export class RaftNode {
   }
 
   /**
-   * This member no longer leads: what it proposed and has not applied ends as indeterminate now,
-   * instead of waiting for an outcome that an isolated former leader may not learn for as long
-   * as it stays cut off. Voter changes whose joint configuration is applied keep waiting
-   * (`leavingJoint`): they are committed.
+   * This member no longer leads and knows no leader (check quorum deposed it, it is cut off, an
+   * election is on): what it proposed and has not applied ends as indeterminate now, instead of
+   * waiting for an outcome it may not learn for as long as it stays cut off. A member that knows
+   * the new leader (a transfer, a higher-term append) keeps waiting: the outcome is a round trip
+   * away. Voter changes whose joint configuration is applied keep waiting (`leavingJoint`): they
+   * are committed. Checked at every Ready and every kick, since a check-quorum step-down alone
+   * (same term, no messages) makes no Ready.
    */
-  private abandonProposals(): void {
+  private abandonIfLeaderless(): void {
+    if (this.proposals.size + this.confChanges.size === 0) return;
+    if (this.raft.role === 'leader' || this.raft.leaderId !== null) return;
     for (const map of [this.proposals, this.confChanges]) {
-      if (map.size === 0) continue;
       const pending = [...map];
       map.clear();
       for (const [index, p] of pending) p.reject(new ProposalIndeterminate(index, 'leadership_lost'));

@@ -15,6 +15,8 @@ interface Pending {
   resolve(frame: Uint8Array): void;
   reject(err: TransportError): void;
   sent: boolean;
+  /** When it was handed to the socket (performance.now()), for the liveness check. */
+  sentAt: number;
 }
 
 /** Creates a client connection to `endpoint`; it connects lazily on the first request. */
@@ -176,6 +178,7 @@ export function createTcpClientConnection(options: TcpClientOptions): TcpClientC
     return new Promise<Uint8Array>((resolve, reject) => {
       const entry: Pending = {
         sent: false,
+        sentAt: 0,
         resolve: (f) => {
           cleanup();
           resolve(f);
@@ -219,7 +222,8 @@ export function createTcpClientConnection(options: TcpClientOptions): TcpClientC
           if (outbox.length === 0) queueMicrotask(() => flushOutbox(s));
           outbox.push(head, frame);
           entry.sent = true;
-          armLiveness();
+          entry.sentAt = performance.now();
+          if (!probing) armLiveness();
         },
         (err: unknown) => {
           if (pending.get(id) !== entry) return;
@@ -232,11 +236,22 @@ export function createTcpClientConnection(options: TcpClientOptions): TcpClientC
     });
   }
 
+  /**
+   * How long the connection has owed an answer: since the later of the last bytes received and
+   * the sending of the oldest request still waiting (a request sent after a quiet spell is not
+   * late yet). -1 when no request waits.
+   */
+  function silentFor(): number {
+    let oldest = Number.POSITIVE_INFINITY;
+    for (const p of pending.values()) if (p.sent && p.sentAt < oldest) oldest = p.sentAt;
+    return oldest === Number.POSITIVE_INFINITY ? -1 : performance.now() - Math.max(lastReceivedAt, oldest);
+  }
+
   /** Starts the liveness check, if configured and not running, for the requests in flight. */
   function armLiveness(): void {
     const l = options.liveness;
     if (!l || livenessTimer || closed) return;
-    livenessTimer = setTimeout(checkLiveness, Math.max(1, l.idleMs - (performance.now() - lastReceivedAt)));
+    livenessTimer = setTimeout(checkLiveness, Math.max(1, l.idleMs - Math.max(0, silentFor())));
   }
 
   /**
@@ -249,10 +264,17 @@ export function createTcpClientConnection(options: TcpClientOptions): TcpClientC
     livenessTimer = undefined;
     const l = options.liveness;
     const s = socket;
-    if (!l || closed || !s || !ready || pending.size <= (probing ? 1 : 0)) return;
-    const idle = performance.now() - lastReceivedAt;
-    if (idle < l.idleMs || probing) {
+    // The probe in flight re-arms when it settles.
+    if (!l || closed || !s || !ready || probing) return;
+    const idle = silentFor();
+    if (idle < 0) return;
+    if (idle < l.idleMs) {
       armLiveness();
+      return;
+    }
+    if (s.writableLength > 0) {
+      // Still writing (a large request going out): not silent, just busy. Look again later.
+      livenessTimer = setTimeout(checkLiveness, l.idleMs);
       return;
     }
     probing = true;

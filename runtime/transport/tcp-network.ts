@@ -390,12 +390,10 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
       // The peer just reached us: the path back is likely healed too (a cable plugged back in,
       // the peer restarted). Dial now rather than at the end of a backoff grown while it was away.
       const p = peers.get(hello.senderId);
-      if (p && p.state === 'backoff' && !closed && !p.removed) {
+      if (p?.state === 'backoff') {
         if (p.timer) clearTimeout(p.timer);
-        p.timer = undefined;
         p.attempt = 0;
-        p.state = 'idle';
-        if (queueLength(p) > 0) connect(p);
+        redial(p);
       }
     } else {
       emit({ type: 'client-connected', clientId: hello.senderId });
@@ -653,12 +651,15 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
     const delay = reconnectDelay(p.attempt, limits.reconnectBaseMs, limits.reconnectMaxMs, random());
     p.attempt++;
     p.state = 'backoff';
-    p.timer = setTimeout(() => {
-      p.timer = undefined;
-      if (closed || p.removed || p.state !== 'backoff') return;
-      p.state = 'idle';
-      if (queueLength(p) > 0) connect(p);
-    }, delay);
+    p.timer = setTimeout(() => redial(p), delay);
+  }
+
+  /** Ends a backoff: dials `p` now if anything waits to be sent, else on the next send. */
+  function redial(p: Peer): void {
+    p.timer = undefined;
+    if (closed || p.removed || p.state !== 'backoff') return;
+    p.state = 'idle';
+    if (queueLength(p) > 0) connect(p);
   }
 
   /** Tears down the current outbound socket of `p` (if any) without scheduling anything. */

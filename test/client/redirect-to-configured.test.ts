@@ -11,6 +11,7 @@ import { errorResult } from '../../runtime/coordination/state-machine.js';
 import { jsonPayload, response } from '../../runtime/server/protocol.js';
 import { createTcpNetwork, type TcpNetwork } from '../../runtime/transport/index.js';
 import { type LinkProxy, startLinkProxy } from '../helpers/link-proxy.js';
+import { until } from '../helpers/until.js';
 
 const nets: TcpNetwork[] = [];
 const proxies: LinkProxy[] = [];
@@ -94,4 +95,30 @@ it('a redirect to a member no configured endpoint fronts still follows the addre
   } finally {
     await client.close();
   }
+});
+
+it('a client closed while a redirected call waits to identify its endpoints sends nothing more', async () => {
+  let leader = { id: 'm2', address: '' };
+  const m1 = await member('m1', () => leader);
+  const m2 = await member('m2', () => leader);
+  // The configured endpoint of m2 never completes a handshake; the redirect's address works.
+  const deadEndpoint = await startLinkProxy(m2.port);
+  const peerAddress = await startLinkProxy(m2.port);
+  proxies.push(deadEndpoint, peerAddress);
+  deadEndpoint.pause();
+  leader = { id: 'm2', address: peerAddress.address };
+  const client = await connect({
+    endpoints: [m1.address, deadEndpoint.address],
+    clusterId: 'c1',
+    timeoutMs: 5000,
+  });
+  const put = client.put('k', 'v').then(
+    () => 'applied',
+    (e: { code?: string }) => e.code,
+  );
+  await until('the redirect from m1', () => m1.seen.length > 0);
+  await client.close();
+  expect(await put).toBe('CLOSED');
+  await new Promise((r) => setTimeout(r, 700)); // past the 500 ms identification wait
+  expect(m2.seen).toEqual([]);
 });

@@ -6,9 +6,9 @@
  *
  * - a majority without the old leader elects a new one and keeps acknowledging writes;
  * - the isolated old leader steps down (check quorum) and acknowledges nothing;
- * - a follower cut off and back deposes nobody (pre-vote);
- * - after healing, every acknowledged write is present and every member's applied state is
- *   identical.
+ * - a cut-off follower's term stays at most the others' (pre-vote), so its return deposes nobody;
+ * - after healing, every acknowledged write is present, applied once, and every member's applied
+ *   state is identical.
  *
  * The load client reaches each member through a proxy of its own too, which some episodes break
  * with the member's other links (the machine drops off the network).
@@ -97,7 +97,11 @@ async function partitionRun(n: number, episodes: Episode[]): Promise<void> {
     };
 
     // A long deadline: a client stranded on the cut-off member would show as a stall this long.
-    client = await connect({ endpoints: clientLinks.map((l) => l.address), timeoutMs: 30_000 });
+    client = await connect({
+      endpoints: clientLinks.map((l) => l.address),
+      clientId: 'load',
+      timeoutMs: 30_000,
+    });
     const acked = new Map<string, string>();
     const gap = { last: performance.now(), longest: 0 };
     let writes = 0;
@@ -150,6 +154,15 @@ async function partitionRun(n: number, episodes: Episode[]): Promise<void> {
       const cutAt = performance.now();
       gap.longest = 0;
       let electedAfter = -1;
+      // A write sent to the cut-off leader alone, while it still believes it leads, is never
+      // acknowledged (it may be applied later, if its entry reached a follower that wins).
+      const lone = side.has(leader)
+        ? await connect({ endpoints: [eps[leader] as string], clientId: 'lone', timeoutMs: 1500 })
+        : null;
+      const lonePut = lone?.put(`isolated-${writes}`, 'never acknowledged').then(
+        () => 'acknowledged',
+        () => 'failed',
+      );
 
       if (side.has(leader)) {
         // The majority elects a leader of a later term among itself.
@@ -168,10 +181,8 @@ async function partitionRun(n: number, episodes: Episode[]): Promise<void> {
           async () => (await statusOf(leader))?.role !== 'leader',
           10_000,
         );
-        // It acknowledges nothing: a write sent to it alone fails (it may still be pending there).
-        const lone = await connect({ endpoints: [eps[leader] as string], timeoutMs: 1500 });
-        await expect(lone.put(`isolated-${writes}`, 'never acknowledged')).rejects.toThrow();
-        await lone.close();
+        expect(await lonePut).toBe('failed');
+        await lone?.close();
       }
       // The majority keeps acknowledging writes, to this client too: well before its deadline.
       await until(
@@ -186,6 +197,12 @@ async function partitionRun(n: number, episodes: Episode[]): Promise<void> {
           'a cut-off follower campaigning in vain',
           () => performance.now() - cutAt > 4 * FAST_CFG.electionTimeoutMaxMs,
         );
+        // Without pre-vote its term would climb by one per timeout, above everyone else's.
+        const [cutOff] = side;
+        const terms = await Promise.all(ids.map((_, i) => statusOf(i).then((st) => st?.term ?? 0)));
+        expect(terms[cutOff as number], 'the cut-off follower term').toBeLessThanOrEqual(
+          Math.max(...majority.map((i) => terms[i] as number)),
+        );
       }
       const healAt = performance.now();
       setLinks(side, 'heal', ep);
@@ -198,10 +215,6 @@ async function partitionRun(n: number, episodes: Episode[]): Promise<void> {
         async () => (await statusOf(after))?.members.every((m) => m.match !== null && m.match >= mark),
         15_000,
       );
-      if (!side.has(leader)) {
-        expect(ids[after], 'the leader after a follower rejoined').toBe(ids[leader]);
-        expect((await statusOf(after))?.term, 'the term after a follower rejoined').toBe(leaderTerm);
-      }
       console.log(
         `${ep.isolate} ${ep.mode}${ep.direction && ep.direction !== 'both' ? ` (links ${ep.direction} it)` : ''}${ep.clients ? ' (and the client)' : ''}: ${side.has(leader) ? `new leader after ${electedAfter.toFixed(0)} ms, ` : ''}` +
           `longest wait between acknowledged writes ${gap.longest.toFixed(0)} ms, ` +
@@ -213,6 +226,12 @@ async function partitionRun(n: number, episodes: Episode[]): Promise<void> {
     await load;
     expect(acked.size).toBeGreaterThan(50);
     for (const [k, v] of acked) expect(text((await client.get(k)).value)).toBe(v);
+    // Applied once: a write applied twice (a retry the dedup table missed) would count 2.
+    for (let i = 0; i < writes; i++) {
+      const { context } = await client.get(`k${i}`);
+      const counter = context.entries.find((e) => e.actor === 'load')?.counter;
+      if (counter !== undefined) expect(Number(counter), `k${i} applied once`).toBe(1);
+    }
     // Every member converges to the same applied state.
     let applied: number[] = [];
     await until(

@@ -28,7 +28,7 @@ afterEach(async () => {
 const STATUS = 1;
 const HOLD = 2;
 /** One-byte requests: STATUS is answered at once, HOLD after `holdMs`. */
-async function member(holdMs: number) {
+async function member(holdMs: number, seen: number[] = []) {
   const net = createTcpNetwork({
     nodeId: 'm1',
     clusterId: 'c1',
@@ -37,6 +37,7 @@ async function member(holdMs: number) {
   });
   nets.push(net);
   net.onClientRequest((_client, frame, reply) => {
+    seen.push(frame[0] as number);
     const answer = () => reply(Uint8Array.of(frame[0] as number));
     if (frame[0] === HOLD) setTimeout(answer, holdMs);
     else answer();
@@ -66,12 +67,33 @@ it('a request on a connection gone silent fails as connection-lost (sent) once a
   expect(performance.now() - t0).toBeLessThan(3000);
 });
 
-it('a member that answers probes keeps the connection while it holds a request', async () => {
+it('a member that answers probes keeps the connection while it holds a request, probed once per quiet spell', async () => {
+  const seen: number[] = [];
   const c = createTcpClientConnection({
-    endpoint: `127.0.0.1:${await member(1500)}`,
+    endpoint: `127.0.0.1:${await member(1500, seen)}`,
     clusterId: 'c1',
     liveness,
   });
   conns.push(c);
   expect(await c.request(Uint8Array.of(HOLD), { timeoutMs: 10_000 })).toEqual(Buffer.of(HOLD));
+  // One probe per 200 ms of silence while the request was held: about 7, never a busy loop.
+  const probes = seen.filter((b) => b === STATUS).length;
+  expect(probes).toBeGreaterThan(2);
+  expect(probes).toBeLessThanOrEqual(8);
+});
+
+it('a request sent after a quiet spell is not probed at once', async () => {
+  const seen: number[] = [];
+  const c = createTcpClientConnection({
+    endpoint: `127.0.0.1:${await member(100, seen)}`,
+    clusterId: 'c1',
+    liveness,
+  });
+  conns.push(c);
+  await c.request(Uint8Array.of(STATUS));
+  await new Promise((r) => setTimeout(r, 400)); // quiet for twice idleMs, nothing in flight
+  seen.length = 0;
+  // Answered after 100 ms: less than idleMs after it was sent, so no probe is due.
+  expect(await c.request(Uint8Array.of(HOLD))).toEqual(Buffer.of(HOLD));
+  expect(seen).toEqual([HOLD]);
 });
