@@ -104,6 +104,8 @@ const IDENTIFY_WAIT_MS = 500;
  * gone from the network. Waiting calls (a lock wait) are kept: the member answers the probe.
  */
 const LIVENESS_IDLE_MS = 1000;
+/** How long an endpoint that gave no answer is tried only after the others. */
+const FAILED_ENDPOINT_SKIP_MS = 5000;
 const LIVENESS_TIMEOUT_MS = 1000;
 
 /** The backoff before attempt `i + 1` after a failed attempt `i` (0-based). */
@@ -406,6 +408,20 @@ export function createTcpChannel(o: TcpChannelOptions): Channel & { readonly cur
     if (signal?.aborted) throw new TransportError('aborted', 'request aborted', { cause: signal.reason });
     return configuredFor(target);
   };
+  /** When an attempt at each endpoint last got no answer at all. */
+  const failedAt = new Map<string, number>();
+  /**
+   * The next endpoint in turn, passing over those that got no answer in the last
+   * FAILED_ENDPOINT_SKIP_MS while another may answer: a member that dropped off the network
+   * accepts no handshake, and trying it again first would cost a handshake timeout per call.
+   */
+  const nextEndpoint = (): string => {
+    for (let k = 0; k < order.length; k++) {
+      const ep = order[rr++ % order.length] as string;
+      if (clock.now() - (failedAt.get(ep) ?? Number.NEGATIVE_INFINITY) >= FAILED_ENDPOINT_SKIP_MS) return ep;
+    }
+    return order[rr++ % order.length] as string;
+  };
   return {
     get current() {
       return current;
@@ -418,7 +434,7 @@ export function createTcpChannel(o: TcpChannelOptions): Channel & { readonly cur
           // Per attempt (calls run concurrently): the endpoint this attempt goes to.
           const started = clock.now();
           const target = await resolveTarget(
-            current ?? (order[rr++ % order.length] as string),
+            current ?? nextEndpoint(),
             Math.min(IDENTIFY_WAIT_MS, timeoutMs / 2),
             opts.signal,
           );
@@ -443,6 +459,8 @@ export function createTcpChannel(o: TcpChannelOptions): Channel & { readonly cur
           return m;
         },
         (res, at) => {
+          // Nothing came back from there (refused, timed out, dropped as silent): try the others first.
+          if (res === null && at.target !== null) failedAt.set(at.target, clock.now());
           if (res?.status === 'not_leader' && res.leaderAddress) {
             current = res.leaderAddress;
             if (!o.endpoints.includes(res.leaderAddress)) {

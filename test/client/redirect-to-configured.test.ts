@@ -122,3 +122,29 @@ it('a client closed while a redirected call waits to identify its endpoints send
   await new Promise((r) => setTimeout(r, 700)); // past the 500 ms identification wait
   expect(m2.seen).toEqual([]);
 });
+
+it('after a leader goes silent, the next attempt skips its endpoint instead of waiting out a handshake there', async () => {
+  let leader = { id: 'm2', address: '' };
+  const m1 = await member('m1', () => leader);
+  const m2 = await member('m2', () => leader);
+  const toM2 = await startLinkProxy(m2.port); // the client's way to m2
+  proxies.push(toM2);
+  leader = { id: 'm2', address: toM2.address };
+  // m1 first: its redirect makes m2 the current endpoint, and the round robin's next turn is m2's.
+  const client = await connect({ endpoints: [m1.address, toM2.address], clusterId: 'c1', timeoutMs: 20_000 });
+  try {
+    await client.put('a', 'v');
+    expect(m2.seen.length).toBe(1);
+    // m2's machine drops off the network; m1 takes over.
+    toM2.pause();
+    leader = { id: 'm1', address: m1.address };
+    const t0 = performance.now();
+    await client.put('b', 'v');
+    // The silent connection is dropped after ~2 s (liveness); a fresh handshake at the paused
+    // endpoint would add its 5 s timeout before m1 is tried.
+    expect(performance.now() - t0).toBeLessThan(4500);
+    expect(m1.seen.length).toBeGreaterThan(0);
+  } finally {
+    await client.close();
+  }
+});
