@@ -9,12 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../../runtime/client/client.js';
-import { IndeterminateError } from '../../runtime/client/errors.js';
 import { freePorts } from './helpers.js';
 import { ensureBuilt, type ServeProc, spawnServe } from './proc.js';
+import { expectWritesKeptAndConverged, startWriteLoad } from './write-load.js';
 
 const LONG = process.env.CRASH_TEST === '1';
-const text = (b: Uint8Array | null) => (b ? new TextDecoder().decode(b) : null);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function crashRun(
@@ -53,23 +52,8 @@ async function crashRun(
   };
   try {
     await Promise.all(ids.map((_, i) => start(i)));
-    const client = await connect({ endpoints: eps, timeoutMs: 10000 });
-    const acked = new Map<string, string>();
-    let stop = false;
-    let writes = 0;
-    let indeterminate = 0;
-    const load = (async () => {
-      while (!stop) {
-        const key = `k${writes++}`;
-        try {
-          await client.put(key, `v-${key}`);
-          acked.set(key, `v-${key}`);
-        } catch (e) {
-          if (!(e instanceof IndeterminateError)) throw e;
-          indeterminate++;
-        }
-      }
-    })();
+    const client = await connect({ endpoints: eps, clientId: 'load', timeoutMs: 10000 });
+    const load = startWriteLoad(client);
     for (let k = 0; k < kills; k++) {
       await sleep(300 + Math.floor(Math.random() * 300));
       const st = await client.status();
@@ -85,36 +69,14 @@ async function crashRun(
       await start(victim);
     }
     await sleep(300);
-    stop = true;
-    await load;
-    expect(acked.size).toBeGreaterThan(10);
-    // Every acknowledged write is present (linearizable reads through the leader).
-    for (const [k, v] of acked) expect(text((await client.get(k)).value)).toBe(v);
-    await client.close();
-    // Every member converges to the same applied state.
+    await load.stop();
+    expect(load.acked.size).toBeGreaterThan(10);
     const per = await Promise.all(eps.map((ep) => connect({ endpoints: [ep], timeoutMs: 10000 })));
-    const deadline = Date.now() + 10000;
-    let applied: number[] = [];
-    while (Date.now() < deadline) {
-      const sts = await Promise.all(per.map((c) => c.status()));
-      applied = sts.map((s) => s.appliedIndex);
-      if (
-        applied.every((a) => a === sts[0]?.commitIndex) &&
-        sts.every((s) => s.commitIndex === sts[0]?.commitIndex)
-      )
-        break;
-      await sleep(50);
-    }
-    expect(new Set(applied).size).toBe(1);
-    for (let i = 0; i < writes; i++) {
-      const vals = await Promise.all(
-        per.map((c) => c.get(`k${i}`, { consistency: 'stale' }).then((r) => text(r.value))),
-      );
-      expect(new Set(vals).size, `k${i} differs: ${vals.join(',')}`).toBe(1);
-    }
+    await expectWritesKeptAndConverged(load, client, 'load', per);
+    await client.close();
     await Promise.all(per.map((c) => c.close()));
     console.log(
-      `crash run n=${n}: ${kills} kills, ${acked.size} acked, ${indeterminate} indeterminate, ${writes} attempted`,
+      `crash run n=${n}: ${kills} kills, ${load.acked.size} acked, ${load.indeterminate} indeterminate, ${load.writes} attempted`,
     );
   } finally {
     for (const p of procs) p?.proc.kill('SIGKILL');

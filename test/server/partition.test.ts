@@ -24,14 +24,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Client, connect } from '../../runtime/client/client.js';
-import { IndeterminateError } from '../../runtime/client/errors.js';
 import { type LinkProxy, startLinkProxy } from '../helpers/link-proxy.js';
 import { until } from '../helpers/until.js';
 import { freePorts } from './helpers.js';
 import { ensureBuilt, FAST_CFG, type ServeProc, spawnServe } from './proc.js';
+import { expectWritesKeptAndConverged, startWriteLoad, type WriteLoad } from './write-load.js';
 
 const LONG = process.env.PARTITION_TEST === '1';
-const text = (b: Uint8Array | null) => (b ? new TextDecoder().decode(b) : null);
 
 type Mode = 'pause' | 'cut';
 interface Episode {
@@ -66,8 +65,7 @@ async function partitionRun(n: number, episodes: Episode[]): Promise<void> {
   const procs: ServeProc[] = [];
   const perMember: Client[] = [];
   let client: Client | null = null;
-  let stop = false;
-  let load: Promise<void> = Promise.resolve();
+  let load: WriteLoad | null = null;
   try {
     procs.push(
       ...(await Promise.all(
@@ -102,25 +100,9 @@ async function partitionRun(n: number, episodes: Episode[]): Promise<void> {
       clientId: 'load',
       timeoutMs: 30_000,
     });
-    const acked = new Map<string, string>();
-    const gap = { last: performance.now(), longest: 0 };
-    let writes = 0;
-    let indeterminate = 0;
-    load = (async () => {
-      while (!stop) {
-        const key = `k${writes++}`;
-        try {
-          await (client as Client).put(key, `v-${key}`);
-          acked.set(key, `v-${key}`);
-          const now = performance.now();
-          gap.longest = Math.max(gap.longest, now - gap.last);
-          gap.last = now;
-        } catch (e) {
-          if (!(e instanceof IndeterminateError)) throw e;
-          indeterminate++;
-        }
-      }
-    })();
+    const running = startWriteLoad(client);
+    load = running;
+    const { acked } = running;
 
     const setLink = (l: LinkProxy, mode: Mode | 'heal') =>
       mode === 'heal' ? l.heal() : mode === 'pause' ? l.pause() : l.cut();
@@ -152,14 +134,14 @@ async function partitionRun(n: number, episodes: Episode[]): Promise<void> {
       const ackedBefore = acked.size;
       setLinks(side, ep.mode, ep);
       const cutAt = performance.now();
-      gap.longest = 0;
+      running.resetGap();
       let electedAfter = -1;
       // A write sent to the cut-off leader alone, while it still believes it leads, is never
       // acknowledged (it may be applied later, if its entry reached a follower that wins).
       const lone = side.has(leader)
         ? await connect({ endpoints: [eps[leader] as string], clientId: 'lone', timeoutMs: 1500 })
         : null;
-      const lonePut = lone?.put(`isolated-${writes}`, 'never acknowledged').then(
+      const lonePut = lone?.put(`isolated-${running.writes}`, 'never acknowledged').then(
         () => 'acknowledged',
         () => 'failed',
       );
@@ -217,48 +199,21 @@ async function partitionRun(n: number, episodes: Episode[]): Promise<void> {
       );
       console.log(
         `${ep.isolate} ${ep.mode}${ep.direction && ep.direction !== 'both' ? ` (links ${ep.direction} it)` : ''}${ep.clients ? ' (and the client)' : ''}: ${side.has(leader) ? `new leader after ${electedAfter.toFixed(0)} ms, ` : ''}` +
-          `longest wait between acknowledged writes ${gap.longest.toFixed(0)} ms, ` +
+          `longest wait between acknowledged writes ${running.longestGapMs.toFixed(0)} ms, ` +
           `cut for ${(healAt - cutAt).toFixed(0)} ms, agreed leader ${(performance.now() - healAt).toFixed(0)} ms after healing`,
       );
     }
 
-    stop = true;
-    await load;
+    await running.stop();
     expect(acked.size).toBeGreaterThan(50);
-    for (const [k, v] of acked) expect(text((await client.get(k)).value)).toBe(v);
-    // Applied once: a write applied twice (a retry the dedup table missed) would count 2.
-    for (let i = 0; i < writes; i++) {
-      const { context } = await client.get(`k${i}`);
-      const counter = context.entries.find((e) => e.actor === 'load')?.counter;
-      if (counter !== undefined) expect(Number(counter), `k${i} applied once`).toBe(1);
-    }
-    // Every member converges to the same applied state.
-    let applied: number[] = [];
-    await until(
-      'every member applying the same commit index',
-      async () => {
-        const sts = await statuses();
-        applied = sts.map((s) => s?.appliedIndex ?? -1);
-        return sts.every(
-          (s) => s && s.appliedIndex === sts[0]?.commitIndex && s.commitIndex === sts[0]?.commitIndex,
-        );
-      },
-      15_000,
-    );
-    expect(new Set(applied).size).toBe(1);
-    for (let i = 0; i < writes; i++) {
-      const vals = await Promise.all(
-        perMember.map((c) => c.get(`k${i}`, { consistency: 'stale' }).then((r) => text(r.value))),
-      );
-      expect(new Set(vals).size, `k${i} differs: ${vals.join(',')}`).toBe(1);
-    }
+    await expectWritesKeptAndConverged(running, client, 'load', perMember);
     console.log(
-      `partition run n=${n}: ${episodes.length} episodes, ${acked.size} acked, ${indeterminate} indeterminate, ${writes} attempted`,
+      `partition run n=${n}: ${episodes.length} episodes, ${acked.size} acked, ${running.indeterminate} indeterminate, ${running.writes} attempted`,
     );
   } finally {
-    stop = true;
+    const stopped = load?.stop(); // a failed run's load ends with the client's close
     await client?.close().catch(() => undefined);
-    await load.catch(() => undefined); // a failed run's load ends with the client's close
+    await stopped?.catch(() => undefined);
     await Promise.all(perMember.map((c) => c.close().catch(() => undefined)));
     for (const p of procs) p.proc.kill('SIGKILL');
     await Promise.all([...links.flat(), ...clientLinks].map((l) => l?.close()));
