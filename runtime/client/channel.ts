@@ -104,6 +104,11 @@ const IDENTIFY_WAIT_MS = 500;
  * gone from the network. Waiting calls (a lock wait) are kept: the member answers the probe.
  */
 const LIVENESS_IDLE_MS = 1000;
+/**
+ * A member answers a handshake within milliseconds; one that has not after this long is taken as
+ * gone and the next endpoint is tried (etcdctl's --dial-timeout defaults to 2 s too).
+ */
+const CLIENT_HANDSHAKE_TIMEOUT_MS = 2000;
 /** How long an endpoint that gave no answer is tried only after the others. */
 const FAILED_ENDPOINT_SKIP_MS = 5000;
 const LIVENESS_TIMEOUT_MS = 1000;
@@ -352,6 +357,7 @@ export function createTcpChannel(o: TcpChannelOptions): Channel & { readonly cur
         clientId: o.clientId,
         tls: o.tls,
         liveness: { idleMs: LIVENESS_IDLE_MS, timeoutMs: LIVENESS_TIMEOUT_MS, probe: livenessProbe },
+        limits: { handshakeTimeoutMs: CLIENT_HANDSHAKE_TIMEOUT_MS },
       });
       conns.set(ep, c);
     }
