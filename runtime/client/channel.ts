@@ -105,11 +105,18 @@ const IDENTIFY_WAIT_MS = 500;
  */
 const LIVENESS_IDLE_MS = 1000;
 /**
- * A member answers a handshake within milliseconds; one that has not after this long is taken as
- * gone and the next endpoint is tried (etcdctl's --dial-timeout defaults to 2 s too).
+ * Default time a client connection's TCP connect, TLS and handshake may take: a member answers
+ * within milliseconds, and one that has not after this long is taken as gone and the next
+ * endpoint is tried (etcdctl's --dial-timeout defaults to 2 s too).
  */
-const CLIENT_HANDSHAKE_TIMEOUT_MS = 2000;
-/** How long an endpoint that gave no answer is tried only after the others. */
+export const DIAL_TIMEOUT_MS = 2000;
+/** Transport failures that say the endpoint is unusable now, not that the call ended. */
+const ENDPOINT_FAILURES: ReadonlySet<string> = new Set([
+  'connect-failed',
+  'handshake-timeout',
+  'connection-lost',
+]);
+/** How long an endpoint that failed so is tried only after the others. */
 const FAILED_ENDPOINT_SKIP_MS = 5000;
 const LIVENESS_TIMEOUT_MS = 1000;
 
@@ -219,7 +226,7 @@ async function retrying(
   clock: Clock,
   sleepers: Sleepers,
   attempt: (req: ClientRequest, timeoutMs: number, at: Attempted) => Promise<ClientResponse>,
-  onFailure: (res: ClientResponse | null, at: Attempted) => void,
+  onFailure: (res: ClientResponse | null, at: Attempted, err?: TransportError) => void,
   req: CallRequest,
   opts: CallOptions,
   requestIds: { n: number },
@@ -276,7 +283,7 @@ async function retrying(
         if (refusedBy.size >= configured.length && !maybeApplied)
           throw new UnreachableError(`every endpoint refused the connection: ${lastProblem}`);
       }
-      onFailure(null, at);
+      onFailure(null, at, e);
       redirects = 0;
       // Nothing reached that member (refused, reset during connect): try the next one at once.
       if (!e.sent && e.code !== 'aborted' && e.code !== 'closed' && ++unreachable < endpoints) continue;
@@ -322,7 +329,9 @@ export interface TcpChannelOptions {
   clusterId?: string;
   clientId: string;
   tls?: TransportTlsOptions;
-  /** Deadlines and backoff (default: the real clock). Connection/reply timeouts stay the transport's. */
+  /** How long a connection's TCP connect, TLS and handshake may take (default DIAL_TIMEOUT_MS). */
+  dialTimeoutMs?: number;
+  /** Deadlines, backoff and the identification wait (default: the real clock). */
   clock?: Clock;
 }
 
@@ -357,7 +366,7 @@ export function createTcpChannel(o: TcpChannelOptions): Channel & { readonly cur
         clientId: o.clientId,
         tls: o.tls,
         liveness: { idleMs: LIVENESS_IDLE_MS, timeoutMs: LIVENESS_TIMEOUT_MS, probe: livenessProbe },
-        limits: { handshakeTimeoutMs: CLIENT_HANDSHAKE_TIMEOUT_MS },
+        limits: { handshakeTimeoutMs: o.dialTimeoutMs ?? DIAL_TIMEOUT_MS },
       });
       conns.set(ep, c);
     }
@@ -424,7 +433,8 @@ export function createTcpChannel(o: TcpChannelOptions): Channel & { readonly cur
   const nextEndpoint = (): string => {
     for (let k = 0; k < order.length; k++) {
       const ep = order[rr++ % order.length] as string;
-      if (clock.now() - (failedAt.get(ep) ?? Number.NEGATIVE_INFINITY) >= FAILED_ENDPOINT_SKIP_MS) return ep;
+      const failed = failedAt.get(configuredFor(ep)) ?? Number.NEGATIVE_INFINITY;
+      if (clock.now() - failed >= FAILED_ENDPOINT_SKIP_MS) return ep;
     }
     return order[rr++ % order.length] as string;
   };
@@ -462,11 +472,14 @@ export function createTcpChannel(o: TcpChannelOptions): Channel & { readonly cur
           if (m.type !== 'ClientResponse')
             throw new TransportError('malformed', 'expected a ClientResponse', { sent: true });
           if (m.status !== 'not_leader') current = target;
+          failedAt.delete(target);
           return m;
         },
-        (res, at) => {
-          // Nothing came back from there (refused, timed out, dropped as silent): try the others first.
-          if (res === null && at.target !== null) failedAt.set(at.target, clock.now());
+        (res, at, err) => {
+          // No connection could be made there, or it died under the call (dropped as silent):
+          // try the others first. Not for the call's own abort, deadline or close.
+          if (at.target !== null && err && ENDPOINT_FAILURES.has(err.code))
+            failedAt.set(at.target, clock.now());
           if (res?.status === 'not_leader' && res.leaderAddress) {
             current = res.leaderAddress;
             if (!o.endpoints.includes(res.leaderAddress)) {

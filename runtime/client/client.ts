@@ -138,6 +138,11 @@ export interface ConnectOptions {
   sessionTtlMs?: number;
   tls?: TransportTlsOptions;
   /**
+   * How long connecting to an endpoint (TCP, TLS, handshake) may take before the next one is
+   * tried (default DIAL_TIMEOUT_MS, 2000).
+   */
+  dialTimeoutMs?: number;
+  /**
    * Clock for deadlines, backoff, keepalives and polls (default: the real monotonic clock). The
    * TCP connections keep their own socket-level timeouts.
    */
@@ -901,9 +906,20 @@ export async function connect(
     .map((e) => e.trim())
     .filter((e) => e !== '');
   if (endpoints.length === 0) throw new RangeError('connect: at least one endpoint is required');
+  if (opts.dialTimeoutMs !== undefined && !(Number.isFinite(opts.dialTimeoutMs) && opts.dialTimeoutMs > 0))
+    throw new RangeError(
+      `connect: dialTimeoutMs must be a positive number of milliseconds, got ${opts.dialTimeoutMs}`,
+    );
   const clientId = opts.clientId ?? randomUUID();
   const clock = opts.clock ?? createRealClock();
-  const channel = createTcpChannel({ endpoints, clusterId: opts.clusterId, clientId, tls: opts.tls, clock });
+  const channel = createTcpChannel({
+    endpoints,
+    clusterId: opts.clusterId,
+    clientId,
+    tls: opts.tls,
+    dialTimeoutMs: opts.dialTimeoutMs,
+    clock,
+  });
   const client = new ChannelClient(
     channel,
     clientId,

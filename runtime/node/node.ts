@@ -3,6 +3,7 @@ import {
   DecodeError,
   decodeClusterConfig,
   decodeRaftMessage,
+  ELECTION_TIMEOUT_MAX_MS,
   encodeRaftMessage,
   type HardState,
   type LogEntry,
@@ -95,10 +96,11 @@ export class ProposalDropped extends Error {
  * The proposal may or may not commit (an indeterminate outcome, never a failure), because
  * - `snapshot`: its index was covered by a snapshot installed from the leader before it was
  *   applied here; or
- * - `leadership_lost`: this member stopped leading before the entry committed and knows no
- *   leader. A later leader may still commit it, or overwrite it; this member cannot tell which
- *   soon (it may be cut off from the others), so the caller hears at once and can retry
- *   elsewhere with the same exactly-once sequence number (hashicorp/raft's ErrLeadershipLost).
+ * - `leadership_lost`: this member stopped leading before it saw the entry committed, and knows
+ *   no leader (or has not led for an election timeout). A later leader may still commit it, or
+ *   overwrite it; this member cannot tell which soon (it may be cut off from the others), so the
+ *   caller hears now and can retry elsewhere with the same exactly-once sequence number
+ *   (hashicorp/raft's ErrLeadershipLost).
  */
 export class ProposalIndeterminate extends Error {
   constructor(
@@ -108,7 +110,7 @@ export class ProposalIndeterminate extends Error {
     super(
       reason === 'snapshot'
         ? `outcome of the proposal at index ${index} is unknown (covered by an installed snapshot)`
-        : `outcome of the proposal at index ${index} is unknown: this member stopped leading before it committed, and knows no leader`,
+        : `outcome of the proposal at index ${index} is unknown: this member stopped leading before it committed`,
     );
     this.name = 'ProposalIndeterminate';
   }
@@ -173,6 +175,10 @@ export class RaftNode {
   private stopped = false;
   private failed: unknown = null;
   private proposals = new Map<number, Pending>();
+  /** Since when this member has not led (env clock), or null while it leads. */
+  private notLeadingSince: number | null = null;
+  /** How long a former leader that knows a leader waits for its proposals' outcome. */
+  private readonly abandonAfterMs: number;
   private confChanges = new Map<number, Pending>();
   /**
    * Voter changes whose joint configuration (C_old,new) is applied: they resolve once a
@@ -231,6 +237,7 @@ export class RaftNode {
     );
     this.unsafeSendBeforePersist = opts.config?.unsafeSendBeforePersist ?? false;
     this.maxSyncStallMs = opts.config?.maxSyncStallMs ?? MAX_SYNC_STALL_MS;
+    this.abandonAfterMs = opts.config?.electionTimeoutMax ?? ELECTION_TIMEOUT_MAX_MS;
     this.lastSnapshotIndex = raft.log.snapshotIndex;
     this.lastSnapshotBytes = restoredSnapshotBytes;
     this.durableHardState = raft.hardState();
@@ -305,7 +312,7 @@ export class RaftNode {
   /** Starts (or re-runs) the Ready loop; one loop at a time. */
   private kick(): void {
     if (this.stopped) return;
-    this.abandonIfLeaderless();
+    this.abandonIfNotLeading();
     if (this.processing) {
       this.again = true;
       return;
@@ -372,7 +379,7 @@ export class RaftNode {
     for (const e of rd.committedEntries) this.apply(e);
     for (const r of rd.readStates) this.readyReads.push(r);
     const s = rd.softState;
-    this.abandonIfLeaderless();
+    this.abandonIfNotLeading();
     const termChanged = this.raft.term !== this.readsCheckedTerm;
     this.readsCheckedTerm = this.raft.term;
     if ((s.role !== 'leader' || termChanged) && this.reads.size > this.readyReads.length) {
@@ -449,22 +456,32 @@ export class RaftNode {
   }
 
   /**
-   * This member no longer leads and knows no leader (check quorum deposed it, it is cut off, an
-   * election is on): what it proposed and has not applied ends as indeterminate now, instead of
-   * waiting for an outcome it may not learn for as long as it stays cut off. A member that knows
-   * the new leader (a transfer, a higher-term append) keeps waiting: the outcome is a round trip
-   * away. Voter changes whose joint configuration is applied keep waiting (`leavingJoint`): they
-   * are committed. Checked at every Ready and every kick, since a check-quorum step-down alone
-   * (same term, no messages) makes no Ready.
+   * This member no longer leads: what it proposed and has not seen committed ends as
+   * indeterminate now if it knows no leader (check quorum deposed it, it is cut off, an election
+   * is on), or once it has not led for an election timeout (a new leader it hears but that never
+   * hears it). It would otherwise wait for an outcome it may not learn while it stays cut off.
+   * A member that knows the new leader waits that long first: after a transfer the outcome is a
+   * round trip away. Entries up to the commit index are left to the local apply, which settles
+   * them with their result. Voter changes whose joint configuration is applied keep waiting
+   * (`leavingJoint`): they are committed. Checked at every Ready and every kick, since a
+   * check-quorum step-down alone (same term, no messages) makes no Ready.
    */
-  private abandonIfLeaderless(): void {
-    if (this.proposals.size + this.confChanges.size === 0) return;
-    if (this.raft.role === 'leader' || this.raft.leaderId !== null) return;
-    for (const map of [this.proposals, this.confChanges]) {
-      const pending = [...map];
-      map.clear();
-      for (const [index, p] of pending) p.reject(new ProposalIndeterminate(index, 'leadership_lost'));
+  private abandonIfNotLeading(): void {
+    if (this.raft.role === 'leader') {
+      this.notLeadingSince = null;
+      return;
     }
+    const now = this.env.clock.now();
+    this.notLeadingSince ??= now;
+    if (this.proposals.size + this.confChanges.size === 0) return;
+    if (this.raft.leaderId !== null && now - this.notLeadingSince < this.abandonAfterMs) return;
+    const commit = this.raft.commit;
+    for (const map of [this.proposals, this.confChanges])
+      for (const [index, p] of map) {
+        if (index <= commit) continue;
+        map.delete(index);
+        p.reject(new ProposalIndeterminate(index, 'leadership_lost'));
+      }
   }
 
   /** A configuration without outgoing voters is applied: the voter changes waiting for it are done. */

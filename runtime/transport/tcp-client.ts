@@ -39,6 +39,8 @@ export function createTcpClientConnection(options: TcpClientOptions): TcpClientC
   let livenessTimer: ReturnType<typeof setTimeout> | undefined;
   let probing = false;
   let dropReason = '';
+  /** The send backlog at the last liveness check that found one (-1: none). */
+  let stalledWritable = -1;
 
   /** Rejects pending requests; with `sentOnly`, those still waiting for connect() are left to it. */
   function failAll(make: (sent: boolean) => TransportError, sentOnly = false): void {
@@ -272,11 +274,14 @@ export function createTcpClientConnection(options: TcpClientOptions): TcpClientC
       armLiveness();
       return;
     }
-    if (s.writableLength > 0) {
-      // Still writing (a large request going out): not silent, just busy. Look again later.
+    if (s.writableLength > 0 && s.writableLength !== stalledWritable) {
+      // Still writing (a large request going out): busy, not silent, while the backlog moves.
+      // A backlog that stops moving (a pulled cable) gets probed like silence.
+      stalledWritable = s.writableLength;
       livenessTimer = setTimeout(checkLiveness, l.idleMs);
       return;
     }
+    stalledWritable = -1;
     probing = true;
     request(l.probe(), { timeoutMs: l.timeoutMs }).then(
       () => {

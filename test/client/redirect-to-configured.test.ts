@@ -148,3 +148,10 @@ it('after a leader goes silent, the next attempt skips its endpoint instead of w
     await client.close();
   }
 });
+
+it('connect refuses a dial timeout that is not a positive number of milliseconds, and no endpoints', async () => {
+  await expect(connect({ endpoints: ['127.0.0.1:1'], dialTimeoutMs: 0 })).rejects.toThrow(
+    /dialTimeoutMs must be a positive number of milliseconds, got 0/,
+  );
+  await expect(connect({ endpoints: ' , ' })).rejects.toThrow(/at least one endpoint is required/);
+});
