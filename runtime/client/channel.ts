@@ -104,6 +104,7 @@ const IDENTIFY_WAIT_MS = 500;
  * gone from the network. Waiting calls (a lock wait) are kept: the member answers the probe.
  */
 const LIVENESS_IDLE_MS = 1000;
+const LIVENESS_TIMEOUT_MS = 1000;
 /**
  * Default time a client connection's TCP connect, TLS and handshake may take: a member answers
  * within milliseconds, and one that has not after this long is taken as gone and the next
@@ -118,7 +119,6 @@ const ENDPOINT_FAILURES: ReadonlySet<string> = new Set([
 ]);
 /** How long an endpoint that failed so is tried only after the others. */
 const FAILED_ENDPOINT_SKIP_MS = 5000;
-const LIVENESS_TIMEOUT_MS = 1000;
 
 /** The backoff before attempt `i + 1` after a failed attempt `i` (0-based). */
 export function backoffMs(i: number): number {
@@ -423,12 +423,12 @@ export function createTcpChannel(o: TcpChannelOptions): Channel & { readonly cur
     if (signal?.aborted) throw new TransportError('aborted', 'request aborted', { cause: signal.reason });
     return configuredFor(target);
   };
-  /** When an attempt at each endpoint last got no answer at all. */
+  /** When an attempt at each endpoint last failed for the endpoint's sake (ENDPOINT_FAILURES). */
   const failedAt = new Map<string, number>();
   /**
-   * The next endpoint in turn, passing over those that got no answer in the last
+   * The next endpoint in turn, passing over those that failed so in the last
    * FAILED_ENDPOINT_SKIP_MS while another may answer: a member that dropped off the network
-   * accepts no handshake, and trying it again first would cost a handshake timeout per call.
+   * accepts no handshake, and trying it again first would cost a dial timeout per call.
    */
   const nextEndpoint = (): string => {
     for (let k = 0; k < order.length; k++) {
