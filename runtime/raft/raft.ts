@@ -625,12 +625,17 @@ export class Raft {
     this.requireLeader();
     if (this.transferee !== null)
       throw new ProposalRejected('transfer_in_progress', 'leadership transfer in progress', this.leaderId);
+    // Until the leader commits an entry of its term it cannot know whether a change of an earlier
+    // term is committed (Raft §6, the single-server change bug): a wait, not a pending change.
+    if (!this.leaderCommittedInTerm) {
+      throw new ProposalRejected(
+        'not_committed_in_term',
+        'the leader has not committed an entry in its term yet',
+        this.leaderId,
+      );
+    }
     const cur = this.config();
-    if (
-      this.lastConfigIndex() > this.commit ||
-      cur.votersOutgoing.length > 0 ||
-      !this.leaderCommittedInTerm
-    ) {
+    if (this.lastConfigIndex() > this.commit || cur.votersOutgoing.length > 0) {
       throw new ProposalRejected(
         'conf_change_pending',
         'a membership change is still pending',

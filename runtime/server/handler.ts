@@ -38,7 +38,7 @@ import { errorResult } from '../coordination/state-machine.js';
 import type { CoordinationEvent } from '../coordination/types.js';
 import type { Clock } from '../env/types.js';
 import { NodeStopped, ProposalDropped, ProposalIndeterminate, type RaftNode } from '../node/node.js';
-import { ProposalRejected } from '../raft/errors.js';
+import { ProposalRejected, type RejectReason } from '../raft/errors.js';
 import type { TcpNetwork } from '../transport/types.js';
 import { encodeEnvelope, onInnerRestored } from './envelope.js';
 import { jsonPayload, response, type ServerStatus } from './protocol.js';
@@ -80,6 +80,16 @@ const LEADER_ONLY_COMMANDS: ReadonlySet<CommandMessage['type']> = new Set([
   'KvCompact',
 ]);
 
+/**
+ * Core refusals answered `busy` (the client retries within its deadline): they end by themselves
+ * and applied nothing. Every other refusal is final.
+ */
+const TRANSIENT_REFUSALS: ReadonlySet<RejectReason> = new Set([
+  'backpressure',
+  'not_committed_in_term',
+  'transfer_in_progress',
+]);
+
 function okRead(extra: Partial<CommandResult>): CommandResult {
   return { ...errorResult('', ''), ok: true, outcome: 'read', ...extra };
 }
@@ -103,9 +113,10 @@ export function createRequestHandler(o: RequestHandlerOptions): RequestHandler {
   const mapError = (requestId: number, e: unknown): ClientResponse => {
     if (e instanceof ProposalRejected) {
       if (e.reason === 'not_leader') return notLeader(requestId);
-      // Transient: a new leader commits its first entry within a round trip (Raft §8), so a read
-      // that came just before is retried like backpressure, not reported as a refusal.
-      const transient = e.reason === 'backpressure' || e.reason === 'not_committed_in_term';
+      // Transient, retried like backpressure rather than reported as a refusal (nothing applied):
+      // a new leader commits its first entry within a round trip (Raft §8), and a leadership
+      // transfer ends within an election timeout (the member then redirects to the new leader).
+      const transient = TRANSIENT_REFUSALS.has(e.reason);
       return response(requestId, transient ? 'busy' : 'rejected', {
         errorCode: e.reason,
         message: e.message,

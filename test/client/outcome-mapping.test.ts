@@ -16,6 +16,8 @@ import { response } from '../../runtime/server/protocol.js';
 import { fakeLeader } from '../server/fake-leader.js';
 
 const text = (b: Uint8Array | null) => (b ? new TextDecoder().decode(b) : null);
+/** A refusal the client must not retry (it stands for any final one). */
+const FINAL_REFUSAL = () => new ProposalRejected('no_live_quorum', 'the change would leave no live quorum');
 
 /** What `put('k', 'v1')` through an embedded client of `w` throws (null: it succeeded). */
 async function putError(w: ReturnType<typeof fakeLeader>): Promise<unknown> {
@@ -58,16 +60,13 @@ describe('outcome mapping of the client', () => {
   it('a put whose first attempt applied with an unknown outcome and whose retry is refused is indeterminate', async () => {
     const w = fakeLeader();
     // Attempt 1 commits but its outcome comes back unknown (covered by a snapshot); attempt 2 is
-    // refused (a leadership transfer is in progress): that refusal says nothing about attempt 1.
+    // refused (a final refusal): that refusal says nothing about attempt 1.
     w.setHook((bytes, n) => {
       if (n === 1) {
         w.apply(bytes);
         return Promise.reject(new ProposalIndeterminate(w.index));
       }
-      if (n === 2)
-        return Promise.reject(
-          new ProposalRejected('transfer_in_progress', 'leadership transfer in progress'),
-        );
+      if (n === 2) return Promise.reject(FINAL_REFUSAL());
       return null;
     });
     const err = await putError(w);
@@ -77,16 +76,25 @@ describe('outcome mapping of the client', () => {
 
   it('a refusal of the only attempt stays a definite RequestRejectedError', async () => {
     const w = fakeLeader();
-    w.setHook((_bytes, n) =>
-      n === 1
-        ? Promise.reject(new ProposalRejected('transfer_in_progress', 'leadership transfer in progress'))
-        : null,
-    );
+    w.setHook((_bytes, n) => (n === 1 ? Promise.reject(FINAL_REFUSAL()) : null));
     const err = await putError(w);
     expect(err).toBeInstanceOf(RequestRejectedError);
-    expect((err as RequestRejectedError).code).toBe('transfer_in_progress');
+    expect((err as RequestRejectedError).code).toBe('no_live_quorum');
     expect(w.replica.machine.kvGet('k').value).toBeNull();
   });
+
+  it.each(['transfer_in_progress', 'backpressure', 'not_committed_in_term'] as const)(
+    'a put refused %s (it ends by itself) is retried and applies once',
+    async (reason) => {
+      const w = fakeLeader();
+      // Seen in rolling restarts: every put that reached the leader during its SIGTERM handover
+      // failed with transfer_in_progress, although nothing was applied and the handover ends.
+      w.setHook((_bytes, n) => (n <= 2 ? Promise.reject(new ProposalRejected(reason, reason)) : null));
+      expect(await putError(w)).toBeNull();
+      expect(text(w.replica.machine.kvGet('k').value)).toBe('v1');
+      expect(w.replica.machine.kvGet('k').context.entries.map((e) => [e.actor, Number(e.counter)])).toEqual([['c', 1]]);
+    },
+  );
 
   it.each(['rejected', 'error'] as const)(
     'a command answered %s after an indeterminate attempt is indeterminate (channel)',

@@ -100,3 +100,24 @@ describe('a learner whose leader is gone', () => {
     expect(net.core('d').leaderId).toBe(net.leaders()[0]);
   });
 });
+
+describe('a change asked of a leader that has not committed in its term', () => {
+  it('is refused as not_committed_in_term (a wait, retried), not as conf_change_pending', () => {
+    const net = new CoreNet(ids3, {}, 7);
+    // No acknowledgements arrive: the leader's first entry of its term cannot commit.
+    net.filter = (_from, _to, m) => m.type === 'AppendResponse';
+    let leader: string | undefined;
+    for (let t = 0; t < 3000 && !leader; t += 5) {
+      net.run(5);
+      leader = net.leaders()[0];
+    }
+    if (!leader) throw new Error('no leader');
+    const change = () =>
+      net.core(leader).proposeConfChange({ changeType: 'add_learner', nodeId: 'd', address: 'd:1' });
+    // Before: 'conf_change_pending: a membership change is still pending' with none pending.
+    expect(rejection(change)?.reason).toBe('not_committed_in_term');
+    net.filter = null;
+    net.run(50);
+    expect(rejection(change)).toBeNull();
+  });
+});
