@@ -323,6 +323,7 @@ export class Raft {
         next: p.next,
         state: p.state,
         unreachable: p.unreachable,
+        live: this.heardRecently(p.id),
         inflight: p.inflight.length,
         inflightBytes: p.inflightBytes,
       });
@@ -343,6 +344,12 @@ export class Raft {
       progress,
       transferee: this.transferee,
     };
+  }
+
+  /** Whether a message from `id` arrived within electionTimeoutMin (never heard: false). */
+  private heardRecently(id: string): boolean {
+    const heard = this.progress.get(id)?.lastHeard ?? Number.NEGATIVE_INFINITY;
+    return heard >= this.now - this.cfg.electionTimeoutMin;
   }
 
   /** Absolute time (ms) at which `tick` next has work to do; the driver arms one timer for it. */
@@ -699,11 +706,7 @@ export class Raft {
       throw new ProposalRejected('cluster_too_large', `at most ${this.cfg.maxClusterSize} voters`);
     }
     if (voterChange) {
-      const live = (v: string) =>
-        v === this.id ||
-        (this.progress.get(v)?.lastHeard ?? Number.NEGATIVE_INFINITY) >=
-          this.now - this.cfg.electionTimeoutMin;
-      const liveCount = next.voters.filter(live).length;
+      const liveCount = next.voters.filter((v) => v === this.id || this.heardRecently(v)).length;
       if (liveCount < Math.floor(next.voters.length / 2) + 1) {
         throw new ProposalRejected(
           'no_live_quorum',

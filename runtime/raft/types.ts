@@ -73,6 +73,11 @@ export interface ProgressView {
   state: 'probe' | 'replicate' | 'snapshot';
   /** MAX_RETRIES_PER_APPEND probes went unanswered; the peer is in probe mode until it answers. */
   unreachable: boolean;
+  /**
+   * A message from the peer arrived within electionTimeoutMin (on a leader; what the membership
+   * guard counts as live). False for a peer not heard from since this member became leader.
+   */
+  live: boolean;
   inflight: number;
   inflightBytes: number;
 }

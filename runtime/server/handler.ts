@@ -565,7 +565,10 @@ export function createRequestHandler(o: RequestHandlerOptions): RequestHandler {
   async function transfer(req: ClientRequest): Promise<ClientResponse> {
     const target = utf8d.decode(req.payload) || bestVoter(node);
     if (!target)
-      return response(req.requestId, 'rejected', { errorCode: 'no_target', message: 'no other voter' });
+      return response(req.requestId, 'rejected', {
+        errorCode: 'no_target',
+        message: 'no other voter has been heard from within an election timeout',
+      });
     // Already there: nothing to hand over (the core ignores a transfer to itself).
     if (target === node.id && node.role === 'leader')
       return response(req.requestId, 'ok', { leaderId: target, leaderAddress: o.addressOf(target) });
@@ -644,13 +647,17 @@ export function createRequestHandler(o: RequestHandlerOptions): RequestHandler {
   };
 }
 
-/** The most caught-up other voter (leadership transfers), or null. */
+/**
+ * The most caught-up other voter heard from within an election timeout (leadership transfers), or
+ * null. A voter that is down would take the TimeoutNow to nobody: the leader would refuse writes
+ * for the transfer's duration, then the cluster would wait an election timeout more.
+ */
 export function bestVoter(node: RaftNode): string | null {
   const s = node.status();
   let best: string | null = null;
   let bestMatch = -1;
   for (const p of s.progress) {
-    if (p.id === s.id || !s.config.voters.includes(p.id)) continue;
+    if (p.id === s.id || !s.config.voters.includes(p.id) || !p.live) continue;
     if (p.match > bestMatch) {
       best = p.id;
       bestMatch = p.match;

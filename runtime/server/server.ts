@@ -346,7 +346,12 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
           try {
             node.transferLeadership(target);
             const deadline = clock.now() + (c.transferTimeoutMs ?? 3000);
-            while (clock.now() < deadline && node.status().role === 'leader')
+            // Until handed over, or the core gave the transfer up (its own election-timeout bound).
+            const transferring = () => {
+              const s = node.status();
+              return s.role === 'leader' && s.transferee === target;
+            };
+            while (clock.now() < deadline && transferring())
               await new Promise<void>((r) => clock.setTimer(10, r));
           } catch (e) {
             log.warn({ err: String(e) }, 'leadership transfer failed');
