@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { parseBenchArgs } from '../../bench/main.js';
 import { formatTable, toJson } from '../../bench/report.js';
 import { median, mergeRounds, perRoundRatios, roundOrder } from '../../bench/rounds.js';
@@ -6,6 +6,8 @@ import { runBench } from '../../bench/run-bench.js';
 import type { BenchTarget } from '../../bench/targets/types.js';
 import { putLatency } from '../../bench/workloads/index.js';
 import type { WorkloadResult } from '../../bench/workloads/types.js';
+
+let virtualNow = 0;
 
 function ok(target: string, p50: number, samples: number[]): WorkloadResult {
   return {
@@ -20,15 +22,18 @@ function ok(target: string, p50: number, samples: number[]): WorkloadResult {
   };
 }
 
-/** A target whose puts busy-wait `latencyMs()` and record which target each put went to. */
+/**
+ * A target whose puts take `latencyMs()` on a virtual `performance.now()` (the test installs it:
+ * busy-waiting on the real clock made the figures depend on the machine's load) and record which
+ * target each put went to.
+ */
 function recordingTarget(name: string, calls: string[], latencyMs: () => number): BenchTarget {
   return {
     name,
     notes: [],
     put: async () => {
       calls.push(name);
-      const until = performance.now() + latencyMs();
-      while (performance.now() < until);
+      virtualNow += latencyMs();
     },
     get: async () => null,
     lock: async () => ({ release: async () => undefined }),
@@ -74,6 +79,8 @@ describe('interleaved rounds (--rounds)', () => {
   });
 
   it('runBench with 3 rounds runs the targets in alternating order and reports per-round ratios', async () => {
+    const now = vi.spyOn(performance, 'now').mockImplementation(() => virtualNow);
+    onTestFinished(() => now.mockRestore());
     const calls: string[] = [];
     const a = recordingTarget('a', calls, () => 0.2);
     // b is slow only in the second round (puts 10-19 of the run): a slow minute of the disk.
