@@ -35,6 +35,7 @@ import { ProposalRejected, RaftInvariantError } from './errors.js';
 import { RaftLog } from './log.js';
 import { allMembers, allVoters, isVoter, quorumValue, voteResult } from './quorum.js';
 import type {
+  JoinCheck,
   Outbound,
   ProgressView,
   RaftStatus,
@@ -52,6 +53,17 @@ export interface RaftConfig {
   peers?: readonly string[];
   /** Initial membership (takes precedence over `peers`). */
   initialConfig?: ClusterConfig;
+  /**
+   * This member started on an empty data dir to join a running cluster (or restarted before that
+   * join was confirmed). Raft's safety rests on every voter keeping its log and vote; a voter whose
+   * data dir was emptied has lost both, and commits that counted its acknowledgements may now live
+   * on a minority. So it grants no votes and never campaigns until it has judged itself: once its
+   * log reaches the commit index of the first append it received (everything committed when it
+   * came back) and its configuration names it, it is a newcomer if it is a learner or an incoming
+   * voter of a joint configuration ('ok'), and a voter whose log was lost otherwise ('lost_log':
+   * it never votes until it is removed and added again). See `JoinCheck`.
+   */
+  freshJoin?: boolean;
   /** Source of randomness in [0, 1) (election timeouts). The core has no other. */
   random: () => number;
   /** Monotonic time at creation (ms); later time arrives through `tick(now)`. */
@@ -168,7 +180,10 @@ function sameHardState(a: HardState, b: HardState): boolean {
 export class Raft {
   readonly id: string;
   private readonly cfg: Required<
-    Omit<RaftConfig, 'peers' | 'initialConfig' | 'restored' | 'now' | 'onRoleChange' | 'id' | 'random'>
+    Omit<
+      RaftConfig,
+      'peers' | 'initialConfig' | 'freshJoin' | 'restored' | 'now' | 'onRoleChange' | 'id' | 'random'
+    >
   >;
   private readonly random: () => number;
   private readonly onRoleChange: RaftConfig['onRoleChange'];
@@ -225,6 +240,10 @@ export class Raft {
   private configEntries: { index: number; config: ClusterConfig }[] = [];
   /** Index of the latest configuration entry known to be appended (0 when none in the log). */
   private leaderCommittedInTerm = false;
+  /** See `RaftConfig.freshJoin`; null when this member did not start fresh to join. */
+  private joinCheck: JoinCheck | null = null;
+  /** While the join check is pending: the commit index of the first append received, or null. */
+  private joinTarget: number | null = null;
 
   constructor(config: RaftConfig) {
     this.id = config.id;
@@ -283,6 +302,8 @@ export class Raft {
       // (The broken variant forgets the hold with the vote, or the hold alone would mask it.)
       if (!this.cfg.unsafeForgetVote) this.voteHoldUntil = this.now + this.cfg.electionTimeoutMin;
     }
+    // Restarted before the join was judged: judged again against the first append of this run.
+    if (config.freshJoin) this.joinCheck = 'pending';
     this.prevHardState = this.hardState();
     this.roleMachine = createNodeRoleMachine({});
     this.resetElectionDeadline();
@@ -343,6 +364,7 @@ export class Raft {
       config: cloneConfig(this.config()),
       progress,
       transferee: this.transferee,
+      joinCheck: this.joinCheck,
     };
   }
 
@@ -396,7 +418,7 @@ export class Raft {
       return;
     }
     if (this.now >= this.electionDeadline) {
-      if (!isVoter(this.config(), this.id)) {
+      if (!isVoter(this.config(), this.id) || this.withholdsVotes()) {
         // A learner never campaigns, so no election clears a leader it no longer hears from:
         // forget it after an election timeout, or /health and redirects name a dead leader.
         if (this.now - this.lastLeaderContact >= this.cfg.electionTimeoutMin) this.leaderId = null;
@@ -559,6 +581,39 @@ export class Raft {
   private noteConfigEntry(e: LogEntry): void {
     if (e.entryType !== 'configuration') return;
     this.configEntries.push({ index: e.index, config: decodeClusterConfig(e.command) });
+  }
+
+  /**
+   * A freshly joined member judges itself (see `RaftConfig.freshJoin`) once its log holds what was
+   * committed when it came back, by the configuration at that index (every committed change) or
+   * else the first later one that names it: a voter there that is not new in a joint
+   * configuration was a voter before its log was lost. (A newcomer's own addition may follow.)
+   */
+  private judgeJoin(): void {
+    if (this.joinCheck !== 'pending' || this.joinTarget === null) return;
+    if (this.log.lastIndex() < this.joinTarget) return;
+    // The configuration when it came back, then each later one, until one names it.
+    const target = this.joinTarget;
+    const candidates = [
+      this.configAt(target),
+      ...this.configEntries.filter((c) => c.index > target).map((c) => c.config),
+    ];
+    for (const c of candidates) {
+      const incoming = c.voters.includes(this.id) && !c.votersOutgoing.includes(this.id);
+      if (c.votersOutgoing.includes(this.id) || (incoming && c.votersOutgoing.length === 0)) {
+        this.joinCheck = 'lost_log';
+        return;
+      }
+      if (incoming || c.learners.includes(this.id)) {
+        this.joinCheck = 'ok';
+        return;
+      }
+    }
+  }
+
+  /** Votes and campaigns are withheld while a fresh join is unconfirmed or found a lost log. */
+  private withholdsVotes(): boolean {
+    return this.joinCheck === 'pending' || this.joinCheck === 'lost_log';
   }
 
   private onTruncate(from: number): void {
@@ -1112,7 +1167,21 @@ export class Raft {
       this.advanceReads();
     }
     if (!m.success) {
-      // match_index carries the rejected prev_log_index: a rejection at or below match is stale.
+      // match_index carries the rejected prev_log_index: a rejection below match is stale. One AT
+      // match, from a log shorter than match, is not: it answers an append sent after the ack of
+      // match, so the follower lost entries it had acknowledged (its data dir was emptied). Count
+      // only what it holds now (its lost acknowledgements must not commit anything more) and
+      // replicate to it again; else it would be probed at match forever.
+      if (m.matchIndex === p.match && p.match > 0 && m.lastLogIndex < p.match) {
+        p.match = m.lastLogIndex;
+        p.next = m.lastLogIndex + 1;
+        p.state = 'probe';
+        p.paused = false;
+        p.inflight = [];
+        p.inflightBytes = 0;
+        this.sendAppend(p);
+        return;
+      }
       if (m.matchIndex <= p.match) return;
       if (p.state === 'snapshot') return;
       let next: number;
@@ -1382,7 +1451,11 @@ export class Raft {
           (this.votedFor === m.candidateId ||
             (this.votedFor === null && this.leaderId === null) ||
             (m.isPreVote && m.term > this.term));
-        const grant = canVote && this.log.isUpToDate(m.lastLogIndex, m.lastLogTerm) && m.candidateId === from;
+        const grant =
+          canVote &&
+          !this.withholdsVotes() &&
+          this.log.isUpToDate(m.lastLogIndex, m.lastLogTerm) &&
+          m.candidateId === from;
         if (grant && !m.isPreVote) {
           this.votedFor = m.candidateId;
           this.resetElectionDeadline();
@@ -1414,13 +1487,16 @@ export class Raft {
           throw new RaftInvariantError(`two leaders in term ${this.term}: ${this.id} and ${from}`);
         if (this.role !== 'follower') this.becomeFollower(this.term, from, 'leader_seen');
         else if (this.leaderId !== from) this.fire('leader_seen');
+        if (this.joinCheck === 'pending' && this.joinTarget === null) this.joinTarget = m.leaderCommit;
         this.handleAppend(from, m);
+        this.judgeJoin();
         return;
       case 'InstallSnapshotRequest':
         if (this.role === 'leader')
           throw new RaftInvariantError(`two leaders in term ${this.term}: ${this.id} and ${from}`);
         if (this.role !== 'follower') this.becomeFollower(this.term, from, 'leader_seen');
         this.handleInstallSnapshot(from, m);
+        this.judgeJoin();
         return;
       case 'AppendResponse':
         if (this.role === 'leader') this.handleAppendResponse(from, m);
@@ -1431,7 +1507,7 @@ export class Raft {
       case 'TimeoutNow':
         if (this.role === 'leader') return;
         if (this.role !== 'follower') this.becomeFollower(this.term, from, 'leader_seen');
-        if (isVoter(this.config(), this.id)) this.campaign('transfer');
+        if (isVoter(this.config(), this.id) && !this.withholdsVotes()) this.campaign('transfer');
         return;
     }
   }

@@ -98,4 +98,13 @@ export interface RaftStatus {
   config: ClusterConfig;
   progress: ProgressView[];
   transferee: string | null;
+  /** For a member started with `freshJoin`: see `JoinCheck`; null otherwise. */
+  joinCheck: JoinCheck | null;
 }
+
+/**
+ * A member that started on an empty data dir to join: 'pending' until the first configuration
+ * naming it arrives, 'ok' when it came as a newcomer, 'lost_log' when that configuration already
+ * counted it as a voter (its data dir was emptied): it then never votes.
+ */
+export type JoinCheck = 'pending' | 'ok' | 'lost_log';

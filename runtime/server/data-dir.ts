@@ -7,9 +7,13 @@
  *   acknowledged. A directory from before this file existed is adopted by its next start.
  * - `LOCK` holds the pid of the process serving from the directory. A second process is refused
  *   while that one lives; the lock of a process that is gone (kill -9, power loss) is taken over.
+ * - `JOINING` marks a member that started on an empty directory to join a running cluster and has
+ *   not yet found itself a newcomer (`RaftConfig.freshJoin`): until then it must not vote, also
+ *   across restarts, since it may be a voter whose data was lost.
  */
 import {
   closeSync,
+  existsSync,
   fsyncSync,
   openSync,
   readFileSync,
@@ -132,4 +136,33 @@ export function claimDataDir(dir: string, id: string, clusterId: string): () => 
       // already gone: nothing to release
     }
   };
+}
+
+const JOINING = 'JOINING';
+
+/** Marks `dir` (claimed, empty until now) as joining: see the module doc. Durable. */
+export function markJoinPending(dir: string): void {
+  writeDurably(resolve(dir), JOINING, 'started empty to join; removed once it found itself added\n');
+}
+
+/** Whether `dir` holds a join that was not yet confirmed. */
+export function joinPending(dir: string): boolean {
+  return existsSync(join(resolve(dir), JOINING));
+}
+
+/** Ends the join check of `dir` (the member came as a newcomer). Durable. */
+export function clearJoinPending(dir: string): void {
+  const abs = resolve(dir);
+  try {
+    unlinkSync(join(abs, JOINING));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    return;
+  }
+  const d = openSync(abs, 'r');
+  try {
+    fsyncSync(d);
+  } finally {
+    closeSync(d);
+  }
 }

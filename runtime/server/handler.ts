@@ -526,6 +526,7 @@ export function createRequestHandler(o: RequestHandlerOptions): RequestHandler {
       snapshotIndex: s.snapshotIndex,
       waitingRequests: waitingCount,
       syncStalls: s.syncStalls,
+      joinCheck: s.joinCheck,
       members: [
         ...voters.map((id) => ({
           id,

@@ -140,9 +140,10 @@ export async function startHttp(
           res.end(await registry.metrics());
         } else if (path === '/health') {
           const s = src.node.status();
-          const ok = !src.node.error && s.leaderId !== null;
+          // A member whose log was lost (emptied data dir, see RaftConfig.freshJoin) is not healthy.
+          const ok = !src.node.error && s.leaderId !== null && s.joinCheck !== 'lost_log';
           res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ ok, role: s.role, leaderId: s.leaderId }));
+          res.end(JSON.stringify({ ok, role: s.role, leaderId: s.leaderId, joinCheck: s.joinCheck }));
         } else if (path === '/status') {
           res.writeHead(200, { 'content-type': 'application/json' });
           res.end(JSON.stringify(src.status()));

@@ -35,6 +35,8 @@ export interface ServerStatus {
   waitingRequests: number;
   /** Times this member, as leader, stepped down because a log save stalled (maxSyncStallMs). */
   syncStalls: number;
+  /** For a member started on an empty data dir with --join: 'pending', 'ok' or 'lost_log'; else null. */
+  joinCheck: 'pending' | 'ok' | 'lost_log' | null;
   members: { id: string; role: 'voter' | 'learner'; address: string | null; match: number | null }[];
 }
 

@@ -12,6 +12,7 @@
  * - `close({ transfer: true })`: a leader hands over to the most caught-up voter and waits (bounded)
  *   for the handover, then the node stops, the transport and the WAL close.
  */
+import { readdirSync } from 'node:fs';
 import type { ConsensusConfig, NodeRole } from '../../generated/index.js';
 import { decodeClusterConfig, validateConsensusConfig } from '../../generated/index.js';
 import { type CoordinationReplica, createCoordinationReplica } from '../coordination/codec.js';
@@ -21,6 +22,7 @@ import { createRealClock } from '../env/real-clock.js';
 import { createRealRandom } from '../env/real-random.js';
 import type { Env } from '../env/types.js';
 import { createNode, type NodeConfig, type RaftNode } from '../node/node.js';
+import type { JoinCheck } from '../raft/types.js';
 import { createWalLogStore } from '../storage/wal-log-store.js';
 import { createTcpNetwork } from '../transport/tcp-network.js';
 import type {
@@ -29,7 +31,7 @@ import type {
   TransportLogger,
   TransportTlsOptions,
 } from '../transport/types.js';
-import { claimDataDir, DataDirError } from './data-dir.js';
+import { claimDataDir, clearJoinPending, DataDirError, joinPending, markJoinPending } from './data-dir.js';
 import { DedupStateMachine } from './envelope.js';
 import {
   addressResolver,
@@ -173,7 +175,26 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
     throw new DataDirError(`cannot create the data directory ${opts.dataDir}: ${(e as Error).message}`);
   }
   // Before anything reads the WAL: it must be this member's, and nobody else's right now.
+  const emptyDir = readdirSync(opts.dataDir).length === 0;
   const unclaim = claimDataDir(opts.dataDir, opts.id, clusterId);
+  if (opts.join && emptyDir) markJoinPending(opts.dataDir);
+  // Judged by the core (RaftConfig.freshJoin): no votes until it has found itself a newcomer.
+  const freshJoin = joinPending(opts.dataDir);
+  let joinReported: JoinCheck | null = freshJoin ? 'pending' : null;
+  /** Says the join check's verdict once; a newcomer's marker goes (it may vote from now on). */
+  const reportJoinCheck = (verdict: JoinCheck | null): void => {
+    if (verdict === joinReported || verdict === null) return;
+    joinReported = verdict;
+    if (verdict === 'ok') {
+      clearJoinPending(opts.dataDir);
+      log.info({}, 'join confirmed: this member was added as a new member; it votes from now on');
+    } else if (verdict === 'lost_log') {
+      log.error(
+        {},
+        `this member started on an empty data dir, but the cluster already counts it as a voter: its log and votes were lost, and it will not vote. Stop it, run 'consensus members remove ${opts.id}', then 'consensus members add ${opts.id} HOST:PORT', start it again on an empty data dir with --join, and 'consensus members promote ${opts.id}' once it has caught up`,
+      );
+    }
+  };
   const clock = createRealClock();
   const random = createRealRandom();
   const fs = createNodeFileSystem(opts.dataDir);
@@ -220,7 +241,7 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
       env,
       logStore: store,
       stateMachine: dedup,
-      config: nodeConfigOf(cfg),
+      config: { ...nodeConfigOf(cfg), freshJoin },
       observer: {
         onRoleChange(_id, t: { from: NodeRole; to: NodeRole; event: string; term: number }) {
           if (t.to === 'candidate') counters.elections++;
@@ -260,6 +281,7 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
             const c = node.status().config;
             wasInConfig = namesMember(c, opts.id);
           }
+          if (joinReported === 'pending' && nodeStarted) reportJoinCheck(node.status().joinCheck);
         },
       },
     });
@@ -276,6 +298,11 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
     const c = node.status().config;
     wasInConfig ||= namesMember(c, opts.id);
   }
+  if (freshJoin)
+    log.info(
+      {},
+      'started to join on an empty data dir: this member grants no votes until it has caught up and found itself added (a learner or a new voter)',
+    );
   const repair = store.recovered?.repair;
   if (repair?.tornTail) log.warn({ ...repair.tornTail }, 'repaired a torn WAL tail');
 

@@ -92,7 +92,9 @@ describe('outcome mapping of the client', () => {
       w.setHook((_bytes, n) => (n <= 2 ? Promise.reject(new ProposalRejected(reason, reason)) : null));
       expect(await putError(w)).toBeNull();
       expect(text(w.replica.machine.kvGet('k').value)).toBe('v1');
-      expect(w.replica.machine.kvGet('k').context.entries.map((e) => [e.actor, Number(e.counter)])).toEqual([['c', 1]]);
+      expect(w.replica.machine.kvGet('k').context.entries.map((e) => [e.actor, Number(e.counter)])).toEqual([
+        ['c', 1],
+      ]);
     },
   );
 

@@ -53,13 +53,14 @@ export class CoreNet {
     }
   }
 
-  private boot(id: string, restore: boolean): void {
+  private boot(id: string, restore: boolean, extra: Partial<RaftConfig> = {}): void {
     const s = this.stored.get(id) as Stored;
     const r = createRaft({
       ...this.cfg,
       ...this.perNode(id),
       id,
       peers: this.ids,
+      ...extra,
       random: this.random,
       now: this.now,
       restored: restore ? { hardState: s.hs, entries: s.entries, snapshot: s.snapshot } : undefined,
@@ -88,9 +89,19 @@ export class CoreNet {
     this.down.add(id);
     this.queue = this.queue.filter((q) => q.to !== id && q.from !== id);
   }
-  restart(id: string): void {
+  /** Starts `id` again from what it persisted (`extra`: options of that start, e.g. freshJoin). */
+  restart(id: string, extra: Partial<RaftConfig> = {}): void {
     this.down.delete(id);
-    this.boot(id, true);
+    this.boot(id, true, extra);
+  }
+
+  /** Starts `id` on an emptied disk the way `--join` does: no configuration, `freshJoin`. */
+  wipeAndJoin(id: string): void {
+    this.down.delete(id);
+    this.queue = this.queue.filter((q) => q.to !== id && q.from !== id);
+    this.stored.set(id, { hs: { term: 0, votedFor: null, commit: 0 }, entries: [], snapshot: null });
+    this.applied.set(id, []);
+    this.boot(id, false, { peers: [], initialConfig: undefined, freshJoin: true });
   }
 
   /** Drains every core's Ready (persist, send, apply, advance). */
