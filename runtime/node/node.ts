@@ -462,7 +462,9 @@ export class RaftNode {
    * hears it). It would otherwise wait for an outcome it may not learn while it stays cut off.
    * A member that knows the new leader waits that long first: after a transfer the outcome is a
    * round trip away. Entries up to the commit index are left to the local apply, which settles
-   * them with their result. Voter changes whose joint configuration is applied keep waiting
+   * them with their result, unless this member's own log save has been stuck for an election
+   * timeout (a hung disk: the apply waits for it, while the new leader has committed them and its
+   * exactly-once table answers a retry with the result). Voter changes whose joint configuration is applied keep waiting
    * (`leavingJoint`): they are committed. Checked at every Ready and every kick, since a
    * check-quorum step-down alone (same term, no messages) makes no Ready.
    */
@@ -475,7 +477,8 @@ export class RaftNode {
     this.notLeadingSince ??= now;
     if (this.proposals.size + this.confChanges.size === 0) return;
     if (this.raft.leaderId !== null && now - this.notLeadingSince < this.abandonAfterMs) return;
-    const commit = this.raft.commit;
+    const saveStuck = this.saveStartedAt !== null && now - this.saveStartedAt >= this.abandonAfterMs;
+    const commit = saveStuck ? 0 : this.raft.commit;
     for (const map of [this.proposals, this.confChanges])
       for (const [index, p] of map) {
         if (index <= commit) continue;

@@ -1,0 +1,53 @@
+/**
+ * A put pending on a leader whose disk hangs is answered by the new leader, not at its deadline.
+ * The followers commit it and elect a new leader within an election timeout, but the old leader
+ * applies only after its own log save, which is what hangs; its pending proposal used to wait
+ * for that save (or the call's deadline) although the client's probe kept finding it alive.
+ * Found by a review with an LD_PRELOAD shim that made fdatasync block (docs/operations.md).
+ */
+import { afterEach, expect, it } from 'vitest';
+import { connect } from '../../runtime/client/client.js';
+import { boundedSync } from '../../runtime/env/bounded-sync.js';
+import { until } from '../helpers/until.js';
+import { startTestCluster, type TestCluster } from './helpers.js';
+
+let c: TestCluster | undefined;
+afterEach(async () => {
+  await c?.close();
+  c = undefined;
+});
+
+it('a put pending on a leader whose disk hangs is answered by the new leader within its deadline', async () => {
+  c = await startTestCluster(3);
+  const cluster = c;
+  const oldLeader = await cluster.leader();
+  const client = await connect({ endpoints: cluster.endpoints, timeoutMs: 10_000 });
+  try {
+    await client.put('before', 'x');
+    const settled = oldLeader.node.status().commitIndex;
+    await until('every member applied', () =>
+      cluster.servers.every((s) => !!s && s.node.status().appliedIndex >= settled),
+    );
+    const sync = boundedSync();
+    if (!sync || !(await sync.ready)) throw new Error('the bounded-sync helper is not available');
+    // The next durable write in this process (the leader's save of the put) hangs until released.
+    const release = sync.holdForTest();
+    try {
+      const outcome = await client.put('during', 'y', { timeoutMs: 4000 }).then(
+        () => 'ok',
+        (e: { code?: string }) => e.code ?? String(e),
+      );
+      // Before: INDETERMINATE at the 4 s deadline.
+      expect(outcome).toBe('ok');
+      expect(cluster.servers.some((s) => s && s !== oldLeader && s.node.status().role === 'leader')).toBe(
+        true,
+      );
+    } finally {
+      release();
+    }
+    const got = await client.get('during');
+    expect(got.value && new TextDecoder().decode(got.value)).toBe('y');
+  } finally {
+    await client.close();
+  }
+});
