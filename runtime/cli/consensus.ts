@@ -218,8 +218,17 @@ async function serve(args: string[]): Promise<number> {
   };
   process.on('SIGTERM', () => stopSignal('SIGTERM'));
   process.on('SIGINT', () => stopSignal('SIGINT'));
+  // A member stopped on an error (a failed disk) exits 1: it serves nothing, and a supervisor
+  // (systemd Restart=on-failure) or the operator must see it, as etcd exits on a failed fsync.
+  let onFailure: ((e: unknown) => void) | null = null;
+  let pendingFailure: { err: unknown } | null = null;
+  const failed = (e: unknown) => {
+    if (onFailure) onFailure(e);
+    else pendingFailure ??= { err: e };
+  };
   try {
     server = await startServer({
+      onFailed: failed,
       id,
       listen,
       peers,
@@ -278,7 +287,18 @@ async function serve(args: string[]): Promise<number> {
       );
     };
     onStopSignal = onSignal;
-    if (pendingStop !== null) onSignal(pendingStop);
+    onFailure = (e) => {
+      logger.error(
+        { err: String(e) },
+        'exiting: this member failed; fix the cause (e.g. free or replace the disk), then start it again on the same data dir',
+      );
+      started.close().then(
+        () => resolve(EXIT.failed),
+        () => resolve(EXIT.failed),
+      );
+    };
+    if (pendingFailure !== null) onFailure(pendingFailure.err);
+    else if (pendingStop !== null) onSignal(pendingStop);
   });
 }
 

@@ -514,12 +514,13 @@ export function createRequestHandler(o: RequestHandlerOptions): RequestHandler {
     const match = (id: string) =>
       id === s.id ? s.lastIndex : (s.progress.find((p) => p.id === id)?.match ?? null);
     const voters = [...new Set([...s.config.voters, ...s.config.votersOutgoing])];
+    const failed = !!node.error;
     return {
       id: s.id,
-      role: s.role,
+      role: failed ? 'failed' : s.role,
       term: s.term,
-      leaderId: s.leaderId,
-      leaderAddress: s.leaderId ? addr(s.leaderId) : null,
+      leaderId: failed ? null : s.leaderId,
+      leaderAddress: !failed && s.leaderId ? addr(s.leaderId) : null,
       commitIndex: s.commitIndex,
       appliedIndex: s.appliedIndex,
       lastIndex: s.lastIndex,
@@ -597,6 +598,14 @@ export function createRequestHandler(o: RequestHandlerOptions): RequestHandler {
   async function handle(req: ClientRequest): Promise<ClientResponse> {
     if (closed) return response(req.requestId, 'indeterminate', { errorCode: 'server_closing' });
     if (req.kind === 'status') return response(req.requestId, 'ok', { payload: jsonPayload(status()) });
+    // A member stopped on an error (a failed disk) appended nothing for this request: like a
+    // follower that knows no leader, so the client tries the other members.
+    if (node.error)
+      return response(req.requestId, 'not_leader', {
+        leaderId: null,
+        leaderAddress: null,
+        message: `${node.id} stopped on an error and serves nothing: ${String(node.error)}`,
+      });
     const leader = node.role === 'leader';
     if (req.kind === 'read') {
       if (req.consistency !== 'stale' && !leader) return notLeader(req.requestId);

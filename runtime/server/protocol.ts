@@ -23,6 +23,7 @@ export function encodeReadQuery(target: QueryTarget, name: string): Uint8Array {
 /** What `status` returns (JSON on the wire). */
 export interface ServerStatus {
   id: string;
+  /** The Raft role, or 'failed' once the member stopped on an error (a failed disk). */
   role: string;
   term: number;
   leaderId: string | null;

@@ -111,6 +111,12 @@ export interface ServerOptions {
    * state machine's definition: every member MUST be given the same rules.
    */
   conflictRules?: readonly ConflictRule[];
+  /**
+   * Called once when the member stops serving on an error (a failed disk: EIO, ENOSPC; or an
+   * internal invariant). It then answers clients `not_leader` with no leader and reports role
+   * `failed`; `consensus serve` exits 1 so that a supervisor sees it.
+   */
+  onFailed?: (err: unknown) => void;
 }
 
 /** A running member. */
@@ -249,7 +255,8 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
           log.info({ from: t.from, to: t.to, term: t.term, event: t.event }, 'role change');
         },
         onError(_id, err) {
-          log.error({ err: String(err) }, 'node stopped on an internal error');
+          log.error({ err: String(err) }, 'node stopped: it no longer serves or acknowledges anything');
+          opts.onFailed?.(err);
         },
         onApply(_id, e) {
           if (e.entryType !== 'configuration') return;
@@ -366,7 +373,8 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
   const close = (c: { transfer?: boolean; transferTimeoutMs?: number } = {}): Promise<void> => {
     if (closing) return closing;
     closing = (async () => {
-      if (c.transfer && node.status().role === 'leader') {
+      // A failed member cannot hand over: its log saves no longer run.
+      if (c.transfer && node.status().role === 'leader' && !node.error) {
         const target = bestVoter(node);
         if (target) {
           log.info({ target }, 'handing leadership over before shutdown');

@@ -24,7 +24,7 @@ export interface TestCluster {
 /** A cluster of `n` in-process servers on loopback, each with its own temp data dir. */
 export async function startTestCluster(
   n: number,
-  extra: Partial<Pick<ServerOptions, 'conflictRules' | 'config' | 'logger'>> = {},
+  extra: Partial<Pick<ServerOptions, 'conflictRules' | 'config' | 'logger' | 'onFailed'>> = {},
 ): Promise<TestCluster> {
   const ids = Array.from({ length: n }, (_, i) => `n${i + 1}`);
   const ports = await freePorts(n);
