@@ -217,7 +217,7 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
     random,
   });
   const env: Env = { clock, random, network, fs };
-  const store = createWalLogStore(fs);
+  const store = createWalLogStore(fs, { onWarning: (message) => log.warn({}, message) });
   let http: HttpEndpoint | undefined;
   // fsync latency: the saves that waited for a WAL write + fdatasync, observed into the histogram
   // (kept until HTTP exists). A save of a commit-only hard state resolves at once and rides with

@@ -107,8 +107,14 @@ export class SnapshotStore {
     const tmp = posix.join(this.dir, name + TMP_SUFFIX);
     const path = posix.join(this.dir, name);
     await removeIfExists(this.fs, tmp);
-    await this.fs.write(tmp, 0, encodeSnapshot(s));
-    await this.fs.sync(tmp);
+    try {
+      await this.fs.write(tmp, 0, encodeSnapshot(s));
+      await this.fs.sync(tmp);
+    } catch (e) {
+      // A partial temp file would keep the space a full disk needs back (best effort).
+      await removeIfExists(this.fs, tmp).catch(() => undefined);
+      throw e;
+    }
     await this.fs.rename(tmp, path);
     await this.fs.syncDir(this.dir);
     await this.prune();

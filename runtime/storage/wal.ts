@@ -56,6 +56,11 @@ export interface WalOptions {
    */
   preallocate?: 'sparse' | 'zero';
   /**
+   * Told of a problem that is not (yet) a failure: the background preallocation of the next
+   * segment failed (a full disk, say). Default: ignored.
+   */
+  onWarning?: (message: string) => void;
+  /**
    * Why this WAL must already exist (e.g. the data dir holds snapshots, so the member has lived
    * before). When set and no segment is found, `openWal` throws `WalCorruptionError` with this
    * reason instead of starting a new, empty log that has forgotten the member's term and vote.
@@ -132,6 +137,7 @@ interface Waiter {
 export class Wal {
   private readonly segmentSize: number;
   private readonly zeroFill: boolean;
+  private readonly onWarning: ((message: string) => void) | undefined;
   private segments: SegmentInfo[];
   private writeOffset: number;
   private capacity: number;
@@ -167,6 +173,7 @@ export class Wal {
     init: {
       segmentSize: number;
       zeroFill: boolean;
+      onWarning?: (message: string) => void;
       segments: SegmentInfo[];
       writeOffset: number;
       capacity: number;
@@ -177,6 +184,7 @@ export class Wal {
   ) {
     this.segmentSize = init.segmentSize;
     this.zeroFill = init.zeroFill;
+    this.onWarning = init.onWarning;
     this.segments = init.segments;
     this.writeOffset = init.writeOffset;
     this.capacity = init.capacity;
@@ -525,14 +533,22 @@ export class Wal {
   /**
    * Starts preallocating the next segment in the background, so a rollover only writes a header
    * and renames (zero-filling 64 MiB inline would stall every commit waiting behind it). A failed
-   * preparation is not an error by itself: the rollover then creates the segment directly.
+   * preparation is not an error by itself: the rollover then creates the segment directly. It is
+   * reported, and its partial file removed: on a full disk that file would hold the last free
+   * space, and the eventual failure would name some other write.
    */
   prepareSpare(): Promise<void> {
     if (this.closed || this.failure) return Promise.resolve();
     const path = posix.join(this.dir, SPARE_NAME);
     const ready = preallocateFile(this.fs, path, this.segmentSize, this.zeroFill).then(
       () => path,
-      () => null,
+      async (e: unknown) => {
+        await removeIfExists(this.fs, path).catch(() => undefined);
+        this.onWarning?.(
+          `cannot preallocate the next WAL segment ${path} (${this.segmentSize} bytes): ${e instanceof Error ? e.message : String(e)}; the rollover will create it then (free space on the data dir's disk)`,
+        );
+        return null;
+      },
     );
     this.spare = ready;
     return ready.then(() => undefined);
@@ -756,6 +772,7 @@ export async function openWal(
     const wal = new Wal(fs, dir, {
       segmentSize,
       zeroFill,
+      onWarning: opts.onWarning,
       segments: [info],
       writeOffset: headerEnd,
       capacity: segmentSize,
@@ -899,6 +916,7 @@ export async function openWal(
   const wal = new Wal(fs, dir, {
     segmentSize,
     zeroFill,
+    onWarning: opts.onWarning,
     segments: infos,
     writeOffset: tail.stop,
     capacity: Math.max(tail.bytes.length, tail.stop + SEAL_SIZE),

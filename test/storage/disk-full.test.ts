@@ -1,0 +1,45 @@
+/**
+ * A full disk (ENOSPC) during the WAL's background preallocation of its next segment, or during a
+ * snapshot write. Found by a review on a small loop-mounted disk: both left their partial file
+ * behind, holding the last free space, and the preallocation failed silently, so the member later
+ * died at a rollover or a snapshot with an error naming some other write.
+ */
+import { describe, expect, it } from 'vitest';
+import { openSnapshotStore, openWal, type Snapshot, snapshotFileName } from '../../runtime/storage/index.js';
+import { MemoryFileSystem } from './memory-fs.js';
+
+const SEGMENT = 3 * 1024 * 1024; // preallocated in 1 MiB chunks
+const SPARE = 'wal/next-segment.tmp';
+
+describe('a full disk', () => {
+  it('a failed preallocation of the next segment is reported and leaves no partial file', async () => {
+    const fs = new MemoryFileSystem();
+    const warnings: string[] = [];
+    const { wal } = await openWal(fs, 'wal', { segmentSize: SEGMENT, onWarning: (m) => warnings.push(m) });
+    // The disk fills during the preparation of the second spare (its 2nd chunk on).
+    let spareWrites = 0;
+    fs.failOn('write', 'ENOSPC', { match: (p) => p === SPARE && ++spareWrites >= 3, times: 1000 });
+    const big = (i: number) => ({ index: i, term: 1, payload: new Uint8Array(64 * 1024) });
+    let i = 1;
+    while (wal.segmentFiles().length < 2) await wal.save([big(i++)]);
+    await (wal as unknown as { spare: Promise<unknown> }).spare; // the background preparation ended
+    expect(wal.failed).toBeNull(); // not a failure by itself: the rollover creates the segment then
+    expect(fs.getFile(SPARE)).toBeNull();
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/cannot preallocate the next WAL segment wal\/next-segment\.tmp .*ENOSPC/);
+  });
+
+  it('a snapshot write that fails leaves no partial temp file', async () => {
+    const fs = new MemoryFileSystem();
+    const store = await openSnapshotStore(fs, 'snap');
+    const s: Snapshot = {
+      index: 5,
+      term: 1,
+      configuration: { voters: ['a'], learners: [], index: 5 },
+      data: new Uint8Array(10_000),
+    };
+    fs.failOn('sync', 'ENOSPC', { match: (p) => p.endsWith('.tmp') });
+    await expect(store.save(s)).rejects.toThrow(/ENOSPC/);
+    expect(fs.getFile(`snap/${snapshotFileName(5, 1)}.tmp`)).toBeNull();
+  });
+});
