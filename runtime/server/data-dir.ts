@@ -116,14 +116,19 @@ export function claimDataDir(dir: string, id: string, clusterId: string): () => 
       `${abs} holds the data of member '${recorded.id}' of cluster '${recorded.clusterId}', not '${id}' of '${clusterId}': point --data at this member's own directory`,
     );
   const lockPath = join(abs, 'LOCK');
-  takeLock(abs, lockPath);
+  try {
+    takeLock(abs, lockPath);
+  } catch (e) {
+    if (e instanceof DataDirError) throw e;
+    throw new DataDirError(`cannot take the lock ${lockPath}: ${(e as Error).message}`);
+  }
   claimedHere.add(abs);
   try {
     if (!recorded) writeDurably(abs, 'member.json', `${JSON.stringify({ id, clusterId })}\n`);
   } catch (e) {
     claimedHere.delete(abs);
     unlinkSync(lockPath);
-    throw e;
+    throw new DataDirError(`cannot write ${memberPath}: ${(e as Error).message}`);
   }
   let released = false;
   return () => {

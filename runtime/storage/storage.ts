@@ -3,6 +3,7 @@
  * with the one ordering that matters for compaction: the snapshot is durable, then the WAL records
  * it, then old segments and old snapshots go.
  */
+import { posix } from 'node:path';
 import type { FileSystem } from '../env/types.js';
 import { WalCorruptionError } from './errors.js';
 import type { HardState, WalEntry } from './record.js';
@@ -11,6 +12,7 @@ import {
   type SkippedSnapshot,
   type Snapshot,
   type SnapshotStore,
+  snapshotFileName,
 } from './snapshot-store.js';
 import { openWal, type RepairReport, type Wal, type WalOptions } from './wal.js';
 
@@ -103,7 +105,7 @@ export async function openStorage(
         await snapshots.save(s);
       } catch (e) {
         // A disk error here is a disk error for the WAL too: stop acknowledging.
-        throw wal.markFailed('snapshot save', e);
+        throw wal.markFailed(`snapshot save to ${posix.join(snapDir, snapshotFileName(s.index, s.term))}`, e);
       }
       await wal.markSnapshot({ index: s.index, term: s.term });
       await wal.compact(s.index);

@@ -419,7 +419,7 @@ export class Wal {
         try {
           await this.writeBatch(batch);
         } catch (e) {
-          this.fail('write', e);
+          this.fail(`write to ${this.currentPath}`, e);
           return;
         }
         this.durable = upto;

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -19,6 +19,19 @@ describe('claimDataDir: a data directory belongs to one member and one process',
     release();
     expect(existsSync(join(dir, 'LOCK'))).toBe(false);
     claimDataDir(dir, 'a', 'c1')();
+  });
+
+  it('an I/O error on the lock or member.json names the file (it reached the CLI as a bare "EIO: i/o error, write")', () => {
+    mkdirSync(join(dir, 'LOCK')); // reading it fails (EISDIR) the way a failing disk would
+    expect(() => claimDataDir(dir, 'a', 'c1')).toThrow(
+      new RegExp(`^cannot take the lock ${join(dir, 'LOCK')}: EISDIR`),
+    );
+    rmSync(join(dir, 'LOCK'), { recursive: true });
+    mkdirSync(join(dir, 'member.json.tmp')); // its temp file cannot be written
+    expect(() => claimDataDir(dir, 'a', 'c1')).toThrow(
+      new RegExp(`^cannot write ${join(dir, 'member.json')}: EISDIR`),
+    );
+    expect(() => claimDataDir(dir, 'a', 'c1')).toThrow(DataDirError);
   });
 
   it('refuses another member or another cluster, naming the owner', () => {

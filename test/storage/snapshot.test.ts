@@ -171,7 +171,11 @@ describe('openStorage', () => {
     const { storage } = await openStorage(fs, { segmentSize: SMALL });
     await storage.wal.save(entries(1, 10, 1));
     fs.failOn('write', 'ENOSPC', { match: (p) => p.startsWith('snap/') });
-    await expect(storage.installSnapshot(snap(5, 1))).rejects.toBeInstanceOf(StorageFailedError);
+    const err = await storage.installSnapshot(snap(5, 1)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StorageFailedError);
+    expect((err as Error).message).toContain(
+      `during snapshot save to snap/${snapshotFileName(5, 1)}: ENOSPC`,
+    );
     await expect(storage.wal.save(entries(11, 11, 1))).rejects.toMatchObject({ code: 'ENOSPC' });
   });
 });

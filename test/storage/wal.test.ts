@@ -205,7 +205,8 @@ describe('disk errors', () => {
       expect(err).toBeInstanceOf(StorageFailedError);
       expect((err as StorageFailedError).code).toBe(code);
       expect((err as Error).message).toMatch(
-        new RegExp(`storage failed during write: ${code}.*no longer acknowledges`),
+        // It names the file, so the operator knows which disk.
+        new RegExp(`storage failed during write to wal/\\d+\\.wal: ${code}.*no longer acknowledges`),
       );
       // The fault was one-shot, yet the WAL never acknowledges again.
       expect(() => wal.append([entry(2, 1)])).toThrow(StorageFailedError);
