@@ -616,6 +616,14 @@ export function createRequestHandler(o: RequestHandlerOptions): RequestHandler {
     if (req.kind === 'conf_change') {
       try {
         const cc = decodeConfChange(req.payload);
+        if (cc.changeType === 'remove_node' && cc.nodeId === node.id) {
+          // Removing the leader: hand over first. Else it steps down once the change commits with
+          // no successor, and the cluster waits an election timeout; the client re-sends the
+          // removal to the new leader (nothing was proposed here).
+          const target = bestVoter(node);
+          if (target) await handOver(node, clock, target, 3000);
+          if (node.role !== 'leader') return notLeader(req.requestId);
+        }
         const taken = cc.address ? memberAt(cc.address, cc.nodeId) : null;
         if (taken !== null)
           return response(req.requestId, 'rejected', {
@@ -674,6 +682,21 @@ export function bestVoter(node: RaftNode): string | null {
     }
   }
   return best;
+}
+
+/**
+ * Hands leadership to `target` and waits until this member no longer leads, the core gave the
+ * transfer up (its own bound, an election timeout), or `maxMs` passed. Throws what
+ * `transferLeadership` throws.
+ */
+export async function handOver(node: RaftNode, clock: Clock, target: string, maxMs: number): Promise<void> {
+  node.transferLeadership(target);
+  const deadline = clock.now() + maxMs;
+  while (clock.now() < deadline) {
+    const s = node.status();
+    if (s.role !== 'leader' || s.transferee !== target) return;
+    await new Promise<void>((r) => clock.setTimer(10, r));
+  }
 }
 
 /** A member's address: from the configuration (conf changes carry it), else from `known`. */

@@ -36,6 +36,7 @@ import { DedupStateMachine } from './envelope.js';
 import {
   addressResolver,
   bestVoter,
+  handOver,
   createRequestHandler,
   type RequestHandler,
   serveClientProtocol,
@@ -379,15 +380,7 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
         if (target) {
           log.info({ target }, 'handing leadership over before shutdown');
           try {
-            node.transferLeadership(target);
-            const deadline = clock.now() + (c.transferTimeoutMs ?? 3000);
-            // Until handed over, or the core gave the transfer up (its own election-timeout bound).
-            const transferring = () => {
-              const s = node.status();
-              return s.role === 'leader' && s.transferee === target;
-            };
-            while (clock.now() < deadline && transferring())
-              await new Promise<void>((r) => clock.setTimer(10, r));
+            await handOver(node, clock, target, c.transferTimeoutMs ?? 3000);
           } catch (e) {
             log.warn({ err: String(e) }, 'leadership transfer failed');
           }

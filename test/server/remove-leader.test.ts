@@ -1,0 +1,51 @@
+/**
+ * Removing the member that leads hands leadership over first. Before, the leader stepped down when
+ * the change committed with no successor, and the cluster waited a full election timeout (a
+ * review measured a 1.2 s write gap, against about 0.1 s for a SIGTERM handover).
+ */
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { afterEach, expect, it } from 'vitest';
+import { connect } from '../../runtime/client/client.js';
+import { until } from '../helpers/until.js';
+import { startTestCluster, type TestCluster } from './helpers.js';
+
+let c: TestCluster | undefined;
+afterEach(async () => {
+  await c?.close();
+  c = undefined;
+});
+
+it('removing the leader hands leadership to another voter (TimeoutNow), then removes it', async () => {
+  const lines: { node?: string; msg: string; event?: string; to?: string }[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      for (const l of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(l));
+      done();
+    },
+  });
+  c = await startTestCluster(3, { logger: pino({ level: 'info', base: null }, sink) });
+  const cluster = c;
+  const leader = await cluster.leader();
+  await until('every follower heard from', () =>
+    leader.node.status().progress.every((p) => p.id === leader.node.id || (p.match > 0 && p.live)),
+  );
+  const client = await connect({ endpoints: cluster.endpoints, timeoutMs: 10_000 });
+  try {
+    await client.changeMembership({ changeType: 'remove_node', nodeId: leader.node.id, address: '' });
+    const next = await until('a new leader', () =>
+      cluster.servers.find((s) => s && s !== leader && s.node.status().role === 'leader'),
+    );
+    await until('the removal applied on the new leader', () =>
+      next.node.status().config.voters.every((v) => v !== leader.node.id),
+    );
+    // It won through the handover, not through an election after a timeout.
+    const won = lines.filter(
+      (l) => l.node === next.node.id && l.msg === 'role change' && l.to === 'candidate',
+    );
+    expect(won.map((l) => l.event)).toEqual(['timeout_now']);
+    await client.put('after', 'x');
+  } finally {
+    await client.close();
+  }
+});
