@@ -48,7 +48,11 @@ interface Limits {
   reconnectBaseMs: number;
   reconnectMaxMs: number;
   maxInboundConnections: number;
+  maxHandshakingConnections: number;
   maxClientWriteBufferBytes: number;
+  clientReplyHighWaterBytes: number;
+  maxClientInflight: number;
+  maxClientWriteBufferTotalBytes: number;
   frameTimeoutMs: number;
   maxInboundBufferedBytes: number;
 }
@@ -68,6 +72,14 @@ interface Inbound {
   frameTimer: NodeJS.Timeout | undefined;
   /** Client replies of the current tick, written together (one writev) by `flushReplies`. */
   replies: Uint8Array[];
+  /** Client requests handed to the handler and not yet answered. */
+  inflight: number;
+  /** When a frame last arrived or a reply left (performance.now()). */
+  lastActive: number;
+  /** Unsent reply bytes as last measured (this connection's share of the clients' total). */
+  unsent: number;
+  /** Reading paused for back-pressure (see `clientReplyHighWaterBytes`). */
+  paused: boolean;
 }
 
 /** Our outbound side toward one peer. */
@@ -112,7 +124,11 @@ export function resolveLimits(l: TcpNetworkOptions['limits'] = {}): Limits {
     reconnectBaseMs: l.reconnectBaseMs ?? 50,
     reconnectMaxMs: l.reconnectMaxMs ?? 1000,
     maxInboundConnections: l.maxInboundConnections ?? 1024,
+    maxHandshakingConnections: l.maxHandshakingConnections ?? 128,
     maxClientWriteBufferBytes: l.maxClientWriteBufferBytes ?? 64 * 1024 * 1024,
+    clientReplyHighWaterBytes: l.clientReplyHighWaterBytes ?? 4 * 1024 * 1024,
+    maxClientInflight: l.maxClientInflight ?? 1024,
+    maxClientWriteBufferTotalBytes: l.maxClientWriteBufferTotalBytes ?? 256 * 1024 * 1024,
     frameTimeoutMs: l.frameTimeoutMs ?? 30_000,
     maxInboundBufferedBytes: l.maxInboundBufferedBytes ?? 256 * 1024 * 1024,
   };
@@ -161,6 +177,8 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
   let tlsMaterial: TransportTlsOptions | undefined = options.tls;
   /** Sum of bytes held by all inbound decoders (kept below limits.maxInboundBufferedBytes). */
   let inboundBuffered = 0;
+  /** Sum of the clients' `unsent` (kept below limits.maxClientWriteBufferTotalBytes). */
+  let clientUnsent = 0;
 
   const m = {
     bytesIn: 0,
@@ -174,6 +192,7 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
     handshakeTimeouts: 0,
     frameTimeouts: 0,
     overloadCloses: 0,
+    idleClientsEvicted: 0,
     connectionsAccepted: 0,
     connectionsOpened: 0,
     clientRequests: 0,
@@ -247,6 +266,8 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
     c.frameTimer = undefined;
     inboundBuffered -= c.accounted;
     c.accounted = 0;
+    clientUnsent -= c.unsent;
+    c.unsent = 0;
   }
 
   /**
@@ -364,12 +385,10 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
       refuseInbound(c, reason, (err as Error).message, reason === 'version' || reason === 'kind');
       return;
     }
-    let nonPeers = 0;
-    for (const o of inbound) if (o.state === 'client' || o.state === 'handshake') nonPeers++;
     const refusal =
       checkHello(hello) ??
       checkCertificateId(c, hello) ??
-      (hello.kind === 'client' && nonPeers > limits.maxInboundConnections
+      (hello.kind === 'client' && !clientSlotFor(c)
         ? (['too-many-connections', 'too many client connections'] as [HandshakeRejectReason, string])
         : null);
     if (refusal) {
@@ -400,6 +419,54 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
     }
   }
 
+  /**
+   * Whether a client may join: below maxInboundConnections clients, or by taking the place of
+   * the client idle longest (nothing in flight; it reconnects on its next call). Only when every
+   * client has a request in progress is the newcomer refused.
+   */
+  function clientSlotFor(newcomer: Inbound): boolean {
+    let clients = 0;
+    let idlest: Inbound | undefined;
+    for (const o of inbound) {
+      if (o.state !== 'client') continue;
+      clients++;
+      if (o.inflight === 0 && (!idlest || o.lastActive < idlest.lastActive)) idlest = o;
+    }
+    if (clients < limits.maxInboundConnections) return true;
+    if (!idlest) return false;
+    m.idleClientsEvicted++;
+    warnRemote(
+      { remote: idlest.remote, id: idlest.id, newcomer: newcomer.remote },
+      'client connections full: closing the one idle longest',
+    );
+    closeInbound(idlest, 'evicted: idle while client connections were full');
+    return true;
+  }
+
+  /**
+   * Back-pressure toward one client: stop reading its requests while its unsent replies are above
+   * the high-water mark or too many of its requests are in progress; read again once below.
+   */
+  function updateClientFlow(c: Inbound): void {
+    if (c.state !== 'client') return;
+    const busy =
+      c.socket.writableLength > limits.clientReplyHighWaterBytes || c.inflight >= limits.maxClientInflight;
+    if (busy && !c.paused) {
+      c.paused = true;
+      c.socket.pause();
+    } else if (!busy && c.paused) {
+      c.paused = false;
+      c.socket.resume();
+    }
+  }
+
+  /** Re-measures `c`'s unsent reply bytes into the clients' total. */
+  function measureUnsent(c: Inbound): void {
+    const now = c.state === 'client' ? c.socket.writableLength : 0;
+    clientUnsent += now - c.unsent;
+    c.unsent = now;
+  }
+
   function onClientFrame(c: Inbound, frame: Uint8Array): void {
     if (frame.length < 4) {
       m.malformedFrames++;
@@ -416,9 +483,13 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
     const requestId = Buffer.from(frame.buffer, frame.byteOffset, 4).readUInt32BE(0);
     const payload = frame.subarray(4);
     let replied = false;
+    c.inflight++;
+    c.lastActive = performance.now();
     const reply = (resp: Uint8Array): void => {
       if (replied || c.state !== 'client') return;
       replied = true;
+      c.inflight--;
+      c.lastActive = performance.now();
       if (resp.length + 4 > limits.maxFrameBytes) {
         drop(`client:${c.id}`, 'oversize');
         return;
@@ -442,7 +513,9 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
     if (wellFormed === false) {
       flushReplies(c); // the handler's error reply leaves before the connection closes
       closeMalformed(c, 'undecodable client request');
+      return;
     }
+    updateClientFlow(c);
   }
 
   function flushReplies(c: Inbound): void {
@@ -453,8 +526,26 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
     for (const b of replies) c.socket.write(b);
     c.socket.uncork();
     // A client that does not read its replies must not make us buffer without bound.
-    if (c.socket.writableLength > limits.maxClientWriteBufferBytes)
+    if (c.socket.writableLength > limits.maxClientWriteBufferBytes) {
       closeInbound(c, 'client not reading replies');
+      return;
+    }
+    measureUnsent(c);
+    if (clientUnsent > limits.maxClientWriteBufferTotalBytes) closeLargestReader();
+    updateClientFlow(c);
+  }
+
+  /** The clients' unsent replies are over their total budget: close the client holding the most. */
+  function closeLargestReader(): void {
+    let largest: Inbound | undefined;
+    for (const o of inbound) if (o.state === 'client' && (!largest || o.unsent > largest.unsent)) largest = o;
+    if (!largest) return;
+    m.overloadCloses++;
+    warnRemote(
+      { remote: largest.remote, id: largest.id, unsent: largest.unsent, clientUnsent },
+      'closing client connection: unsent replies to all clients over budget',
+    );
+    closeInbound(largest, 'client not reading replies (total reply budget)');
   }
 
   function onInboundData(c: Inbound, chunk: Buffer): void {
@@ -510,7 +601,15 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
       framesDone: 0,
       frameTimer: undefined,
       replies: [],
+      inflight: 0,
+      lastActive: performance.now(),
+      unsent: 0,
+      paused: false,
     };
+    socket.on('drain', () => {
+      measureUnsent(c);
+      updateClientFlow(c);
+    });
     socket.on('error', (err) => log.debug({ err: err.message, remote: c.remote }, 'inbound socket error'));
     socket.on('close', () => {
       inbound.delete(c);
@@ -522,11 +621,18 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
     }
     m.connectionsAccepted++;
     inbound.add(c);
-    // Headroom for the members we know (one inbound connection each, plus one reconnecting):
-    // clients are held to maxInboundConnections at their HELLO, so they cannot fill it.
-    if (inbound.size > limits.maxInboundConnections + 2 * peers.size) {
-      refuseInbound(c, 'too-many-connections', 'too many inbound connections', false);
-      return;
+    // Connections that never handshake must not keep anyone out: past the budget, the oldest of
+    // them goes (a member or client completes its handshake within a round trip).
+    let handshaking = 0;
+    let oldest: Inbound | undefined;
+    for (const o of inbound) {
+      if (o.state !== 'handshake') continue;
+      handshaking++;
+      oldest ??= o; // a Set iterates in insertion order
+    }
+    if (handshaking > limits.maxHandshakingConnections && oldest) {
+      m.handshakeTimeouts++;
+      refuseInbound(oldest, 'timeout', 'too many connections in handshake: closing the oldest', false);
     }
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 10_000);
@@ -940,7 +1046,8 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
         raw.once('close', () => rawSockets.delete(raw));
       });
       // TLS sockets only reach onConnection after the TLS handshake; cap raw connections too.
-      srv.maxConnections = limits.maxInboundConnections + 2 * peers.size + 16;
+      srv.maxConnections =
+        limits.maxInboundConnections + limits.maxHandshakingConnections + 2 * peers.size + 16;
       server = srv;
       return new Promise((resolve, reject) => {
         srv.once('error', reject);
@@ -1000,6 +1107,7 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
         activeClients,
         activeOutbound,
         inboundBufferedBytes: inboundBuffered,
+        clientUnsentBytes: clientUnsent,
         peers: peerMetrics,
       };
     },

@@ -54,15 +54,35 @@ export interface TransportLimits {
    */
   reconnectMaxMs?: number;
   /**
-   * Concurrent inbound client connections (and not-yet-identified ones). Default 1024. Known
-   * members get room on top (two connections each), so idle clients cannot lock a member out.
+   * Concurrent inbound client connections. Default 1024. When they are all taken, a new client
+   * takes the place of the one idle longest (nothing in flight; it reconnects on its next call):
+   * idle connections cannot lock clients out. Known members get room on top (two connections
+   * each), so clients cannot lock a member out either.
    */
   maxInboundConnections?: number;
+  /**
+   * Connections still in their handshake (not yet a peer or a client). Default 128. Beyond it the
+   * oldest one is closed, so a flood of connections that never handshake cannot keep members and
+   * clients out.
+   */
+  maxHandshakingConnections?: number;
   /**
    * Bytes the socket may hold unsent toward a client that does not read its replies; beyond this
    * the client connection is closed. Default 64 MiB.
    */
   maxClientWriteBufferBytes?: number;
+  /**
+   * Above this many unsent reply bytes, or `maxClientInflight` requests in progress, the member
+   * stops reading that client's requests until it catches up (TCP back-pressure). Default 4 MiB.
+   */
+  clientReplyHighWaterBytes?: number;
+  /** Requests of one client connection in progress before its reading pauses. Default 1024. */
+  maxClientInflight?: number;
+  /**
+   * Unsent reply bytes toward all clients together; above it the client holding the most is
+   * closed. Default 256 MiB.
+   */
+  maxClientWriteBufferTotalBytes?: number;
   /**
    * After the handshake, a partially received frame must make progress (some frame completes)
    * within this long, or the connection is closed (post-handshake slow-loris). Default 30000.
@@ -115,8 +135,10 @@ export interface TransportMetrics {
   handshakeTimeouts: number;
   /** Connections closed because a partial frame made no progress within frameTimeoutMs. */
   frameTimeouts: number;
-  /** Connections closed because the inbound buffer budget was exceeded. */
+  /** Connections closed because the inbound buffer budget or the clients' reply budget was exceeded. */
   overloadCloses: number;
+  /** Idle client connections closed to make room for a new client (all slots were taken). */
+  idleClientsEvicted: number;
   connectionsAccepted: number;
   connectionsOpened: number;
   /** Gauges. */
@@ -125,6 +147,8 @@ export interface TransportMetrics {
   activeOutbound: number;
   /** Bytes held by all inbound decoders right now (bounded by the limits). */
   inboundBufferedBytes: number;
+  /** Reply bytes waiting to be sent to clients (bounded by maxClientWriteBufferTotalBytes). */
+  clientUnsentBytes: number;
   clientRequests: number;
   peers: Record<string, PeerMetrics>;
 }

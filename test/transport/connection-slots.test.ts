@@ -2,10 +2,19 @@
  * Connection slots: a connection past its handshake has no idle limit (the frame timer only runs
  * while a partial frame is buffered), so clients must not be able to take the slots members need.
  * Clients are held to `maxInboundConnections` at their HELLO; the raw cap leaves room for the
- * known members on top.
+ * known members on top. When the client slots are full, a new client takes the place of the one
+ * idle longest: a review locked every client out of a leader with 1,100 idle connections from
+ * one process.
  */
 import { afterEach, expect, it } from 'vitest';
-import { createTcpNetwork, decodeAck, FrameDecoder, type TcpNetwork } from '../../runtime/transport/index.js';
+import {
+  createTcpNetwork,
+  decodeAck,
+  encodeFrame,
+  FrameDecoder,
+  type TcpNetwork,
+} from '../../runtime/transport/index.js';
+import { until } from '../helpers/until.js';
 import { FAST_LIMITS, helloFrame, Inbox, rawSocket } from './helpers.js';
 
 const nets: TcpNetwork[] = [];
@@ -49,14 +58,31 @@ it('idle client connections cannot lock a known member out of the node', async (
   try {
     await inbox.until(() => inbox.texts('b').length > 0, 'frame from b', 2000);
     expect(a.metrics().rejectedByReason['too-many-connections'] ?? 0).toBe(0);
-    // The client budget itself still holds: a fifth client is refused with a reason.
+    // All four client slots taken: a fifth client takes the place of the one idle longest.
     const fifth = await rawSocket(portA);
     fifth.socket.write(helloFrame({ kind: 'client', clusterId: '', senderId: 'idle4' }));
-    await fifth.closed;
-    const frames = new FrameDecoder().push(fifth.received());
-    expect(decodeAck(frames[0]!).rejected).toBe('too-many-connections');
+    await idle[0]?.closed;
+    await until('the fifth client ACK', () => fifth.received().length > 0);
+    expect(decodeAck(new FrameDecoder().push(fifth.received())[0]!).rejected).toBeNull();
+    expect(a.metrics().idleClientsEvicted).toBe(1);
+    // With every client busy (a request in progress: this network has no handler, so none is
+    // ever answered), the budget holds: a sixth is refused with a reason.
+    for (const r of [...idle.slice(1), fifth]) r.socket.write(requestFrame(1));
+    await until('the four requests', () => a.metrics().clientRequests >= 4);
+    const sixth = await rawSocket(portA);
+    sixth.socket.write(helloFrame({ kind: 'client', clusterId: '', senderId: 'idle5' }));
+    await sixth.closed;
+    expect(decodeAck(new FrameDecoder().push(sixth.received())[0]!).rejected).toBe('too-many-connections');
     expect(a.metrics().rejectedByReason['too-many-connections']).toBe(1);
+    fifth.socket.destroy();
   } finally {
     for (const r of idle) r.socket.destroy();
   }
 });
+
+/** A client request frame: request id, then an (empty) payload. */
+function requestFrame(requestId: number): Buffer {
+  const body = Buffer.alloc(4);
+  body.writeUInt32BE(requestId, 0);
+  return encodeFrame(body);
+}
