@@ -13,6 +13,7 @@ import {
   SNAPSHOT_INTERVAL,
   SNAPSHOT_LOG_PERCENT,
 } from '../../generated/index.js';
+import { isOutOfDescriptors } from '../env/fs-errors.js';
 import type { Env, TimerHandle } from '../env/types.js';
 import { ProposalRejected } from '../raft/errors.js';
 import { createRaft, type Raft, type RaftConfig } from '../raft/raft.js';
@@ -130,6 +131,8 @@ export interface NodeStatus extends RaftStatus {
   messagesSent: number;
   messagesReceived: number;
   snapshotsTaken: number;
+  /** Snapshots not taken because the process was out of file descriptors (retried later). */
+  snapshotsSkipped: number;
   /** Times this member stepped down because its storage stalled. */
   syncStalls: number;
   /** Commands this member appended to the log as leader (`propose` accepted by the core). */
@@ -201,6 +204,7 @@ export class RaftNode {
     messagesSent: 0,
     messagesReceived: 0,
     snapshotsTaken: 0,
+    snapshotsSkipped: 0,
     syncStalls: 0,
     proposals: 0,
     proposalsRejected: 0,
@@ -563,6 +567,11 @@ export class RaftNode {
       await this.store.compact(compactTo);
     })()
       .catch((e) => {
+        // Out of file descriptors: skipped, taken again after the next interval of entries.
+        if (isOutOfDescriptors(e)) {
+          this.counters.snapshotsSkipped++;
+          return;
+        }
         if (!this.stopped) this.fail(e);
       })
       .finally(() => {

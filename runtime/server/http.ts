@@ -28,6 +28,10 @@ export interface HttpEndpoint {
 }
 
 const ROLES = ['follower', 'pre_candidate', 'candidate', 'leader'] as const;
+/** Concurrent connections to the HTTP endpoint (scrapers and probes need a handful). */
+export const HTTP_MAX_CONNECTIONS = 64;
+/** Time for a request's headers and for the whole request. */
+const HTTP_TIMEOUT_MS = 10_000;
 
 /** Builds the metric registry (also usable without the HTTP server). */
 export function createMetricsRegistry(src: MetricsSources): {
@@ -35,6 +39,9 @@ export function createMetricsRegistry(src: MetricsSources): {
   fsyncSeconds: client.Histogram;
 } {
   const registry = new client.Registry();
+  // Process metrics (resident memory, open file descriptors, heap, event loop lag): what a review
+  // of floods and slow readers had to read from /proc.
+  client.collectDefaultMetrics({ register: registry });
   const st = () => src.node.status();
   const tm = () => src.network.metrics();
   /** [name, help, source read at scrape time] */
@@ -44,6 +51,12 @@ export function createMetricsRegistry(src: MetricsSources): {
     ['consensus_commit_index', 'Commit index', () => st().commitIndex],
     ['consensus_applied_index', 'Applied index', () => st().appliedIndex],
     ['consensus_last_index', 'Last log index', () => st().lastIndex],
+    ['consensus_client_connections', 'Client connections open', () => tm().activeClients],
+    [
+      'consensus_client_unsent_bytes',
+      'Reply bytes waiting to be sent to clients (bounded by maxClientWriteBufferTotalBytes)',
+      () => tm().clientUnsentBytes,
+    ],
     [
       'consensus_waiting_requests',
       'Client requests held open until an event decides them (queued locks, barrier arrivals, campaigns)',
@@ -79,6 +92,16 @@ export function createMetricsRegistry(src: MetricsSources): {
       () => tm().malformedFrames,
     ],
     ['consensus_transport_rejected_handshakes_total', 'Refused handshakes', () => tm().rejectedHandshakes],
+    [
+      'consensus_transport_overload_closes_total',
+      'Connections closed for exceeding a buffer budget (inbound bytes, unsent replies)',
+      () => tm().overloadCloses,
+    ],
+    [
+      'consensus_idle_clients_evicted_total',
+      'Idle client connections closed to make room for a new client',
+      () => tm().idleClientsEvicted,
+    ],
     [
       'consensus_frames_dropped_total',
       'Raft frames dropped by the node (undecodable)',
@@ -157,6 +180,11 @@ export async function startHttp(
       }
     })();
   });
+  // Bounded like the Raft port: a flood or a slow-loris on /metrics must not take the file
+  // descriptors the WAL and snapshots need (a review stopped a member that way, EMFILE).
+  server.maxConnections = HTTP_MAX_CONNECTIONS;
+  server.headersTimeout = HTTP_TIMEOUT_MS;
+  server.requestTimeout = HTTP_TIMEOUT_MS;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(listen.port, listen.host, () => resolve());

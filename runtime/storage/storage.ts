@@ -4,6 +4,7 @@
  * it, then old segments and old snapshots go.
  */
 import { posix } from 'node:path';
+import { isOutOfDescriptors } from '../env/fs-errors.js';
 import type { FileSystem } from '../env/types.js';
 import { WalCorruptionError } from './errors.js';
 import type { HardState, WalEntry } from './record.js';
@@ -104,6 +105,9 @@ export async function openStorage(
       try {
         await snapshots.save(s);
       } catch (e) {
+        // Out of file descriptors (a connection flood) says nothing about the disk: the snapshot
+        // is not taken, the WAL goes on. The caller decides when to try again.
+        if (isOutOfDescriptors(e)) throw e;
         // A disk error here is a disk error for the WAL too: stop acknowledging.
         throw wal.markFailed(`snapshot save to ${posix.join(snapDir, snapshotFileName(s.index, s.term))}`, e);
       }

@@ -1,5 +1,7 @@
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, createEmbeddedClient } from '../../runtime/client/client.js';
+import { HTTP_MAX_CONNECTIONS } from '../../runtime/server/http.js';
 import type { Server } from '../../runtime/server/server.js';
 import { until } from '../helpers/until.js';
 import { type SoloServer, startSoloServer } from '../server/helpers.js';
@@ -47,7 +49,38 @@ describe('single member: embedded client and the HTTP endpoint', () => {
     ])
       expect(m).toContain(`# TYPE ${name} counter`);
     expect(m).toMatch(/consensus_proposals_total [1-9]/);
+    // Process metrics, and the client-side gauges a resource review needed.
+    expect(m).toMatch(/process_resident_memory_bytes \d+/);
+    expect(m).toMatch(/process_open_fds \d+/);
+    expect(m).toMatch(/nodejs_heap_size_used_bytes \d+/);
+    expect(m).toMatch(/consensus_client_connections \d+/);
+    expect(m).toMatch(/consensus_client_unsent_bytes \d+/);
     expect((await fetch(`${base}/nope`)).status).toBe(404);
+  });
+
+  it('the HTTP endpoint holds at most HTTP_MAX_CONNECTIONS connections: a flood cannot take the descriptors the WAL needs', async () => {
+    const sockets = await Promise.all(
+      Array.from({ length: HTTP_MAX_CONNECTIONS + 16 }, () => {
+        const sock = net.connect({ host: '127.0.0.1', port: s.httpPort as number });
+        sock.on('error', () => {});
+        return new Promise<net.Socket>((r) => sock.once('connect', () => r(sock)));
+      }),
+    );
+    try {
+      const closed = await until('the connections over the cap to be closed', async () => {
+        const n = sockets.filter((x) => x.destroyed || x.readyState !== 'open').length;
+        return n >= 16 ? n : 0;
+      });
+      // (Keep-alive connections of the fetches above count too.)
+      expect(sockets.length - closed).toBeLessThanOrEqual(HTTP_MAX_CONNECTIONS);
+    } finally {
+      for (const x of sockets) x.destroy();
+    }
+    // Once they are gone, it answers again.
+    await until(
+      '/health again',
+      async () => (await fetch(`http://127.0.0.1:${s.httpPort}/health`)).status === 200,
+    );
   });
 
   it('consensus_fsync_seconds counts real fsyncs, not the commit-only saves that ride along', async () => {

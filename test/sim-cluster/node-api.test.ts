@@ -248,3 +248,49 @@ describe('storage stalls', () => {
     for (const n of nodes.values()) n.stop();
   });
 });
+
+describe('a snapshot that hits the file-descriptor limit', () => {
+  it('is skipped (EMFILE is not a disk failure): the member keeps acknowledging and snapshots again later', async () => {
+    // A review flooded a member's ports until the process had no descriptors left: its next
+    // snapshot failed with EMFILE, which stopped the member for good as if the disk had failed.
+    const world = createWorld({ seed: 5 });
+    const env = world.createEnv('a');
+    const inner = new SimpleLogStore(env.fs);
+    let failNext = true;
+    const store: LogStore = {
+      load: () => inner.load(),
+      save: (hs, es) => inner.save(hs, es),
+      saveSnapshot: (s, r) => {
+        if (!r && failNext) {
+          failNext = false;
+          return Promise.reject(
+            Object.assign(new Error('EMFILE: too many open files, open'), { code: 'EMFILE' }),
+          );
+        }
+        return inner.saveSnapshot(s, r);
+      },
+      compact: (i) => inner.compact(i),
+    };
+    let node: RaftNode | undefined;
+    void createNode({
+      id: 'a',
+      peers: ['a'],
+      env,
+      logStore: store,
+      config: { snapshotInterval: 5, snapshotLogPercent: 0 },
+    }).then((n) => {
+      node = n;
+    });
+    await world.runFor(1000, { stopWhen: () => node?.raft.role === 'leader' });
+    const n = node as RaftNode;
+    for (let i = 0; i < 12; i++) {
+      const done = n.propose(encodeKvCommand({ op: 'put', key: `k${i}`, value: 'v' }));
+      await world.runFor(50);
+      await done;
+    }
+    expect(n.error).toBeNull();
+    expect(n.status().snapshotsSkipped).toBe(1);
+    expect(n.status().snapshotsTaken).toBeGreaterThanOrEqual(2);
+    expect(n.status().snapshotIndex).toBeGreaterThan(5);
+  });
+});

@@ -5,7 +5,13 @@
  * died at a rollover or a snapshot with an error naming some other write.
  */
 import { describe, expect, it } from 'vitest';
-import { openSnapshotStore, openWal, type Snapshot, snapshotFileName } from '../../runtime/storage/index.js';
+import {
+  openSnapshotStore,
+  openStorage,
+  openWal,
+  type Snapshot,
+  snapshotFileName,
+} from '../../runtime/storage/index.js';
 import { MemoryFileSystem } from './memory-fs.js';
 
 const SEGMENT = 3 * 1024 * 1024; // preallocated in 1 MiB chunks
@@ -41,5 +47,22 @@ describe('a full disk', () => {
     fs.failOn('sync', 'ENOSPC', { match: (p) => p.endsWith('.tmp') });
     await expect(store.save(s)).rejects.toThrow(/ENOSPC/);
     expect(fs.getFile(`snap/${snapshotFileName(5, 1)}.tmp`)).toBeNull();
+  });
+
+  it('a snapshot that hits the file-descriptor limit (EMFILE) fails alone: the WAL keeps acknowledging', async () => {
+    const fs = new MemoryFileSystem();
+    const { storage } = await openStorage(fs, { segmentSize: 64 * 1024 });
+    await storage.wal.save([{ index: 1, term: 1, payload: new Uint8Array(8) }]);
+    fs.failOn('write', 'EMFILE', { match: (p) => p.startsWith('snap/') });
+    const snap: Snapshot = {
+      index: 1,
+      term: 1,
+      configuration: { voters: ['a'], learners: [], index: 1 },
+      data: new Uint8Array(4),
+    };
+    await expect(storage.installSnapshot(snap)).rejects.toMatchObject({ code: 'EMFILE' });
+    expect(storage.wal.failed).toBeNull();
+    await storage.wal.save([{ index: 2, term: 1, payload: new Uint8Array(8) }]);
+    await storage.installSnapshot(snap); // the fault was one-shot
   });
 });

@@ -1,0 +1,13 @@
+/** File-system error classification shared by storage and the node. */
+
+/**
+ * Error codes that say the process ran out of file descriptors, not that the disk failed: a
+ * snapshot that hits one is skipped (retried at the next interval) rather than failing the member.
+ */
+export const OUT_OF_DESCRIPTORS: ReadonlySet<string> = new Set(['EMFILE', 'ENFILE']);
+
+/** Whether `e` is an fs error with one of `OUT_OF_DESCRIPTORS`. */
+export function isOutOfDescriptors(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && OUT_OF_DESCRIPTORS.has(code);
+}
