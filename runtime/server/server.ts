@@ -36,8 +36,8 @@ import { DedupStateMachine } from './envelope.js';
 import {
   addressResolver,
   bestVoter,
-  handOver,
   createRequestHandler,
+  handOver,
   type RequestHandler,
   serveClientProtocol,
 } from './handler.js';
