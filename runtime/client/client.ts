@@ -906,10 +906,7 @@ export async function connect(
     .map((e) => e.trim())
     .filter((e) => e !== '');
   if (endpoints.length === 0) throw new RangeError('connect: at least one endpoint is required');
-  if (opts.dialTimeoutMs !== undefined && !(Number.isFinite(opts.dialTimeoutMs) && opts.dialTimeoutMs > 0))
-    throw new RangeError(
-      `connect: dialTimeoutMs must be a positive number of milliseconds, got ${opts.dialTimeoutMs}`,
-    );
+  checkDurations('connect', opts);
   const clientId = opts.clientId ?? randomUUID();
   const clock = opts.clock ?? createRealClock();
   const channel = createTcpChannel({
@@ -937,6 +934,27 @@ export async function connect(
   return client;
 }
 
+/** Longest timer Node.js runs as asked (2^31 - 1 ms); a longer one fires after 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Refuses durations that are not positive numbers of milliseconds a timer can hold: a session TTL
+ * of 1e12 made the keepalive and session-lost timers fire at once and the client die with
+ * SESSION_LOST.
+ */
+function checkDurations(
+  prefix: string,
+  opts: { timeoutMs?: number; sessionTtlMs?: number; dialTimeoutMs?: number },
+): void {
+  for (const name of ['timeoutMs', 'sessionTtlMs', 'dialTimeoutMs'] as const) {
+    const v = opts[name];
+    if (v !== undefined && !(Number.isFinite(v) && v > 0 && v <= MAX_TIMER_MS))
+      throw new RangeError(
+        `${prefix}: ${name} must be a positive number of milliseconds up to ${MAX_TIMER_MS}, got ${v}`,
+      );
+  }
+}
+
 /**
  * The embedded client (`node.client()` of the contract): the same Client, proposing in-process on
  * `node` with the coordination `replica` it runs (the node's state machine must be
@@ -949,6 +967,7 @@ export async function createEmbeddedClient(
   replica: CoordinationReplica,
   opts: EmbeddedClientOptions = {},
 ): Promise<Client> {
+  checkDurations('node.client', opts);
   const clock = opts.clock ?? createRealClock();
   const handler = createRequestHandler({ node, replica, clock, addressOf: () => null });
   const client = new ChannelClient(

@@ -149,9 +149,14 @@ it('after a leader goes silent, the next attempt skips its endpoint instead of w
   }
 });
 
-it('connect refuses a dial timeout that is not a positive number of milliseconds, and no endpoints', async () => {
+it('connect refuses durations that are not positive milliseconds a timer can hold, and no endpoints', async () => {
   await expect(connect({ endpoints: ['127.0.0.1:1'], dialTimeoutMs: 0 })).rejects.toThrow(
-    /dialTimeoutMs must be a positive number of milliseconds, got 0/,
+    /dialTimeoutMs must be a positive number of milliseconds up to 2147483647, got 0/,
   );
+  // A review's client died with SESSION_LOST: a 1e12 ms TTL overflowed Node's timers (fired at once).
+  await expect(connect({ endpoints: ['127.0.0.1:1'], sessionTtlMs: 1e12 })).rejects.toThrow(
+    /sessionTtlMs must be a positive number of milliseconds up to 2147483647, got 1000000000000/,
+  );
+  await expect(connect({ endpoints: ['127.0.0.1:1'], timeoutMs: Number.NaN })).rejects.toThrow(/timeoutMs/);
   await expect(connect({ endpoints: ' , ' })).rejects.toThrow(/at least one endpoint is required/);
 });
