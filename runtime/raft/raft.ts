@@ -64,6 +64,13 @@ export interface RaftConfig {
    * it never votes until it is removed and added again). See `JoinCheck`.
    */
   freshJoin?: boolean;
+  /**
+   * With `freshJoin`: the target found in an earlier run (see `status().joinTarget`, which the
+   * caller MUST make durable before the member acknowledges anything). A restarted member must
+   * not take a new one: a heartbeat's commit index is capped at what the leader knows the member
+   * holds, which after a restart is its new progress, not what was committed when it came back.
+   */
+  joinTarget?: number;
   /** Source of randomness in [0, 1) (election timeouts). The core has no other. */
   random: () => number;
   /** Monotonic time at creation (ms); later time arrives through `tick(now)`. */
@@ -128,6 +135,11 @@ interface Progress {
   lastHeard: number;
   /** When match last advanced (or the pipeline last started from empty): stall detection. */
   lastProgressAt: number;
+  /**
+   * The leader's read_seq when match last advanced: only a rejection of an append sent after that
+   * (a larger read_seq) can prove that the follower lost entries it acknowledged.
+   */
+  matchSeq: number;
   ackedSeq: number;
   ackedTime: number;
   snapshot: SnapshotTransfer | null;
@@ -182,7 +194,15 @@ export class Raft {
   private readonly cfg: Required<
     Omit<
       RaftConfig,
-      'peers' | 'initialConfig' | 'freshJoin' | 'restored' | 'now' | 'onRoleChange' | 'id' | 'random'
+      | 'peers'
+      | 'initialConfig'
+      | 'freshJoin'
+      | 'joinTarget'
+      | 'restored'
+      | 'now'
+      | 'onRoleChange'
+      | 'id'
+      | 'random'
     >
   >;
   private readonly random: () => number;
@@ -302,8 +322,11 @@ export class Raft {
       // (The broken variant forgets the hold with the vote, or the hold alone would mask it.)
       if (!this.cfg.unsafeForgetVote) this.voteHoldUntil = this.now + this.cfg.electionTimeoutMin;
     }
-    // Restarted before the join was judged: judged again against the first append of this run.
-    if (config.freshJoin) this.joinCheck = 'pending';
+    if (config.freshJoin) {
+      this.joinCheck = 'pending';
+      this.joinTarget = config.joinTarget ?? null;
+      this.judgeJoin();
+    }
     this.prevHardState = this.hardState();
     this.roleMachine = createNodeRoleMachine({});
     this.resetElectionDeadline();
@@ -365,6 +388,7 @@ export class Raft {
       progress,
       transferee: this.transferee,
       joinCheck: this.joinCheck,
+      joinTarget: this.joinTarget,
     };
   }
 
@@ -557,6 +581,7 @@ export class Raft {
         // a voter that is down as live (check-quorum's grace period is `recentActive`).
         lastHeard: Number.NEGATIVE_INFINITY,
         lastProgressAt: this.now,
+        matchSeq: 0,
         ackedSeq: 0,
         ackedTime: Number.NEGATIVE_INFINITY,
         snapshot: null,
@@ -1167,12 +1192,13 @@ export class Raft {
       this.advanceReads();
     }
     if (!m.success) {
-      // match_index carries the rejected prev_log_index: a rejection below match is stale. One AT
-      // match, from a log shorter than match, is not: it answers an append sent after the ack of
-      // match, so the follower lost entries it had acknowledged (its data dir was emptied). Count
-      // only what it holds now (its lost acknowledgements must not commit anything more) and
-      // replicate to it again; else it would be probed at match forever.
-      if (m.matchIndex === p.match && p.match > 0 && m.lastLogIndex < p.match) {
+      // match_index carries the rejected prev_log_index: a rejection at or below match is stale,
+      // unless it answers an append sent after match was acknowledged (read_seq echoes the send's)
+      // and comes from a log shorter than match: then the follower lost entries it had
+      // acknowledged (its data dir was emptied). Count only what it holds now (its lost
+      // acknowledgements must not commit anything more) and replicate to it again; else it would
+      // be probed at match forever. (A reordered, older rejection carries an older read_seq.)
+      if (m.matchIndex === p.match && p.match > 0 && m.lastLogIndex < p.match && m.readSeq > p.matchSeq) {
         p.match = m.lastLogIndex;
         p.next = m.lastLogIndex + 1;
         p.state = 'probe';
@@ -1201,6 +1227,7 @@ export class Raft {
     }
     if (m.matchIndex > p.match) {
       p.match = m.matchIndex;
+      p.matchSeq = this.readSeq;
       p.lastProgressAt = this.now;
       if (p.next <= p.match) p.next = p.match + 1;
       while (p.inflight.length > 0 && (p.inflight[0] as { index: number }).index <= p.match) {

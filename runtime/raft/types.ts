@@ -100,6 +100,11 @@ export interface RaftStatus {
   transferee: string | null;
   /** For a member started with `freshJoin`: see `JoinCheck`; null otherwise. */
   joinCheck: JoinCheck | null;
+  /**
+   * While the join check is pending: the commit index of the first append received (null before
+   * it). It MUST be made durable before the member acknowledges anything (`RaftConfig.joinTarget`).
+   */
+  joinTarget: number | null;
 }
 
 /**

@@ -7,15 +7,17 @@
  *   acknowledged. A directory from before this file existed is adopted by its next start.
  * - `LOCK` holds the pid of the process serving from the directory. A second process is refused
  *   while that one lives; the lock of a process that is gone (kill -9, power loss) is taken over.
- * - `JOINING` marks a member that started on an empty directory to join a running cluster and has
- *   not yet found itself a newcomer (`RaftConfig.freshJoin`): until then it must not vote, also
- *   across restarts, since it may be a voter whose data was lost.
+ * - `JOINING` marks a member that started with no Raft state (no WAL, no snapshot) to join a
+ *   running cluster and has not yet found itself a newcomer (`RaftConfig.freshJoin`): until then
+ *   it must not vote, also across restarts, since it may be a voter whose data was lost. It holds
+ *   the join target once known (`RaftConfig.joinTarget`).
  */
 import {
   closeSync,
   existsSync,
   fsyncSync,
   openSync,
+  readdirSync,
   readFileSync,
   renameSync,
   unlinkSync,
@@ -145,14 +147,38 @@ export function claimDataDir(dir: string, id: string, clusterId: string): () => 
 
 const JOINING = 'JOINING';
 
-/** Marks `dir` (claimed, empty until now) as joining: see the module doc. Durable. */
-export function markJoinPending(dir: string): void {
-  writeDurably(resolve(dir), JOINING, 'started empty to join; removed once it found itself added\n');
+/** Whether `dir` holds no Raft state: no WAL segment and no snapshot file (other files aside). */
+export function holdsNoRaftState(dir: string, walDir = 'wal', snapDir = 'snap'): boolean {
+  const entries = (sub: string) => {
+    try {
+      return readdirSync(join(resolve(dir), sub));
+    } catch {
+      return [];
+    }
+  };
+  return (
+    !entries(walDir).some((n) => n.endsWith('.wal')) && !entries(snapDir).some((n) => n.endsWith('.snap'))
+  );
 }
 
-/** Whether `dir` holds a join that was not yet confirmed. */
-export function joinPending(dir: string): boolean {
-  return existsSync(join(resolve(dir), JOINING));
+/**
+ * Marks `dir` (claimed, holding no Raft state) as joining, or records the join target found
+ * (`target`): see the module doc. Durable when it returns.
+ */
+export function markJoinPending(dir: string, target?: number): void {
+  writeDurably(resolve(dir), JOINING, `${JSON.stringify(target === undefined ? {} : { target })}\n`);
+}
+
+/** The unconfirmed join of `dir` (with its target once known), or null when there is none. */
+export function joinPending(dir: string): { target?: number } | null {
+  const path = join(resolve(dir), JOINING);
+  if (!existsSync(path)) return null;
+  try {
+    const v = JSON.parse(readFileSync(path, 'utf8')) as { target?: unknown };
+    return Number.isSafeInteger(v.target) ? { target: v.target as number } : {};
+  } catch {
+    return {}; // damaged (or from a release that wrote text): still joining, target unknown
+  }
 }
 
 /** Ends the join check of `dir` (the member came as a newcomer). Durable. */

@@ -23,6 +23,7 @@ import {
   type ClientResponse,
   type CommandMessage,
   type CommandResult,
+  type ConfChange,
   DecodeError,
   decodeClientMessage,
   decodeCommandMessage,
@@ -53,6 +54,12 @@ export interface RequestHandlerOptions {
   addressOf(id: string): string | null;
   /** Spans for proposals and lock waits (no-op without an OpenTelemetry SDK). */
   tracing?: ServerTracing;
+  /**
+   * Called before a membership change that names an address is proposed, so that the transport
+   * can reach a new member before the leader's first append to it (else that append is dropped,
+   * and the newcomer first hears from the leader only after its addition has committed).
+   */
+  beforeConfChange?(cc: ConfChange): void;
 }
 
 /** The request handler (see module doc). */
@@ -630,6 +637,7 @@ export function createRequestHandler(o: RequestHandlerOptions): RequestHandler {
             errorCode: 'conf_change_invalid',
             message: `${cc.address} is the address of member ${taken}, not of a new member ${cc.nodeId}`,
           });
+        o.beforeConfChange?.(cc);
         const r = await withDeadline(node.changeMembership(cc), req.deadlineMs);
         if (r === 'deadline' || r === 'closed')
           return response(req.requestId, r === 'deadline' ? 'timeout' : 'indeterminate', {

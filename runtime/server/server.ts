@@ -12,7 +12,6 @@
  * - `close({ transfer: true })`: a leader hands over to the most caught-up voter and waits (bounded)
  *   for the handover, then the node stops, the transport and the WAL close.
  */
-import { readdirSync } from 'node:fs';
 import type { ConsensusConfig, NodeRole } from '../../generated/index.js';
 import { decodeClusterConfig, validateConsensusConfig } from '../../generated/index.js';
 import { type CoordinationReplica, createCoordinationReplica } from '../coordination/codec.js';
@@ -31,7 +30,14 @@ import type {
   TransportLogger,
   TransportTlsOptions,
 } from '../transport/types.js';
-import { claimDataDir, clearJoinPending, DataDirError, joinPending, markJoinPending } from './data-dir.js';
+import {
+  claimDataDir,
+  clearJoinPending,
+  DataDirError,
+  holdsNoRaftState,
+  joinPending,
+  markJoinPending,
+} from './data-dir.js';
 import { DedupStateMachine } from './envelope.js';
 import {
   addressResolver,
@@ -182,11 +188,14 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
     throw new DataDirError(`cannot create the data directory ${opts.dataDir}: ${(e as Error).message}`);
   }
   // Before anything reads the WAL: it must be this member's, and nobody else's right now.
-  const emptyDir = readdirSync(opts.dataDir).length === 0;
   const unclaim = claimDataDir(opts.dataDir, opts.id, clusterId);
-  if (opts.join && emptyDir) markJoinPending(opts.dataDir);
-  // Judged by the core (RaftConfig.freshJoin): no votes until it has found itself a newcomer.
-  const freshJoin = joinPending(opts.dataDir);
+  // Judged by the core (RaftConfig.freshJoin): no votes until it has found itself a newcomer. A
+  // dir with no WAL and no snapshot has no Raft state (other files, lost+found, may be there).
+  if (opts.join && holdsNoRaftState(opts.dataDir) && !joinPending(opts.dataDir))
+    markJoinPending(opts.dataDir);
+  const joining = joinPending(opts.dataDir);
+  const freshJoin = joining !== null;
+  let joinTargetSaved = joining?.target !== undefined;
   let joinReported: JoinCheck | null = freshJoin ? 'pending' : null;
   /** Says the join check's verdict once; a newcomer's marker goes (it may vote from now on). */
   const reportJoinCheck = (verdict: JoinCheck | null): void => {
@@ -198,7 +207,7 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
     } else if (verdict === 'lost_log') {
       log.error(
         {},
-        `this member started on an empty data dir, but the cluster already counts it as a voter: its log and votes were lost, and it will not vote. Stop it, run 'consensus members remove ${opts.id}', then 'consensus members add ${opts.id} HOST:PORT', start it again on an empty data dir with --join, and 'consensus members promote ${opts.id}' once it has caught up`,
+        `this member started on an empty data dir, but the cluster already counts it as a voter: its log and votes were lost, and it will not vote. Stop it, run 'consensus members remove ${opts.id}', then 'consensus members add ${opts.id} HOST:PORT', empty its data dir and start it again with --join (a restart is needed), and 'consensus members promote ${opts.id}' once it has caught up`,
       );
     }
   };
@@ -248,7 +257,11 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
       env,
       logStore: store,
       stateMachine: dedup,
-      config: { ...nodeConfigOf(cfg), freshJoin },
+      config: {
+        ...nodeConfigOf(cfg),
+        freshJoin,
+        ...(joining?.target !== undefined ? { joinTarget: joining.target } : {}),
+      },
       observer: {
         onRoleChange(_id, t: { from: NodeRole; to: NodeRole; event: string; term: number }) {
           if (t.to === 'candidate') counters.elections++;
@@ -289,7 +302,16 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
             const c = node.status().config;
             wasInConfig = namesMember(c, opts.id);
           }
-          if (joinReported === 'pending' && nodeStarted) reportJoinCheck(node.status().joinCheck);
+          if (joinReported === 'pending' && nodeStarted) {
+            // The target MUST be durable before this member acknowledges anything (the
+            // acknowledgements leave after this hook): see RaftConfig.joinTarget.
+            const target = node.status().joinTarget;
+            if (!joinTargetSaved && target !== null) {
+              markJoinPending(opts.dataDir, target);
+              joinTargetSaved = true;
+            }
+            reportJoinCheck(node.status().joinCheck);
+          }
         },
       },
     });
@@ -315,7 +337,31 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
   if (repair?.tornTail) log.warn({ ...repair.tornTail }, 'repaired a torn WAL tail');
 
   const addressOf = addressResolver(node, staticPeers);
-  const handler: RequestHandler = createRequestHandler({ node, replica, clock, addressOf, tracing });
+  // Membership: dial every member named in the configuration (addresses from conf changes win),
+  // and a member about to be added at once (the leader's first append to it must not be dropped).
+  const proposedAddresses: Record<string, string> = {};
+  let peersKey = '';
+  const followAddresses = (): void => {
+    const merged: Record<string, string> = { ...staticPeers, ...proposedAddresses };
+    for (const a of node.status().config.addresses) if (a.address) merged[a.id] = a.address;
+    const key = JSON.stringify(merged);
+    if (key !== peersKey) {
+      peersKey = key;
+      network.setPeers(merged);
+    }
+  };
+  const handler: RequestHandler = createRequestHandler({
+    node,
+    replica,
+    clock,
+    addressOf,
+    tracing,
+    beforeConfChange(cc) {
+      if (cc.changeType === 'remove_node' || !cc.address) return;
+      proposedAddresses[cc.nodeId] = cc.address;
+      followAddresses();
+    },
+  });
   serveClientProtocol(network, handler, {
     onMalformed: (clientId, e) => log.warn({ clientId, err: String(e) }, 'malformed client request'),
   });
@@ -340,19 +386,9 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
     log.info({ port, dataDir: opts.dataDir, join: !!opts.join }, 'listening');
 
     // Leader duties (TimeAdvance, tombstone collection) and following membership addresses.
-    let peersKey = '';
     duties = startLeaderDuties(node, clock, {
       ...coordinationDutyHooks(replica.machine),
-      onTick(s) {
-        // Membership: dial every member named in the configuration (addresses from conf changes win).
-        const merged: Record<string, string> = { ...staticPeers };
-        for (const a of s.config.addresses) if (a.address) merged[a.id] = a.address;
-        const key = JSON.stringify(merged);
-        if (key !== peersKey) {
-          peersKey = key;
-          network.setPeers(merged);
-        }
-      },
+      onTick: followAddresses,
     });
 
     if (opts.http) {
