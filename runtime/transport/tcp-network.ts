@@ -127,7 +127,7 @@ export function resolveLimits(l: TcpNetworkOptions['limits'] = {}): Limits {
     maxHandshakingConnections: l.maxHandshakingConnections ?? 128,
     maxClientWriteBufferBytes: l.maxClientWriteBufferBytes ?? 64 * 1024 * 1024,
     clientReplyHighWaterBytes: l.clientReplyHighWaterBytes ?? 4 * 1024 * 1024,
-    maxClientInflight: l.maxClientInflight ?? 1024,
+    maxClientInflight: l.maxClientInflight ?? 4096,
     maxClientWriteBufferTotalBytes: l.maxClientWriteBufferTotalBytes ?? 256 * 1024 * 1024,
     frameTimeoutMs: l.frameTimeoutMs ?? 30_000,
     maxInboundBufferedBytes: l.maxInboundBufferedBytes ?? 256 * 1024 * 1024,

@@ -76,7 +76,10 @@ export interface TransportLimits {
    * stops reading that client's requests until it catches up (TCP back-pressure). Default 4 MiB.
    */
   clientReplyHighWaterBytes?: number;
-  /** Requests of one client connection in progress before its reading pauses. Default 1024. */
+  /**
+   * Requests of one client connection in progress (server-side lock and barrier waits included)
+   * before its reading pauses. Default 4096.
+   */
   maxClientInflight?: number;
   /**
    * Unsent reply bytes toward all clients together; above it the client holding the most is
