@@ -82,6 +82,30 @@ export const MAX_VALUE_BYTES: number = 1048576;
 /** `MAX_NAME_BYTES` from the spec. */
 export const MAX_NAME_BYTES: number = 512;
 
+/** Open sessions at once (one more is TOO_MANY_SESSIONS). */
+export const MAX_SESSIONS: number = 10000;
+
+/** Elections with a leader or candidates at once (one more is TOO_MANY_ELECTIONS). */
+export const MAX_ELECTIONS: number = 256;
+
+/** Queued candidates per election, the leader not counted (one more is ELECTION_QUEUE_FULL). */
+export const ELECTION_QUEUE_MAX: number = 64;
+
+/** Bytes of every stored campaign value together, leaders' and queued candidates' (NO_SPACE). */
+export const ELECTION_VALUE_QUOTA_BYTES: number = 16777216;
+
+/** Largest session TTL a SessionOpen may ask for (INVALID_ARGUMENT). */
+export const MAX_SESSION_TTL_MS: number = 300000;
+
+/** Largest lock TTL (lease) a LockAcquire may ask for (INVALID_ARGUMENT). */
+export const MAX_LOCK_TTL_MS: number = 300000;
+
+/** Largest barrier timeout a BarrierArrive may ask for (INVALID_ARGUMENT). */
+export const MAX_BARRIER_TIMEOUT_MS: number = 3600000;
+
+/** Bytes of the key-value store: keys, values and version vectors of every sibling (NO_SPACE; deletes always pass). */
+export const KV_QUOTA_BYTES: number = 1073741824;
+
 /** Largest frame the transport accepts. */
 export const MAX_FRAME_BYTES: number = 16777216;
 
@@ -117,6 +141,14 @@ export const CONSTANTS = Object.freeze({
   MAX_KEY_BYTES,
   MAX_VALUE_BYTES,
   MAX_NAME_BYTES,
+  MAX_SESSIONS,
+  MAX_ELECTIONS,
+  ELECTION_QUEUE_MAX,
+  ELECTION_VALUE_QUOTA_BYTES,
+  MAX_SESSION_TTL_MS,
+  MAX_LOCK_TTL_MS,
+  MAX_BARRIER_TIMEOUT_MS,
+  KV_QUOTA_BYTES,
   MAX_FRAME_BYTES,
   PROTOCOL_VERSION,
 });

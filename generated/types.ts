@@ -400,7 +400,7 @@ export interface ConsensusConfig {
   maxSyncStallMs: number;
 }
 
-/** Opens a client session with a TTL; everything a client holds belongs to a session. */
+/** Opens a client session with a TTL (at most MAX_SESSION_TTL_MS; at most MAX_SESSIONS open); everything a client holds belongs to a session. */
 export interface SessionOpen {
   /** Message discriminant. */
   readonly type: 'SessionOpen';
@@ -444,7 +444,7 @@ export interface TimeAdvance {
   elapsedMs: number;
 }
 
-/** Acquire (or queue for) a fenced lock; try_only fails instead of queueing. */
+/** Acquire (or queue for) a fenced lock with a TTL of at most MAX_LOCK_TTL_MS; try_only fails instead of queueing. */
 export interface LockAcquire {
   /** Message discriminant. */
   readonly type: 'LockAcquire';
@@ -486,7 +486,7 @@ export interface LockRenew {
   fenceToken: bigint;
 }
 
-/** Arrive at a barrier, creating it on first arrival. */
+/** Arrive at a barrier, creating it on first arrival (timeout at most MAX_BARRIER_TIMEOUT_MS). */
 export interface BarrierArrive {
   /** Message discriminant. */
   readonly type: 'BarrierArrive';
@@ -512,7 +512,7 @@ export interface BarrierLeave {
   name: string;
 }
 
-/** Campaign for leadership of a named election. */
+/** Campaign for leadership of a named election (within MAX_ELECTIONS, ELECTION_QUEUE_MAX and ELECTION_VALUE_QUOTA_BYTES). */
 export interface ElectionCampaign {
   /** Message discriminant. */
   readonly type: 'ElectionCampaign';
@@ -536,7 +536,7 @@ export interface ElectionResign {
   epoch: bigint;
 }
 
-/** Write a value with the causal context it was based on. */
+/** Write a value with the causal context it was based on (within KV_QUOTA_BYTES). */
 export interface KvPut {
   /** Message discriminant. */
   readonly type: 'KvPut';

@@ -34,6 +34,10 @@ export const COORDINATION_ERROR_CODES = [
   'KV_CONFLICT',
   'MERGE_FAILED',
   'UNKNOWN_MERGE',
+  'TOO_MANY_SESSIONS',
+  'TOO_MANY_ELECTIONS',
+  'ELECTION_QUEUE_FULL',
+  'NO_SPACE',
 ] as const;
 
 /** A stable error code. */

@@ -4,13 +4,21 @@
  */
 import {
   BARRIER_TIMEOUT_MS,
+  ELECTION_QUEUE_MAX,
+  ELECTION_VALUE_QUOTA_BYTES,
+  KV_QUOTA_BYTES,
   LOCK_DELAY_MS,
   LOCK_LEASE_TIMEOUT_MS,
   LOCK_QUEUE_MAX,
+  MAX_BARRIER_TIMEOUT_MS,
   MAX_BARRIERS,
   MAX_CONCURRENT_LOCKS,
+  MAX_ELECTIONS,
   MAX_KEY_BYTES,
+  MAX_LOCK_TTL_MS,
   MAX_NAME_BYTES,
+  MAX_SESSION_TTL_MS,
+  MAX_SESSIONS,
   MAX_VALUE_BYTES,
   SESSION_TTL_MS,
   VECTOR_CLOCK_MAX_ENTRIES,
@@ -39,6 +47,26 @@ export interface CoordinationLimits {
   maxValueBytes: number;
   /** UTF-8 bytes of a lock/barrier/election name, session id, request id or actor. */
   maxNameBytes: number;
+  /** Open sessions at once; one more is `TOO_MANY_SESSIONS`. */
+  maxSessions: number;
+  /** Largest session TTL an open may ask for; more is `INVALID_ARGUMENT`. */
+  maxSessionTtlMs: number;
+  /** Largest lock TTL (lease) an acquire may ask for; more is `INVALID_ARGUMENT`. */
+  maxLockTtlMs: number;
+  /** Largest barrier timeout an arrival may ask for; more is `INVALID_ARGUMENT`. */
+  maxBarrierTimeoutMs: number;
+  /** Elections (with a leader or candidates) at once; one more is `TOO_MANY_ELECTIONS`. */
+  maxElections: number;
+  /** Queued candidates per election (the leader not counted); one more is `ELECTION_QUEUE_FULL`. */
+  electionQueueMax: number;
+  /** Bytes of all stored campaign values (leaders and queued candidates); more is `NO_SPACE`. */
+  electionValueQuotaBytes: number;
+  /**
+   * Bytes of the key-value store: per key its UTF-8 bytes plus, per stored sibling (tombstones
+   * too), its value's bytes and 16 + the actor's UTF-8 bytes per version-vector entry. A write
+   * that would grow the store above it is `NO_SPACE`; deletes and shrinking writes always pass.
+   */
+  kvQuotaBytes: number;
 }
 
 /** Defaults: the spec's constants. */
@@ -54,4 +82,12 @@ export const DEFAULT_COORDINATION_LIMITS: Readonly<CoordinationLimits> = Object.
   maxKeyBytes: MAX_KEY_BYTES,
   maxValueBytes: MAX_VALUE_BYTES,
   maxNameBytes: MAX_NAME_BYTES,
+  maxSessions: MAX_SESSIONS,
+  maxSessionTtlMs: MAX_SESSION_TTL_MS,
+  maxLockTtlMs: MAX_LOCK_TTL_MS,
+  maxBarrierTimeoutMs: MAX_BARRIER_TIMEOUT_MS,
+  maxElections: MAX_ELECTIONS,
+  electionQueueMax: ELECTION_QUEUE_MAX,
+  electionValueQuotaBytes: ELECTION_VALUE_QUOTA_BYTES,
+  kvQuotaBytes: KV_QUOTA_BYTES,
 });

@@ -115,6 +115,8 @@ interface KvRec {
   key: string;
   siblings: Sibling[];
   deletedAt: number | null;
+  /** What the record counts against KV_QUOTA_BYTES (`recordBytes`; in memory only). */
+  bytes: number;
 }
 
 /** Read view of a lock (the spec's `DistributedLock`, plus what the typed API needs). */
@@ -207,6 +209,8 @@ export class CoordinationStateMachine {
   private kv = new Map<string, KvRec>();
   /** How many records of `kv` are tombstones (so finding none needs no scan). */
   private tombstones = 0;
+  /** The sum of `bytes` over `kv` (KV_QUOTA_BYTES); recomputed on restore. */
+  private kvBytes = 0;
   /**
    * The largest counter in the vector of any tombstone `KvCompact` dropped (0 until one is). A key
    * written with no stored vector starts its writer's counter above it, so a context read before
@@ -354,7 +358,10 @@ export class CoordinationStateMachine {
     if (utf8.encode(clientId).length > this.limits.maxNameBytes)
       reject('NAME_TOO_LONG', `client_id is longer than ${this.limits.maxNameBytes} bytes`);
     uint(ttlMs, 'ttl_ms');
+    atMost(ttlMs, this.limits.maxSessionTtlMs, 'session ttl_ms', 'MAX_SESSION_TTL_MS');
     if (this.sessions.has(id)) reject('SESSION_EXISTS', `session "${id}" is already open`);
+    if (this.sessions.size >= this.limits.maxSessions)
+      reject('TOO_MANY_SESSIONS', `${this.limits.maxSessions} sessions are already open (MAX_SESSIONS)`);
     const ttl = ttlMs || this.limits.sessionTtlMs;
     this.sessions.set(id, { id, clientId, ttlMs: ttl, expiresAt: this.nowMs + ttl });
     return okResult('opened');
@@ -479,6 +486,7 @@ export class CoordinationStateMachine {
     name(lockName, 'lock name', this.limits.maxNameBytes);
     name(requestId, 'request_id', this.limits.maxNameBytes);
     uint(ttlMs, 'ttl_ms');
+    atMost(ttlMs, this.limits.maxLockTtlMs, 'lock ttl_ms', 'MAX_LOCK_TTL_MS');
     uint(waitMs, 'wait_ms');
     const ttl = ttlMs || this.limits.lockLeaseTimeoutMs;
     let lock = this.locks.get(lockName);
@@ -683,6 +691,7 @@ export class CoordinationStateMachine {
     if (!(typeof threshold === 'number' && threshold > 0 && threshold <= 1))
       reject('INVALID_THRESHOLD', `threshold must be in (0, 1], got ${threshold}`);
     uint(timeoutMs, 'timeout_ms');
+    atMost(timeoutMs, this.limits.maxBarrierTimeoutMs, 'barrier timeout_ms', 'MAX_BARRIER_TIMEOUT_MS');
     let b = this.barriers.get(bname);
     if (b && b.state === 'waiting') {
       if (threshold !== b.threshold)
@@ -834,6 +843,24 @@ export class CoordinationStateMachine {
       return okResult('elected', { epoch: el.leader.epoch, position: 0 });
     const pos = el ? el.candidates.findIndex((c) => c.sessionId === sessionId) : -1;
     if (el && pos >= 0) return okResult('queued', { position: pos + 1 });
+    if (!el && this.elections.size >= this.limits.maxElections)
+      reject(
+        'TOO_MANY_ELECTIONS',
+        `${this.limits.maxElections} elections are already in use (MAX_ELECTIONS)`,
+      );
+    if (el && el.candidates.length >= this.limits.electionQueueMax) {
+      reject(
+        'ELECTION_QUEUE_FULL',
+        `election "${ename}" already has ${this.limits.electionQueueMax} queued candidates (ELECTION_QUEUE_MAX)`,
+      );
+    }
+    const used = value.length > 0 ? this.electionValueBytes() : 0;
+    if (value.length > 0 && used + value.length > this.limits.electionValueQuotaBytes) {
+      reject(
+        'NO_SPACE',
+        `campaign values would take ${used + value.length} bytes, above ${this.limits.electionValueQuotaBytes} (ELECTION_VALUE_QUOTA_BYTES)`,
+      );
+    }
     if (!el) {
       el = { name: ename, leader: null, candidates: [], lastEpoch: this.unretire(`election:${ename}`) };
       this.elections.set(ename, el);
@@ -844,6 +871,19 @@ export class CoordinationStateMachine {
       return okResult('elected', { epoch: (el.leader as { epoch: bigint } | null)?.epoch ?? 0n });
     }
     return okResult('queued', { position: el.candidates.length });
+  }
+
+  /**
+   * Bytes of every stored campaign value (leaders' and queued candidates'). A scan, bounded by
+   * MAX_ELECTIONS * (ELECTION_QUEUE_MAX + 1) values, so nothing to keep in step or to restore.
+   */
+  private electionValueBytes(): number {
+    let n = 0;
+    for (const el of this.elections.values()) {
+      if (el.leader) n += el.leader.value.length;
+      for (const c of el.candidates) n += c.value.length;
+    }
+    return n;
   }
 
   /** The first candidate becomes leader with the next epoch (a fence; module doc). */
@@ -990,9 +1030,22 @@ export class CoordinationStateMachine {
     const allDead = siblings.every((s) => s.value === null);
     if (allDead && !rec)
       return okResult('absent', { context: toWire(prune(join(...siblings.map((s) => s.vv)), max)) });
+    // The quota: a put that grows the store above it is refused. A put that does not grow its
+    // record, and every delete, pass, so an over-full store can always be cleaned up. (A delete
+    // drops the values; it grows a record only by vector entries its own context brings, no more
+    // than the command's bytes, and its tombstone goes with the next KvCompact.)
+    const bytes = recordBytes(key, siblings);
+    const grows = bytes - (rec?.bytes ?? 0);
+    if (value !== null && grows > 0 && this.kvBytes + grows > this.limits.kvQuotaBytes) {
+      reject(
+        'NO_SPACE',
+        `the key-value store would take ${this.kvBytes + grows} bytes, above ${this.limits.kvQuotaBytes} (KV_QUOTA_BYTES); delete keys to make room`,
+      );
+    }
     if (rec?.deletedAt != null) this.tombstones--;
     if (allDead) this.tombstones++;
-    this.kv.set(key, { key, siblings, deletedAt: allDead ? this.index : null });
+    this.kvBytes += grows;
+    this.kv.set(key, { key, siblings, deletedAt: allDead ? this.index : null, bytes });
     const read = this.kvGet(key);
     return okResult(value === null ? 'deleted' : siblings.length > 1 ? 'siblings' : 'written', {
       value: read.value,
@@ -1039,6 +1092,7 @@ export class CoordinationStateMachine {
           for (const e of sib.vv.values())
             if (e.counter > this.compactedCounterFloor) this.compactedCounterFloor = e.counter;
         this.kv.delete(rec.key);
+        this.kvBytes -= rec.bytes;
         this.tombstones--;
         n++;
       }
@@ -1106,6 +1160,21 @@ export class CoordinationStateMachine {
   /** Number of lock records (held or delayed); bounded by MAX_CONCURRENT_LOCKS. */
   get lockCount(): number {
     return this.locks.size;
+  }
+
+  /** Bytes the key-value store counts against KV_QUOTA_BYTES (see `CoordinationLimits.kvQuotaBytes`). */
+  get kvBytesUsed(): number {
+    return this.kvBytes;
+  }
+
+  /** Bytes of every stored campaign value, counted against ELECTION_VALUE_QUOTA_BYTES. */
+  get electionValueBytesUsed(): number {
+    return this.electionValueBytes();
+  }
+
+  /** Number of open sessions; bounded by MAX_SESSIONS. */
+  get sessionCount(): number {
+    return this.sessions.size;
   }
 
   /**
@@ -1255,7 +1324,11 @@ export class CoordinationStateMachine {
     );
     this.kv = doc.kv;
     this.tombstones = 0;
-    for (const r of this.kv.values()) if (r.deletedAt !== null) this.tombstones++;
+    this.kvBytes = 0;
+    for (const r of this.kv.values()) {
+      if (r.deletedAt !== null) this.tombstones++;
+      this.kvBytes += r.bytes;
+    }
     this.retired = new Map((doc.retired ?? []).map(([k, v]) => [k, BigInt(v)]));
     this.compactedCounterFloor = doc.compactedCounterFloor ?? 0;
   }
@@ -1271,18 +1344,14 @@ function readSnapshotV1(bytes: Uint8Array): Omit<SnapshotDoc, 'v' | 'kv'> & { kv
   const unb64 = (x: string | null): Uint8Array | null =>
     x === null ? null : new Uint8Array(Buffer.from(x, 'base64'));
   const kv = new Map<string, KvRec>(
-    doc.kv.map((r) => [
-      r.key,
-      {
-        key: r.key,
-        deletedAt: r.deletedAt,
-        siblings: r.siblings.map((x) => ({
-          value: unb64(x.value),
-          index: x.index,
-          vv: new Map(x.vv.map(([actor, counter, at]) => [actor, { counter, at }])),
-        })),
-      },
-    ]),
+    doc.kv.map((r) => {
+      const siblings = r.siblings.map((x) => ({
+        value: unb64(x.value),
+        index: x.index,
+        vv: new Map(x.vv.map(([actor, counter, at]) => [actor, { counter, at }])),
+      }));
+      return [r.key, { key: r.key, deletedAt: r.deletedAt, siblings, bytes: recordBytes(r.key, siblings) }];
+    }),
   );
   return { ...doc, kv };
 }
@@ -1309,7 +1378,7 @@ function readSnapshotV2(bytes: Uint8Array): Omit<SnapshotDoc, 'v' | 'kv'> & { kv
       }
       siblings.push({ value, index, vv });
     }
-    kv.set(key, { key, deletedAt, siblings });
+    kv.set(key, { key, deletedAt, siblings, bytes: recordBytes(key, siblings) });
   }
   r.end();
   return { ...tables, kv };
@@ -1348,6 +1417,26 @@ interface SnapshotDoc {
 function uint(n: number, what: string): void {
   if (!Number.isSafeInteger(n) || n < 0)
     reject('INVALID_ARGUMENT', `${what} must be a non-negative integer, got ${n}`);
+}
+
+/**
+ * What a key-value record counts against KV_QUOTA_BYTES: the key's UTF-8 bytes, and per sibling
+ * (tombstones too) its value's bytes and, per version-vector entry, 16 (counter and time) plus the
+ * actor's UTF-8 bytes. Exact and a function of the record alone, so every replica, and every
+ * replica restored from a snapshot, counts the same.
+ */
+function recordBytes(key: string, siblings: readonly Sibling[]): number {
+  let n = utf8.encode(key).length;
+  for (const s of siblings) {
+    if (s.value !== null) n += s.value.length;
+    for (const actor of s.vv.keys()) n += 16 + utf8.encode(actor).length;
+  }
+  return n;
+}
+
+/** A duration (already a non-negative integer) no longer than `max`; 0 (the default) always passes. */
+function atMost(n: number, max: number, what: string, constant: string): void {
+  if (n > max) reject('INVALID_ARGUMENT', `${what} is ${n}, above the maximum ${max} ms (${constant})`);
 }
 
 function name(s: string, what: string, maxBytes: number): void {

@@ -24,7 +24,7 @@ describe('finished barrier records are dropped', () => {
 
   it('timed-out, cancelled and left-empty generations are dropped too', () => {
     const r = new Rig();
-    for (const s of ['p1', 'p2']) r.open(s, 1_000_000);
+    for (const s of ['p1', 'p2']) r.open(s, 300_000);
     r.arrive('p1', 'T', 2, 1, 100);
     r.arrive('p1', 'x#1', 2, 1, 100);
     r.arrive('p1', 'x#2', 2, 1, 10_000);
@@ -47,7 +47,7 @@ describe('finished barrier records are dropped', () => {
 
   it('a satisfied cascade stage is kept and opens the next stage arriving later', () => {
     const r = new Rig();
-    for (const s of ['p1', 'p2']) r.open(s, 1_000_000);
+    for (const s of ['p1', 'p2']) r.open(s, 300_000);
     r.arrive('p1', 'job#1', 2);
     r.arrive('p2', 'job#1', 2);
     expect(r.sm.barrier('job#1')?.state).toBe('satisfied');
@@ -73,7 +73,7 @@ describe('finished barrier records are dropped', () => {
 
   it('at most MAX_BARRIERS satisfied stages are kept; the oldest goes first', () => {
     const r = new Rig({ limits: { maxBarriers: 3 } });
-    r.open('s', 1_000_000);
+    r.open('s', 300_000);
     for (let n = 0; n < 5; n++) r.arrive('s', `c${n}#1`, 1);
     expect([0, 1, 2, 3, 4].map((n) => r.sm.barrier(`c${n}#1`)?.state ?? null)).toEqual([
       null,

@@ -3,7 +3,7 @@ import { bytes, Rig, text } from './helpers.js';
 
 const sessions = (r: Rig, n: number): string[] => {
   const ids = Array.from({ length: n }, (_, i) => `p${i + 1}`);
-  for (const id of ids) r.open(id, 1_000_000);
+  for (const id of ids) r.open(id, 300_000);
   return ids;
 };
 

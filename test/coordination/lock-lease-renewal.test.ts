@@ -14,8 +14,8 @@ import { Rig } from './helpers.js';
 describe('a lock renewal never shortens the lease', () => {
   const setup = () => {
     const r = new Rig({ limits: { lockDelayMs: 0 } });
-    r.open('a', 600_000);
-    r.open('b', 600_000);
+    r.open('a', 300_000);
+    r.open('b', 300_000);
     return r;
   };
 
@@ -67,7 +67,7 @@ describe('a lock renewal never shortens the lease', () => {
       clock,
       propose: async (c) => sm.applyCommand(c, ++i),
     });
-    await core.openSession(600_000);
+    await core.openSession(300_000);
     const short = await core.lock('L', { ttlMs: 1000 });
     const long = await core.lock('L', { ttlMs: 60_000 });
     expect(long.fenceToken).toBe(short.fenceToken);
