@@ -9,6 +9,8 @@ import {
   CONF_CHANGE_TYPE_VALUES,
   type ConfChangeType,
   ConfigError,
+  MAX_BARRIER_TIMEOUT_MS,
+  MAX_LOCK_TTL_MS,
   validateConsensusConfig,
 } from '../../generated/index.js';
 import { type Client, connect } from '../client/client.js';
@@ -410,7 +412,7 @@ async function clientVerb(verb: string, args: string[]): Promise<number> {
     case 'lock': {
       need(positionals, 1, 'NAME -- COMMAND...');
       if (command.length === 0) throw new UsageError('lock needs a command after `--`');
-      const ttlMs = values.ttl ? parseIntFlag('--ttl', values.ttl, 1, 86_400_000) : undefined;
+      const ttlMs = values.ttl ? parseIntFlag('--ttl', values.ttl, 1, MAX_LOCK_TTL_MS) : undefined;
       const waitMs = values.wait ? parseIntFlag('--wait', values.wait, 1, 86_400_000) : undefined;
       return withClient(values, async (c) => {
         const lock = await c.lock(positionals[0] as string, { ttlMs, waitMs });
@@ -464,7 +466,9 @@ async function clientVerb(verb: string, args: string[]): Promise<number> {
       const threshold = values.threshold ? parseFraction('--threshold', values.threshold) : undefined;
       // --timeout is the barrier's timeout here (the call's deadline adds it to the default).
       return withClient(values, async (c) => {
-        const bt = values.timeout ? parseIntFlag('--timeout', values.timeout, 1, 86_400_000) : undefined;
+        const bt = values.timeout
+          ? parseIntFlag('--timeout', values.timeout, 1, MAX_BARRIER_TIMEOUT_MS)
+          : undefined;
         const r = await c
           .barrier(positionals[0] as string, { participants, threshold, timeoutMs: bt })
           .arrive();

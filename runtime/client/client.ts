@@ -32,6 +32,7 @@ import {
   decodeResultMessage,
   encodeCommandMessage,
   encodeConfChange,
+  MAX_SESSION_TTL_MS,
   type ReadConsistency,
   SESSION_CHECK_INTERVAL_MS,
   SESSION_TTL_MS,
@@ -947,10 +948,12 @@ function checkDurations(
   opts: { timeoutMs?: number; sessionTtlMs?: number; dialTimeoutMs?: number },
 ): void {
   for (const name of ['timeoutMs', 'sessionTtlMs', 'dialTimeoutMs'] as const) {
+    // The members refuse a longer session (MAX_SESSION_TTL_MS): say so here, not at the first lock.
+    const max = name === 'sessionTtlMs' ? MAX_SESSION_TTL_MS : MAX_TIMER_MS;
     const v = opts[name];
-    if (v !== undefined && !(Number.isFinite(v) && v > 0 && v <= MAX_TIMER_MS))
+    if (v !== undefined && !(Number.isFinite(v) && v > 0 && v <= max))
       throw new RangeError(
-        `${prefix}: ${name} must be a positive number of milliseconds up to ${MAX_TIMER_MS}, got ${v}`,
+        `${prefix}: ${name} must be a positive number of milliseconds up to ${max}, got ${v}`,
       );
   }
 }
