@@ -62,8 +62,8 @@ export interface TransportLimits {
   maxInboundConnections?: number;
   /**
    * Connections still in their handshake (not yet a peer or a client). Default 128. Beyond it the
-   * oldest one is closed, so a flood of connections that never handshake cannot keep members and
-   * clients out.
+   * oldest one that has had a second to handshake is closed, so a flood of connections that never
+   * handshake cannot keep members and clients out (a burst of legitimate connects is not cut).
    */
   maxHandshakingConnections?: number;
   /**

@@ -32,6 +32,7 @@ it('idle client connections cannot lock a known member out of the node', async (
     limits,
   });
   nets.push(a);
+  a.onClientRequest(() => {}); // answers nothing: a request stays in progress (a server-side wait)
   const portA = (await a.start()).port;
   const inbox = new Inbox(a);
   // The attacker: four handshaken client connections that then say nothing.
@@ -65,8 +66,7 @@ it('idle client connections cannot lock a known member out of the node', async (
     await until('the fifth client ACK', () => fifth.received().length > 0);
     expect(decodeAck(new FrameDecoder().push(fifth.received())[0]!).rejected).toBeNull();
     expect(a.metrics().idleClientsEvicted).toBe(1);
-    // With every client busy (a request in progress: this network has no handler, so none is
-    // ever answered), the budget holds: a sixth is refused with a reason.
+    // With every client busy (a request in progress), the budget holds: a sixth is refused.
     for (const r of [...idle.slice(1), fifth]) r.socket.write(requestFrame(1));
     await until('the four requests', () => a.metrics().clientRequests >= 4);
     const sixth = await rawSocket(portA);
@@ -86,3 +86,25 @@ function requestFrame(requestId: number): Buffer {
   body.writeUInt32BE(requestId, 0);
   return encodeFrame(body);
 }
+
+it('past the handshake budget, the oldest connection that had a second to handshake makes room; younger ones stay', async () => {
+  const a = createTcpNetwork({
+    nodeId: 'a',
+    clusterId: 'c1',
+    listen: { host: '127.0.0.1', port: 0 },
+    peers: {},
+    limits: { ...FAST_LIMITS, handshakeTimeoutMs: 10_000, maxHandshakingConnections: 4 },
+  });
+  nets.push(a);
+  const port = (await a.start()).port;
+  // A burst over the budget: all young, none closed (a burst of legitimate connects is not cut).
+  const burst = [];
+  for (let i = 0; i < 6; i++) burst.push(await rawSocket(port));
+  await until('the burst accepted', () => a.metrics().connectionsAccepted >= 6);
+  expect(a.metrics().rejectedByReason.timeout ?? 0).toBe(0);
+  await new Promise((r) => setTimeout(r, 1100)); // they are old now (a negative window needs time)
+  const next = await rawSocket(port);
+  await burst[0]?.closed; // the oldest made room
+  expect(a.metrics().rejectedByReason.timeout).toBe(1);
+  for (const r of [...burst, next]) r.socket.destroy();
+});

@@ -92,3 +92,28 @@ it("the clients' unsent replies have a total budget: the client holding the most
   c.socket.destroy();
   b.socket.destroy();
 });
+
+it('a client paused for back-pressure is not closed by the frame timer (we are the ones not reading)', async () => {
+  const n = createTcpNetwork({
+    nodeId: 'z',
+    clusterId: 'c1',
+    listen: { host: '127.0.0.1', port: 0 },
+    peers: {},
+    limits: { ...FAST_LIMITS, maxClientInflight: 2, frameTimeoutMs: 300 },
+  });
+  nets.push(n);
+  // Server-side waits: each answer comes a second later.
+  n.onClientRequest((_id, _frame, answer) => void setTimeout(() => answer(Buffer.from('ok')), 1000));
+  const { port } = await n.start();
+  const r = await rawSocket(port);
+  r.socket.write(helloFrame({ kind: 'client', senderId: 'c' }));
+  await until('the ACK', () => r.received().length > 0);
+  const third = encodeFrame(Buffer.alloc(100));
+  // Two requests pause reading; half of a third sits in the decoder meanwhile.
+  r.socket.write(Buffer.concat([requests(2), third.subarray(0, 50)]));
+  await until('paused', () => n.metrics().clientRequests >= 2);
+  r.socket.write(third.subarray(50));
+  await until('the third request read once the waits ended', () => n.metrics().clientRequests >= 3, 5000);
+  expect(n.metrics().frameTimeouts).toBe(0);
+  r.socket.destroy();
+});
