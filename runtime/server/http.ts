@@ -4,7 +4,7 @@
  * (JSON). Gauges are read at scrape time; counters mirror monotonic sources.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import client from 'prom-client';
 import type { RaftNode } from '../node/node.js';
 import type { TcpNetwork } from '../transport/types.js';
@@ -39,9 +39,6 @@ export function createMetricsRegistry(src: MetricsSources): {
   fsyncSeconds: client.Histogram;
 } {
   const registry = new client.Registry();
-  // Process metrics (resident memory, open file descriptors, heap, event loop lag): what a review
-  // of floods and slow readers had to read from /proc.
-  client.collectDefaultMetrics({ register: registry });
   const st = () => src.node.status();
   const tm = () => src.network.metrics();
   /** [name, help, source read at scrape time] */
@@ -145,7 +142,18 @@ export function createMetricsRegistry(src: MetricsSources): {
     buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2],
     registers: [registry],
   });
-  return { registry, fsyncSeconds };
+  // Process metrics (resident memory, open file descriptors, heap, event-loop lag), collected once
+  // per process however many members it runs: what a review of floods had to read from /proc.
+  return { registry: client.Registry.merge([registry, processMetrics()]), fsyncSeconds };
+}
+
+let processRegistry: client.Registry | undefined;
+function processMetrics(): client.Registry {
+  if (!processRegistry) {
+    processRegistry = new client.Registry();
+    client.collectDefaultMetrics({ register: processRegistry });
+  }
+  return processRegistry;
 }
 
 /** Starts the HTTP endpoint on `host:port` (0 = any free port). */
@@ -154,37 +162,60 @@ export async function startHttp(
   src: MetricsSources,
 ): Promise<HttpEndpoint> {
   const { registry, fsyncSeconds } = createMetricsRegistry(src);
-  const server = http.createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    void (async () => {
-      try {
-        if (path === '/metrics') {
-          res.writeHead(200, { 'content-type': registry.contentType });
-          res.end(await registry.metrics());
-        } else if (path === '/health') {
-          const s = src.node.status();
-          // A member whose log was lost (emptied data dir, see RaftConfig.freshJoin) is not healthy.
-          const ok = !src.node.error && s.leaderId !== null && s.joinCheck !== 'lost_log';
-          res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ ok, role: s.role, leaderId: s.leaderId, joinCheck: s.joinCheck }));
-        } else if (path === '/status') {
-          res.writeHead(200, { 'content-type': 'application/json' });
-          res.end(JSON.stringify(src.status()));
-        } else {
-          res.writeHead(404, { 'content-type': 'text/plain' });
-          res.end('not found: try /metrics, /health or /status\n');
+  /** Open connections in arrival order, and those that completed at least one request. */
+  const open = new Set<Socket>();
+  const served = new WeakSet<Socket>();
+  // Header and request timeouts, checked every second (Node's default check runs every 30 s).
+  const server = http.createServer(
+    { headersTimeout: HTTP_TIMEOUT_MS, requestTimeout: HTTP_TIMEOUT_MS, connectionsCheckingInterval: 1000 },
+    (req, res) => {
+      served.add(req.socket);
+      const path = (req.url ?? '/').split('?')[0];
+      void (async () => {
+        try {
+          if (path === '/metrics') {
+            res.writeHead(200, { 'content-type': registry.contentType });
+            res.end(await registry.metrics());
+          } else if (path === '/health') {
+            const s = src.node.status();
+            // A member whose log was lost (emptied data dir, see RaftConfig.freshJoin) is not healthy.
+            const ok = !src.node.error && s.leaderId !== null && s.joinCheck !== 'lost_log';
+            res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
+            res.end(JSON.stringify({ ok, role: s.role, leaderId: s.leaderId, joinCheck: s.joinCheck }));
+          } else if (path === '/status') {
+            res.writeHead(200, { 'content-type': 'application/json' });
+            res.end(JSON.stringify(src.status()));
+          } else {
+            res.writeHead(404, { 'content-type': 'text/plain' });
+            res.end('not found: try /metrics, /health or /status\n');
+          }
+        } catch (e) {
+          res.writeHead(500, { 'content-type': 'text/plain' });
+          res.end(String(e));
         }
-      } catch (e) {
-        res.writeHead(500, { 'content-type': 'text/plain' });
-        res.end(String(e));
-      }
-    })();
-  });
+      })();
+    },
+  );
   // Bounded like the Raft port: a flood or a slow-loris on /metrics must not take the file
-  // descriptors the WAL and snapshots need (a review stopped a member that way, EMFILE).
-  server.maxConnections = HTTP_MAX_CONNECTIONS;
-  server.headersTimeout = HTTP_TIMEOUT_MS;
-  server.requestTimeout = HTTP_TIMEOUT_MS;
+  // descriptors the WAL and snapshots need (a review stopped a member that way, EMFILE). Past the
+  // cap the oldest connection that never completed a request goes (not the newcomer: a probe must
+  // get through a slow-loris), else the oldest one.
+  server.on('connection', (socket: Socket) => {
+    open.add(socket);
+    socket.once('close', () => {
+      open.delete(socket);
+      served.delete(socket);
+    });
+    if (open.size <= HTTP_MAX_CONNECTIONS) return;
+    let victim: Socket | undefined;
+    for (const o of open)
+      if (o !== socket && !served.has(o)) {
+        victim = o;
+        break;
+      }
+    victim ??= open.values().next().value;
+    victim?.destroy();
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(listen.port, listen.host, () => resolve());
