@@ -5,6 +5,7 @@
  * died at a rollover or a snapshot with an error naming some other write.
  */
 import { describe, expect, it } from 'vitest';
+import { isOutOfDescriptors } from '../../runtime/env/fs-errors.js';
 import {
   openSnapshotStore,
   openStorage,
@@ -64,5 +65,26 @@ describe('a full disk', () => {
     expect(storage.wal.failed).toBeNull();
     await storage.wal.save([{ index: 2, term: 1, payload: new Uint8Array(8) }]);
     await storage.installSnapshot(snap); // the fault was one-shot
+  });
+
+  it('an EMFILE that failed the WAL itself (its part of a snapshot) is a storage failure, not a skipped snapshot', async () => {
+    const fs = new MemoryFileSystem();
+    const { storage } = await openStorage(fs, { segmentSize: 64 * 1024 });
+    for (let i = 1; i <= 40; i++)
+      await storage.wal.save([{ index: i, term: 1, payload: new Uint8Array(4096) }]);
+    fs.failOn('syncDir', 'EMFILE', { match: (p) => p.startsWith('wal') });
+    const err = await storage
+      .installSnapshot({
+        index: 40,
+        term: 1,
+        configuration: { voters: ['a'], learners: [], index: 1 },
+        data: new Uint8Array(4),
+      })
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
+    expect(storage.wal.failed).not.toBeNull();
+    expect(isOutOfDescriptors(err)).toBe(false); // the node must fail, not count a skip
   });
 });
