@@ -7,6 +7,8 @@ export type RejectReason =
   | 'conf_change_pending'
   | 'conf_change_invalid'
   | 'no_live_quorum'
+  /** A new leader has not yet heard from enough voters to judge a membership change (transient). */
+  | 'voters_not_heard'
   | 'cluster_too_large'
   | 'not_caught_up';
 

@@ -260,6 +260,8 @@ export class Raft {
   private configEntries: { index: number; config: ClusterConfig }[] = [];
   /** Index of the latest configuration entry known to be appended (0 when none in the log). */
   private leaderCommittedInTerm = false;
+  /** When this member last became leader (the membership guard's grace period). */
+  private leaderSince = 0;
   /** See `RaftConfig.freshJoin`; null when this member did not start fresh to join. */
   private joinCheck: JoinCheck | null = null;
   /** While the join check is pending: the commit index of the first append received, or null. */
@@ -549,6 +551,7 @@ export class Raft {
   private becomeLeader(): void {
     this.fire('vote_quorum');
     this.leaderId = this.id;
+    this.leaderSince = this.now;
     this.votes.clear();
     this.lastLeaderContact = this.now;
     this.heartbeatDeadline = this.now; // first heartbeat round at once
@@ -788,6 +791,17 @@ export class Raft {
     if (voterChange) {
       const liveCount = next.voters.filter((v) => v === this.id || this.heardRecently(v)).length;
       if (liveCount < Math.floor(next.voters.length / 2) + 1) {
+        // A leader younger than an election timeout may not have heard from live voters yet
+        // (right after a handover, say): that is a wait, not a verdict.
+        const unheard = next.voters.some(
+          (v) => v !== this.id && this.progress.get(v)?.lastHeard === Number.NEGATIVE_INFINITY,
+        );
+        if (unheard && this.now - this.leaderSince < this.cfg.electionTimeoutMin)
+          throw new ProposalRejected(
+            'voters_not_heard',
+            'the new leader has not heard from enough voters yet to tell whether the change keeps a live quorum',
+            this.leaderId,
+          );
         throw new ProposalRejected(
           'no_live_quorum',
           'the new configuration would have no quorum of live voters',

@@ -95,6 +95,7 @@ const TRANSIENT_REFUSALS: ReadonlySet<RejectReason> = new Set([
   'backpressure',
   'not_committed_in_term',
   'transfer_in_progress',
+  'voters_not_heard',
 ]);
 
 function okRead(extra: Partial<CommandResult>): CommandResult {

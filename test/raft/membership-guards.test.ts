@@ -22,7 +22,7 @@ function rejection(fn: () => unknown): ProposalRejected | null {
 }
 
 describe('membership liveness guard', () => {
-  it('a fresh leader does not count never-heard voters as live (no_live_quorum right after election)', () => {
+  it('a fresh leader does not count never-heard voters as live (refused right after election, as a wait)', () => {
     const net = new CoreNet(ids3, {}, 31);
     net.crash('c'); // c is down from the start: the leader never hears from it
     const l = net.elect();
@@ -33,7 +33,9 @@ describe('membership liveness guard', () => {
       net.core(l).proposeConfChange({ changeType: 'remove_node', nodeId: other, address: '' }),
     );
     // Accepted, the joint configuration C_old={a,b,c}, C_new={l,c} could never commit without c.
-    expect(early?.reason).toBe('no_live_quorum');
+    // Within its first election timeout the leader cannot tell c is down: a transient refusal
+    // (after a handover the voters answer within a round trip; the control below is final).
+    expect(early?.reason).toBe('voters_not_heard');
     expect(net.core(l).config().votersOutgoing).toEqual([]);
   });
 
