@@ -1107,10 +1107,11 @@ export class Raft {
     }
   }
 
-  private becomeProbe(p: Progress): void {
+  /** Back to probing `p` from `next` (default: after its match); the pipeline is dropped. */
+  private becomeProbe(p: Progress, next = p.match + 1): void {
     p.state = 'probe';
     p.paused = false;
-    p.next = p.match + 1;
+    p.next = next;
     p.inflight = [];
     p.inflightBytes = 0;
   }
@@ -1214,11 +1215,7 @@ export class Raft {
       // be probed at match forever. (A reordered, older rejection carries an older read_seq.)
       if (m.matchIndex === p.match && p.match > 0 && m.lastLogIndex < p.match && m.readSeq > p.matchSeq) {
         p.match = m.lastLogIndex;
-        p.next = m.lastLogIndex + 1;
-        p.state = 'probe';
-        p.paused = false;
-        p.inflight = [];
-        p.inflightBytes = 0;
+        this.becomeProbe(p);
         this.sendAppend(p);
         return;
       }
@@ -1231,11 +1228,7 @@ export class Raft {
         next = li > 0 ? li + 1 : m.conflictIndex;
       }
       next = Math.min(next, m.matchIndex, m.lastLogIndex + 1);
-      p.next = Math.max(p.match + 1, next);
-      p.state = 'probe';
-      p.paused = false;
-      p.inflight = [];
-      p.inflightBytes = 0;
+      this.becomeProbe(p, Math.max(p.match + 1, next));
       this.sendAppend(p);
       return;
     }
