@@ -266,6 +266,8 @@ export class Raft {
   private joinCheck: JoinCheck | null = null;
   /** While the join check is pending: the commit index of the first append received, or null. */
   private joinTarget: number | null = null;
+  /** The term of the append `joinTarget` came from (0: restored, term unknown). */
+  private joinTargetTerm = 0;
 
   constructor(config: RaftConfig) {
     this.id = config.id;
@@ -1215,6 +1217,8 @@ export class Raft {
       // be probed at match forever. (A reordered, older rejection carries an older read_seq.)
       if (m.matchIndex === p.match && p.match > 0 && m.lastLogIndex < p.match && m.readSeq > p.matchSeq) {
         p.match = m.lastLogIndex;
+        p.matchSeq = this.readSeq;
+        p.snapshot = null;
         this.becomeProbe(p);
         this.sendAppend(p);
         return;
@@ -1272,7 +1276,10 @@ export class Raft {
       p.snapshot = null;
       p.state = 'probe';
       p.paused = false;
-      if (m.snapshotIndex > p.match) p.match = m.snapshotIndex;
+      if (m.snapshotIndex > p.match) {
+        p.match = m.snapshotIndex;
+        p.matchSeq = this.readSeq; // every change of match moves it (the lost-log check)
+      }
       p.next = p.match + 1;
       this.maybeCommit();
       if (this.role === 'leader') this.sendAppend(p);
@@ -1521,7 +1528,13 @@ export class Raft {
           throw new RaftInvariantError(`two leaders in term ${this.term}: ${this.id} and ${from}`);
         if (this.role !== 'follower') this.becomeFollower(this.term, from, 'leader_seen');
         else if (this.leaderId !== from) this.fire('leader_seen');
-        if (this.joinCheck === 'pending' && this.joinTarget === null) this.joinTarget = m.leaderCommit;
+        // The target is taken from the first append, and raised by an append of a later term: an
+        // old frame (an earlier leader's, or one that waited in a send queue) may predate the
+        // change that made this member a voter.
+        if (this.joinCheck === 'pending' && (this.joinTarget === null || m.term > this.joinTargetTerm)) {
+          this.joinTarget = Math.max(this.joinTarget ?? 0, m.leaderCommit);
+          this.joinTargetTerm = m.term;
+        }
         this.handleAppend(from, m);
         this.judgeJoin();
         return;

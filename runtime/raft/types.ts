@@ -101,8 +101,9 @@ export interface RaftStatus {
   /** For a member started with `freshJoin`: see `JoinCheck`; null otherwise. */
   joinCheck: JoinCheck | null;
   /**
-   * While the join check is pending: the commit index of the first append received (null before
-   * it). It MUST be made durable before the member acknowledges anything (`RaftConfig.joinTarget`).
+   * While the join check is pending: the commit index of the first append received, raised by an
+   * append of a later term (null before any). Each value MUST be made durable before the member
+   * acknowledges anything (`RaftConfig.joinTarget`).
    */
   joinTarget: number | null;
 }

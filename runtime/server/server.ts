@@ -195,7 +195,7 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
     markJoinPending(opts.dataDir);
   const joining = joinPending(opts.dataDir);
   const freshJoin = joining !== null;
-  let joinTargetSaved = joining?.target !== undefined;
+  let savedJoinTarget = joining?.target;
   let joinReported: JoinCheck | null = freshJoin ? 'pending' : null;
   /** Says the join check's verdict once; a newcomer's marker goes (it may vote from now on). */
   const reportJoinCheck = (verdict: JoinCheck | null): void => {
@@ -306,9 +306,9 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
             // The target MUST be durable before this member acknowledges anything (the
             // acknowledgements leave after this hook): see RaftConfig.joinTarget.
             const target = node.status().joinTarget;
-            if (!joinTargetSaved && target !== null) {
+            if (target !== null && target !== savedJoinTarget) {
               markJoinPending(opts.dataDir, target);
-              joinTargetSaved = true;
+              savedJoinTarget = target;
             }
             reportJoinCheck(node.status().joinCheck);
           }
@@ -343,7 +343,10 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
   let peersKey = '';
   const followAddresses = (): void => {
     const merged: Record<string, string> = { ...staticPeers, ...proposedAddresses };
-    for (const a of node.status().config.addresses) if (a.address) merged[a.id] = a.address;
+    for (const a of node.status().config.addresses) {
+      if (a.address) merged[a.id] = a.address;
+      delete proposedAddresses[a.id]; // the configuration has it now
+    }
     const key = JSON.stringify(merged);
     if (key !== peersKey) {
       peersKey = key;

@@ -299,3 +299,115 @@ describe('the leader-side lost-log check (a rejection at match from a shorter lo
     expect(snaps() - before).toBe(0); // a snapshot shipped to a follower that lacks one entry
   });
 });
+
+describe('the lost-log check after a snapshot install', () => {
+  it('an old rejection delivered after the snapshot completed must stay stale', () => {
+    const net = new CoreNet(['a', 'b', 'c'], {}, 7);
+    const L0 = net.elect();
+    const [f, L] = ['a', 'b', 'c'].filter((id) => id !== L0) as [string, string];
+    for (let i = 0; i < 3; i++) net.propose(L0, `x${i}`);
+    net.run(100);
+    const fLast = net.core(f).log.lastIndex();
+    net.crash(f);
+    for (let i = 0; i < 20; i++) net.propose(L0, `y${i}`);
+    net.run(100);
+    net.core(L0).transferLeadership(L);
+    net.run(300);
+    expect(net.leaders()).toEqual([L]);
+    const pf = () =>
+      net
+        .core(L)
+        .status()
+        .progress.find((p) => p.id === f);
+    // f is down: the new leader probes it at prev = N (its last index before its no-op).
+    expect(pf()?.state).toBe('probe');
+    const N = (pf()?.next as number) - 1;
+    // f goes inactive (check-quorum period), then the leader snapshots at N and compacts to N.
+    net.run(3000);
+    const Lc = net.core(L);
+    Lc.createSnapshot(N, new Uint8Array([1]));
+    expect(Lc.log.snapshotIndex).toBe(N);
+    net.deliver();
+
+    let dup: RaftMessage | null = null;
+    let droppedAfterSnap = false;
+    net.filter = (from, to, m) => {
+      if (!dup && from === f && to === L && m.type === 'AppendResponse' && !m.success) dup = m;
+      // Delay (drop once) the first append after the snapshot, so the old rejection arrives while
+      // the leader's match for f is the snapshot index.
+      if (
+        !droppedAfterSnap &&
+        from === L &&
+        to === f &&
+        m.type === 'AppendRequest' &&
+        m.prevLogIndex === N &&
+        m.entries.length > 0 &&
+        pf()?.match === N
+      ) {
+        droppedAfterSnap = true;
+        return true;
+      }
+      return false;
+    };
+    const snaps = () =>
+      net.sent.filter((q) => q.from === L && q.to === f && q.m.type === 'InstallSnapshotRequest').length;
+    net.restart(f);
+    for (let t = 0; t < 500 && !droppedAfterSnap; t += 5) net.run(5);
+    expect(dup).not.toBeNull();
+    const d = dup as unknown as { matchIndex: number; lastLogIndex: number; readSeq: number };
+    expect(d.matchIndex).toBe(N);
+    expect(d.lastLogIndex).toBe(fLast);
+    expect(d.readSeq).toBeGreaterThan(0);
+    expect(droppedAfterSnap).toBe(true);
+    expect(pf()?.match).toBe(N); // raised by the snapshot response
+    expect(net.core(f).log.snapshotIndex).toBe(N); // f holds the snapshot
+    const before = snaps();
+    expect(before).toBeGreaterThan(0);
+    // The old rejection (a duplicate / reordered frame) arrives now.
+    Lc.tick(net.now);
+    Lc.step(f, dup as unknown as RaftMessage);
+    // Stale: f installed the snapshot at N and has acknowledged it.
+    expect(pf()?.match, 'honest follower match lowered by a stale rejection').toBe(N);
+    net.deliver();
+    expect(snaps() - before, 'a second full snapshot shipped to an honest follower').toBe(0);
+  });
+});
+
+describe('a join target taken from an old frame', () => {
+  it('is raised by the first append of a later term: a wiped voter whose first frame is an old-term append is not judged a newcomer', () => {
+    const net = new CoreNet(
+      ['a', 'b', 'c', 'd'],
+      { initialConfig: { voters: ['a', 'b', 'c'], votersOutgoing: [], learners: [], addresses: [] } },
+      21,
+    );
+    const leader = net.elect();
+    for (let i = 0; i < 3; i++) net.propose(leader, `p${i}`);
+    const i1 = net
+      .core(leader)
+      .proposeConfChange({ changeType: 'add_learner', nodeId: 'd', address: 'd:1' }).index;
+    net.run(200);
+    const old = net.sent.find(
+      (q) => q.to === 'd' && q.m.type === 'AppendRequest' && (q.m as AppendRequest).leaderCommit < i1,
+    );
+    expect(old).toBeDefined();
+    net.core(leader).proposeConfChange({ changeType: 'promote_learner', nodeId: 'd', address: '' });
+    net.run(500);
+    // A new term, so the old frame is from an older term.
+    const other = ['a', 'b', 'c'].find((x) => x !== leader) as string;
+    net.core(leader).transferLeadership(other);
+    net.run(500);
+    for (let i = 0; i < 5; i++) net.propose(net.leaders()[0] as string, `w${i}`);
+    net.run(100);
+    expect(net.core(other).config().voters).toContain('d');
+    net.crash('d');
+    net.wipeAndJoin('d');
+    // The old frame arrives first.
+    const d = net.core('d');
+    d.tick(net.now);
+    d.step((old as { from: string }).from, (old as { m: RaftMessage }).m);
+    expect(d.status().joinTarget).toBeLessThan(i1);
+    net.run(500);
+    // d is a voter of today's configuration whose log was lost.
+    expect(d.status().joinCheck).not.toBe('ok');
+  });
+});
