@@ -11,6 +11,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { AppendRequest, RaftMessage } from '../../generated/index.js';
+import type { RaftConfig } from '../../runtime/raft/raft.js';
 import { CoreNet } from './core-net.js';
 
 const ids3 = ['a', 'b', 'c'];
@@ -233,21 +234,29 @@ describe('a restart in the middle of catch-up (the judgement must not move)', ()
   });
 });
 
+/**
+ * Three members; follower `f` is down while 20 entries commit, then leadership moves to `L` (a
+ * transfer), which knows nothing of `f` and probes it at its last index. `f` is still down.
+ */
+function laggingFollowerUnderNewLeader(cfg: Partial<RaftConfig>) {
+  const net = new CoreNet(['a', 'b', 'c'], cfg, 7);
+  const L0 = net.elect();
+  const [f, L] = ['a', 'b', 'c'].filter((id) => id !== L0) as [string, string];
+  for (let i = 0; i < 3; i++) net.propose(L0, `x${i}`);
+  net.run(100);
+  const fLast = net.core(f).log.lastIndex();
+  net.crash(f);
+  for (let i = 0; i < 20; i++) net.propose(L0, `y${i}`);
+  net.run(100);
+  net.core(L0).transferLeadership(L);
+  net.run(300);
+  expect(net.leaders()).toEqual([L]);
+  return { net, f, L, fLast };
+}
+
 describe('the leader-side lost-log check (a rejection at match from a shorter log)', () => {
   it('a duplicated/late rejection from an HONEST follower must not lower its match (nor cost it a snapshot)', () => {
-    const net = new CoreNet(['a', 'b', 'c'], { maxAppendEntries: 1 }, 7);
-    const L0 = net.elect();
-    const [f, L] = ['a', 'b', 'c'].filter((id) => id !== L0) as [string, string];
-    for (let i = 0; i < 3; i++) net.propose(L0, `x${i}`);
-    net.run(100);
-    const fLast = net.core(f).log.lastIndex();
-    net.crash(f);
-    for (let i = 0; i < 20; i++) net.propose(L0, `y${i}`);
-    net.run(100);
-    // A new leader (a transfer): it knows nothing of f and probes it at its last index.
-    net.core(L0).transferLeadership(L);
-    net.run(300);
-    expect(net.leaders()).toEqual([L]);
+    const { net, f, L, fLast } = laggingFollowerUnderNewLeader({ maxAppendEntries: 1 });
     net.restart(f);
     // Catch f up, but keep a copy of its first rejection (a probe at the leader's last index, from
     // f's shorter log): the simulator duplicates and reorders frames; TCP reconnects can reorder.
@@ -302,18 +311,7 @@ describe('the leader-side lost-log check (a rejection at match from a shorter lo
 
 describe('the lost-log check after a snapshot install', () => {
   it('an old rejection delivered after the snapshot completed must stay stale', () => {
-    const net = new CoreNet(['a', 'b', 'c'], {}, 7);
-    const L0 = net.elect();
-    const [f, L] = ['a', 'b', 'c'].filter((id) => id !== L0) as [string, string];
-    for (let i = 0; i < 3; i++) net.propose(L0, `x${i}`);
-    net.run(100);
-    const fLast = net.core(f).log.lastIndex();
-    net.crash(f);
-    for (let i = 0; i < 20; i++) net.propose(L0, `y${i}`);
-    net.run(100);
-    net.core(L0).transferLeadership(L);
-    net.run(300);
-    expect(net.leaders()).toEqual([L]);
+    const { net, f, L, fLast } = laggingFollowerUnderNewLeader({});
     const pf = () =>
       net
         .core(L)
