@@ -18,6 +18,9 @@
  * - Only a member that believes it leads accepts commands, linearizable/lease reads, membership
  *   changes and transfers; others answer `not_leader` with the leader's id and address.
  */
+
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import {
   type ClientRequest,
   type ClientResponse,
@@ -40,6 +43,7 @@ import type { CoordinationEvent } from '../coordination/types.js';
 import type { Clock } from '../env/types.js';
 import { NodeStopped, ProposalDropped, ProposalIndeterminate, type RaftNode } from '../node/node.js';
 import { ProposalRejected, type RejectReason } from '../raft/errors.js';
+import { parseEndpoint } from '../transport/socket-util.js';
 import type { TcpNetwork } from '../transport/types.js';
 import { encodeEnvelope, onInnerRestored } from './envelope.js';
 import { jsonPayload, response, type ServerStatus } from './protocol.js';
@@ -60,6 +64,12 @@ export interface RequestHandlerOptions {
    * and the newcomer first hears from the leader only after its addition has committed).
    */
   beforeConfChange?(cc: ConfChange): void;
+  /**
+   * Resolves a 'host:port' to its IP addresses and port (null: unknown), so that a member cannot be
+   * added at another's address spelled differently. Without it only the spelling is compared (the
+   * simulator and embedded nodes do no DNS).
+   */
+  resolveAddress?(address: string): Promise<{ ips: string[]; port: number } | null>;
 }
 
 /** The request handler (see module doc). */
@@ -572,6 +582,25 @@ export function createRequestHandler(o: RequestHandlerOptions): RequestHandler {
     return null;
   }
 
+  /**
+   * `memberAt`, also across spellings of one endpoint ('localhost:7001' and '127.0.0.1:7001'): a
+   * review added a member at another's address spelled differently, and it never caught up.
+   */
+  async function memberAtResolved(address: string, id: string): Promise<string | null> {
+    const direct = memberAt(address, id);
+    if (direct !== null) return direct;
+    const resolve = o.resolveAddress;
+    const want = resolve ? await resolve(address) : null;
+    if (!resolve || !want) return null;
+    const s = node.status();
+    for (const m of [...s.config.voters, ...s.config.votersOutgoing, ...s.config.learners]) {
+      const a = m === id ? null : memberAddress(s, m);
+      const got = a ? await resolve(a) : null;
+      if (got && got.port === want.port && got.ips.some((ip) => want.ips.includes(ip))) return m;
+    }
+    return null;
+  }
+
   async function transfer(req: ClientRequest): Promise<ClientResponse> {
     const target = utf8d.decode(req.payload) || bestVoter(node);
     if (!target)
@@ -632,7 +661,7 @@ export function createRequestHandler(o: RequestHandlerOptions): RequestHandler {
           if (target) await handOver(node, clock, target, 3000);
           if (node.role !== 'leader') return notLeader(req.requestId);
         }
-        const taken = cc.address ? memberAt(cc.address, cc.nodeId) : null;
+        const taken = cc.address ? await memberAtResolved(cc.address, cc.nodeId) : null;
         if (taken !== null)
           return response(req.requestId, 'rejected', {
             errorCode: 'conf_change_invalid',
@@ -691,6 +720,37 @@ export function bestVoter(node: RaftNode): string | null {
     }
   }
   return best;
+}
+
+/** How long `resolveEndpoint` waits for the resolver. */
+const RESOLVE_TIMEOUT_MS = 1000;
+
+/**
+ * The IP addresses and port of a 'host:port' endpoint, or null when it cannot be parsed or
+ * resolved within RESOLVE_TIMEOUT_MS (then only its spelling can be compared). For servers on real
+ * I/O (`RequestHandlerOptions.resolveAddress`).
+ */
+export async function resolveEndpoint(address: string): Promise<{ ips: string[]; port: number } | null> {
+  let ep: { host: string; port: number };
+  try {
+    ep = parseEndpoint(address);
+  } catch {
+    return null;
+  }
+  if (isIP(ep.host)) return { ips: [ep.host], port: ep.port };
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<null>((r) => {
+    timer = setTimeout(() => r(null), RESOLVE_TIMEOUT_MS);
+  });
+  const resolved = lookup(ep.host, { all: true }).then(
+    (all) => ({ ips: all.map((a) => a.address), port: ep.port }),
+    () => null,
+  );
+  try {
+    return await Promise.race([resolved, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**

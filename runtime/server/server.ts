@@ -45,6 +45,7 @@ import {
   createRequestHandler,
   handOver,
   type RequestHandler,
+  resolveEndpoint,
   serveClientProtocol,
 } from './handler.js';
 import { type HttpEndpoint, startHttp } from './http.js';
@@ -359,6 +360,7 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
     clock,
     addressOf,
     tracing,
+    resolveAddress: resolveEndpoint,
     beforeConfChange(cc) {
       if (cc.changeType === 'remove_node' || !cc.address) return;
       proposedAddresses[cc.nodeId] = cc.address;

@@ -15,7 +15,7 @@ import { createCoordinationReplica } from '../../runtime/coordination/codec.js';
 import { createRealClock } from '../../runtime/env/real-clock.js';
 import type { RaftNode } from '../../runtime/node/node.js';
 import { DedupStateMachine, encodeEnvelope, SEQUENCE_EPOCH } from '../../runtime/server/envelope.js';
-import { createRequestHandler } from '../../runtime/server/handler.js';
+import { createRequestHandler, type RequestHandlerOptions } from '../../runtime/server/handler.js';
 
 /** Replaces proposal number `n` (1-based) when it returns a promise; null: applied normally. */
 export type ProposeHook = (
@@ -23,7 +23,7 @@ export type ProposeHook = (
   n: number,
 ) => Promise<{ index: number; term: number; result: unknown }> | null;
 
-export function fakeLeader() {
+export function fakeLeader(extra: Pick<RequestHandlerOptions, 'resolveAddress'> = {}) {
   const replica = createCoordinationReplica();
   const dedup = new DedupStateMachine(replica);
   const clock = createRealClock();
@@ -60,7 +60,7 @@ export function fakeLeader() {
       progress: [],
     }),
   } as unknown as RaftNode;
-  const handler = createRequestHandler({ node, replica, clock, addressOf: () => null });
+  const handler = createRequestHandler({ node, replica, clock, addressOf: () => null, ...extra });
   let rid = 0;
   /** Applies an enveloped command directly (an entry another leader committed). */
   const applyDirect = (clientId: string, sequence: number, cmd: CommandMessage) =>
