@@ -189,3 +189,15 @@ export class CoreNet {
       .map((e) => new TextDecoder().decode(e.command));
   }
 }
+
+/**
+ * Members a, b, c, d where only a, b and c start as voters and d is outside the configuration (to
+ * be added by a test, or started as a joining member with `wipeAndJoin('d')`).
+ */
+export function threeVotersAndD(seed: number, cfg: Partial<RaftConfig> = {}): CoreNet {
+  return new CoreNet(
+    ['a', 'b', 'c', 'd'],
+    { initialConfig: { voters: ['a', 'b', 'c'], votersOutgoing: [], learners: [], addresses: [] }, ...cfg },
+    seed,
+  );
+}

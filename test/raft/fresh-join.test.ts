@@ -12,7 +12,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AppendRequest, RaftMessage } from '../../generated/index.js';
 import type { RaftConfig } from '../../runtime/raft/raft.js';
-import { CoreNet } from './core-net.js';
+import { CoreNet, threeVotersAndD } from './core-net.js';
 
 const ids3 = ['a', 'b', 'c'];
 
@@ -62,11 +62,7 @@ describe('a voter whose data dir was emptied, back with --join (stable storage, 
   });
 
   it('a voter once added as a learner and promoted is judged by the configuration of now, not by its own addition in the log', () => {
-    const net = new CoreNet(
-      ['a', 'b', 'c', 'd'],
-      { initialConfig: { voters: ['a', 'b', 'c'], votersOutgoing: [], learners: [], addresses: [] } },
-      21,
-    );
+    const net = threeVotersAndD(21);
     const leader = net.elect();
     net.core(leader).proposeConfChange({ changeType: 'add_learner', nodeId: 'd', address: 'd:1' });
     net.run(200);
@@ -96,12 +92,8 @@ describe('a voter whose data dir was emptied, back with --join (stable storage, 
 });
 
 describe('a newcomer started with --join', () => {
-  const four = {
-    initialConfig: { voters: ['a', 'b', 'c'], votersOutgoing: [], learners: [], addresses: [] },
-  };
-
   it('added as a learner and promoted, votes like any voter', () => {
-    const net = new CoreNet(['a', 'b', 'c', 'd'], four, 13);
+    const net = threeVotersAndD(13);
     net.wipeAndJoin('d');
     const leader = net.elect();
     net.core(leader).proposeConfChange({ changeType: 'add_learner', nodeId: 'd', address: 'd:1' });
@@ -116,7 +108,7 @@ describe('a newcomer started with --join', () => {
   });
 
   it('added directly as a voter (an incoming voter of the joint configuration) votes too', () => {
-    const net = new CoreNet(['a', 'b', 'c', 'd'], four, 17);
+    const net = threeVotersAndD(17);
     net.wipeAndJoin('d');
     const leader = net.elect();
     net.core(leader).proposeConfChange({ changeType: 'add_voter', nodeId: 'd', address: 'd:1' });
@@ -137,14 +129,7 @@ const JOIN = { freshJoin: true, peers: [] as string[], initialConfig: undefined 
 
 /** voters {L, x, d}: d joined legitimately (learner, judged ok, promoted); the third was removed. */
 function clusterWithJoinedD(seed: number) {
-  const net = new CoreNet(
-    ['a', 'b', 'c', 'd'],
-    {
-      initialConfig: { voters: ['a', 'b', 'c'], votersOutgoing: [], learners: [], addresses: [] },
-      maxAppendEntries: 1,
-    },
-    seed,
-  );
+  const net = threeVotersAndD(seed, { maxAppendEntries: 1 });
   net.wipeAndJoin('d');
   const L = net.elect();
   for (let i = 0; i < 5; i++) net.propose(L, `pre${i}`);
@@ -373,11 +358,7 @@ describe('the lost-log check after a snapshot install', () => {
 
 describe('a join target taken from an old frame', () => {
   it('is raised by the first append of a later term: a wiped voter whose first frame is an old-term append is not judged a newcomer', () => {
-    const net = new CoreNet(
-      ['a', 'b', 'c', 'd'],
-      { initialConfig: { voters: ['a', 'b', 'c'], votersOutgoing: [], learners: [], addresses: [] } },
-      21,
-    );
+    const net = threeVotersAndD(21);
     const leader = net.elect();
     for (let i = 0; i < 3; i++) net.propose(leader, `p${i}`);
     const i1 = net

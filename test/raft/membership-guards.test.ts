@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { ELECTION_TIMEOUT_MIN_MS } from '../../generated/index.js';
 import { ProposalRejected } from '../../runtime/raft/errors.js';
-import { CoreNet } from './core-net.js';
+import { CoreNet, threeVotersAndD } from './core-net.js';
 
 const ids3 = ['a', 'b', 'c'];
 
@@ -54,11 +54,7 @@ describe('membership liveness guard', () => {
 
 describe('add_voter on an existing learner', () => {
   it('is refused instead of promoting a lagging learner without the catch-up check', () => {
-    const net = new CoreNet(
-      ['a', 'b', 'c', 'd'],
-      { initialConfig: { voters: ['a', 'b', 'c'], votersOutgoing: [], learners: [], addresses: [] } },
-      13,
-    );
+    const net = threeVotersAndD(13);
     const l = net.elect();
     for (let i = 0; i < 5; i++) net.propose(l, `e${i}`);
     net.crash('d'); // d never catches up
