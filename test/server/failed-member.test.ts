@@ -6,18 +6,14 @@
  * like a member that knows no leader, skips the handover, and tells `onFailed` (`consensus serve`
  * exits 1 on it).
  */
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { connect } from '../../runtime/client/client.js';
 import type { Server } from '../../runtime/server/server.js';
 import { StorageFailedError } from '../../runtime/storage/errors.js';
 import { until } from '../helpers/until.js';
-import { startTestCluster, type TestCluster } from './helpers.js';
+import { clustersClosedAfterEach } from './helpers.js';
 
-let c: TestCluster | undefined;
-afterEach(async () => {
-  await c?.close();
-  c = undefined;
-});
+const startCluster = clustersClosedAfterEach();
 
 /** Fails `s`'s WAL the way a write that got ENOSPC does (the next save throws). */
 function failDisk(s: Server): void {
@@ -32,8 +28,7 @@ function failDisk(s: Server): void {
 
 it('a leader whose disk failed reports failed, sends clients elsewhere, and stops at once', async () => {
   const failures: unknown[] = [];
-  c = await startTestCluster(3, { onFailed: (e) => failures.push(e) });
-  const cluster = c;
+  const cluster = await startCluster(3, { onFailed: (e) => failures.push(e) });
   const leader = await cluster.leader();
   const i = cluster.servers.indexOf(leader);
   const client = await connect({ endpoints: cluster.endpoints, timeoutMs: 10_000 });

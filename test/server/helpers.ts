@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterEach } from 'vitest';
 import { type Server, type ServerOptions, startServer } from '../../runtime/server/server.js';
 import { freePorts } from '../../runtime/transport/free-ports.js';
 import { until } from '../helpers/until.js';
@@ -19,6 +20,24 @@ export interface TestCluster {
   start(i: number): Promise<Server>;
   leader(timeoutMs?: number): Promise<Server>;
   close(): Promise<void>;
+}
+
+/**
+ * `startTestCluster` for a test file whose clusters are closed after each test: call it once at the
+ * top level, then `await startCluster(3)` inside a test.
+ */
+export function clustersClosedAfterEach(): typeof startTestCluster {
+  let open: TestCluster[] = [];
+  afterEach(async () => {
+    const started = open;
+    open = [];
+    await Promise.all(started.map((c) => c.close()));
+  });
+  return async (n, extra) => {
+    const c = await startTestCluster(n, extra);
+    open.push(c);
+    return c;
+  };
 }
 
 /** A cluster of `n` in-process servers on loopback, each with its own temp data dir. */

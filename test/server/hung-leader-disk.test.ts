@@ -5,21 +5,16 @@
  * for that save (or the call's deadline) although the client's probe kept finding it alive.
  * Found by a review with an LD_PRELOAD shim that made fdatasync block (docs/operations.md).
  */
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { connect } from '../../runtime/client/client.js';
 import { boundedSync } from '../../runtime/env/bounded-sync.js';
 import { until } from '../helpers/until.js';
-import { startTestCluster, type TestCluster } from './helpers.js';
+import { clustersClosedAfterEach } from './helpers.js';
 
-let c: TestCluster | undefined;
-afterEach(async () => {
-  await c?.close();
-  c = undefined;
-});
+const startCluster = clustersClosedAfterEach();
 
 it('a put pending on a leader whose disk hangs is answered by the new leader within its deadline', async () => {
-  c = await startTestCluster(3);
-  const cluster = c;
+  const cluster = await startCluster(3);
   const oldLeader = await cluster.leader();
   const client = await connect({ endpoints: cluster.endpoints, timeoutMs: 10_000 });
   try {

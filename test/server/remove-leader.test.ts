@@ -5,16 +5,12 @@
  */
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { connect } from '../../runtime/client/client.js';
 import { until } from '../helpers/until.js';
-import { startTestCluster, type TestCluster } from './helpers.js';
+import { clustersClosedAfterEach } from './helpers.js';
 
-let c: TestCluster | undefined;
-afterEach(async () => {
-  await c?.close();
-  c = undefined;
-});
+const startCluster = clustersClosedAfterEach();
 
 it('removing the leader hands leadership to another voter (TimeoutNow), then removes it', async () => {
   const lines: { node?: string; msg: string; event?: string; to?: string }[] = [];
@@ -24,8 +20,7 @@ it('removing the leader hands leadership to another voter (TimeoutNow), then rem
       done();
     },
   });
-  c = await startTestCluster(3, { logger: pino({ level: 'info', base: null }, sink) });
-  const cluster = c;
+  const cluster = await startCluster(3, { logger: pino({ level: 'info', base: null }, sink) });
   const leader = await cluster.leader();
   await until('every follower heard from', () =>
     leader.node.status().progress.every((p) => p.id === leader.node.id || (p.match > 0 && p.live)),
@@ -54,8 +49,7 @@ it('removing the leader hands leadership to another voter (TimeoutNow), then rem
 it('removing the leader through a client that knows only the leader succeeds (the new leader does not refuse it before it has heard the voters)', async () => {
   // A review: the client's retry reached the new leader within ~15 ms of the handover, before it
   // had heard from the other voters, and got a final no_live_quorum in a healthy cluster.
-  c = await startTestCluster(3);
-  const cluster = c;
+  const cluster = await startCluster(3);
   const leader = await cluster.leader();
   await until('every follower heard from', () =>
     leader.node.status().progress.every((p) => p.id === leader.node.id || (p.match > 0 && p.live)),

@@ -8,16 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { type Server, startServer } from '../../runtime/server/server.js';
 import { until } from '../helpers/until.js';
-import { FAST, freePorts, startTestCluster, type TestCluster } from './helpers.js';
+import { clustersClosedAfterEach, FAST, freePorts } from './helpers.js';
 
-let c: TestCluster | undefined;
-afterEach(async () => {
-  await c?.close();
-  c = undefined;
-});
+const startCluster = clustersClosedAfterEach();
 
 /** A pino logger writing parsed lines into `lines`. */
 function capture() {
@@ -33,7 +29,7 @@ function capture() {
 
 it('a removed follower logs that it was removed', async () => {
   const { lines, logger } = capture();
-  c = await startTestCluster(3, { logger });
+  const c = await startCluster(3, { logger });
   const leader = await c.leader();
   const removed = c.ids.find((id) => id !== leader.node.id) as string;
   // The leader refuses a change until it has heard from enough voters to keep a quorum after it.
@@ -54,12 +50,12 @@ it('a removed follower logs that it was removed', async () => {
 
 it('members that join later do not warn about configurations from before they joined', async () => {
   const { lines, logger } = capture();
-  c = await startTestCluster(3, { logger });
+  const c = await startCluster(3, { logger });
   const leader = await c.leader();
   await until('every follower heard from', () =>
     leader.node.status().progress.every((p) => p.id === leader.node.id || (p.match > 0 && !p.unreachable)),
   );
-  const peers = new Map(c.ids.map((id, i) => [id, { host: '127.0.0.1', port: c?.ports[i] as number }]));
+  const peers = new Map(c.ids.map((id, i) => [id, { host: '127.0.0.1', port: c.ports[i] as number }]));
   const root = mkdtempSync(join(tmpdir(), 'vibee-join-notice-'));
   const joined: Server[] = [];
   try {

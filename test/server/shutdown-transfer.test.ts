@@ -4,20 +4,15 @@
  * first in order): the leader refused writes while the transfer ran, waited its whole transfer
  * bound (3 s) and the cluster then needed a full election.
  */
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { bestVoter } from '../../runtime/server/handler.js';
 import { until } from '../helpers/until.js';
-import { startTestCluster, type TestCluster } from './helpers.js';
+import { clustersClosedAfterEach } from './helpers.js';
 
-let c: TestCluster | undefined;
-afterEach(async () => {
-  await c?.close();
-  c = undefined;
-});
+const startCluster = clustersClosedAfterEach();
 
 it('a leader stopping hands over to a live voter, not to one that is down', async () => {
-  c = await startTestCluster(5);
-  const cluster = c;
+  const cluster = await startCluster(5);
   const leader = await cluster.leader();
   await until('every follower caught up', () =>
     leader.node.status().progress.every((p) => p.id === leader.node.id || (p.match > 0 && p.live)),
@@ -46,8 +41,7 @@ it('a leader stopping hands over to a live voter, not to one that is down', asyn
 });
 
 it('bestVoter finds no target when every other voter is down', async () => {
-  c = await startTestCluster(3);
-  const cluster = c;
+  const cluster = await startCluster(3);
   const leader = await cluster.leader();
   for (const [i, s] of cluster.servers.entries()) {
     if (s && s !== leader) {

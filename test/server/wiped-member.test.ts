@@ -7,21 +7,16 @@
  */
 import { existsSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { connect } from '../../runtime/client/client.js';
 import { startServer } from '../../runtime/server/server.js';
 import { until } from '../helpers/until.js';
-import { FAST, freePorts, startTestCluster, type TestCluster } from './helpers.js';
+import { clustersClosedAfterEach, FAST, freePorts } from './helpers.js';
 
-let c: TestCluster | undefined;
-afterEach(async () => {
-  await c?.close();
-  c = undefined;
-});
+const startCluster = clustersClosedAfterEach();
 
 it('a voter back with --join on an emptied data dir does not elect a lagging member: acknowledged writes survive', async () => {
-  c = await startTestCluster(3);
-  const cluster = c;
+  const cluster = await startCluster(3);
   const leader = await cluster.leader();
   const li = cluster.servers.indexOf(leader);
   const [lagI, wipedI] = [0, 1, 2].filter((i) => i !== li) as [number, number];
@@ -76,8 +71,7 @@ it('a newcomer started with --join and then added directly as a voter is judged 
   // A review: the leader learned the newcomer's address only at its next 100 ms tick, so its first
   // append (sent with the joint configuration) was dropped; by the time the newcomer heard from it
   // the change had committed, and the newcomer judged itself a voter whose log was lost.
-  c = await startTestCluster(3);
-  const cluster = c;
+  const cluster = await startCluster(3);
   await cluster.leader();
   const [port] = (await freePorts(1)) as [number];
   const dir = join(dirname(cluster.dirs[0] as string), 'newcomer');
