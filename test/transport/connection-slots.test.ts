@@ -15,7 +15,7 @@ import {
   type TcpNetwork,
 } from '../../runtime/transport/index.js';
 import { until } from '../helpers/until.js';
-import { FAST_LIMITS, helloFrame, Inbox, rawSocket } from './helpers.js';
+import { FAST_LIMITS, helloFrame, Inbox, rawSocket, startLone } from './helpers.js';
 
 const nets: TcpNetwork[] = [];
 afterEach(async () => {
@@ -88,15 +88,8 @@ function requestFrame(requestId: number): Buffer {
 }
 
 it('past the handshake budget, the oldest connection that had a second to handshake makes room; younger ones stay', async () => {
-  const a = createTcpNetwork({
-    nodeId: 'a',
-    clusterId: 'c1',
-    listen: { host: '127.0.0.1', port: 0 },
-    peers: {},
-    limits: { ...FAST_LIMITS, handshakeTimeoutMs: 10_000, maxHandshakingConnections: 4 },
-  });
+  const { z: a, port } = await startLone({ handshakeTimeoutMs: 10_000, maxHandshakingConnections: 4 });
   nets.push(a);
-  const port = (await a.start()).port;
   // A burst over the budget: all young, none closed (a burst of legitimate connects is not cut).
   const burst = [];
   for (let i = 0; i < 6; i++) burst.push(await rawSocket(port));

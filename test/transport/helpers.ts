@@ -110,6 +110,14 @@ export async function startCluster(
   };
 }
 
+/** One node 'z' alone (cluster 'c1') with FAST_LIMITS overridden by `limits`; the caller closes it. */
+export async function startLone(
+  limits: TcpNetworkOptions['limits'] = {},
+): Promise<{ z: TcpNetwork; port: number }> {
+  const c = await startCluster(['z'], { limits: { ...FAST_LIMITS, ...limits } });
+  return { z: c.nets.z as TcpNetwork, port: c.ports.z as number };
+}
+
 /** A port that was free a moment ago (for a node that starts later). */
 export async function freePort(): Promise<number> {
   const srv = net.createServer();

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeAck, FrameDecoder, frameHeader, type TcpNetwork } from '../../runtime/transport/index.js';
-import { FAST_LIMITS, helloFrame, rawSocket, startCluster } from './helpers.js';
+import { FAST_LIMITS, helloFrame, rawSocket, startCluster, startLone } from './helpers.js';
 
 let a: TcpNetwork;
 let b: TcpNetwork;
@@ -239,13 +239,8 @@ describe('hostile input', () => {
 });
 
 describe('post-handshake resource limits', () => {
-  async function lone(limits: Record<string, number>): Promise<{ z: TcpNetwork; port: number }> {
-    const c = await startCluster(['z'], { limits: { ...FAST_LIMITS, ...limits } });
-    return { z: c.nets.z!, port: c.ports.z! };
-  }
-
   it('a partial frame that makes no progress is closed after frameTimeoutMs; a progressing stream is not', async () => {
-    const { z, port: zp } = await lone({ frameTimeoutMs: 400 });
+    const { z, port: zp } = await startLone({ frameTimeoutMs: 400 });
     try {
       const got: string[] = [];
       let allIn: () => void = () => {};
@@ -294,7 +289,7 @@ describe('post-handshake resource limits', () => {
   });
 
   it('the inbound buffer budget closes the connections that exceed it; the survivor still works', async () => {
-    const { z, port: zp } = await lone({ maxInboundBufferedBytes: 50_000 });
+    const { z, port: zp } = await startLone({ maxInboundBufferedBytes: 50_000 });
     try {
       z.onClientRequest((_id, f, reply) => reply(f.subarray(0, 3)));
       const socks = await Promise.all([0, 1, 2].map(() => rawSocket(zp)));

@@ -6,9 +6,9 @@
  * most is closed.
  */
 import { afterEach, expect, it } from 'vitest';
-import { createTcpNetwork, encodeFrame, type TcpNetwork } from '../../runtime/transport/index.js';
+import { encodeFrame, type TcpNetwork } from '../../runtime/transport/index.js';
 import { until } from '../helpers/until.js';
-import { FAST_LIMITS, helloFrame, rawSocket } from './helpers.js';
+import { helloFrame, rawSocket, startLone } from './helpers.js';
 
 const MiB = 1024 * 1024;
 /** Half the test frame limit (FAST_LIMITS.maxFrameBytes, 1 MiB). */
@@ -20,17 +20,11 @@ afterEach(async () => {
 
 /** A lone member answering every client request with `replyBytes` bytes. */
 async function member(limits: Record<string, number>, replyBytes: number) {
-  const n = createTcpNetwork({
-    nodeId: 'z',
-    clusterId: 'c1',
-    listen: { host: '127.0.0.1', port: 0 },
-    peers: {},
-    limits: { ...FAST_LIMITS, ...limits },
-  });
+  const { z: n, port } = await startLone(limits);
   nets.push(n);
   const reply = Buffer.alloc(replyBytes, 7);
   n.onClientRequest((_id, _frame, answer) => answer(reply));
-  return { n, port: (await n.start()).port };
+  return { n, port };
 }
 
 function requests(count: number): Buffer {
@@ -94,17 +88,10 @@ it("the clients' unsent replies have a total budget: the client holding the most
 });
 
 it('a client paused for back-pressure is not closed by the frame timer (we are the ones not reading)', async () => {
-  const n = createTcpNetwork({
-    nodeId: 'z',
-    clusterId: 'c1',
-    listen: { host: '127.0.0.1', port: 0 },
-    peers: {},
-    limits: { ...FAST_LIMITS, maxClientInflight: 2, frameTimeoutMs: 300 },
-  });
+  const { z: n, port } = await startLone({ maxClientInflight: 2, frameTimeoutMs: 300 });
   nets.push(n);
   // Server-side waits: each answer comes a second later.
   n.onClientRequest((_id, _frame, answer) => void setTimeout(() => answer(Buffer.from('ok')), 1000));
-  const { port } = await n.start();
   const r = await rawSocket(port);
   r.socket.write(helloFrame({ kind: 'client', senderId: 'c' }));
   await until('the ACK', () => r.received().length > 0);
