@@ -47,11 +47,17 @@ async function member(holdMs: number, seen: number[] = []) {
 
 const liveness = { idleMs: 200, timeoutMs: 200, probe: () => Uint8Array.of(STATUS) };
 
+/** A client connection to `endpoint` with the test's liveness timings, closed after each test. */
+function connection(endpoint: string) {
+  const c = createTcpClientConnection({ endpoint, clusterId: 'c1', liveness });
+  conns.push(c);
+  return c;
+}
+
 it('a request on a connection gone silent fails as connection-lost (sent) once a probe goes unanswered', async () => {
   const link = await startLinkProxy(await member(0));
   proxies.push(link);
-  const c = createTcpClientConnection({ endpoint: link.address, clusterId: 'c1', liveness });
-  conns.push(c);
+  const c = connection(link.address);
   expect(await c.request(Uint8Array.of(STATUS))).toEqual(Buffer.of(STATUS));
   link.pause(); // a pulled cable: the socket stays open, nothing arrives
   const t0 = performance.now();
@@ -69,12 +75,7 @@ it('a request on a connection gone silent fails as connection-lost (sent) once a
 
 it('a member that answers probes keeps the connection while it holds a request, probed once per quiet spell', async () => {
   const seen: number[] = [];
-  const c = createTcpClientConnection({
-    endpoint: `127.0.0.1:${await member(1500, seen)}`,
-    clusterId: 'c1',
-    liveness,
-  });
-  conns.push(c);
+  const c = connection(`127.0.0.1:${await member(1500, seen)}`);
   expect(await c.request(Uint8Array.of(HOLD), { timeoutMs: 10_000 })).toEqual(Buffer.of(HOLD));
   // One probe per 200 ms of silence while the request was held: about 7, never a busy loop.
   const probes = seen.filter((b) => b === STATUS).length;
@@ -84,12 +85,7 @@ it('a member that answers probes keeps the connection while it holds a request, 
 
 it('a request sent after a quiet spell is not probed at once', async () => {
   const seen: number[] = [];
-  const c = createTcpClientConnection({
-    endpoint: `127.0.0.1:${await member(100, seen)}`,
-    clusterId: 'c1',
-    liveness,
-  });
-  conns.push(c);
+  const c = connection(`127.0.0.1:${await member(100, seen)}`);
   await c.request(Uint8Array.of(STATUS));
   await new Promise((r) => setTimeout(r, 400)); // quiet for twice idleMs, nothing in flight
   seen.length = 0;
