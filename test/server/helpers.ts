@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
+import { boundedSync } from '../../runtime/env/bounded-sync.js';
 import { type Server, type ServerOptions, startServer } from '../../runtime/server/server.js';
 import { freePorts } from '../../runtime/transport/free-ports.js';
 import { until } from '../helpers/until.js';
@@ -20,6 +21,22 @@ export interface TestCluster {
   start(i: number): Promise<Server>;
   leader(timeoutMs?: number): Promise<Server>;
   close(): Promise<void>;
+}
+
+/**
+ * Makes the next durable write of this process hang, the way a stuck disk would, until the
+ * returned function is called. First every member applies the leader's last commit, so that the
+ * next write is the leader's save of the next proposal (a follower's would take the hold). The
+ * WAL's small writes go through the process's bounded-sync helper; holding it stalls one write.
+ */
+export async function holdNextSave(cluster: TestCluster, leader: Server): Promise<() => void> {
+  const settled = leader.node.status().commitIndex;
+  await until('every member applied the last commit', () =>
+    cluster.servers.every((s) => !!s && s.node.status().appliedIndex >= settled),
+  );
+  const sync = boundedSync();
+  if (!sync || !(await sync.ready)) throw new Error('no bounded-sync helper in this process');
+  return sync.holdForTest();
 }
 
 /**

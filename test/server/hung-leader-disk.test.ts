@@ -7,9 +7,7 @@
  */
 import { expect, it } from 'vitest';
 import { connect } from '../../runtime/client/client.js';
-import { boundedSync } from '../../runtime/env/bounded-sync.js';
-import { until } from '../helpers/until.js';
-import { clustersClosedAfterEach } from './helpers.js';
+import { clustersClosedAfterEach, holdNextSave } from './helpers.js';
 
 const startCluster = clustersClosedAfterEach();
 
@@ -19,14 +17,8 @@ it('a put pending on a leader whose disk hangs is answered by the new leader wit
   const client = await connect({ endpoints: cluster.endpoints, timeoutMs: 10_000 });
   try {
     await client.put('before', 'x');
-    const settled = oldLeader.node.status().commitIndex;
-    await until('every member applied', () =>
-      cluster.servers.every((s) => !!s && s.node.status().appliedIndex >= settled),
-    );
-    const sync = boundedSync();
-    if (!sync || !(await sync.ready)) throw new Error('the bounded-sync helper is not available');
-    // The next durable write in this process (the leader's save of the put) hangs until released.
-    const release = sync.holdForTest();
+    // The leader's save of the next put hangs until released.
+    const release = await holdNextSave(cluster, oldLeader);
     try {
       const outcome = await client.put('during', 'y', { timeoutMs: 4000 }).then(
         () => 'ok',

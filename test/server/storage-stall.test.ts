@@ -6,10 +6,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Client, connect } from '../../runtime/client/client.js';
-import { boundedSync } from '../../runtime/env/bounded-sync.js';
 import type { Server } from '../../runtime/server/server.js';
 import { until } from '../helpers/until.js';
-import { startTestCluster, type TestCluster } from './helpers.js';
+import { holdNextSave, startTestCluster, type TestCluster } from './helpers.js';
 
 // Below the election timeout (150-300 ms in these tests): while its save is stuck the leader sends
 // no heartbeats, so with a longer bound the followers would depose it before it steps down.
@@ -32,15 +31,8 @@ afterAll(async () => {
 describe('a leader whose storage stalls', () => {
   it('steps down after maxSyncStallMs; the others elect a leader and commit; nothing is lost after the disk recovers', async () => {
     const oldLeader = await c.leader();
-    // The next durable write must be the leader's save of the put below: first let every member
-    // learn and apply the last commit (a follower's write would otherwise take the held helper).
-    const settled = oldLeader.node.status().commitIndex;
-    await until('every member applied the last commit', () =>
-      c.servers.every((s) => !!s && s.node.status().appliedIndex >= settled),
-    );
-    const sync = boundedSync();
-    if (!sync || !(await sync.ready)) throw new Error('no bounded-sync helper in this process');
-    const release = sync.holdForTest();
+    // The leader's save of the put below hangs until released.
+    const release = await holdNextSave(c, oldLeader);
     let stuck: Promise<unknown> | undefined;
     try {
       const stalledAt = performance.now();
