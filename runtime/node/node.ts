@@ -306,7 +306,10 @@ export class RaftNode {
   private armTimer(): void {
     if (this.stopped) return;
     const at = this.raft.nextDeadline();
-    if (at === this.timerAt && this.timer !== null) return;
+    // A timer due no later than `at` stays: `tick` acts only on deadlines that have passed, and the
+    // loop re-arms after it. Followers push their election deadline at every append, and moving the
+    // timer each time cost a clearTimeout + setTimeout per entry.
+    if (this.timer !== null && this.timerAt <= at) return;
     if (this.timer !== null) this.env.clock.clearTimer(this.timer);
     const now = this.env.clock.now();
     this.timerAt = at;
@@ -354,6 +357,9 @@ export class RaftNode {
     const early = this.unsafeSendBeforePersist ? rd.messages : this.sendableBeforePersist(rd);
     const late = early.length === rd.messages.length ? [] : rd.messages.filter((m) => !early.includes(m));
     this.send(early);
+    // The transport writes them in a microtask: let it, before this batch's records are encoded.
+    if (early.length > 0) await Promise.resolve();
+    if (this.stopped) return;
     this.saveStartedAt = this.env.clock.now();
     if (rd.snapshot) {
       // A leader's snapshot replaces the log: never concurrently with a local snapshot's writes.

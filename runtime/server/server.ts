@@ -214,7 +214,10 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
   };
   const clock = createRealClock();
   const random = createRealRandom();
-  const fs = createNodeFileSystem(opts.dataDir);
+  // A follower syncs its WAL on the loop thread (see `syncOnLoopThread`); every other role keeps
+  // the bounded wait. A member starts as a follower; the node observer tracks changes.
+  let role: NodeRole = 'follower';
+  const fs = createNodeFileSystem(opts.dataDir, { syncOnLoopThread: () => role === 'follower' });
   const staticPeers: Record<string, string> = {};
   for (const [id, hp] of opts.peers) staticPeers[id] = fmt(hp);
   const network = createTcpNetwork({
@@ -265,6 +268,7 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
       },
       observer: {
         onRoleChange(_id, t: { from: NodeRole; to: NodeRole; event: string; term: number }) {
+          role = t.to;
           if (t.to === 'candidate') counters.elections++;
           tracing.onRoleChange(t);
           log.info({ from: t.from, to: t.to, term: t.term, event: t.event }, 'role change');

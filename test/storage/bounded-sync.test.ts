@@ -170,3 +170,40 @@ describe('createNodeFileSystem keeps a descriptor open while the helper writes t
     });
   }
 });
+
+describe('createNodeFileSystem syncOnLoopThread', () => {
+  it('writes and syncs on the loop thread while it says so (the helper is not involved), and hands writes to the helper otherwise', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'vibee-bsync-inline-'));
+    let inline = true;
+    const fs = createNodeFileSystem(dir, { blockingSyncWaitMs: 10, syncOnLoopThread: () => inline });
+    const sync = await helper();
+    const release = sync.holdForTest();
+    try {
+      // The helper holds every request it gets: a write that reaches it cannot finish yet.
+      const done = await Promise.race([
+        fs.writeDurable?.('wal', 0, new Uint8Array([3, 4])).then(() => 'written'),
+        timerFires(500).then(() => 'still held'),
+      ]);
+      expect(done).toBe('written');
+      expect(sync.busy).toBe(false);
+      expect(await fs.readFile('wal')).toEqual(new Uint8Array([3, 4]));
+
+      inline = false; // e.g. the member became leader: the bounded wait again
+      let settled = false;
+      const held = fs.writeDurable?.('wal', 2, new Uint8Array([5]));
+      void held?.then(() => {
+        settled = true;
+      });
+      await until('the helper to hold the write', () => sync.busy);
+      await timerFires(30);
+      expect(settled).toBe(false);
+      release();
+      await held;
+      expect(await fs.readFile('wal')).toEqual(new Uint8Array([3, 4, 5]));
+    } finally {
+      release();
+      await fs.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
