@@ -16,7 +16,7 @@ describe('node driver: the follower election timer', () => {
   it('is armed a handful of times over 200 appends, and an early firing starts no election', async () => {
     let now = 1000;
     const armed: { at: number; fn: () => void }[] = [];
-    let handler: ((from: string, frame: Uint8Array) => void) | null = null;
+    let handler = null as ((from: string, frame: Uint8Array) => void) | null;
     const world = createWorld({ seed: 1 });
     const env: Env = {
       clock: {
