@@ -50,8 +50,20 @@ export function snapshotFileName(index: number, term: number): string {
 
 /** Serializes a snapshot to the file layout above. */
 export function encodeSnapshot(s: Snapshot): Uint8Array {
+  const head = encodeSnapshotHead(s);
+  const out = new Uint8Array(head.length + s.data.length);
+  out.set(head, 0);
+  out.set(s.data, head.length);
+  return out;
+}
+
+/**
+ * The file's bytes before the data (magic to data length, the checksum over the data included):
+ * `save` writes these and then `s.data` as it is, so a large snapshot is not copied once more.
+ */
+export function encodeSnapshotHead(s: Snapshot): Uint8Array {
   const config = new TextEncoder().encode(JSON.stringify(s.configuration ?? null));
-  const out = new Uint8Array(40 + config.length + s.data.length);
+  const out = new Uint8Array(40 + config.length);
   const view = new DataView(out.buffer);
   view.setUint32(0, MAGIC, true);
   view.setUint32(4, VERSION, true);
@@ -60,8 +72,7 @@ export function encodeSnapshot(s: Snapshot): Uint8Array {
   view.setUint32(28, config.length, true);
   out.set(config, 32);
   putU64(view, 32 + config.length, s.data.length);
-  out.set(s.data, 40 + config.length);
-  view.setUint32(8, crc32(out.subarray(12)), true);
+  view.setUint32(8, crc32(s.data, crc32(out.subarray(12))), true);
   return out;
 }
 
@@ -108,7 +119,9 @@ export class SnapshotStore {
     const path = posix.join(this.dir, name);
     await removeIfExists(this.fs, tmp);
     try {
-      await this.fs.write(tmp, 0, encodeSnapshot(s));
+      const head = encodeSnapshotHead(s);
+      await this.fs.write(tmp, 0, head);
+      await this.fs.write(tmp, head.length, s.data);
       await this.fs.sync(tmp);
     } catch (e) {
       // A partial temp file would keep the space a full disk needs back (best effort).
