@@ -35,6 +35,10 @@ export const GENERATED_COMMAND_CODEC: CommandCodec = Object.freeze({
 export interface StateMachine {
   apply(command: Uint8Array, index: number): Uint8Array;
   snapshot(): Uint8Array;
+  /** `snapshot()` in steps (see the node's `StateMachine.snapshotSteps`). */
+  snapshotSteps?(): Iterator<void, Uint8Array, void>;
+  /** The same bytes as parts, in steps (a wrapper joins them once, with its own framing). */
+  snapshotParts?(): Iterator<void, Uint8Array[], void>;
   restore(snapshot: Uint8Array): void;
 }
 
@@ -67,6 +71,8 @@ export function createCoordinationReplica(
       return codec.encodeResult(machine.applyCommand(cmd, index));
     },
     snapshot: () => machine.snapshot(),
+    snapshotSteps: () => machine.snapshotSteps(),
+    snapshotParts: () => machine.snapshotParts(),
     restore: (s: Uint8Array) => machine.restore(s),
   };
 }

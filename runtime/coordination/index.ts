@@ -33,6 +33,7 @@ export {
   errorResult,
   type KvRead,
   type LockView,
+  SNAPSHOT_STEP_RECORDS,
 } from './state-machine.js';
 export * from './types.js';
 export { type BarrierRelease, type Leadership, type LockGrant, WaiterRegistry } from './waiter-registry.js';

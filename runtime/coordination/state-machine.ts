@@ -1221,6 +1221,25 @@ export class CoordinationStateMachine {
    *   counter, f64 at. `restore` also reads version 1 (one JSON document).
    */
   snapshot(): Uint8Array {
+    const steps = this.snapshotSteps();
+    for (;;) {
+      const r = steps.next();
+      if (r.done) return r.value;
+    }
+  }
+
+  /** `snapshot()` in steps (see `StateMachine.snapshotSteps`); the last one joins the parts. */
+  snapshotSteps(): Iterator<void, Uint8Array, void> {
+    return joinSnapshotParts(this.snapshotParts());
+  }
+
+  /**
+   * The snapshot's bytes in parts, in steps: the small tables are encoded now, the key-value
+   * records are captured as an array of references (a write replaces a key's record, never mutates
+   * it, and compaction only removes records from the map) and written `SNAPSHOT_STEP_RECORDS` at a
+   * time, each step's records one part (so a large state is never copied to grow a buffer).
+   */
+  snapshotParts(): Iterator<void, Uint8Array[], void> {
     const b64 = (u: Uint8Array): string => Buffer.from(u).toString('base64');
     const tables: Omit<SnapshotDoc, 'v' | 'kv'> = {
       lastIndex: this.lastIndex,
@@ -1250,31 +1269,11 @@ export class CoordinationStateMachine {
         candidates: e.candidates.map((c) => ({ sessionId: c.sessionId, value: b64(c.value) })),
       })),
     };
-    const w = new Writer(256 * 1024);
+    const w = new Writer(SNAPSHOT_PART_BYTES);
     w.uint(SNAPSHOT_V2_MAGIC);
     w.uint(2);
     w.string(JSON.stringify(tables));
-    w.uint(this.kv.size);
-    for (const r of this.kv.values()) {
-      w.string(r.key);
-      w.bool(r.deletedAt !== null);
-      if (r.deletedAt !== null) w.f64(r.deletedAt);
-      w.uint(r.siblings.length);
-      for (const sib of r.siblings) {
-        w.bool(sib.value !== null);
-        if (sib.value !== null) w.bytes(sib.value);
-        w.f64(sib.index);
-        const actors = sib.vv.size > 1 ? [...sib.vv.keys()].sort(cmpStr) : [...sib.vv.keys()];
-        w.uint(actors.length);
-        for (const a of actors) {
-          const e = sib.vv.get(a) as { counter: number; at: number };
-          w.string(a);
-          w.f64(e.counter);
-          w.f64(e.at);
-        }
-      }
-    }
-    return w.finish();
+    return writeKvRecords(w, [...this.kv.values()]);
   }
 
   /** Replaces the whole state with a snapshot taken by `snapshot()` (listeners and options are kept). */
@@ -1444,4 +1443,80 @@ function name(s: string, what: string, maxBytes: number): void {
     reject('INVALID_ARGUMENT', `${what} must be a non-empty string`);
   const n = utf8.encode(s).length;
   if (n > maxBytes) reject('NAME_TOO_LONG', `${what} is ${n} bytes, above ${maxBytes} (MAX_NAME_BYTES)`);
+}
+
+/** Records written per step of `snapshotSteps` (about 1 MB of 128-byte values). */
+export const SNAPSHOT_STEP_RECORDS = 1024;
+
+/** Chunk size of the snapshot's writer: a step's part fits without moving. */
+const SNAPSHOT_PART_BYTES = 4 * 1024 * 1024;
+
+/** The key-value part of a version-2 snapshot (see `CoordinationStateMachine.snapshot`). */
+function* writeKvRecords(w: Writer, records: readonly KvRec[]): Generator<void, Uint8Array[], void> {
+  const parts: Uint8Array[] = [];
+  w.uint(records.length);
+  let n = 0;
+  for (const r of records) {
+    if (++n % SNAPSHOT_STEP_RECORDS === 0) {
+      parts.push(w.finish());
+      yield;
+    }
+    w.string(r.key);
+    w.bool(r.deletedAt !== null);
+    if (r.deletedAt !== null) w.f64(r.deletedAt);
+    w.uint(r.siblings.length);
+    for (const sib of r.siblings) {
+      w.bool(sib.value !== null);
+      if (sib.value !== null) w.bytes(sib.value);
+      w.f64(sib.index);
+      const actors = sib.vv.size > 1 ? [...sib.vv.keys()].sort(cmpStr) : [...sib.vv.keys()];
+      w.uint(actors.length);
+      for (const a of actors) {
+        const e = sib.vv.get(a) as { counter: number; at: number };
+        w.string(a);
+        w.f64(e.counter);
+        w.f64(e.at);
+      }
+    }
+  }
+  parts.push(w.finish());
+  return parts;
+}
+
+/** Bytes copied per step when parts are joined (see `joinSnapshotParts`). */
+export const SNAPSHOT_JOIN_STEP_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Runs `parts` to its end, then joins what it returns into one buffer of `prefix` + the parts'
+ * bytes, the copy also in steps of `SNAPSHOT_JOIN_STEP_BYTES`. `fill` writes the prefix.
+ */
+export function* joinSnapshotParts(
+  parts: Iterator<void, Uint8Array[], void>,
+  prefix = 0,
+  fill: (out: Uint8Array, partsBytes: number) => void = () => undefined,
+): Generator<void, Uint8Array, void> {
+  let r = parts.next();
+  while (!r.done) {
+    yield;
+    r = parts.next();
+  }
+  const list = r.value;
+  let total = 0;
+  for (const p of list) total += p.length;
+  // Not zero-filled (every byte is written below), and never a slice of Node's shared pool.
+  const b = Buffer.allocUnsafeSlow(prefix + total);
+  const out = new Uint8Array(b.buffer, b.byteOffset, b.length);
+  fill(out, total);
+  let at = prefix;
+  let sinceYield = 0;
+  for (const p of list) {
+    out.set(p, at);
+    at += p.length;
+    sinceYield += p.length;
+    if (sinceYield >= SNAPSHOT_JOIN_STEP_BYTES) {
+      sinceYield = 0;
+      yield;
+    }
+  }
+  return out;
 }

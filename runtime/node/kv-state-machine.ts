@@ -8,8 +8,25 @@ export interface StateMachine {
   apply(command: Uint8Array, index: number): unknown;
   /** Serialises the whole state (taken every SNAPSHOT_INTERVAL applied entries). */
   snapshot(): Uint8Array;
+  /**
+   * Optional: the bytes of `snapshot()`, produced in steps so that a large state does not block
+   * the event loop while it is serialised. The call itself captures the state as it is now
+   * (cheaply: e.g. an array of references to records that `apply` replaces rather than mutates);
+   * each `next()` then serialises a bounded slice, and the last returns `{ done: true, value }`.
+   * Later `apply` calls run between the steps and must not change the result. When present, the
+   * node uses it for its periodic snapshots and yields to the event loop between steps.
+   */
+  snapshotSteps?(): Iterator<void, Uint8Array, void>;
   /** Replaces the whole state by a snapshot's bytes. */
   restore(snapshot: Uint8Array): void;
+}
+
+/** Runs a `snapshotSteps()` iterator to its end and returns the bytes. */
+export function drainSnapshotSteps(steps: Iterator<void, Uint8Array, void>): Uint8Array {
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
 }
 
 /** A command of the default KV machine. */
@@ -48,9 +65,12 @@ export class KvStateMachine implements StateMachine {
   }
 
   snapshot(): Uint8Array {
-    return new TextEncoder().encode(
-      JSON.stringify([...this.data.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
-    );
+    return drainSnapshotSteps(this.snapshotSteps());
+  }
+
+  /** `snapshot()` in steps: the entries are copied now (keys and values are immutable strings). */
+  snapshotSteps(): Iterator<void, Uint8Array, void> {
+    return writeKvEntries([...this.data.entries()]);
   }
 
   restore(snapshot: Uint8Array): void {
@@ -58,4 +78,19 @@ export class KvStateMachine implements StateMachine {
     for (const [k, v] of JSON.parse(new TextDecoder().decode(snapshot)) as [string, string][])
       this.data.set(k, v);
   }
+}
+
+/** Entries encoded per step of `KvStateMachine.snapshotSteps`. */
+const KV_SNAPSHOT_STEP_ENTRIES = 1024;
+
+/** The sorted entries as one JSON array (what JSON.stringify of the array gives), in steps. */
+function* writeKvEntries(entries: [string, string][]): Generator<void, Uint8Array, void> {
+  entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  yield;
+  const parts: string[] = [];
+  for (let i = 0; i < entries.length; i++) {
+    parts.push(JSON.stringify(entries[i]));
+    if ((i + 1) % KV_SNAPSHOT_STEP_ENTRIES === 0) yield;
+  }
+  return new TextEncoder().encode(`[${parts.join(',')}]`);
 }

@@ -218,6 +218,8 @@ export class RaftNode {
   private loopRun: Promise<void> = Promise.resolve();
   /** A local snapshot being written in the background (at most one; never rejects). */
   private snapshotRun: Promise<void> | null = null;
+  /** The pause between two steps of a snapshot being serialised (see `yieldToLoop`). */
+  private snapshotPause: { timer: TimerHandle; wake: () => void } | null = null;
 
   /** Use `createNode`. */
   constructor(
@@ -559,16 +561,33 @@ export class RaftNode {
     // A leader's snapshot installed in the core but not yet persisted already covers `applied`:
     // the core would hand back its (higher) metadata, which must never label our older state.
     if (applied <= this.raft.log.snapshotIndex) return;
-    const data = this.stateMachine.snapshot();
-    const { meta } = this.raft.createSnapshot(applied, data);
-    this.lastSnapshotBytes = data.length;
     this.appliedBytesSinceSnapshot = 0;
-    // The core may keep entries that followers still need: compact storage only as far as the core
-    // did now (a leader's snapshot installed while this one is written must not move the mark).
-    const compactTo = Math.min(meta.index, this.raft.log.snapshotIndex);
     this.lastSnapshotIndex = applied;
     this.counters.snapshotsTaken++;
+    // The state at `applied` is captured now; a machine with `snapshotSteps` is serialised in steps,
+    // yielding to the event loop between them, so a large state does not stop heartbeats,
+    // replication and client traffic (115 MB took 0.75 s in one piece).
+    const steps = this.stateMachine.snapshotSteps?.() ?? null;
+    const whole = steps ? null : this.stateMachine.snapshot();
     this.snapshotRun = (async () => {
+      let data = whole;
+      if (steps) {
+        for (let r = steps.next(); ; r = steps.next()) {
+          if (r.done) {
+            data = r.value;
+            break;
+          }
+          await this.yieldToLoop();
+          if (this.stopped) return;
+        }
+      }
+      // A leader's snapshot installed meanwhile may already cover `applied`: ours is then obsolete.
+      if (data === null || applied <= this.raft.log.snapshotIndex) return;
+      const { meta } = this.raft.createSnapshot(applied, data);
+      this.lastSnapshotBytes = data.length;
+      // The core may keep entries that followers still need: compact storage only as far as the
+      // core did now (a leader's snapshot installed while this one is written must not move the mark).
+      const compactTo = Math.min(meta.index, this.raft.log.snapshotIndex);
       await this.store.saveSnapshot({ meta, data }, false);
       await this.store.compact(compactTo);
     })()
@@ -585,6 +604,20 @@ export class RaftNode {
         // Applied entries may have crossed the next interval while this one was written.
         if (!this.stopped) this.kick();
       });
+  }
+
+  /**
+   * A snapshot step's pause: lets timers and I/O run. 1 ms of the env's clock (what Node makes of
+   * a zero-delay timer anyway), so that in a simulated world, too, time passes between the steps.
+   */
+  private yieldToLoop(): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        this.snapshotPause = null;
+        resolve();
+      };
+      this.snapshotPause = { timer: this.env.clock.setTimer(1, wake), wake };
+    });
   }
 
   private fail(e: unknown): void {
@@ -708,6 +741,12 @@ export class RaftNode {
     this.stopped = true;
     if (this.timer !== null) this.env.clock.clearTimer(this.timer);
     this.timer = null;
+    // A snapshot between two steps ends now (it checks `stopped`), not at a timer a stopped
+    // world may never fire.
+    if (this.snapshotPause) {
+      this.env.clock.clearTimer(this.snapshotPause.timer);
+      this.snapshotPause.wake();
+    }
     const err = new NodeStopped();
     for (const p of this.proposals.values()) p.reject(err);
     for (const p of this.confChanges.values()) p.reject(err);

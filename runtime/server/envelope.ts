@@ -40,8 +40,8 @@ import {
   decodeResultMessage,
   encodeResultMessage,
 } from '../../generated/index.js';
-import { errorResult } from '../coordination/state-machine.js';
-import type { StateMachine } from '../node/kv-state-machine.js';
+import { errorResult, joinSnapshotParts } from '../coordination/state-machine.js';
+import { drainSnapshotSteps, type StateMachine } from '../node/kv-state-machine.js';
 
 /** First byte of a version-2 dedup snapshot (a JSON version 1 starts with '{'). */
 const DEDUP_SNAPSHOT_V2 = 0xd2;
@@ -389,26 +389,25 @@ export class DedupStateMachine implements StateMachine {
    * and version 1 (JSON `{v:1, inner: base64, clients}`), written before.
    */
   snapshot(): Uint8Array {
-    const clients = [...this.clients].map(([id, r]) => [
+    return drainSnapshotSteps(this.snapshotSteps());
+  }
+
+  /**
+   * `snapshot()` in steps (see `StateMachine.snapshotSteps`). Captured now: each client's floor,
+   * last index and result entries (a cached result is replaced, never changed), and the inner
+   * machine's state (its own steps, or its bytes when it has none).
+   */
+  snapshotSteps(): Iterator<void, Uint8Array, void> {
+    const clients = [...this.clients].map(([id, r]) => ({
       id,
-      r.floor,
-      r.lastIndex,
-      [...r.results].map(([s, c]) =>
-        c.kind === 'full'
-          ? [s, Buffer.from(c.bytes).toString('base64')]
-          : c.kind === 'fill'
-            ? [s, Buffer.from(c.bytes).toString('base64'), KIND_TAG.fill, c.digest]
-            : [s, Buffer.from(c.bytes).toString('base64'), KIND_TAG[c.kind]],
-      ),
-    ]);
-    const inner = this.inner.snapshot();
-    const table = Buffer.from(JSON.stringify({ forgottenUpTo: this.forgottenUpTo, clients }), 'utf8');
-    const out = Buffer.allocUnsafe(5 + inner.length + table.length);
-    out[0] = DEDUP_SNAPSHOT_V3;
-    out.writeUInt32BE(inner.length, 1);
-    out.set(inner, 5);
-    out.set(table, 5 + inner.length);
-    return new Uint8Array(out.buffer, out.byteOffset, out.length);
+      floor: r.floor,
+      lastIndex: r.lastIndex,
+      results: [...r.results],
+    }));
+    // A coordination replica hands its bytes over in parts: joined once, behind this header.
+    const parts = (this.inner as Partial<SnapshotParts>).snapshotParts?.();
+    const inner = parts ?? this.inner.snapshotSteps?.() ?? this.inner.snapshot();
+    return writeDedupSnapshot(this.forgottenUpTo, clients, inner);
   }
 
   /** Restores a snapshot written by `snapshot()` (either version). */
@@ -460,4 +459,63 @@ export class DedupStateMachine implements StateMachine {
       }
     }
   }
+}
+
+/** Results encoded per step of `writeDedupSnapshot`. */
+const SNAPSHOT_STEP_RESULTS = 4096;
+
+/** What a coordination replica offers besides `snapshotSteps` (see `coordination/codec.ts`). */
+interface SnapshotParts {
+  snapshotParts(): Iterator<void, Uint8Array[], void>;
+}
+
+/** The bytes of `DedupStateMachine.snapshot()` from a captured client table and inner state. */
+function* writeDedupSnapshot(
+  forgottenUpTo: number,
+  clients: readonly { id: string; floor: number; lastIndex: number; results: [number, Cached][] }[],
+  inner: Iterator<void, Uint8Array | Uint8Array[], void> | Uint8Array,
+): Generator<void, Uint8Array, void> {
+  let innerParts: Uint8Array[];
+  if (inner instanceof Uint8Array) innerParts = [inner];
+  else {
+    let r = inner.next();
+    while (!r.done) {
+      yield;
+      r = inner.next();
+    }
+    innerParts = Array.isArray(r.value) ? r.value : [r.value];
+  }
+  // Written as JSON.stringify({ forgottenUpTo, clients }) would, one client at a time.
+  const json: string[] = [];
+  let sinceYield = 0;
+  for (const c of clients) {
+    const results = c.results.map(([seq, r]) =>
+      r.kind === 'full'
+        ? [seq, Buffer.from(r.bytes).toString('base64')]
+        : r.kind === 'fill'
+          ? [seq, Buffer.from(r.bytes).toString('base64'), KIND_TAG.fill, r.digest]
+          : [seq, Buffer.from(r.bytes).toString('base64'), KIND_TAG[r.kind]],
+    );
+    json.push(JSON.stringify([c.id, c.floor, c.lastIndex, results]));
+    sinceYield += results.length + 1;
+    if (sinceYield >= SNAPSHOT_STEP_RESULTS) {
+      sinceYield = 0;
+      yield;
+    }
+  }
+  const table = Buffer.from(
+    `{"forgottenUpTo":${JSON.stringify(forgottenUpTo)},"clients":[${json.join(',')}]}`,
+    'utf8',
+  );
+  // One buffer: u8 version | u32 inner length | inner parts | table.
+  return yield* joinSnapshotParts(
+    (function* () {
+      return [...innerParts, table];
+    })(),
+    5,
+    (out, partsBytes) => {
+      out[0] = DEDUP_SNAPSHOT_V3;
+      new DataView(out.buffer, out.byteOffset, 5).setUint32(1, partsBytes - table.length);
+    },
+  );
 }
