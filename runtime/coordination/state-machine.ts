@@ -22,6 +22,7 @@
  * are the index of the entry that made them (one per entry at most).
  */
 
+import { joinParts } from '../wire/parts.js';
 import { Reader, Writer } from '../wire/v1.js';
 import { Reject, reject } from './errors.js';
 import { type CoordinationLimits, DEFAULT_COORDINATION_LIMITS } from './limits.js';
@@ -999,7 +1000,9 @@ export class CoordinationStateMachine {
           let merged: Uint8Array;
           try {
             merged = fn(
-              liveConcurrent.map((s) => s.value as Uint8Array),
+              // Copies: a merge that wrote into its inputs must not change stored records (which a
+              // snapshot being serialised in steps may still be reading).
+              liveConcurrent.map((s) => (s.value as Uint8Array).slice()),
               value as Uint8Array,
             );
           } catch (e) {
@@ -1230,7 +1233,7 @@ export class CoordinationStateMachine {
 
   /** `snapshot()` in steps (see `StateMachine.snapshotSteps`); the last one joins the parts. */
   snapshotSteps(): Iterator<void, Uint8Array, void> {
-    return joinSnapshotParts(this.snapshotParts());
+    return joinParts(this.snapshotParts());
   }
 
   /**
@@ -1445,8 +1448,11 @@ function name(s: string, what: string, maxBytes: number): void {
   if (n > maxBytes) reject('NAME_TOO_LONG', `${what} is ${n} bytes, above ${maxBytes} (MAX_NAME_BYTES)`);
 }
 
-/** Records written per step of `snapshotSteps` (about 1 MB of 128-byte values). */
+/** At most this many records per step of `snapshotSteps`... */
 export const SNAPSHOT_STEP_RECORDS = 1024;
+
+/** ...and a step ends once its part holds this many bytes (values may be large). */
+export const SNAPSHOT_STEP_BYTES = 1024 * 1024;
 
 /** Chunk size of the snapshot's writer: a step's part fits without moving. */
 const SNAPSHOT_PART_BYTES = 4 * 1024 * 1024;
@@ -1457,7 +1463,8 @@ function* writeKvRecords(w: Writer, records: readonly KvRec[]): Generator<void, 
   w.uint(records.length);
   let n = 0;
   for (const r of records) {
-    if (++n % SNAPSHOT_STEP_RECORDS === 0) {
+    if (++n >= SNAPSHOT_STEP_RECORDS || w.length >= SNAPSHOT_STEP_BYTES) {
+      n = 0;
       parts.push(w.finish());
       yield;
     }
@@ -1481,42 +1488,4 @@ function* writeKvRecords(w: Writer, records: readonly KvRec[]): Generator<void, 
   }
   parts.push(w.finish());
   return parts;
-}
-
-/** Bytes copied per step when parts are joined (see `joinSnapshotParts`). */
-export const SNAPSHOT_JOIN_STEP_BYTES = 16 * 1024 * 1024;
-
-/**
- * Runs `parts` to its end, then joins what it returns into one buffer of `prefix` + the parts'
- * bytes, the copy also in steps of `SNAPSHOT_JOIN_STEP_BYTES`. `fill` writes the prefix.
- */
-export function* joinSnapshotParts(
-  parts: Iterator<void, Uint8Array[], void>,
-  prefix = 0,
-  fill: (out: Uint8Array, partsBytes: number) => void = () => undefined,
-): Generator<void, Uint8Array, void> {
-  let r = parts.next();
-  while (!r.done) {
-    yield;
-    r = parts.next();
-  }
-  const list = r.value;
-  let total = 0;
-  for (const p of list) total += p.length;
-  // Not zero-filled (every byte is written below), and never a slice of Node's shared pool.
-  const b = Buffer.allocUnsafeSlow(prefix + total);
-  const out = new Uint8Array(b.buffer, b.byteOffset, b.length);
-  fill(out, total);
-  let at = prefix;
-  let sinceYield = 0;
-  for (const p of list) {
-    out.set(p, at);
-    at += p.length;
-    sinceYield += p.length;
-    if (sinceYield >= SNAPSHOT_JOIN_STEP_BYTES) {
-      sinceYield = 0;
-      yield;
-    }
-  }
-  return out;
 }

@@ -3,6 +3,8 @@
  * `apply` must be deterministic: every member applies the same commands in the same order and must
  * reach the same state (and return the same result).
  */
+import { joinParts } from '../wire/parts.js';
+
 export interface StateMachine {
   /** Applies one committed command at log index `index`; the result goes back to the proposer. */
   apply(command: Uint8Array, index: number): unknown;
@@ -80,17 +82,33 @@ export class KvStateMachine implements StateMachine {
   }
 }
 
-/** Entries encoded per step of `KvStateMachine.snapshotSteps`. */
+/** Entries encoded per step of `KvStateMachine.snapshotSteps`... */
 const KV_SNAPSHOT_STEP_ENTRIES = 1024;
+/** ...or characters of them. */
+const KV_SNAPSHOT_STEP_CHARS = 1024 * 1024;
 
 /** The sorted entries as one JSON array (what JSON.stringify of the array gives), in steps. */
-function* writeKvEntries(entries: [string, string][]): Generator<void, Uint8Array, void> {
+function writeKvEntries(entries: [string, string][]): Iterator<void, Uint8Array, void> {
+  return joinParts(encodeKvEntries(entries));
+}
+
+function* encodeKvEntries(entries: [string, string][]): Generator<void, Uint8Array[], void> {
   entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   yield;
-  const parts: string[] = [];
+  const encoder = new TextEncoder();
+  const parts: Uint8Array[] = [];
+  let chunk = '[';
+  let count = 0;
   for (let i = 0; i < entries.length; i++) {
-    parts.push(JSON.stringify(entries[i]));
-    if ((i + 1) % KV_SNAPSHOT_STEP_ENTRIES === 0) yield;
+    chunk += (i > 0 ? ',' : '') + JSON.stringify(entries[i]);
+    if (++count >= KV_SNAPSHOT_STEP_ENTRIES || chunk.length >= KV_SNAPSHOT_STEP_CHARS) {
+      // Cut between entries: JSON.stringify escapes lone surrogates, so each chunk encodes alone.
+      parts.push(encoder.encode(chunk));
+      chunk = '';
+      count = 0;
+      yield;
+    }
   }
-  return new TextEncoder().encode(`[${parts.join(',')}]`);
+  parts.push(encoder.encode(`${chunk}]`));
+  return parts;
 }

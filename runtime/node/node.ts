@@ -365,6 +365,9 @@ export class RaftNode {
     this.saveStartedAt = this.env.clock.now();
     if (rd.snapshot) {
       // A leader's snapshot replaces the log: never concurrently with a local snapshot's writes.
+      // One still being serialised is obsolete (the core holds the leader's, which covers it):
+      // it ends at once rather than after its remaining steps.
+      this.endSnapshotPause();
       if (this.snapshotRun) await this.snapshotRun;
       await this.store.saveSnapshot(rd.snapshot, true);
     }
@@ -563,7 +566,6 @@ export class RaftNode {
     if (applied <= this.raft.log.snapshotIndex) return;
     this.appliedBytesSinceSnapshot = 0;
     this.lastSnapshotIndex = applied;
-    this.counters.snapshotsTaken++;
     // The state at `applied` is captured now; a machine with `snapshotSteps` is serialised in steps,
     // yielding to the event loop between them, so a large state does not stop heartbeats,
     // replication and client traffic (115 MB took 0.75 s in one piece).
@@ -578,12 +580,14 @@ export class RaftNode {
             break;
           }
           await this.yieldToLoop();
-          if (this.stopped) return;
+          // A leader's snapshot installed meanwhile covers `applied`: ours is obsolete, and the
+          // Ready that persists the leader's waits for this run to end.
+          if (this.stopped || applied <= this.raft.log.snapshotIndex) return;
         }
       }
-      // A leader's snapshot installed meanwhile may already cover `applied`: ours is then obsolete.
       if (data === null || applied <= this.raft.log.snapshotIndex) return;
       const { meta } = this.raft.createSnapshot(applied, data);
+      this.counters.snapshotsTaken++;
       this.lastSnapshotBytes = data.length;
       // The core may keep entries that followers still need: compact storage only as far as the
       // core did now (a leader's snapshot installed while this one is written must not move the mark).
@@ -618,6 +622,13 @@ export class RaftNode {
       };
       this.snapshotPause = { timer: this.env.clock.setTimer(1, wake), wake };
     });
+  }
+
+  /** Ends the pause between two snapshot steps now (the run then checks whether to go on). */
+  private endSnapshotPause(): void {
+    if (!this.snapshotPause) return;
+    this.env.clock.clearTimer(this.snapshotPause.timer);
+    this.snapshotPause.wake();
   }
 
   private fail(e: unknown): void {
@@ -743,10 +754,7 @@ export class RaftNode {
     this.timer = null;
     // A snapshot between two steps ends now (it checks `stopped`), not at a timer a stopped
     // world may never fire.
-    if (this.snapshotPause) {
-      this.env.clock.clearTimer(this.snapshotPause.timer);
-      this.snapshotPause.wake();
-    }
+    this.endSnapshotPause();
     const err = new NodeStopped();
     for (const p of this.proposals.values()) p.reject(err);
     for (const p of this.confChanges.values()) p.reject(err);

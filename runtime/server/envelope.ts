@@ -40,8 +40,9 @@ import {
   decodeResultMessage,
   encodeResultMessage,
 } from '../../generated/index.js';
-import { errorResult, joinSnapshotParts } from '../coordination/state-machine.js';
+import { errorResult } from '../coordination/state-machine.js';
 import { drainSnapshotSteps, type StateMachine } from '../node/kv-state-machine.js';
+import { joinParts, partsAtHand } from '../wire/parts.js';
 
 /** First byte of a version-2 dedup snapshot (a JSON version 1 starts with '{'). */
 const DEDUP_SNAPSHOT_V2 = 0xd2;
@@ -461,8 +462,10 @@ export class DedupStateMachine implements StateMachine {
   }
 }
 
-/** Results encoded per step of `writeDedupSnapshot`. */
+/** A step of `writeDedupSnapshot` ends after this many cached results... */
 const SNAPSHOT_STEP_RESULTS = 4096;
+/** ...or this many bytes of them. */
+const SNAPSHOT_STEP_RESULT_BYTES = 1024 * 1024;
 
 /** What a coordination replica offers besides `snapshotSteps` (see `coordination/codec.ts`). */
 interface SnapshotParts {
@@ -485,37 +488,35 @@ function* writeDedupSnapshot(
     }
     innerParts = Array.isArray(r.value) ? r.value : [r.value];
   }
-  // Written as JSON.stringify({ forgottenUpTo, clients }) would, one client at a time.
-  const json: string[] = [];
-  let sinceYield = 0;
-  for (const c of clients) {
-    const results = c.results.map(([seq, r]) =>
-      r.kind === 'full'
+  let innerBytes = 0;
+  for (const p of innerParts) innerBytes += p.length;
+  if (innerBytes > 0xffffffff)
+    throw new RangeError(`inner snapshot of ${innerBytes} bytes does not fit a u32 length`);
+  // The table as JSON.stringify({ forgottenUpTo, clients }) writes it, one client at a time.
+  const table: Uint8Array[] = [Buffer.from(`{"forgottenUpTo":${JSON.stringify(forgottenUpTo)},"clients":[`)];
+  let results = 0;
+  let bytes = 0;
+  for (const [i, c] of clients.entries()) {
+    const encoded = c.results.map(([seq, r]) => {
+      bytes += r.bytes.length;
+      return r.kind === 'full'
         ? [seq, Buffer.from(r.bytes).toString('base64')]
         : r.kind === 'fill'
           ? [seq, Buffer.from(r.bytes).toString('base64'), KIND_TAG.fill, r.digest]
-          : [seq, Buffer.from(r.bytes).toString('base64'), KIND_TAG[r.kind]],
-    );
-    json.push(JSON.stringify([c.id, c.floor, c.lastIndex, results]));
-    sinceYield += results.length + 1;
-    if (sinceYield >= SNAPSHOT_STEP_RESULTS) {
-      sinceYield = 0;
+          : [seq, Buffer.from(r.bytes).toString('base64'), KIND_TAG[r.kind]];
+    });
+    table.push(Buffer.from(`${i > 0 ? ',' : ''}${JSON.stringify([c.id, c.floor, c.lastIndex, encoded])}`));
+    results += encoded.length + 1;
+    if (results >= SNAPSHOT_STEP_RESULTS || bytes >= SNAPSHOT_STEP_RESULT_BYTES) {
+      results = 0;
+      bytes = 0;
       yield;
     }
   }
-  const table = Buffer.from(
-    `{"forgottenUpTo":${JSON.stringify(forgottenUpTo)},"clients":[${json.join(',')}]}`,
-    'utf8',
-  );
+  table.push(Buffer.from(']}'));
   // One buffer: u8 version | u32 inner length | inner parts | table.
-  return yield* joinSnapshotParts(
-    (function* () {
-      return [...innerParts, table];
-    })(),
-    5,
-    (out, partsBytes) => {
-      out[0] = DEDUP_SNAPSHOT_V3;
-      new DataView(out.buffer, out.byteOffset, 5).setUint32(1, partsBytes - table.length);
-    },
-  );
+  return yield* joinParts(partsAtHand([...innerParts, ...table]), 5, (out) => {
+    out[0] = DEDUP_SNAPSHOT_V3;
+    new DataView(out.buffer, out.byteOffset, 5).setUint32(1, innerBytes);
+  });
 }

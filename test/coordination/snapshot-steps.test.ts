@@ -5,6 +5,7 @@ import { createCoordinationReplica } from '../../runtime/coordination/codec.js';
 import { CoordinationStateMachine, SNAPSHOT_STEP_RECORDS } from '../../runtime/coordination/index.js';
 import { encodeKvCommand, KvStateMachine } from '../../runtime/node/kv-state-machine.js';
 import { DedupStateMachine, encodeEnvelope } from '../../runtime/server/envelope.js';
+import { JOIN_STEP_BYTES } from '../../runtime/wire/parts.js';
 import { cmdOf, mkOptions, type Step, stepArb } from './command-steps.js';
 
 /**
@@ -151,5 +152,29 @@ describe('snapshotSteps: the state at the call, whatever is applied between the 
     });
     expect(pauses).toBeGreaterThanOrEqual(4);
     expect(same(bytes, expected)).toBe(true);
+  });
+
+  it('steps are bounded by bytes too: large values end a step, and the join copies in slices', () => {
+    const sm = new CoordinationStateMachine();
+    const mib = 1024 * 1024;
+    for (let i = 0; i < 12; i++)
+      sm.applyCommand(
+        {
+          type: 'KvPut',
+          key: `big/${i}`,
+          value: new Uint8Array(mib).fill(i),
+          context: { entries: [] },
+          actor: 'a',
+        },
+        i + 1,
+      );
+    const { bytes, pauses } = finish(sm.snapshotSteps(), () => undefined);
+    // A step ends before each record once its part holds a MiB (11), and the 12 MiB join yields too.
+    expect(pauses).toBeGreaterThanOrEqual(11 + Math.floor((12 * mib) / JOIN_STEP_BYTES));
+    expect(same(bytes, sm.snapshot())).toBe(true);
+    const kv = new KvStateMachine();
+    for (let i = 0; i < 6; i++)
+      kv.apply(encodeKvCommand({ op: 'put', key: `k${i}`, value: 'x'.repeat(mib) }), i + 1);
+    expect(finish(kv.snapshotSteps(), () => undefined).pauses).toBeGreaterThanOrEqual(6);
   });
 });

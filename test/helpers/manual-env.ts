@@ -1,24 +1,31 @@
-import { encodeRaftMessage, type RaftMessage } from '../../generated/index.js';
+import { decodeRaftMessage, encodeRaftMessage, type RaftMessage } from '../../generated/index.js';
 import type { Env } from '../../runtime/env/types.js';
 
 /**
- * An `Env` for driving one node by hand: the clock stands still, timers never fire, sends go
- * nowhere, and `deliver` hands the node a message as if `from` had sent it.
+ * An `Env` for driving one node by hand: the clock stands still, timers never fire, sends are
+ * only recorded (`sent`), and `deliver` hands the node a message as if `from` had sent it.
  */
-export function manualEnv(): { env: Env; deliver: (from: string, m: RaftMessage) => void } {
+export function manualEnv(): {
+  env: Env;
+  deliver: (from: string, m: RaftMessage) => void;
+  sent: { to: string; message: RaftMessage }[];
+} {
   let handler: ((from: string, frame: Uint8Array) => void) | null = null;
+  const sent: { to: string; message: RaftMessage }[] = [];
   const env: Env = {
     clock: { now: () => 1000, setTimer: () => ({}), clearTimer: () => undefined },
     random: () => 0.5,
     network: {
-      send: () => undefined,
+      send: (to, frame) => {
+        sent.push({ to, message: decodeRaftMessage(frame) });
+      },
       onReceive: (h) => {
         handler = h;
       },
     },
     fs: {} as Env['fs'],
   };
-  return { env, deliver: (from, m) => handler?.(from, encodeRaftMessage(m)) };
+  return { env, sent, deliver: (from, m) => handler?.(from, encodeRaftMessage(m)) };
 }
 
 /** Lets the node's promise chains (Ready loop, background snapshot) run to rest. */

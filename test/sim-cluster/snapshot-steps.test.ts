@@ -2,8 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { drainSnapshotSteps, encodeKvCommand, KvStateMachine } from '../../runtime/node/kv-state-machine.js';
 import { createNode } from '../../runtime/node/node.js';
 import { SimpleLogStore } from '../../runtime/node/simple-log-store.js';
+import { crc32 } from '../../runtime/raft/crc32.js';
 import type { Snapshot } from '../../runtime/raft/types.js';
 import { createWorld } from '../../sim/world.js';
+import { manualEnv, settleMicrotasks } from '../helpers/manual-env.js';
 
 /**
  * Node driver, local snapshots: a state machine with `snapshotSteps` is serialised a step at a
@@ -70,6 +72,73 @@ describe('node driver: a snapshot serialised in steps', () => {
     // The member applied entries while the snapshot was being serialised.
     expect(appliedAtSteps.length).toBeGreaterThan(2);
     expect(appliedAtSteps.at(-1)).toBeGreaterThan(appliedAtSteps[0] as number);
+    node.stop();
+    await node.idle();
+  });
+
+  it('a leader snapshot arriving during the steps is answered at once; the local one is dropped', async () => {
+    const { env, deliver, sent } = manualEnv(); // timers never fire: a step pause would last forever
+    const enc = (t: string) => new TextEncoder().encode(t);
+    const sm = new KvStateMachine();
+    let steps = 0;
+    sm.snapshotSteps = () => {
+      const inner = KvStateMachine.prototype.snapshotSteps.call(sm);
+      return {
+        next: () => {
+          steps++;
+          return inner.next();
+        },
+      };
+    };
+    const store = new SimpleLogStore(createWorld({ seed: 1 }).createEnv('a').fs);
+    const node = await createNode({
+      id: 'a',
+      peers: ['a', 'b', 'c'],
+      env,
+      logStore: store,
+      stateMachine: sm,
+      config: { snapshotInterval: 2 },
+    });
+    const put = (i: number) => encodeKvCommand({ op: 'put', key: `k${i}`, value: `v${i}` });
+    deliver('b', {
+      type: 'AppendRequest',
+      term: 1,
+      leaderId: 'b',
+      prevLogIndex: 0,
+      prevLogTerm: 0,
+      entries: [1, 2].map((i) => ({
+        index: i,
+        term: 1,
+        entryType: 'command' as const,
+        command: put(i),
+        timestamp: 0,
+      })),
+      leaderCommit: 2,
+      readSeq: 1,
+    });
+    await settleMicrotasks();
+    expect(steps).toBeGreaterThan(0); // the local snapshot at 2 is between two steps now
+    const data = enc(JSON.stringify([...Array(10).keys()].map((i) => [`k${i + 1}`, `v${i + 1}`])));
+    deliver('b', {
+      type: 'InstallSnapshotRequest',
+      term: 1,
+      leaderId: 'b',
+      snapshotId: 10,
+      meta: {
+        index: 10,
+        term: 1,
+        config: { voters: ['a', 'b', 'c'], votersOutgoing: [], learners: [], addresses: [] },
+      },
+      offset: 0,
+      totalSize: data.length,
+      data,
+      chunkCrc: crc32(data),
+      done: true,
+    });
+    await settleMicrotasks();
+    expect(sent.some((m) => m.message.type === 'InstallSnapshotResponse')).toBe(true);
+    expect(sm.get('k10')).toBe('v10');
+    expect(node.status().snapshotsTaken).toBe(0); // the local one was dropped, not taken
     node.stop();
     await node.idle();
   });
