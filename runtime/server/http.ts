@@ -76,6 +76,16 @@ export function createMetricsRegistry(src: MetricsSources): {
       () => st().syncStalls,
     ],
     [
+      'consensus_snapshots_total',
+      'Local snapshots this member saved (entries up to them are compacted from the log)',
+      () => st().snapshotsTaken,
+    ],
+    [
+      'consensus_snapshots_skipped_total',
+      'Local snapshots skipped for lack of file descriptors (taken again after the next interval)',
+      () => st().snapshotsSkipped,
+    ],
+    [
       'consensus_dedup_hits_total',
       'Retried commands answered from the exactly-once cache',
       () => src.counters().duplicates,

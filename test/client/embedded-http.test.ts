@@ -46,6 +46,8 @@ describe('single member: embedded client and the HTTP endpoint', () => {
       'consensus_proposals_total',
       'consensus_elections_total',
       'consensus_sync_stalls_total',
+      'consensus_snapshots_total',
+      'consensus_snapshots_skipped_total',
       'consensus_transport_bytes_in_total',
     ])
       expect(m).toContain(`# TYPE ${name} counter`);
