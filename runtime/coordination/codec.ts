@@ -40,6 +40,8 @@ export interface StateMachine {
   /** The same bytes as parts, in steps (a wrapper joins them once, with its own framing). */
   snapshotParts?(): Iterator<void, Uint8Array[], void>;
   restore(snapshot: Uint8Array): void;
+  /** `restore` in steps (see the node's `StateMachine.restoreSteps`). */
+  restoreSteps?(snapshot: Uint8Array): Iterator<void, void, void>;
 }
 
 /** A byte-level coordination state machine; `machine` is the typed one underneath (queries, events). */
@@ -74,5 +76,6 @@ export function createCoordinationReplica(
     snapshotSteps: () => machine.snapshotSteps(),
     snapshotParts: () => machine.snapshotParts(),
     restore: (s: Uint8Array) => machine.restore(s),
+    restoreSteps: (s: Uint8Array) => machine.restoreSteps(s),
   };
 }

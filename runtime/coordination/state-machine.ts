@@ -1281,7 +1281,21 @@ export class CoordinationStateMachine {
 
   /** Replaces the whole state with a snapshot taken by `snapshot()` (listeners and options are kept). */
   restore(bytes: Uint8Array): void {
-    const doc = bytes[0] === SNAPSHOT_V2_MAGIC ? readSnapshotV2(bytes) : readSnapshotV1(bytes);
+    const steps = this.restoreSteps(bytes);
+    while (!steps.next().done);
+  }
+
+  /**
+   * `restore` in steps (see `StateMachine.restoreSteps`): the records are decoded
+   * `SNAPSHOT_STEP_RECORDS` (or 1 MiB) at a time into a new map, and the machine's state is
+   * replaced only by the last step: until then it answers with the state it had.
+   */
+  *restoreSteps(bytes: Uint8Array): Generator<void, void, void> {
+    const doc = bytes[0] === SNAPSHOT_V2_MAGIC ? yield* readSnapshotV2(bytes) : readSnapshotV1(bytes);
+    this.replaceState(doc);
+  }
+
+  private replaceState(doc: Omit<SnapshotDoc, 'v' | 'kv'> & { kv: Map<string, KvRec> }): void {
     const unb64 = (x: string | null): Uint8Array | null =>
       x === null ? null : new Uint8Array(Buffer.from(x, 'base64'));
     this.lastIndex = doc.lastIndex;
@@ -1359,19 +1373,28 @@ function readSnapshotV1(bytes: Uint8Array): Omit<SnapshotDoc, 'v' | 'kv'> & { kv
 }
 
 /** Reads a version-2 snapshot (see `snapshot()`); a malformed one throws DecodeError. */
-function readSnapshotV2(bytes: Uint8Array): Omit<SnapshotDoc, 'v' | 'kv'> & { kv: Map<string, KvRec> } {
+function* readSnapshotV2(
+  bytes: Uint8Array,
+): Generator<void, Omit<SnapshotDoc, 'v' | 'kv'> & { kv: Map<string, KvRec> }, void> {
   const r = new Reader(bytes);
   r.uint();
   const version = r.uint();
   if (version !== 2) throw new Error(`unsupported coordination snapshot version ${version}`);
   const tables = JSON.parse(r.string()) as Omit<SnapshotDoc, 'v' | 'kv'>;
   const kv = new Map<string, KvRec>();
+  let since = 0;
+  let from = r.offset;
   for (let n = r.count(3); n > 0; n--) {
+    if (++since >= SNAPSHOT_STEP_RECORDS || r.offset - from >= SNAPSHOT_STEP_BYTES) {
+      since = 0;
+      from = r.offset;
+      yield;
+    }
     const key = r.string();
     const deletedAt = r.bool() ? r.f64() : null;
     const siblings: Sibling[] = [];
     for (let k = r.count(10); k > 0; k--) {
-      const value = r.bool() ? r.bytes() : null;
+      const value = r.bool() ? r.bytesCopy() : null;
       const index = r.f64();
       const vv: Vv = new Map();
       for (let a = r.count(17); a > 0; a--) {

@@ -21,6 +21,13 @@ export interface StateMachine {
   snapshotSteps?(): Iterator<void, Uint8Array, void>;
   /** Replaces the whole state by a snapshot's bytes. */
   restore(snapshot: Uint8Array): void;
+  /**
+   * Optional: `restore` in steps, for a large snapshot installed from the leader. Each `next()`
+   * decodes a bounded slice; the state is replaced by the last one (until then the machine keeps
+   * its old state). The node lets the event loop run between the steps and applies nothing
+   * meanwhile. A malformed snapshot throws from a step.
+   */
+  restoreSteps?(snapshot: Uint8Array): Iterator<void, void, void>;
 }
 
 /** Runs a `snapshotSteps()` iterator to its end and returns the bytes. */

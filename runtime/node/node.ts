@@ -385,7 +385,16 @@ export class RaftNode {
       if (this.stopped) return;
     }
     if (rd.snapshot) {
-      this.stateMachine.restore(rd.snapshot.data);
+      // A large snapshot is decoded in steps, the event loop running between them (heartbeats are
+      // still stepped into the core, /health answers); nothing is applied until it is in place.
+      const steps = this.stateMachine.restoreSteps?.(rd.snapshot.data);
+      if (!steps) this.stateMachine.restore(rd.snapshot.data);
+      else {
+        for (let r = steps.next(); !r.done; r = steps.next()) {
+          await this.yieldToLoop();
+          if (this.stopped) return;
+        }
+      }
       if (rd.snapshot.meta.config.votersOutgoing.length === 0) this.jointLeft();
       this.lastSnapshotIndex = rd.snapshot.meta.index;
       this.lastSnapshotBytes = rd.snapshot.data.length;
@@ -611,8 +620,9 @@ export class RaftNode {
   }
 
   /**
-   * A snapshot step's pause: lets timers and I/O run. 1 ms of the env's clock (what Node makes of
-   * a zero-delay timer anyway), so that in a simulated world, too, time passes between the steps.
+   * The pause between two snapshot steps (a local snapshot serialised, a leader's restored): lets
+   * timers and I/O run. 1 ms of the env's clock (what Node makes of a zero-delay timer anyway), so
+   * that in a simulated world, too, time passes between the steps.
    */
   private yieldToLoop(): Promise<void> {
     return new Promise((resolve) => {

@@ -413,6 +413,16 @@ export class DedupStateMachine implements StateMachine {
 
   /** Restores a snapshot written by `snapshot()` (either version). */
   restore(snapshot: Uint8Array): void {
+    const steps = this.restoreSteps(snapshot);
+    while (!steps.next().done);
+  }
+
+  /**
+   * `restore` in steps: the client table is decoded first (yielding every
+   * `SNAPSHOT_STEP_RESULTS` results), then the inner machine's own steps run; its last step and
+   * the swap of this table happen together, so no one sees one state without the other.
+   */
+  *restoreSteps(snapshot: Uint8Array): Generator<void, void, void> {
     let inner: Uint8Array;
     let clients: [string, number, number, [number, string, number?, number?][]][];
     let forgottenUpTo = 0;
@@ -421,7 +431,8 @@ export class DedupStateMachine implements StateMachine {
       const view = Buffer.from(snapshot.buffer, snapshot.byteOffset, snapshot.length);
       const innerLength = view.readUInt32BE(1);
       if (5 + innerLength > snapshot.length) throw new Error('truncated dedup snapshot');
-      inner = snapshot.slice(5, 5 + innerLength);
+      // A view, not a copy: the inner machine copies what it keeps.
+      inner = snapshot.subarray(5, 5 + innerLength);
       const table = JSON.parse(utf8d.decode(snapshot.subarray(5 + innerLength)));
       if (snapshot[0] === DEDUP_SNAPSHOT_V3) {
         clients = table.clients;
@@ -437,10 +448,9 @@ export class DedupStateMachine implements StateMachine {
       inner = new Uint8Array(Buffer.from(doc.inner, 'base64'));
       clients = doc.clients;
     }
-    this.inner.restore(inner);
-    this.forgottenUpTo = forgottenUpTo;
-    this.clients = new Map();
-    this.totalBytes = 0;
+    const table = new Map<string, ClientRecord>();
+    let totalBytes = 0;
+    let since = 0;
     for (const [id, floor, lastIndex, results] of clients) {
       const rec: ClientRecord = { floor, lastIndex, results: new Map(), bytes: 0 };
       for (const [s, b, tag, digest] of results) {
@@ -448,10 +458,22 @@ export class DedupStateMachine implements StateMachine {
         const c: Cached =
           kind === 'stub' ? STUB : { kind, bytes: new Uint8Array(Buffer.from(b, 'base64')), digest };
         rec.results.set(s, c);
-        this.count(rec, c, 1);
+        if (c.kind !== 'stub') rec.bytes += c.bytes.length;
       }
-      this.clients.set(id, rec);
+      totalBytes += rec.bytes;
+      table.set(id, rec);
+      since += results.length + 1;
+      if (since >= SNAPSHOT_STEP_RESULTS) {
+        since = 0;
+        yield;
+      }
     }
+    const steps = this.inner.restoreSteps?.(inner);
+    if (steps) for (let r = steps.next(); !r.done; r = steps.next()) yield;
+    else this.inner.restore(inner);
+    this.forgottenUpTo = forgottenUpTo;
+    this.clients = table;
+    this.totalBytes = totalBytes;
     for (const listener of [...(restoreListeners.get(this.inner) ?? [])]) {
       try {
         listener();

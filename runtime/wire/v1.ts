@@ -339,6 +339,22 @@ export class Reader {
     return out;
   }
 
+  /**
+   * Length-checked bytes in a buffer of their own. `bytes()` copies the whole frame once and hands
+   * out views of that copy; for a large frame whose values outlive it one by one (a snapshot being
+   * restored in steps), copying each value keeps the work per value and frees what is replaced.
+   */
+  bytesCopy(): Uint8Array {
+    const at = this.pos;
+    const n = this.uint();
+    if (n > this.buf.length - this.pos) {
+      throw new DecodeError(`byte length ${n} exceeds the ${this.buf.length - this.pos} remaining`, at);
+    }
+    const out = this.buf.slice(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+
   /** Length-checked UTF-8 string; invalid UTF-8 is a DecodeError. */
   string(): string {
     const at = this.pos;

@@ -177,4 +177,40 @@ describe('snapshotSteps: the state at the call, whatever is applied between the 
       kv.apply(encodeKvCommand({ op: 'put', key: `k${i}`, value: 'x'.repeat(mib) }), i + 1);
     expect(finish(kv.snapshotSteps(), () => undefined).pauses).toBeGreaterThanOrEqual(6);
   });
+
+  it('restoreSteps: the old state stays until the last step, then the snapshot state is in place', () => {
+    const source = new DedupStateMachine(createCoordinationReplica());
+    const put = (d: DedupStateMachine, seq: number, key: string, index: number) =>
+      d.apply(
+        encodeEnvelope({
+          clientId: 'c',
+          sequence: seq,
+          command: encodeCommandMessage({
+            type: 'KvPut',
+            key,
+            value: new Uint8Array([seq & 255]),
+            context: { entries: [] },
+            actor: 'c',
+          }),
+        }),
+        index,
+      );
+    for (let i = 1; i <= SNAPSHOT_STEP_RECORDS * 3; i++) put(source, i, `k/${i}`, i);
+    const bytes = source.snapshot();
+    const target = new DedupStateMachine(createCoordinationReplica());
+    put(target, 1, 'old', 1);
+    const replica = (target as unknown as { inner: { machine: CoordinationStateMachine } }).inner.machine;
+    const steps = target.restoreSteps(bytes);
+    let pauses = 0;
+    for (let r = steps.next(); !r.done; r = steps.next()) {
+      pauses++;
+      // Mid-restore: still the old state, in the machine and in the dedup table alike.
+      expect(replica.kvGet('old').value).not.toBeNull();
+      expect(replica.kvGet('k/5').value).toBeNull();
+    }
+    expect(pauses).toBeGreaterThanOrEqual(3);
+    expect(replica.kvGet('old').value).toBeNull();
+    expect(replica.kvGet('k/5').value).toEqual(new Uint8Array([5]));
+    expect(same(target.snapshot(), bytes)).toBe(true);
+  });
 });

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { drainSnapshotSteps, encodeKvCommand, KvStateMachine } from '../../runtime/node/kv-state-machine.js';
+import {
+  drainSnapshotSteps,
+  encodeKvCommand,
+  KvStateMachine,
+  type StateMachine,
+} from '../../runtime/node/kv-state-machine.js';
 import { createNode } from '../../runtime/node/node.js';
 import { SimpleLogStore } from '../../runtime/node/simple-log-store.js';
 import { crc32 } from '../../runtime/raft/crc32.js';
@@ -139,6 +144,70 @@ describe('node driver: a snapshot serialised in steps', () => {
     expect(sent.some((m) => m.message.type === 'InstallSnapshotResponse')).toBe(true);
     expect(sm.get('k10')).toBe('v10');
     expect(node.status().snapshotsTaken).toBe(0); // the local one was dropped, not taken
+    node.stop();
+    await node.idle();
+  });
+
+  it('a leader snapshot is restored in steps, with the event loop running between them', async () => {
+    const { env, deliver, sent } = manualEnv();
+    const due: (() => void)[] = [];
+    env.clock.setTimer = (_ms, fn) => {
+      due.push(fn);
+      return fn;
+    };
+    const enc = (t: string) => new TextEncoder().encode(t);
+    const sm = new KvStateMachine();
+    let restoreSteps = 0;
+    (sm as StateMachine).restoreSteps = (bytes) => {
+      // Three steps, the state replaced by the last one (what a real machine does in slices).
+      let n = 0;
+      return {
+        next: () => {
+          restoreSteps++;
+          if (++n < 3) return { done: false, value: undefined };
+          sm.restore(bytes);
+          return { done: true, value: undefined };
+        },
+      };
+    };
+    const store = new SimpleLogStore(createWorld({ seed: 2 }).createEnv('a').fs);
+    const node = await createNode({
+      id: 'a',
+      peers: ['a', 'b', 'c'],
+      env,
+      logStore: store,
+      stateMachine: sm,
+    });
+    due.length = 0; // the election timer: not part of this test
+    const data = enc(JSON.stringify([['k1', 'v1']]));
+    deliver('b', {
+      type: 'InstallSnapshotRequest',
+      term: 1,
+      leaderId: 'b',
+      snapshotId: 5,
+      meta: {
+        index: 5,
+        term: 1,
+        config: { voters: ['a', 'b', 'c'], votersOutgoing: [], learners: [], addresses: [] },
+      },
+      offset: 0,
+      totalSize: data.length,
+      data,
+      chunkCrc: crc32(data),
+      done: true,
+    });
+    await settleMicrotasks();
+    // The first step ran; the node now waits on the loop (a timer) before the next one.
+    expect(restoreSteps).toBe(1);
+    expect(sm.get('k1')).toBeUndefined();
+    for (let i = 0; i < 5 && restoreSteps < 3; i++) {
+      for (const fn of due.splice(0)) fn();
+      await settleMicrotasks();
+    }
+    expect(restoreSteps).toBe(3);
+    expect(sm.get('k1')).toBe('v1');
+    // The response went out once the snapshot was durable, not after the restore.
+    expect(sent.some((m) => m.message.type === 'InstallSnapshotResponse')).toBe(true);
     node.stop();
     await node.idle();
   });
