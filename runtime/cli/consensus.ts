@@ -231,6 +231,8 @@ async function serve(args: string[]): Promise<number> {
   try {
     server = await startServer({
       onFailed: failed,
+      // This process runs one member and nothing else: a follower may sync on the loop thread.
+      followerSyncOnLoopThread: true,
       id,
       listen,
       peers,

@@ -56,6 +56,11 @@ export interface NodeFileSystemOptions {
    * (it acknowledges nothing before it) and which no one else waits for: if its disk hangs it
    * stops like a crashed member, and the leader carries on with the others. A leader keeps the
    * bounded wait, so that a hung disk lets it notice and step down. Default: never.
+   *
+   * Only while the disk is fast: once a durable write has taken longer than `blockingSyncWaitMs`,
+   * writes take the bounded path until one completes within it again. A slow disk (every
+   * fdatasync 400 ms) would otherwise stop the loop for the whole of each one, and the election
+   * timer, which runs before the sockets are read, would fire at every write.
    */
   syncOnLoopThread?: () => boolean;
 }
@@ -94,6 +99,8 @@ export function createNodeFileSystem(rootDir: string, opts: NodeFileSystemOption
   const helper = (opts.blockingSyncMaxBytes ?? 64 * 1024) > 0 ? boundedSync() : null;
   const blockingMax = Math.min(opts.blockingSyncMaxBytes ?? 64 * 1024, helper?.maxBytes ?? 0);
   const blockingMaxInline = opts.blockingSyncMaxBytes ?? 64 * 1024;
+  /** The last durable write took at most `waitMs` (see `syncOnLoopThread`). */
+  let diskFast = true;
   // Open (or opening) handles by resolved path; insertion order approximates age.
   const handles = new Map<string, Promise<FileHandle>>();
   /**
@@ -180,18 +187,23 @@ export function createNodeFileSystem(rootDir: string, opts: NodeFileSystemOption
         // Runs after the microtasks queued before it (e.g. the transport's flush of the appends
         // this batch goes with): awaiting the handle always yields once.
         const h = await cached;
-        if (opts.syncOnLoopThread?.() && bytes.length <= blockingMaxInline && !helper?.busy) {
-          writeAllSync(h.fd, offset, bytes);
-          fdatasyncSync(h.fd);
-          return;
+        const started = performance.now();
+        try {
+          if (diskFast && opts.syncOnLoopThread?.() && bytes.length <= blockingMaxInline && !helper?.busy) {
+            writeAllSync(h.fd, offset, bytes);
+            fdatasyncSync(h.fd);
+            return;
+          }
+          if (helper && bytes.length <= blockingMax && !helper.busy) {
+            const running = helper.writeDurable(h.fd, offset, bytes, waitMs);
+            if (running === null || (await running) === 'done') return;
+            // 'not-run': the helper thread died before starting it; write it the other way.
+          }
+          await writeAll(h, offset, bytes);
+          await h.datasync();
+        } finally {
+          diskFast = performance.now() - started <= waitMs;
         }
-        if (helper && bytes.length <= blockingMax && !helper.busy) {
-          const running = helper.writeDurable(h.fd, offset, bytes, waitMs);
-          if (running === null || (await running) === 'done') return;
-          // 'not-run': the helper thread died before starting it; write it the other way.
-        }
-        await writeAll(h, offset, bytes);
-        await h.datasync();
       } finally {
         release(cached);
       }

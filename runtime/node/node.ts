@@ -22,6 +22,12 @@ import { KvStateMachine, type StateMachine } from './kv-state-machine.js';
 import type { LogStore } from './log-store.js';
 import { SimpleLogStore } from './simple-log-store.js';
 
+/**
+ * A timer that fires this much later than it was due means the process was stalled (see
+ * `onTimer`): a third of the shortest election timeout.
+ */
+const LATE_TIMER_MS = 50;
+
 /** Node options beyond the core's (timeouts, pre-vote, limits: see `RaftConfig`). */
 export interface NodeConfig
   extends Partial<Omit<RaftConfig, 'id' | 'peers' | 'random' | 'restored' | 'now'>> {
@@ -173,6 +179,8 @@ export class RaftNode {
   private readonly unsafeSendBeforePersist: boolean;
   private timer: TimerHandle | null = null;
   private timerAt = Number.POSITIVE_INFINITY;
+  /** The current timer was set by `onTimer` deferring a late firing (see there). */
+  private lateTimerDeferred = false;
   private processing = false;
   private again = false;
   private stopped = false;
@@ -266,7 +274,9 @@ export class RaftNode {
     }
     this.counters.messagesReceived++;
     this.guard(() => {
-      this.raft.tick(this.env.clock.now());
+      // Time moves, timeouts wait for the timer: after a stall of this process (a slow disk, a long
+      // GC), the frames that arrived meanwhile are read before the election timer can fire.
+      this.raft.advanceClock(this.env.clock.now());
       this.raft.step(from, msg);
     });
     this.kick();
@@ -286,10 +296,21 @@ export class RaftNode {
   }
 
   private onTimer(): void {
+    const due = this.timerAt;
     this.timer = null;
     this.timerAt = Number.POSITIVE_INFINITY;
     if (this.stopped) return;
     const now = this.env.clock.now();
+    // Fired late: this process was stalled, and Node runs timers before it reads the sockets, so
+    // a leader's heartbeats from meanwhile are still unread. Let one poll phase go first (a timer
+    // set now runs after it); the next firing ticks whatever is then due.
+    if (now - due > LATE_TIMER_MS && !this.lateTimerDeferred) {
+      this.lateTimerDeferred = true;
+      this.timerAt = now + 1;
+      this.timer = this.env.clock.setTimer(1, () => this.onTimer());
+      return;
+    }
+    this.lateTimerDeferred = false;
     this.guard(() => this.raft.tick(now));
     if (
       this.saveStartedAt !== null &&

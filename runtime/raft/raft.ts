@@ -419,6 +419,16 @@ export class Raft {
   // ------------------------------------------------------------------ time
 
   /**
+   * Advances the core's notion of time to `now` (monotonic ms; earlier values are ignored) without
+   * acting on deadlines: the driver calls it before stepping a message, so that the message is
+   * handled at the right time, and leaves timeouts to `tick`. A member whose process was stalled
+   * must first read what arrived meanwhile: a heartbeat waiting in its socket is not silence.
+   */
+  advanceClock(now: number): void {
+    if (now > this.now) this.now = now;
+  }
+
+  /**
    * Advances the core's notion of time to `now` (monotonic ms; earlier values are ignored) and fires
    * due timeouts: elections on followers and candidates, heartbeats and check-quorum on leaders.
    */

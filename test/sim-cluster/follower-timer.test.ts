@@ -12,34 +12,47 @@ import { settleMicrotasks } from '../helpers/manual-env.js';
  * re-arms after the tick) instead of moving it each time: a clearTimeout + setTimeout per entry
  * was measurable on the commit path.
  */
+/**
+ * An env whose clock the test moves (`h.now`) and whose timers it fires (`h.armed`); `h.deliver`
+ * hands the node a frame as if `from` had sent it.
+ */
+function manualClock(seed: number) {
+  const h = {
+    now: 1000,
+    armed: [] as { at: number; fn: () => void }[],
+    handler: null as ((from: string, frame: Uint8Array) => void) | null,
+    deliver: (from: string, m: RaftMessage) => h.handler?.(from, encodeRaftMessage(m)),
+    env: undefined as unknown as Env,
+  };
+  h.env = {
+    clock: {
+      now: () => h.now,
+      setTimer: (ms, fn) => {
+        const t = { at: h.now + ms, fn };
+        h.armed.push(t);
+        return t;
+      },
+      clearTimer: (t) => {
+        const i = h.armed.indexOf(t as (typeof h.armed)[number]);
+        if (i >= 0) h.armed.splice(i, 1);
+      },
+    },
+    random: () => 0.5,
+    network: {
+      send: () => undefined,
+      onReceive: (fn) => {
+        h.handler = fn;
+      },
+    },
+    fs: createWorld({ seed }).createEnv('a').fs,
+  };
+  return h;
+}
+
 describe('node driver: the follower election timer', () => {
   it('is armed a handful of times over 200 appends, and an early firing starts no election', async () => {
-    let now = 1000;
-    const armed: { at: number; fn: () => void }[] = [];
-    let handler = null as ((from: string, frame: Uint8Array) => void) | null;
-    const world = createWorld({ seed: 1 });
-    const env: Env = {
-      clock: {
-        now: () => now,
-        setTimer: (ms, fn) => {
-          const t = { at: now + ms, fn };
-          armed.push(t);
-          return t;
-        },
-        clearTimer: (h) => {
-          const i = armed.indexOf(h as (typeof armed)[number]);
-          if (i >= 0) armed.splice(i, 1);
-        },
-      },
-      random: () => 0.5,
-      network: {
-        send: () => undefined,
-        onReceive: (h) => {
-          handler = h;
-        },
-      },
-      fs: world.createEnv('a').fs,
-    };
+    const h = manualClock(1);
+    const { env, armed } = h;
     const store = new SimpleLogStore(env.fs);
     const node = await createNode({
       id: 'a',
@@ -73,8 +86,8 @@ describe('node driver: the follower election timer', () => {
       readSeq: index,
     });
     for (let i = 1; i <= 200; i++) {
-      now += 5; // an append every 5 ms: the election deadline moves every time
-      handler?.('b', encodeRaftMessage(append(i)));
+      h.now += 5; // an append every 5 ms: the election deadline moves every time
+      h.deliver('b', append(i));
       await settleMicrotasks();
     }
     expect(node.status().role).toBe('follower');
@@ -83,8 +96,8 @@ describe('node driver: the follower election timer', () => {
     // leader was heard 0 ms ago), so the member stays a follower and arms for the real one.
     const pending = armed.at(-1);
     expect(pending).toBeDefined();
-    now = Math.max(now, pending?.at ?? now);
-    handler?.('b', encodeRaftMessage(append(201)));
+    h.now = Math.max(h.now, pending?.at ?? h.now);
+    h.deliver('b', append(201));
     await settleMicrotasks();
     pending?.fn();
     await settleMicrotasks();
@@ -92,5 +105,63 @@ describe('node driver: the follower election timer', () => {
     expect(node.status().term).toBe(1);
     expect(armed.length).toBeGreaterThan(0);
     await node.stop();
+  });
+
+  it('a member whose process stalled steps the heartbeats that arrived meanwhile before its election timer acts', async () => {
+    const h = manualClock(3);
+    const { env, armed } = h;
+    const roleChanges: string[] = [];
+    const node = await createNode({
+      id: 'a',
+      peers: ['a', 'b', 'c'],
+      env,
+      logStore: new SimpleLogStore(env.fs),
+      stateMachine: { apply: () => null, snapshot: () => new Uint8Array(), restore: () => undefined },
+      observer: { onRoleChange: (_id, t) => roleChanges.push(`${t.from}->${t.to}`) },
+    });
+    const heartbeat = (): RaftMessage => ({
+      type: 'AppendRequest',
+      term: 1,
+      leaderId: 'b',
+      prevLogIndex: 0,
+      prevLogTerm: 0,
+      entries: [],
+      leaderCommit: 0,
+      readSeq: 0,
+    });
+    const fireDue = async () => {
+      for (const t of armed.filter((x) => x.at <= h.now)) {
+        armed.splice(armed.indexOf(t), 1);
+        t.fn();
+      }
+      await settleMicrotasks();
+    };
+    h.deliver('b', heartbeat());
+    await settleMicrotasks();
+    roleChanges.length = 0; // following b is not what this test is about
+    // Stalled for 2 s (past any election timeout); a heartbeat waits in the socket. Read first:
+    h.now += 2000;
+    h.deliver('b', heartbeat());
+    await settleMicrotasks();
+    await fireDue();
+    h.now += 1;
+    await fireDue();
+    // Stalled again; this time the (late) timer fires first, as Node orders it after a stall.
+    h.now += 2000;
+    await fireDue();
+    h.deliver('b', heartbeat());
+    await settleMicrotasks();
+    h.now += 1;
+    await fireDue();
+    expect(roleChanges).toEqual([]);
+    expect(node.status().role).toBe('follower');
+    expect(node.status().term).toBe(1);
+    // A leader that is really gone: the deferred firing then starts the election.
+    h.now += 2000;
+    await fireDue();
+    h.now += 1;
+    await fireDue();
+    expect(node.status().role).not.toBe('follower');
+    node.stop();
   });
 });

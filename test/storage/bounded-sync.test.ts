@@ -207,3 +207,53 @@ describe('createNodeFileSystem syncOnLoopThread', () => {
     }
   });
 });
+
+describe('createNodeFileSystem syncOnLoopThread on a slow disk', () => {
+  it('after a durable write slower than blockingSyncWaitMs, writes take the bounded path until one is fast again', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'vibee-bsync-slow-'));
+    let inline = false;
+    const fs = createNodeFileSystem(dir, { blockingSyncWaitMs: 10, syncOnLoopThread: () => inline });
+    const sync = await helper();
+    const heldFor = async (ms: number, write: Promise<void> | undefined) => {
+      const release = sync.holdForTest();
+      await until('the helper to hold the write', () => sync.busy);
+      await timerFires(ms);
+      release();
+      await write;
+    };
+    try {
+      // A write that takes 40 ms (held on the helper): the disk now counts as slow.
+      await heldFor(40, fs.writeDurable?.('wal', 0, new Uint8Array([1])));
+      inline = true;
+      // So the next write goes to the helper although the loop thread could take it: held, it waits.
+      const release = sync.holdForTest();
+      let settled = false;
+      const next = fs.writeDurable?.('wal', 1, new Uint8Array([2]));
+      void next?.then(() => {
+        settled = true;
+      });
+      await until('the helper to hold the write', () => sync.busy);
+      await timerFires(30);
+      expect(settled).toBe(false);
+      release();
+      await next;
+      // A fast write (not held) makes the disk fast again: the one after it runs on the loop thread,
+      // even with the helper holding everything.
+      await fs.writeDurable?.('wal', 2, new Uint8Array([3]));
+      const hold = sync.holdForTest();
+      try {
+        const done = await Promise.race([
+          fs.writeDurable?.('wal', 3, new Uint8Array([4])).then(() => 'written'),
+          timerFires(500).then(() => 'still held'),
+        ]);
+        expect(done).toBe('written');
+      } finally {
+        hold();
+      }
+      expect(await fs.readFile('wal')).toEqual(new Uint8Array([1, 2, 3, 4]));
+    } finally {
+      await fs.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
