@@ -38,20 +38,22 @@ describe('snapshotSteps: the state at the call, whatever is applied between the 
         (before: Step[], during: Step[]) => {
           const sm = new CoordinationStateMachine(mkOptions(0));
           let index = 0;
-          for (const [i, st] of before.entries()) sm.applyCommand(cmdOf(sm, st, i), (index += st.gap));
+          const apply = (st: Step, i: number) => {
+            index += st.gap;
+            sm.applyCommand(cmdOf(sm, st, i), index);
+          };
+          for (const [i, st] of before.entries()) apply(st, i);
           const expected = sm.snapshot();
           const steps = sm.snapshotSteps();
           let next = 0;
           const { bytes } = finish(steps, () => {
             for (let k = 0; k < 3 && next < during.length; k++, next++) {
-              const st = during[next] as Step;
-              sm.applyCommand(cmdOf(sm, st, 1000 + next), (index += st.gap));
+              apply(during[next] as Step, 1000 + next);
             }
           });
           // Whatever is left runs after the last step (a small state has a single pause).
           for (; next < during.length; next++) {
-            const st = during[next] as Step;
-            sm.applyCommand(cmdOf(sm, st, 1000 + next), (index += st.gap));
+            apply(during[next] as Step, 1000 + next);
           }
           expect(same(bytes, expected)).toBe(true);
         },

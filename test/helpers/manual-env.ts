@@ -1,5 +1,6 @@
 import { decodeRaftMessage, encodeRaftMessage, type RaftMessage } from '../../generated/index.js';
 import type { Env } from '../../runtime/env/types.js';
+import { crc32 } from '../../runtime/raft/crc32.js';
 
 /**
  * An `Env` for driving one node by hand: the clock stands still, timers never fire, sends are
@@ -31,4 +32,24 @@ export function manualEnv(): {
 /** Lets the node's promise chains (Ready loop, background snapshot) run to rest. */
 export async function settleMicrotasks(): Promise<void> {
   for (let i = 0; i < 50; i++) await Promise.resolve();
+}
+
+/** A leader `b`'s whole snapshot at `index` (term 1, voters a, b, c) in one InstallSnapshot chunk. */
+export function installSnapshotFromB(index: number, data: Uint8Array): RaftMessage {
+  return {
+    type: 'InstallSnapshotRequest',
+    term: 1,
+    leaderId: 'b',
+    snapshotId: index,
+    meta: {
+      index,
+      term: 1,
+      config: { voters: ['a', 'b', 'c'], votersOutgoing: [], learners: [], addresses: [] },
+    },
+    offset: 0,
+    totalSize: data.length,
+    data,
+    chunkCrc: crc32(data),
+    done: true,
+  };
 }

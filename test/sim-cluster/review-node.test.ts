@@ -5,11 +5,10 @@ import type { StateMachine } from '../../runtime/node/kv-state-machine.js';
 import type { LoadedState, LogStore } from '../../runtime/node/log-store.js';
 import { createNode } from '../../runtime/node/node.js';
 import { SimpleLogStore } from '../../runtime/node/simple-log-store.js';
-import { crc32 } from '../../runtime/raft/crc32.js';
 import { createRaft } from '../../runtime/raft/raft.js';
 import type { Snapshot } from '../../runtime/raft/types.js';
 import { createWorld } from '../../sim/world.js';
-import { manualEnv, settleMicrotasks } from '../helpers/manual-env.js';
+import { installSnapshotFromB, manualEnv, settleMicrotasks } from '../helpers/manual-env.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -84,22 +83,7 @@ describe('review: node driver', () => {
     });
     await settleMicrotasks(); // the Ready with entries 1..2 is being persisted
     const leaderData = enc(JSON.stringify(['e1', 'e2', 'e3', 'e4', 'e5', 'e6', 'e7', 'e8', 'e9', 'e10']));
-    deliver('b', {
-      type: 'InstallSnapshotRequest',
-      term: 1,
-      leaderId: 'b',
-      snapshotId: 10,
-      meta: {
-        index: 10,
-        term: 1,
-        config: { voters: ['a', 'b', 'c'], votersOutgoing: [], learners: [], addresses: [] },
-      },
-      offset: 0,
-      totalSize: leaderData.length,
-      data: leaderData,
-      chunkCrc: crc32(leaderData),
-      done: true,
-    });
+    deliver('b', installSnapshotFromB(10, leaderData));
     store.release();
     await settleMicrotasks();
     // Every durable snapshot must hold the state at its own index (a crash may stop at any point).

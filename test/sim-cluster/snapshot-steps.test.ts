@@ -7,10 +7,9 @@ import {
 } from '../../runtime/node/kv-state-machine.js';
 import { createNode } from '../../runtime/node/node.js';
 import { SimpleLogStore } from '../../runtime/node/simple-log-store.js';
-import { crc32 } from '../../runtime/raft/crc32.js';
 import type { Snapshot } from '../../runtime/raft/types.js';
 import { createWorld } from '../../sim/world.js';
-import { manualEnv, settleMicrotasks } from '../helpers/manual-env.js';
+import { installSnapshotFromB, manualEnv, settleMicrotasks } from '../helpers/manual-env.js';
 
 /**
  * Node driver, local snapshots: a state machine with `snapshotSteps` is serialised a step at a
@@ -124,22 +123,7 @@ describe('node driver: a snapshot serialised in steps', () => {
     await settleMicrotasks();
     expect(steps).toBeGreaterThan(0); // the local snapshot at 2 is between two steps now
     const data = enc(JSON.stringify([...Array(10).keys()].map((i) => [`k${i + 1}`, `v${i + 1}`])));
-    deliver('b', {
-      type: 'InstallSnapshotRequest',
-      term: 1,
-      leaderId: 'b',
-      snapshotId: 10,
-      meta: {
-        index: 10,
-        term: 1,
-        config: { voters: ['a', 'b', 'c'], votersOutgoing: [], learners: [], addresses: [] },
-      },
-      offset: 0,
-      totalSize: data.length,
-      data,
-      chunkCrc: crc32(data),
-      done: true,
-    });
+    deliver('b', installSnapshotFromB(10, data));
     await settleMicrotasks();
     expect(sent.some((m) => m.message.type === 'InstallSnapshotResponse')).toBe(true);
     expect(sm.get('k10')).toBe('v10');
@@ -180,22 +164,7 @@ describe('node driver: a snapshot serialised in steps', () => {
     });
     due.length = 0; // the election timer: not part of this test
     const data = enc(JSON.stringify([['k1', 'v1']]));
-    deliver('b', {
-      type: 'InstallSnapshotRequest',
-      term: 1,
-      leaderId: 'b',
-      snapshotId: 5,
-      meta: {
-        index: 5,
-        term: 1,
-        config: { voters: ['a', 'b', 'c'], votersOutgoing: [], learners: [], addresses: [] },
-      },
-      offset: 0,
-      totalSize: data.length,
-      data,
-      chunkCrc: crc32(data),
-      done: true,
-    });
+    deliver('b', installSnapshotFromB(5, data));
     await settleMicrotasks();
     // The first step ran; the node now waits on the loop (a timer) before the next one.
     expect(restoreSteps).toBe(1);
