@@ -301,10 +301,11 @@ export class RaftNode {
     this.timerAt = Number.POSITIVE_INFINITY;
     if (this.stopped) return;
     const now = this.env.clock.now();
-    // Fired late: this process was stalled, and Node runs timers before it reads the sockets, so
-    // a leader's heartbeats from meanwhile are still unread. Let one poll phase go first (a timer
-    // set now runs after it); the next firing ticks whatever is then due.
-    if (now - due > LATE_TIMER_MS && !this.lateTimerDeferred) {
+    // Fired late on a member that is not leading: this process was stalled, and Node runs timers
+    // before it reads the sockets, so the leader's heartbeats from meanwhile are still unread. Let
+    // one poll phase go first (a timer set now runs after it); the next firing ticks whatever is
+    // then due. A leader is not deferred: its heartbeats are what the others are waiting for.
+    if (now - due > LATE_TIMER_MS && !this.lateTimerDeferred && this.raft.role !== 'leader') {
       this.lateTimerDeferred = true;
       this.timerAt = now + 1;
       this.timer = this.env.clock.setTimer(1, () => this.onTimer());
@@ -701,9 +702,12 @@ export class RaftNode {
   read(consistency: 'linearizable' | 'lease' | 'stale' = 'linearizable'): Promise<{ index: number }> {
     if (this.stopped) return Promise.reject(new NodeStopped());
     if (consistency === 'stale') return Promise.resolve({ index: this.raft.applied });
-    // The lease MUST be judged at the current time: the core's clock only moves on ticks, and a
-    // partitioned leader's next timer may be a heartbeat interval away.
-    this.guard(() => this.raft.tick(this.env.clock.now()));
+    // The lease MUST be judged at the current time: a partitioned leader's next timer may be a
+    // heartbeat interval away, so a leader ticks (check quorum may depose it first). Any other
+    // member only moves its clock: after a stall its election timeout must not act before the
+    // heartbeats waiting in its socket are read (see `onTimer`).
+    const now = this.env.clock.now();
+    this.guard(() => (this.raft.role === 'leader' ? this.raft.tick(now) : this.raft.advanceClock(now)));
     if (this.stopped) return Promise.reject(new NodeStopped());
     const ctx = `${this.id}:${++this.readCounter}`;
     try {

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { encodeRaftMessage, type LogEntry, type RaftMessage } from '../../generated/index.js';
+import {
+  decodeRaftMessage,
+  encodeRaftMessage,
+  type LogEntry,
+  type RaftMessage,
+} from '../../generated/index.js';
 import type { Env } from '../../runtime/env/types.js';
 import { createNode } from '../../runtime/node/node.js';
 import { SimpleLogStore } from '../../runtime/node/simple-log-store.js';
@@ -22,6 +27,7 @@ function manualClock(seed: number) {
     armed: [] as { at: number; fn: () => void }[],
     handler: null as ((from: string, frame: Uint8Array) => void) | null,
     deliver: (from: string, m: RaftMessage) => h.handler?.(from, encodeRaftMessage(m)),
+    sent: [] as { to: string; message: RaftMessage }[],
     env: undefined as unknown as Env,
   };
   h.env = {
@@ -39,7 +45,9 @@ function manualClock(seed: number) {
     },
     random: () => 0.5,
     network: {
-      send: () => undefined,
+      send: (to, frame) => {
+        h.sent.push({ to, message: decodeRaftMessage(frame) });
+      },
       onReceive: (fn) => {
         h.handler = fn;
       },
@@ -146,9 +154,11 @@ describe('node driver: the follower election timer', () => {
     await fireDue();
     h.now += 1;
     await fireDue();
-    // Stalled again; this time the (late) timer fires first, as Node orders it after a stall.
+    // Stalled again; this time the (late) timer fires first, as Node orders it after a stall, and
+    // a client's read is read before the heartbeat.
     h.now += 2000;
     await fireDue();
+    await expect(node.read('linearizable')).rejects.toMatchObject({ reason: 'not_leader' });
     h.deliver('b', heartbeat());
     await settleMicrotasks();
     h.now += 1;
@@ -162,6 +172,44 @@ describe('node driver: the follower election timer', () => {
     h.now += 1;
     await fireDue();
     expect(node.status().role).not.toBe('follower');
+    node.stop();
+  });
+
+  it('a leader whose timer fires late sends its heartbeats at once (no deferral)', async () => {
+    const h = manualClock(4);
+    const node = await createNode({
+      id: 'a',
+      peers: ['a', 'b', 'c'],
+      env: h.env,
+      logStore: new SimpleLogStore(h.env.fs),
+      stateMachine: { apply: () => null, snapshot: () => new Uint8Array(), restore: () => undefined },
+      config: { preVote: false },
+    });
+    const fireDue = async () => {
+      for (const t of h.armed.filter((x) => x.at <= h.now)) {
+        h.armed.splice(h.armed.indexOf(t), 1);
+        t.fn();
+      }
+      await settleMicrotasks();
+    };
+    h.now += 1000; // past the election timeout: a campaigns
+    await fireDue();
+    h.now += 1;
+    await fireDue();
+    const request = h.sent.find((m) => m.message.type === 'VoteRequest');
+    expect(request).toBeDefined();
+    h.deliver('b', {
+      type: 'VoteResponse',
+      term: (request?.message as { term: number }).term,
+      granted: true,
+      isPreVote: false,
+    });
+    await settleMicrotasks();
+    expect(node.status().role).toBe('leader');
+    h.sent.length = 0;
+    h.now += 500; // the loop was busy: the heartbeat timer fires 450 ms late
+    await fireDue();
+    expect(h.sent.some((m) => m.to === 'b' && m.message.type === 'AppendRequest')).toBe(true);
     node.stop();
   });
 });
