@@ -196,11 +196,11 @@ describe('node driver: the follower election timer', () => {
     await fireDue();
     h.now += 1;
     await fireDue();
-    const request = h.sent.find((m) => m.message.type === 'VoteRequest');
-    expect(request).toBeDefined();
+    const request = h.sent.find((m) => m.message.type === 'VoteRequest')?.message;
+    if (request?.type !== 'VoteRequest') throw new Error('a sent no VoteRequest');
     h.deliver('b', {
       type: 'VoteResponse',
-      term: (request?.message as { term: number }).term,
+      term: request.term,
       granted: true,
       isPreVote: false,
     });
