@@ -411,12 +411,7 @@ export class RaftNode {
       // still stepped into the core, /health answers); nothing is applied until it is in place.
       const steps = this.stateMachine.restoreSteps?.(rd.snapshot.data);
       if (!steps) this.stateMachine.restore(rd.snapshot.data);
-      else {
-        for (let r = steps.next(); !r.done; r = steps.next()) {
-          await this.yieldToLoop();
-          if (this.stopped) return;
-        }
-      }
+      else if (!(await this.runSteps(steps, () => false))) return;
       if (rd.snapshot.meta.config.votersOutgoing.length === 0) this.jointLeft();
       this.lastSnapshotIndex = rd.snapshot.meta.index;
       this.lastSnapshotBytes = rd.snapshot.data.length;
@@ -603,19 +598,11 @@ export class RaftNode {
     const steps = this.stateMachine.snapshotSteps?.() ?? null;
     const whole = steps ? null : this.stateMachine.snapshot();
     this.snapshotRun = (async () => {
-      let data = whole;
-      if (steps) {
-        for (let r = steps.next(); ; r = steps.next()) {
-          if (r.done) {
-            data = r.value;
-            break;
-          }
-          await this.yieldToLoop();
-          // A leader's snapshot installed meanwhile covers `applied`: ours is obsolete, and the
-          // Ready that persists the leader's waits for this run to end.
-          if (this.stopped || applied <= this.raft.log.snapshotIndex) return;
-        }
-      }
+      // A leader's snapshot installed meanwhile covers `applied`: ours is obsolete, and the Ready
+      // that persists the leader's waits for this run to end.
+      const data = steps
+        ? ((await this.runSteps(steps, () => applied <= this.raft.log.snapshotIndex))?.value ?? null)
+        : whole;
       if (data === null || applied <= this.raft.log.snapshotIndex) return;
       const { meta } = this.raft.createSnapshot(applied, data);
       this.counters.snapshotsTaken++;
@@ -639,6 +626,21 @@ export class RaftNode {
         // Applied entries may have crossed the next interval while this one was written.
         if (!this.stopped) this.kick();
       });
+  }
+
+  /**
+   * Runs `steps` to its end, pausing (`yieldToLoop`) between two steps; resolves with its value,
+   * or null once the node stopped or `abandon()` says so after a pause.
+   */
+  private async runSteps<T>(
+    steps: Iterator<void, T, void>,
+    abandon: () => boolean,
+  ): Promise<{ value: T } | null> {
+    for (let r = steps.next(); ; r = steps.next()) {
+      if (r.done) return { value: r.value };
+      await this.yieldToLoop();
+      if (this.stopped || abandon()) return null;
+    }
   }
 
   /**
