@@ -23,7 +23,7 @@
  */
 
 import { joinParts } from '../wire/parts.js';
-import { Reader, Writer } from '../wire/v1.js';
+import { Reader, utf8ByteLength, Writer } from '../wire/v1.js';
 import { Reject, reject } from './errors.js';
 import { type CoordinationLimits, DEFAULT_COORDINATION_LIMITS } from './limits.js';
 import { BUILTIN_MERGES, type MergeFunction } from './merges.js';
@@ -161,7 +161,6 @@ export interface KvRead {
   context: VersionVector;
 }
 
-const utf8 = new TextEncoder();
 const EMPTY_VV: VersionVector = { entries: [] };
 const STAGE = /^(.*)#([1-9][0-9]*)$/;
 
@@ -262,7 +261,9 @@ export class CoordinationStateMachine {
 
   /**
    * Applies one committed command at log `index` (must exceed every earlier index; a repeated or
-   * older index returns `STALE_INDEX` and changes nothing).
+   * older index returns `STALE_INDEX` and changes nothing). The result's byte values may share
+   * memory with the state (a write's result is encoded at once, so it is not copied): encode or
+   * copy them, never write into them.
    */
   applyCommand(cmd: CoordinationCommand, index: number): CommandResult {
     if (!Number.isSafeInteger(index) || index <= this.lastIndex) {
@@ -356,7 +357,7 @@ export class CoordinationStateMachine {
 
   private sessionOpen(id: string, clientId: string, ttlMs: number): CommandResult {
     name(id, 'session_id', this.limits.maxNameBytes);
-    if (utf8.encode(clientId).length > this.limits.maxNameBytes)
+    if (utf8ByteLength(clientId) > this.limits.maxNameBytes)
       reject('NAME_TOO_LONG', `client_id is longer than ${this.limits.maxNameBytes} bytes`);
     uint(ttlMs, 'ttl_ms');
     atMost(ttlMs, this.limits.maxSessionTtlMs, 'session ttl_ms', 'MAX_SESSION_TTL_MS');
@@ -943,7 +944,7 @@ export class CoordinationStateMachine {
   ): CommandResult {
     if (typeof key !== 'string' || key.length === 0)
       reject('INVALID_ARGUMENT', 'key must be a non-empty string');
-    const kb = utf8.encode(key).length;
+    const kb = utf8ByteLength(key);
     if (kb > this.limits.maxKeyBytes)
       reject('KEY_TOO_LONG', `key is ${kb} bytes, above ${this.limits.maxKeyBytes} (MAX_KEY_BYTES)`);
     if (value !== null && value.length > this.limits.maxValueBytes) {
@@ -956,7 +957,8 @@ export class CoordinationStateMachine {
     const ctx = this.parseContext(context);
     const rec = this.kv.get(key);
     const stored = rec?.siblings ?? [];
-    const keyVv = join(...stored.map((s) => s.vv));
+    // Read only below: a single sibling's vector serves as it is (a join would copy it).
+    const keyVv = stored.length === 1 ? (stored[0] as Sibling).vv : join(...stored.map((s) => s.vv));
     // Siblings the writer has not seen are concurrent with this write. A context that covers the
     // key's read context (pruned as handed out) has seen every stored sibling, also one whose
     // actor was pruned out of every context since.
@@ -969,7 +971,8 @@ export class CoordinationStateMachine {
     const counter = Math.max(keyVv.get(actor)?.counter ?? 0, ctx.get(actor)?.counter ?? 0, floor) + 1;
     if (!Number.isSafeInteger(counter))
       reject('INVALID_CONTEXT', `the counter of actor "${actor}" on "${key}" would exceed 2^53 - 1`);
-    const base = cloneVv(ctx);
+    // `ctx` is this command's own (parseContext builds it), and is not read after this point.
+    const base = ctx;
     for (const [a, e] of base) e.at = keyVv.get(a)?.at ?? e.at;
     base.set(actor, { counter, at: this.index });
     let siblings: Sibling[];
@@ -1029,7 +1032,8 @@ export class CoordinationStateMachine {
       }
     }
     const max = this.limits.vectorClockMaxEntries;
-    siblings = siblings.map((s) => ({ ...s, vv: prune(s.vv, max) }));
+    if (siblings.some((s) => s.vv.size > max))
+      siblings = siblings.map((s) => ({ ...s, vv: prune(s.vv, max) }));
     const allDead = siblings.every((s) => s.value === null);
     if (allDead && !rec)
       return okResult('absent', { context: toWire(prune(join(...siblings.map((s) => s.vv)), max)) });
@@ -1049,7 +1053,7 @@ export class CoordinationStateMachine {
     if (allDead) this.tombstones++;
     this.kvBytes += grows;
     this.kv.set(key, { key, siblings, deletedAt: allDead ? this.index : null, bytes });
-    const read = this.kvGet(key);
+    const read = this.readRecord(this.kv.get(key) as KvRec, false);
     return okResult(value === null ? 'deleted' : siblings.length > 1 ? 'siblings' : 'written', {
       value: read.value,
       siblings: read.siblings,
@@ -1109,8 +1113,16 @@ export class CoordinationStateMachine {
   kvGet(key: string): KvRead {
     const rec = this.kv.get(key);
     if (!rec) return { value: null, siblings: [], context: EMPTY_VV };
-    const live = rec.siblings.filter((s) => s.value !== null).map((s) => (s.value as Uint8Array).slice());
-    const context = toWire(prune(join(...rec.siblings.map((s) => s.vv)), this.limits.vectorClockMaxEntries));
+    return this.readRecord(rec, true);
+  }
+
+  /** A record's read view; values copied unless the caller only encodes them. */
+  private readRecord(rec: KvRec, copyValues: boolean): KvRead {
+    const live: Uint8Array[] = [];
+    for (const s of rec.siblings) if (s.value !== null) live.push(copyValues ? s.value.slice() : s.value);
+    const vv =
+      rec.siblings.length === 1 ? (rec.siblings[0] as Sibling).vv : join(...rec.siblings.map((s) => s.vv));
+    const context = toWire(prune(vv, this.limits.vectorClockMaxEntries));
     return {
       value: live.length === 1 ? (live[0] as Uint8Array) : null,
       siblings: live.length > 1 ? live : [],
@@ -1451,10 +1463,10 @@ function uint(n: number, what: string): void {
  * replica restored from a snapshot, counts the same.
  */
 function recordBytes(key: string, siblings: readonly Sibling[]): number {
-  let n = utf8.encode(key).length;
+  let n = utf8ByteLength(key);
   for (const s of siblings) {
     if (s.value !== null) n += s.value.length;
-    for (const actor of s.vv.keys()) n += 16 + utf8.encode(actor).length;
+    for (const actor of s.vv.keys()) n += 16 + utf8ByteLength(actor);
   }
   return n;
 }
@@ -1467,7 +1479,7 @@ function atMost(n: number, max: number, what: string, constant: string): void {
 function name(s: string, what: string, maxBytes: number): void {
   if (typeof s !== 'string' || s.length === 0)
     reject('INVALID_ARGUMENT', `${what} must be a non-empty string`);
-  const n = utf8.encode(s).length;
+  const n = utf8ByteLength(s);
   if (n > maxBytes) reject('NAME_TOO_LONG', `${what} is ${n} bytes, above ${maxBytes} (MAX_NAME_BYTES)`);
 }
 

@@ -404,7 +404,10 @@ export function createRequestHandler(o: RequestHandlerOptions): RequestHandler {
     const until = clock.now() + req.deadlineMs;
     const early =
       cmd.type === 'ElectionCampaign' ? addWait(electionKey(cmd.name, cmd.sessionId), cmd, 0n) : null;
-    let res: CommandResult;
+    // Only these can be answered later than applied; other results go back as they are, undecoded.
+    const mayWait =
+      cmd.type === 'LockAcquire' || cmd.type === 'BarrierArrive' || cmd.type === 'ElectionCampaign';
+    let res: CommandResult | null;
     let resBytes: Uint8Array;
     let index: number;
     const endPropose = o.tracing?.proposal(cmd.type);
@@ -429,7 +432,7 @@ export function createRequestHandler(o: RequestHandlerOptions): RequestHandler {
             });
       }
       resBytes = r.result as Uint8Array;
-      res = decodeResultMessage(resBytes);
+      res = mayWait ? decodeResultMessage(resBytes) : null;
       index = r.index;
       endPropose?.({ ok: true, index });
     } catch (e) {
@@ -438,13 +441,13 @@ export function createRequestHandler(o: RequestHandlerOptions): RequestHandler {
       return mapError(req.requestId, e);
     }
     const pending =
-      res.ok &&
+      res?.ok === true &&
       ((cmd.type === 'LockAcquire' && !cmd.tryOnly && res.outcome === 'queued') ||
         (cmd.type === 'BarrierArrive' && res.outcome === 'waiting') ||
         (cmd.type === 'ElectionCampaign' && res.outcome !== 'elected'));
-    if (!pending) {
+    if (!pending || res === null) {
       early?.cancel();
-      // The applied result's bytes as they are (decoded above only to look at the outcome).
+      // The applied result's bytes as they are (decoded above, if at all, only for the outcome).
       return response(req.requestId, 'ok', { payload: resBytes, index });
     }
     // The barrier generation this arrival joined (the result's epoch; cached for a retry).

@@ -14,6 +14,7 @@
  * to earlier, synced data.
  */
 import { crc32 } from 'node:zlib';
+import { utf8ByteLength } from '../wire/v1.js';
 
 /** Bytes before the payload. */
 export const RECORD_HEADER_SIZE = 24;
@@ -185,7 +186,7 @@ export class PayloadError extends Error {
 }
 
 function hardStateSize(hs: HardState): number {
-  return 20 + (hs.votedFor === null ? 0 : utf8.encode(hs.votedFor).length);
+  return 20 + (hs.votedFor === null ? 0 : utf8ByteLength(hs.votedFor));
 }
 
 function putHardState(view: DataView, bytes: Uint8Array, at: number, hs: HardState): number {
@@ -195,10 +196,9 @@ function putHardState(view: DataView, bytes: Uint8Array, at: number, hs: HardSta
     view.setUint32(at + 16, NULL_STRING, true);
     return at + 20;
   }
-  const name = utf8.encode(hs.votedFor);
-  view.setUint32(at + 16, name.length, true);
-  bytes.set(name, at + 20);
-  return at + 20 + name.length;
+  const { written } = utf8.encodeInto(hs.votedFor, bytes.subarray(at + 20));
+  view.setUint32(at + 16, written, true);
+  return at + 20 + written;
 }
 
 function getHardState(view: DataView, bytes: Uint8Array, at: number): [HardState, number] {

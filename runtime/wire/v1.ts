@@ -50,6 +50,25 @@ const utf8Encoder = new TextEncoder();
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 
 /**
+ * Bytes of `s` in UTF-8, as `TextEncoder` encodes it (a lone surrogate counts 3: it becomes
+ * U+FFFD), without encoding it: size checks on the apply path allocated a buffer per string.
+ */
+export function utf8ByteLength(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) n += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      // A surrogate pair: 2 code units, 4 bytes.
+      n += 2;
+      i++;
+    } else n += 2;
+  }
+  return n;
+}
+
+/**
  * A binary writer for frames. `reset()` starts a frame, `finish()` returns it as a view that is
  * never overwritten: later frames are written after it in the same chunk, and when a chunk is full
  * a fresh one is allocated (the old one stays alive as long as views of it do). This avoids one

@@ -7,6 +7,7 @@ import {
   IllegalTransition,
   indexTransitions,
   Reader,
+  utf8ByteLength,
   Writer,
 } from '../../runtime/wire/v1.js';
 
@@ -106,6 +107,43 @@ describe('Writer/Reader', () => {
           expect(e).toBeInstanceOf(DecodeError);
         }
       }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+describe('utf8ByteLength', () => {
+  const encoder = new TextEncoder();
+
+  it('counts what TextEncoder writes, at every width and for lone surrogates', () => {
+    const edges = [
+      '',
+      'a',
+      '\u007f',
+      '\u0080',
+      '\u07ff',
+      '\u0800',
+      '\uffff',
+      '𝄞',
+      '\ud800',
+      '\udc00',
+      'a\ud800b',
+      '\udc00\ud800',
+      '𝄞\ud834',
+    ];
+    for (const s of edges) expect(utf8ByteLength(s), JSON.stringify(s)).toBe(encoder.encode(s).length);
+  });
+
+  it('agrees with TextEncoder on arbitrary UTF-16 strings (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: 'binary' }),
+        fc.string({ unit: fc.integer({ min: 0xd7f0, max: 0xe010 }).map((c) => String.fromCharCode(c)) }),
+        (a, b) => {
+          const s = a + b;
+          expect(utf8ByteLength(s)).toBe(encoder.encode(s).length);
+        },
+      ),
       { numRuns: 2000 },
     );
   });
