@@ -145,8 +145,8 @@ export function resolveLimits(l: TcpNetworkOptions['limits'] = {}): Limits {
 }
 
 /**
- * Creates a TCP network for node `nodeId`. Nothing happens until `start()` (listening) or the
- * first `send` (lazy outbound connection).
+ * Creates a TCP network for node `nodeId`. Nothing happens until `start()` (listening, after
+ * which it dials every peer once to announce itself) or the first `send`.
  */
 export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
   const { nodeId, clusterId } = options;
@@ -931,6 +931,22 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
 
   // ---------------------------------------------------------------- peers map
 
+  /** Set once this member accepts connections (see `announce`). */
+  let listening = false;
+
+  /**
+   * Dials every peer not yet dialled, with nothing to send: the handshake tells it this member is
+   * up (and reachable: it is listening), and it ends its backoff towards us (see the inbound
+   * handshake). A member started after the others would otherwise hear from the leader only once
+   * the leader's backoff to it ran out, or once its own election timer made it send something;
+   * a member that started fresh waits for that first append before it votes as usual
+   * (RaftConfig.freshBootstrap). Peers added later are dialled as they are added.
+   */
+  function announce(): void {
+    listening = true;
+    for (const p of peers.values()) if (p.state === 'idle' && !closed) connect(p);
+  }
+
   function setPeers(map: Record<string, string>): void {
     for (const [id, p] of peers) {
       if (map[id] === undefined || id === nodeId) {
@@ -953,7 +969,7 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
         p.queuedBytes = existing.queuedBytes;
       }
       peers.set(id, p);
-      if (queueLength(p) > 0) connect(p);
+      if (queueLength(p) > 0 || (listening && !existing)) connect(p);
     }
   }
   setPeers(options.peers);
@@ -1072,6 +1088,7 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
           const port = (srv.address() as net.AddressInfo).port;
           log.info({ nodeId, host: options.listen.host, port }, 'transport listening');
           emit({ type: 'listening', port });
+          announce();
           resolve({ port });
         });
       });

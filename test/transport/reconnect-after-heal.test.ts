@@ -8,7 +8,7 @@ import { afterEach, expect, it } from 'vitest';
 import { createTcpNetwork, resolveLimits, type TcpNetwork } from '../../runtime/transport/index.js';
 import { type LinkProxy, startLinkProxy } from '../helpers/link-proxy.js';
 import { until } from '../helpers/until.js';
-import { Inbox } from './helpers.js';
+import { freePort, Inbox } from './helpers.js';
 
 const nets: TcpNetwork[] = [];
 const proxies: LinkProxy[] = [];
@@ -36,7 +36,6 @@ it('an inbound connection from a peer ends the outbound backoff to it at once', 
   });
   nets.push(a);
   const portA = (await a.start()).port;
-  b.setPeers({ a: `127.0.0.1:${portA}` });
   let failed = 0;
   a.onEvent((e) => {
     if (e.type === 'connection-closed' && e.direction === 'outbound') failed++;
@@ -47,10 +46,47 @@ it('an inbound connection from a peer ends the outbound backoff to it at once', 
 
   link.heal();
   const healedAt = performance.now();
-  b.send('a', new TextEncoder().encode('b is back')); // b dials a: an inbound peer connection at a
+  // b learns of a now and dials it at once: an inbound peer connection at a.
+  b.setPeers({ a: `127.0.0.1:${portA}` });
+  b.send('a', new TextEncoder().encode('b is back'));
   await inboxB.until(() => inboxB.texts('a').length > 0, "a's queued frame at b");
   // Without the reset, a would next dial at the end of its 1600 ms backoff.
   expect(performance.now() - healedAt).toBeLessThan(800);
+});
+
+it("a member that starts after its peer dials it once listening, which ends the peer's backoff to it", async () => {
+  const listen = { host: '127.0.0.1', port: 0 };
+  const portB = await freePort();
+  const a = createTcpNetwork({
+    nodeId: 'a',
+    clusterId: 'c1',
+    listen,
+    peers: { b: `127.0.0.1:${portB}` },
+    // One failed attempt puts the next one 10 s away (no jitter).
+    limits: { reconnectBaseMs: 10_000, reconnectMaxMs: 10_000 },
+    random: () => 0.9999,
+  });
+  nets.push(a);
+  const portA = (await a.start()).port;
+  let failed = 0;
+  a.onEvent((e) => {
+    if (e.type === 'connection-closed' && e.direction === 'outbound') failed++;
+  });
+  a.send('b', new TextEncoder().encode('sent before b started'));
+  await until('a failed to reach b', () => failed >= 1);
+
+  // b starts and sends nothing: it only announces itself.
+  const b = createTcpNetwork({
+    nodeId: 'b',
+    clusterId: 'c1',
+    listen: { host: '127.0.0.1', port: portB },
+    peers: { a: `127.0.0.1:${portA}` },
+  });
+  nets.push(b);
+  const inboxB = new Inbox(b);
+  await b.start();
+  // Without it, a would dial again only at the end of its 10 s backoff.
+  await inboxB.until(() => inboxB.texts('a').length > 0, "a's queued frame at b", 3000);
 });
 
 it('reconnects back off to at most one second by default', () => {
