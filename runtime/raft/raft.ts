@@ -65,7 +65,19 @@ export interface RaftConfig {
    */
   freshJoin?: boolean;
   /**
-   * With `freshJoin`: the target found in an earlier run (see `status().joinTarget`, which the
+   * This member started on an empty data dir with the cluster's static member list, as for a
+   * first start, not to join (or restarted before it caught up). The same loss as `freshJoin`'s
+   * threatens when the dir of a voter of a running cluster was emptied, but a member of a cluster
+   * that is forming has nothing to catch up to and must vote at once. So until its log reaches the
+   * commit index of the first append it received ('pending', then 'ok' with no other judgement),
+   * it grants votes only to candidates whose log is empty (a cluster still forming: nothing can have
+   * been committed that such a candidate lacks, unless a second member lost its log as well), and it
+   * may campaign (a voter with a longer log never grants it a vote). The target is kept across
+   * restarts as `freshJoin`'s (`joinTarget`).
+   */
+  freshBootstrap?: boolean;
+  /**
+   * With `freshJoin` or `freshBootstrap`: the target found in an earlier run (see `status().joinTarget`, which the
    * caller MUST make durable before the member acknowledges anything). A restarted member must
    * not take a new one: a heartbeat's commit index is capped at what the leader knows the member
    * holds, which after a restart is its new progress, not what was committed when it came back.
@@ -197,6 +209,7 @@ export class Raft {
       | 'peers'
       | 'initialConfig'
       | 'freshJoin'
+      | 'freshBootstrap'
       | 'joinTarget'
       | 'restored'
       | 'now'
@@ -262,8 +275,10 @@ export class Raft {
   private leaderCommittedInTerm = false;
   /** When this member last became leader (the membership guard's grace period). */
   private leaderSince = 0;
-  /** See `RaftConfig.freshJoin`; null when this member did not start fresh to join. */
+  /** See `RaftConfig.freshJoin` and `freshBootstrap`; null when this member did not start fresh. */
   private joinCheck: JoinCheck | null = null;
+  /** How this member started fresh: to join, or with the static member list (null: not fresh). */
+  private freshStart: 'join' | 'bootstrap' | null = null;
   /** While the join check is pending: the commit index of the first append received, or null. */
   private joinTarget: number | null = null;
   /** The term of the append `joinTarget` came from (0: restored, term unknown). */
@@ -326,8 +341,9 @@ export class Raft {
       // (The broken variant forgets the hold with the vote, or the hold alone would mask it.)
       if (!this.cfg.unsafeForgetVote) this.voteHoldUntil = this.now + this.cfg.electionTimeoutMin;
     }
-    if (config.freshJoin) {
+    if (config.freshJoin || config.freshBootstrap) {
       this.joinCheck = 'pending';
+      this.freshStart = config.freshJoin ? 'join' : 'bootstrap';
       this.joinTarget = config.joinTarget ?? null;
       this.judgeJoin();
     }
@@ -456,7 +472,7 @@ export class Raft {
       return;
     }
     if (this.now >= this.electionDeadline) {
-      if (!isVoter(this.config(), this.id) || this.withholdsVotes()) {
+      if (!isVoter(this.config(), this.id) || this.withholdsCampaign()) {
         // A learner never campaigns, so no election clears a leader it no longer hears from:
         // forget it after an election timeout, or /health and redirects name a dead leader.
         if (this.now - this.lastLeaderContact >= this.cfg.electionTimeoutMin) this.leaderId = null;
@@ -564,6 +580,9 @@ export class Raft {
     this.fire('vote_quorum');
     this.leaderId = this.id;
     this.leaderSince = this.now;
+    // A fresh bootstrap elected by a quorum holds what that quorum holds, so every committed entry
+    // (§5.4.1): it has caught up. (The first leader of a forming cluster gets here, never an append.)
+    if (this.freshStart === 'bootstrap' && this.joinCheck === 'pending') this.joinCheck = 'ok';
     this.votes.clear();
     this.lastLeaderContact = this.now;
     this.heartbeatDeadline = this.now; // first heartbeat round at once
@@ -632,6 +651,12 @@ export class Raft {
   private judgeJoin(): void {
     if (this.joinCheck !== 'pending' || this.joinTarget === null) return;
     if (this.log.lastIndex() < this.joinTarget) return;
+    if (this.freshStart === 'bootstrap') {
+      // It holds what was committed when it came back: every entry it may have acknowledged
+      // before its dir was emptied. It was started as a voter of the static list; nothing to judge.
+      this.joinCheck = 'ok';
+      return;
+    }
     // The configuration when it came back, then each later one, until one names it.
     const target = this.joinTarget;
     const candidates = [
@@ -651,8 +676,17 @@ export class Raft {
     }
   }
 
-  /** Votes and campaigns are withheld while a fresh join is unconfirmed or found a lost log. */
-  private withholdsVotes(): boolean {
+  /** Campaigns are withheld while a fresh join is unconfirmed or found a lost log. */
+  private withholdsCampaign(): boolean {
+    return this.freshStart === 'join' && (this.joinCheck === 'pending' || this.joinCheck === 'lost_log');
+  }
+
+  /**
+   * Votes too; a fresh bootstrap that has not caught up votes only for a candidate whose log is
+   * empty (see `RaftConfig.freshBootstrap`).
+   */
+  private withholdsVoteFor(candidateLastIndex: number): boolean {
+    if (this.freshStart === 'bootstrap') return this.joinCheck === 'pending' && candidateLastIndex > 0;
     return this.joinCheck === 'pending' || this.joinCheck === 'lost_log';
   }
 
@@ -1504,7 +1538,7 @@ export class Raft {
             (m.isPreVote && m.term > this.term));
         const grant =
           canVote &&
-          !this.withholdsVotes() &&
+          !this.withholdsVoteFor(m.lastLogIndex) &&
           this.log.isUpToDate(m.lastLogIndex, m.lastLogTerm) &&
           m.candidateId === from;
         if (grant && !m.isPreVote) {
@@ -1564,7 +1598,7 @@ export class Raft {
       case 'TimeoutNow':
         if (this.role === 'leader') return;
         if (this.role !== 'follower') this.becomeFollower(this.term, from, 'leader_seen');
-        if (isVoter(this.config(), this.id) && !this.withholdsVotes()) this.campaign('transfer');
+        if (isVoter(this.config(), this.id) && !this.withholdsCampaign()) this.campaign('transfer');
         return;
     }
   }

@@ -98,7 +98,7 @@ export interface RaftStatus {
   config: ClusterConfig;
   progress: ProgressView[];
   transferee: string | null;
-  /** For a member started with `freshJoin`: see `JoinCheck`; null otherwise. */
+  /** For a member started with `freshJoin` or `freshBootstrap`: see `JoinCheck`; null otherwise. */
   joinCheck: JoinCheck | null;
   /**
    * While the join check is pending: the commit index of the first append received, raised by an
@@ -111,6 +111,8 @@ export interface RaftStatus {
 /**
  * A member that started on an empty data dir to join: 'pending' until the first configuration
  * naming it arrives, 'ok' when it came as a newcomer, 'lost_log' when that configuration already
- * counted it as a voter (its data dir was emptied): it then never votes.
+ * counted it as a voter (its data dir was emptied): it then never votes. One that started on an
+ * empty data dir with the static member list (`freshBootstrap`): 'pending' until it has caught up
+ * with what the cluster had committed when it came, then 'ok'.
  */
 export type JoinCheck = 'pending' | 'ok' | 'lost_log';

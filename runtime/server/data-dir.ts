@@ -7,10 +7,12 @@
  *   acknowledged. A directory from before this file existed is adopted by its next start.
  * - `LOCK` holds the pid of the process serving from the directory. A second process is refused
  *   while that one lives; the lock of a process that is gone (kill -9, power loss) is taken over.
- * - `JOINING` marks a member that started with no Raft state (no WAL, no snapshot) to join a
- *   running cluster and has not yet found itself a newcomer (`RaftConfig.freshJoin`): until then
- *   it must not vote, also across restarts, since it may be a voter whose data was lost. It holds
- *   the join target once known (`RaftConfig.joinTarget`).
+ * - `JOINING` marks a member that started with no Raft state (no WAL, no snapshot) and has not
+ *   yet been judged: started to join a running cluster, until it has found itself a newcomer
+ *   (`RaftConfig.freshJoin`), or started with the static member list, until it has caught up
+ *   (`RaftConfig.freshBootstrap`). Until then it must not vote as usual, also across restarts,
+ *   since it may be a voter whose data was lost. It holds how the member started (`mode`) and the
+ *   target once known (`RaftConfig.joinTarget`).
  */
 import {
   closeSync,
@@ -161,27 +163,38 @@ export function holdsNoRaftState(dir: string, walDir = 'wal', snapDir = 'snap'):
   );
 }
 
+/** How a member with no Raft state started: to join (`--join`), or with the static member list. */
+export type FreshStart = 'join' | 'bootstrap';
+
 /**
- * Marks `dir` (claimed, holding no Raft state) as joining, or records the join target found
+ * Marks `dir` (claimed, holding no Raft state) as started fresh, or records the target found
  * (`target`): see the module doc. Durable when it returns.
  */
-export function markJoinPending(dir: string, target?: number): void {
-  writeDurably(resolve(dir), JOINING, `${JSON.stringify(target === undefined ? {} : { target })}\n`);
+export function markJoinPending(dir: string, mode: FreshStart, target?: number): void {
+  writeDurably(
+    resolve(dir),
+    JOINING,
+    `${JSON.stringify(target === undefined ? { mode } : { mode, target })}\n`,
+  );
 }
 
-/** The unconfirmed join of `dir` (with its target once known), or null when there is none. */
-export function joinPending(dir: string): { target?: number } | null {
+/** The unjudged fresh start of `dir` (its target once known), or null when there is none. */
+export function joinPending(dir: string): { mode: FreshStart; target?: number } | null {
   const path = join(resolve(dir), JOINING);
   if (!existsSync(path)) return null;
   try {
-    const v = JSON.parse(readFileSync(path, 'utf8')) as { target?: unknown };
-    return Number.isSafeInteger(v.target) ? { target: v.target as number } : {};
+    const v = JSON.parse(readFileSync(path, 'utf8')) as { mode?: unknown; target?: unknown };
+    // A marker without a mode is from a release that only marked joins.
+    const mode: FreshStart = v.mode === 'bootstrap' ? 'bootstrap' : 'join';
+    return Number.isSafeInteger(v.target) ? { mode, target: v.target as number } : { mode };
   } catch {
-    return {}; // damaged (or from a release that wrote text): still joining, target unknown
+    // Damaged (or from a release that wrote text): still unjudged, target unknown, judged the
+    // stricter way.
+    return { mode: 'join' };
   }
 }
 
-/** Ends the join check of `dir` (the member came as a newcomer). Durable. */
+/** Ends the check of `dir` (a newcomer, or caught up). Durable. */
 export function clearJoinPending(dir: string): void {
   const abs = resolve(dir);
   try {

@@ -198,21 +198,31 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
   }
   // Before anything reads the WAL: it must be this member's, and nobody else's right now.
   const unclaim = claimDataDir(opts.dataDir, opts.id, clusterId);
-  // Judged by the core (RaftConfig.freshJoin): no votes until it has found itself a newcomer. A
-  // dir with no WAL and no snapshot has no Raft state (other files, lost+found, may be there).
-  if (opts.join && holdsNoRaftState(opts.dataDir) && !joinPending(opts.dataDir))
-    markJoinPending(opts.dataDir);
+  // Judged by the core (RaftConfig.freshJoin, freshBootstrap): no votes as usual until it has
+  // found itself a newcomer, or caught up. A dir with no WAL and no snapshot has no Raft state
+  // (other files, lost+found, may be there): a first start, or a member whose dir was emptied.
+  // Until it has Raft state it has acknowledged nothing: the way it is started now decides.
+  const startedAs = opts.join ? 'join' : 'bootstrap';
+  const marked = joinPending(opts.dataDir);
+  if (holdsNoRaftState(opts.dataDir) && marked?.mode !== startedAs)
+    markJoinPending(opts.dataDir, startedAs, marked?.target);
   const joining = joinPending(opts.dataDir);
-  const freshJoin = joining !== null;
+  const freshJoin = joining?.mode === 'join';
+  const freshBootstrap = joining?.mode === 'bootstrap';
   let savedJoinTarget = joining?.target;
-  let joinReported: JoinCheck | null = freshJoin ? 'pending' : null;
-  /** Says the join check's verdict once; a newcomer's marker goes (it may vote from now on). */
+  let joinReported: JoinCheck | null = joining ? 'pending' : null;
+  /** Says the check's verdict once; the marker goes once the member may vote as usual. */
   const reportJoinCheck = (verdict: JoinCheck | null): void => {
     if (verdict === joinReported || verdict === null) return;
     joinReported = verdict;
     if (verdict === 'ok') {
       clearJoinPending(opts.dataDir);
-      log.info({}, 'join confirmed: this member was added as a new member; it votes from now on');
+      if (freshBootstrap)
+        log.info(
+          {},
+          'caught up with what the cluster had committed when this member started on an empty data dir; it votes from now on',
+        );
+      else log.info({}, 'join confirmed: this member was added as a new member; it votes from now on');
     } else if (verdict === 'lost_log') {
       log.error(
         {},
@@ -276,6 +286,7 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
       config: {
         ...nodeConfigOf(cfg),
         freshJoin,
+        freshBootstrap,
         ...(joining?.target !== undefined ? { joinTarget: joining.target } : {}),
       },
       observer: {
@@ -324,7 +335,7 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
             // acknowledgements leave after this hook): see RaftConfig.joinTarget.
             const target = node.status().joinTarget;
             if (target !== null && target !== savedJoinTarget) {
-              markJoinPending(opts.dataDir, target);
+              markJoinPending(opts.dataDir, freshBootstrap ? 'bootstrap' : 'join', target);
               savedJoinTarget = target;
             }
             reportJoinCheck(node.status().joinCheck);
@@ -349,6 +360,11 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
     log.info(
       {},
       'started to join on an empty data dir: this member grants no votes until it has caught up and found itself added (a learner or a new voter)',
+    );
+  else if (freshBootstrap && joinReported === 'pending')
+    log.info(
+      {},
+      'started on an empty data dir with the static member list: until it has caught up with what the cluster has committed, this member votes only for candidates with an empty log (a cluster still forming). A voter whose data dir was emptied must not vote with the log it lost',
     );
   const repair = store.recovered?.repair;
   if (repair?.tornTail) log.warn({ ...repair.tornTail }, 'repaired a torn WAL tail');

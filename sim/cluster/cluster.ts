@@ -24,6 +24,11 @@ export interface ClusterOptions {
   disk?: SimDiskOptions;
   /** Check log matching every this many virtual ms (0: never). Default 100. */
   logCheckEveryMs?: number;
+  /**
+   * First boots run with `freshBootstrap`, as `consensus serve` starts a member on an empty data
+   * dir (default true; restarts load what the member persisted and run without it).
+   */
+  freshBootstrap?: boolean;
 }
 
 /** A proposal issued by the harness and its outcome. */
@@ -74,7 +79,7 @@ export class SimCluster {
   static async start(opts: ClusterOptions): Promise<SimCluster> {
     const c = new SimCluster(opts);
     for (const id of c.ids) c.world.createEnv(id);
-    for (const id of c.ids) c.boot(id);
+    for (const id of c.ids) c.boot(id, opts.freshBootstrap ?? true);
     await c.world.run({ stopWhen: () => c.ids.every((id) => c.nodes.get(id)), until: 1000 });
     const every = opts.logCheckEveryMs ?? 100;
     if (every > 0) c.scheduleLogCheck(every);
@@ -88,12 +93,16 @@ export class SimCluster {
     });
   }
 
-  private boot(id: string): void {
+  private boot(id: string, freshBootstrap = false): void {
     const env = this.world.env(id);
     const inc = this.world.incarnation(id);
     this.nodes.set(id, null);
     this.checker.beginIncarnation(id);
-    const cfg = { ...this.opts.config, ...this.opts.nodeConfig?.(id) };
+    const cfg = {
+      ...this.opts.config,
+      ...this.opts.nodeConfig?.(id),
+      ...(freshBootstrap ? { freshBootstrap } : {}),
+    };
     const checker = this.checker;
     void createNode({
       id,

@@ -104,6 +104,18 @@ export class CoreNet {
     this.boot(id, false, { peers: [], initialConfig: undefined, freshJoin: true });
   }
 
+  /**
+   * Starts `id` on an emptied disk the way a plain restart with the static member list does (no
+   * `--join`): the initial configuration, `freshBootstrap`.
+   */
+  wipeAndBootstrap(id: string): void {
+    this.down.delete(id);
+    this.queue = this.queue.filter((q) => q.to !== id && q.from !== id);
+    this.stored.set(id, { hs: { term: 0, votedFor: null, commit: 0 }, entries: [], snapshot: null });
+    this.applied.set(id, []);
+    this.boot(id, false, { freshBootstrap: true });
+  }
+
   /** Drains every core's Ready (persist, send, apply, advance). */
   process(): void {
     for (const id of this.ids) {

@@ -1,0 +1,136 @@
+/**
+ * Raft §5.2/§5.4 assume stable storage: a voter never forgets its log or its vote. A voter whose
+ * data dir was emptied and that came back with its static member list (a plain restart, no
+ * `--join`) used to vote at once, with an empty log, for any candidate: a lagging member could be
+ * elected and overwrite entries the wiped member had helped commit. Such a start is also how a
+ * cluster forms, where every member is empty and must vote at once. A member started that way
+ * (`freshBootstrap`) now votes only for candidates with an empty log until its log reaches the
+ * commit index of the first append it received (its target, kept across restarts); it may
+ * campaign meanwhile.
+ */
+import { describe, expect, it } from 'vitest';
+import type { AppendRequest, RaftMessage } from '../../generated/index.js';
+import type { RaftConfig } from '../../runtime/raft/raft.js';
+import { CoreNet } from './core-net.js';
+
+const ids3 = ['a', 'b', 'c'];
+
+/** Five entries committed everywhere, then ten on {leader, wiped} while `lagger` was down. */
+function committedWithoutTheLagger(seed: number, cfg: Partial<RaftConfig> = {}) {
+  const net = new CoreNet(ids3, cfg, seed);
+  const leader = net.elect();
+  const [lagger, wiped] = ids3.filter((id) => id !== leader) as [string, string];
+  const base = Array.from({ length: 5 }, (_, i) => `base${i}`);
+  for (const b of base) net.propose(leader, b);
+  net.run(50);
+  expect(net.appliedCommands(lagger)).toEqual(base);
+  net.crash(lagger);
+  const written = [...base, ...Array.from({ length: 10 }, (_, i) => `w${i}`)];
+  for (const w of written.slice(base.length)) net.propose(leader, w);
+  net.run(50);
+  expect(net.appliedCommands(leader)).toEqual(written);
+  return { net, leader, lagger, wiped, written, laggerLast: net.core(lagger).log.lastIndex() };
+}
+
+describe('a voter whose data dir was emptied, back with the static member list (stable storage, §5.2)', () => {
+  it('does not help a lagging member win: the entries it helped commit survive', () => {
+    const { net, leader, lagger, wiped, written } = committedWithoutTheLagger(5);
+    net.crash(leader);
+    net.crash(wiped);
+    net.wipeAndBootstrap(wiped);
+    net.restart(lagger);
+    net.run(3000);
+    // Before, the wiped member's vote elected the lagger, which then overwrote the ten entries.
+    expect(net.leaders()).toEqual([]);
+    expect(net.core(wiped).status().joinCheck).toBe('pending');
+
+    net.restart(leader);
+    expect(net.elect()).toBe(leader); // the only member holding the committed entries
+    net.run(300);
+    expect(net.core(wiped).status().joinCheck).toBe('ok');
+    for (const id of ids3) expect(net.appliedCommands(id).slice(0, written.length), id).toEqual(written);
+
+    // Caught up, it votes again: the two others elect a leader without the first one.
+    net.crash(leader);
+    const next = net.elect();
+    expect([lagger, wiped]).toContain(next);
+    net.propose(next, 'after');
+    net.run(100);
+    expect(net.appliedCommands(next)).toEqual([...written, 'after']);
+  });
+
+  it('keeps its target across a restart in the middle of catch-up', () => {
+    const { net, leader, lagger, wiped, written, laggerLast } = committedWithoutTheLagger(9, {
+      maxAppendEntries: 1,
+    });
+    net.crash(wiped);
+    // Catch-up is slow: the wiped member gets fewer entries in its first run than the lagger has.
+    const partial = laggerLast - 2;
+    net.filter = (_from, to, m: RaftMessage) =>
+      to === wiped &&
+      m.type === 'AppendRequest' &&
+      (m as AppendRequest).entries.length > 0 &&
+      (m as AppendRequest).prevLogIndex + (m as AppendRequest).entries.length > partial;
+    net.wipeAndBootstrap(wiped);
+    net.run(200);
+    const target = net.core(wiped).status().joinTarget;
+    expect(target).toBeGreaterThanOrEqual(written.length);
+    expect(net.core(wiped).log.lastIndex()).toBe(partial);
+    expect(net.core(wiped).status().joinCheck).toBe('pending');
+
+    // Restarted from its partial log (shorter than the lagger's), with the target its first run
+    // made durable. A member restored from a log would grant the lagger its vote.
+    net.crash(wiped);
+    net.restart(wiped, { freshBootstrap: true, joinTarget: target as number });
+    expect(net.core(wiped).status().joinCheck).toBe('pending');
+    net.crash(leader);
+    net.restart(lagger);
+    net.run(3000);
+    expect(net.leaders()).toEqual([]);
+
+    net.restart(leader);
+    net.filter = null;
+    net.elect();
+    net.run(300);
+    expect(net.core(wiped).status().joinCheck).toBe('ok');
+    expect(net.appliedCommands(wiped).slice(0, written.length)).toEqual(written);
+  });
+});
+
+describe('a cluster that is forming (every member started fresh with the static member list)', () => {
+  it('elects at once, and every member is judged at its first append', () => {
+    const net = new CoreNet(ids3, { freshBootstrap: true }, 3);
+    for (const id of ids3) expect(net.core(id).status().joinCheck).toBe('pending');
+    const leader = net.elect();
+    net.propose(leader, 'x');
+    net.run(100);
+    for (const id of ids3) {
+      expect(net.core(id).status().joinCheck, id).toBe('ok');
+      expect(net.appliedCommands(id), id).toEqual(['x']);
+    }
+    net.crash(leader);
+    expect(net.elect()).not.toBe(leader);
+  });
+
+  it('a member that starts late votes for a member with a log only once it has caught up', () => {
+    const net = new CoreNet(ids3, { freshBootstrap: true }, 7);
+    net.crash('c');
+    const leader = net.elect();
+    const written = ['p0', 'p1', 'p2'];
+    for (const w of written) net.propose(leader, w);
+    net.run(50);
+    net.wipeAndBootstrap('c');
+    expect(net.core('c').status().joinCheck).toBe('pending');
+    net.run(200);
+    expect(net.core('c').status().joinCheck).toBe('ok');
+    expect(net.appliedCommands('c')).toEqual(written);
+    net.crash(leader);
+    expect(net.elect()).not.toBe(leader);
+  });
+
+  it('a member started normally is not checked', () => {
+    const net = new CoreNet(ids3, {}, 3);
+    net.elect();
+    for (const id of ids3) expect(net.core(id).status().joinCheck).toBeNull();
+  });
+});
