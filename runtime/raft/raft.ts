@@ -72,8 +72,8 @@ export interface RaftConfig {
    * commit index of the first append it received ('pending', then 'ok' with no other judgement),
    * it grants votes only to candidates whose log is empty (a cluster still forming: nothing can have
    * been committed that such a candidate lacks, unless a second member lost its log as well), and it
-   * may campaign (a voter with a longer log never grants it a vote). The target is kept across
-   * restarts as `freshJoin`'s (`joinTarget`).
+   * campaigns only while its own log is empty (its own vote is the one it may have lost). The
+   * target is kept across restarts as `freshJoin`'s (`joinTarget`).
    */
   freshBootstrap?: boolean;
   /**
@@ -580,8 +580,9 @@ export class Raft {
     this.fire('vote_quorum');
     this.leaderId = this.id;
     this.leaderSince = this.now;
-    // A fresh bootstrap elected by a quorum holds what that quorum holds, so every committed entry
-    // (§5.4.1): it has caught up. (The first leader of a forming cluster gets here, never an append.)
+    // A fresh bootstrap campaigns only with an empty log (see withholdsCampaign), so it was elected
+    // by members whose logs are empty too: a cluster forming. (Its first leader never gets an
+    // append to be judged by.)
     if (this.freshStart === 'bootstrap' && this.joinCheck === 'pending') this.joinCheck = 'ok';
     this.votes.clear();
     this.lastLeaderContact = this.now;
@@ -676,9 +677,15 @@ export class Raft {
     }
   }
 
-  /** Campaigns are withheld while a fresh join is unconfirmed or found a lost log. */
+  /**
+   * Campaigns are withheld while a fresh join is unconfirmed or found a lost log, and while a fresh
+   * bootstrap that has not caught up holds any entry: its own vote is the one it may have lost, so
+   * with a partial log it could win with a lagging member's vote. With an empty log it wins only
+   * with the votes of members whose logs are empty too (a cluster still forming).
+   */
   private withholdsCampaign(): boolean {
-    return this.freshStart === 'join' && (this.joinCheck === 'pending' || this.joinCheck === 'lost_log');
+    if (this.freshStart === 'bootstrap') return this.joinCheck === 'pending' && this.log.lastIndex() > 0;
+    return this.joinCheck === 'pending' || this.joinCheck === 'lost_log';
   }
 
   /**

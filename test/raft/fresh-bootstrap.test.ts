@@ -97,6 +97,39 @@ describe('a voter whose data dir was emptied, back with the static member list (
   });
 });
 
+describe('a voter whose data dir was emptied, partly caught up', () => {
+  it("does not win with a lagging member's vote: its own vote is the one it lost", () => {
+    // A review: it campaigned with a log longer than the lagger's but short of what it had helped
+    // commit, voted for itself, and won with the lagger's vote.
+    for (const seed of [5, 9, 11, 13]) {
+      const { net, leader, lagger, wiped, written, laggerLast } = committedWithoutTheLagger(seed, {
+        maxAppendEntries: 1,
+      });
+      net.crash(wiped);
+      const partial = laggerLast + 3;
+      net.filter = (_from, to, m: RaftMessage) =>
+        to === wiped &&
+        m.type === 'AppendRequest' &&
+        (m as AppendRequest).entries.length > 0 &&
+        (m as AppendRequest).prevLogIndex + (m as AppendRequest).entries.length > partial;
+      net.wipeAndBootstrap(wiped);
+      net.run(200);
+      expect(net.core(wiped).log.lastIndex()).toBe(partial);
+      expect(net.core(wiped).status().joinTarget).toBeGreaterThan(partial);
+      net.filter = null;
+      net.crash(leader);
+      net.restart(lagger);
+      net.run(3000);
+      expect(net.leaders(), `seed ${seed}`).toEqual([]);
+      net.restart(leader);
+      net.elect();
+      net.run(300);
+      for (const id of [leader, lagger, wiped])
+        expect(net.appliedCommands(id).slice(0, written.length), `seed ${seed} ${id}`).toEqual(written);
+    }
+  });
+});
+
 describe('a cluster that is forming (every member started fresh with the static member list)', () => {
   it('elects at once, and every member is judged at its first append', () => {
     const net = new CoreNet(ids3, { freshBootstrap: true }, 3);
