@@ -251,6 +251,8 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
     logger: log.child ? log.child({ component: 'transport' }) : log,
     limits: opts.transportLimits,
     random,
+    // A member started to join is not in its peers' configuration yet: they would refuse it.
+    announce: !freshJoin,
   });
   const env: Env = { clock, random, network, fs };
   const store = createWalLogStore(fs, { onWarning: (message) => log.warn({}, message) });

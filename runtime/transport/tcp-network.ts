@@ -943,6 +943,7 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
    * (RaftConfig.freshBootstrap). Peers added later are dialled as they are added.
    */
   function announce(): void {
+    if (options.announce === false) return;
     listening = true;
     for (const p of peers.values()) if (p.state === 'idle' && !closed) connect(p);
   }

@@ -110,6 +110,11 @@ export interface TcpNetworkOptions {
   limits?: TransportLimits;
   /** Randomness for reconnect jitter, in [0, 1). Default Math.random. */
   random?: () => number;
+  /**
+   * Once listening, dial every peer once to announce this member (default true). False for a
+   * member its peers do not know yet (started to join): they would refuse its handshakes.
+   */
+  announce?: boolean;
 }
 
 /** Per-peer view in {@link TransportMetrics}. */

@@ -103,6 +103,9 @@ it('a newcomer started with --join and then added directly as a voter is judged 
   const client = await connect({ endpoints: cluster.endpoints, timeoutMs: 10_000 });
   try {
     await client.put('x', 'y');
+    // Not announced to the members, which do not know it yet (they would refuse its handshakes).
+    for (const s of cluster.servers)
+      expect(s?.network.metrics().rejectedByReason['unknown-peer'] ?? 0).toBe(0);
     await client.changeMembership({ changeType: 'add_voter', nodeId: 'd', address: `127.0.0.1:${port}` });
     const verdict = await until('d judged', () => d.status().joinCheck !== 'pending' && d.status().joinCheck);
     expect(verdict).toBe('ok');
