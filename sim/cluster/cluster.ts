@@ -26,7 +26,8 @@ export interface ClusterOptions {
   logCheckEveryMs?: number;
   /**
    * First boots run with `freshBootstrap`, as `consensus serve` starts a member on an empty data
-   * dir (default true; restarts load what the member persisted and run without it).
+   * dir (default true). A restart before the member caught up runs with it again, with the target
+   * found, as the server's `JOINING` file makes it; later restarts run without it.
    */
   freshBootstrap?: boolean;
 }
@@ -74,12 +75,29 @@ export class SimCluster {
   }
 
   private readonly booting = new Map<string, Raft>();
+  /**
+   * What `consensus serve` keeps in a member's `JOINING` file while a fresh start is unjudged
+   * (runtime/server/server.ts): durable, recorded at every persist, before acknowledgements leave.
+   */
+  private readonly freshMarkers = new Map<string, { target?: number }>();
+
+  private noteFreshStart(id: string): void {
+    const marker = this.freshMarkers.get(id);
+    const raft = this.nodes.get(id)?.raft;
+    if (!marker || !raft) return;
+    const s = raft.status();
+    if (s.joinCheck === 'ok') this.freshMarkers.delete(id);
+    else if (s.joinTarget !== null) marker.target = s.joinTarget;
+  }
 
   /** Creates the world and starts every member; resolves once all are running. */
   static async start(opts: ClusterOptions): Promise<SimCluster> {
     const c = new SimCluster(opts);
     for (const id of c.ids) c.world.createEnv(id);
-    for (const id of c.ids) c.boot(id, opts.freshBootstrap ?? true);
+    for (const id of c.ids) {
+      if (opts.freshBootstrap ?? true) c.freshMarkers.set(id, {});
+      c.boot(id);
+    }
     await c.world.run({ stopWhen: () => c.ids.every((id) => c.nodes.get(id)), until: 1000 });
     const every = opts.logCheckEveryMs ?? 100;
     if (every > 0) c.scheduleLogCheck(every);
@@ -93,15 +111,18 @@ export class SimCluster {
     });
   }
 
-  private boot(id: string, freshBootstrap = false): void {
+  private boot(id: string): void {
     const env = this.world.env(id);
     const inc = this.world.incarnation(id);
     this.nodes.set(id, null);
     this.checker.beginIncarnation(id);
+    const marker = this.freshMarkers.get(id);
     const cfg = {
       ...this.opts.config,
       ...this.opts.nodeConfig?.(id),
-      ...(freshBootstrap ? { freshBootstrap } : {}),
+      ...(marker
+        ? { freshBootstrap: true, ...(marker.target !== undefined ? { joinTarget: marker.target } : {}) }
+        : {}),
     };
     const checker = this.checker;
     void createNode({
@@ -112,7 +133,10 @@ export class SimCluster {
       stateMachine: new KvStateMachine(),
       observer: {
         onApply: (n, e: LogEntry) => checker.onApply(n, e),
-        onPersisted: (n, hs, es) => checker.onPersisted(n, hs, es),
+        onPersisted: (n, hs, es) => {
+          checker.onPersisted(n, hs, es);
+          this.noteFreshStart(n);
+        },
         onState: (n, s) => checker.onState(n, s),
         onRoleChange: (n, t) => checker.onRoleChange(n, t),
         onError: (n, e) => checker.onError(n, e),
