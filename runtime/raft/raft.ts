@@ -71,9 +71,10 @@ export interface RaftConfig {
    * that is forming has nothing to catch up to and must vote at once. So until its log reaches the
    * commit index of the first append it received ('pending', then 'ok' with no other judgement),
    * it grants votes only to candidates whose log is empty (a cluster still forming: nothing can have
-   * been committed that such a candidate lacks, unless a second member lost its log as well), and it
-   * campaigns only while its own log is empty (its own vote is the one it may have lost). The
-   * target is kept across restarts as `freshJoin`'s (`joinTarget`).
+   * been committed that such a candidate lacks, unless a second member lost its log as well or
+   * never received one), and it campaigns only while its own log is empty (its own vote is the one
+   * it may have lost); both only until it hears of commits (a target above 0, a snapshot offered).
+   * The target is kept across restarts as `freshJoin`'s (`joinTarget`).
    */
   freshBootstrap?: boolean;
   /**
@@ -83,6 +84,12 @@ export interface RaftConfig {
    * holds, which after a restart is its new progress, not what was committed when it came back.
    */
   joinTarget?: number;
+  /**
+   * With `freshBootstrap` and `joinTarget`: the term of the append it came from (see
+   * `status().joinTargetTerm`; made durable with the target). Unknown (0), votes are judged by the
+   * target's index alone.
+   */
+  joinTargetTerm?: number;
   /** Source of randomness in [0, 1) (election timeouts). The core has no other. */
   random: () => number;
   /** Monotonic time at creation (ms); later time arrives through `tick(now)`. */
@@ -211,6 +218,7 @@ export class Raft {
       | 'freshJoin'
       | 'freshBootstrap'
       | 'joinTarget'
+      | 'joinTargetTerm'
       | 'restored'
       | 'now'
       | 'onRoleChange'
@@ -283,6 +291,13 @@ export class Raft {
   private joinTarget: number | null = null;
   /** The term of the append `joinTarget` came from (0: restored, term unknown). */
   private joinTargetTerm = 0;
+  /**
+   * A fresh bootstrap's newest known committed point while pending: its target with the term of
+   * the append it came from (an upper bound of the entry's term), or an offered snapshot's index
+   * and term. A candidate holds every entry up to it when its last entry is at least as high, in
+   * at least that term (see `withholdsVoteFor`). Null: it has heard of no commit.
+   */
+  private committedPoint: { index: number; term: number } | null = null;
 
   constructor(config: RaftConfig) {
     this.id = config.id;
@@ -345,6 +360,10 @@ export class Raft {
       this.joinCheck = 'pending';
       this.freshStart = config.freshJoin ? 'join' : 'bootstrap';
       this.joinTarget = config.joinTarget ?? null;
+      if (config.freshBootstrap && this.joinTarget !== null && this.joinTarget > 0) {
+        this.joinTargetTerm = config.joinTargetTerm ?? 0;
+        this.noteCommittedPoint(this.joinTarget, this.joinTargetTerm);
+      }
       this.judgeJoin();
     }
     this.prevHardState = this.hardState();
@@ -409,6 +428,7 @@ export class Raft {
       transferee: this.transferee,
       joinCheck: this.joinCheck,
       joinTarget: this.joinTarget,
+      joinTargetTerm: this.joinTarget === null ? null : this.joinTargetTerm,
     };
   }
 
@@ -580,9 +600,10 @@ export class Raft {
     this.fire('vote_quorum');
     this.leaderId = this.id;
     this.leaderSince = this.now;
-    // A fresh bootstrap campaigns only with an empty log (see withholdsCampaign), so it was elected
-    // by members whose logs are empty too: a cluster forming. (Its first leader never gets an
-    // append to be judged by.)
+    // A fresh bootstrap campaigns only with an empty log before it heard of commits (see
+    // withholdsCampaign), so it was elected by members whose logs are empty too: a cluster forming
+    // (or a second member without its log: not covered). Its first leader never gets an append to
+    // be judged by.
     if (this.freshStart === 'bootstrap' && this.joinCheck === 'pending') this.joinCheck = 'ok';
     this.votes.clear();
     this.lastLeaderContact = this.now;
@@ -677,23 +698,46 @@ export class Raft {
     }
   }
 
+  /** Keeps the newer of the known committed point and (index, term); see `committedPoint`. */
+  private noteCommittedPoint(index: number, term: number): void {
+    if (this.freshStart !== 'bootstrap' || this.joinCheck !== 'pending' || index <= 0) return;
+    const p = this.committedPoint;
+    if (!p || index > p.index || (index === p.index && term > p.term)) this.committedPoint = { index, term };
+  }
+
+  /** A fresh bootstrap that has not caught up knows entries were committed: an empty log lacks them. */
+  private heardOfCommits(): boolean {
+    return this.committedPoint !== null;
+  }
+
   /**
    * Campaigns are withheld while a fresh join is unconfirmed or found a lost log, and while a fresh
-   * bootstrap that has not caught up holds any entry: its own vote is the one it may have lost, so
-   * with a partial log it could win with a lagging member's vote. With an empty log it wins only
-   * with the votes of members whose logs are empty too (a cluster still forming).
+   * bootstrap that has not caught up holds any entry or has heard of commits: its own vote is the
+   * one it may have lost, so with a partial log it could win with a lagging member's vote. With an
+   * empty log, before it heard from any leader, it wins only with the votes of members whose logs
+   * are empty too: a cluster forming (or a second member without its log).
    */
   private withholdsCampaign(): boolean {
-    if (this.freshStart === 'bootstrap') return this.joinCheck === 'pending' && this.log.lastIndex() > 0;
+    if (this.freshStart === 'bootstrap')
+      return this.joinCheck === 'pending' && (this.log.lastIndex() > 0 || this.heardOfCommits());
     return this.joinCheck === 'pending' || this.joinCheck === 'lost_log';
   }
 
   /**
-   * Votes too; a fresh bootstrap that has not caught up votes only for a candidate whose log is
-   * empty (see `RaftConfig.freshBootstrap`).
+   * Votes too. A fresh bootstrap that has not caught up votes, before it heard of commits, only for
+   * a candidate whose log is empty (a cluster forming); after, only for one whose last entry is at
+   * or above the known committed point in at least its term: by log matching (same term, same
+   * leader) or leader completeness (a later term), such a log holds every entry up to that point,
+   * so all this member may have acknowledged before its log was lost. (The member that holds
+   * them, the old leader back, can then be elected.)
    */
-  private withholdsVoteFor(candidateLastIndex: number): boolean {
-    if (this.freshStart === 'bootstrap') return this.joinCheck === 'pending' && candidateLastIndex > 0;
+  private withholdsVoteFor(candidateLastIndex: number, candidateLastTerm: number): boolean {
+    if (this.freshStart === 'bootstrap') {
+      if (this.joinCheck !== 'pending') return false;
+      const p = this.committedPoint;
+      if (!p) return candidateLastIndex > 0;
+      return candidateLastIndex < p.index || candidateLastTerm < p.term;
+    }
     return this.joinCheck === 'pending' || this.joinCheck === 'lost_log';
   }
 
@@ -1545,7 +1589,7 @@ export class Raft {
             (m.isPreVote && m.term > this.term));
         const grant =
           canVote &&
-          !this.withholdsVoteFor(m.lastLogIndex) &&
+          !this.withholdsVoteFor(m.lastLogIndex, m.lastLogTerm) &&
           this.log.isUpToDate(m.lastLogIndex, m.lastLogTerm) &&
           m.candidateId === from;
         if (grant && !m.isPreVote) {
@@ -1585,6 +1629,7 @@ export class Raft {
         if (this.joinCheck === 'pending' && (this.joinTarget === null || m.term > this.joinTargetTerm)) {
           this.joinTarget = Math.max(this.joinTarget ?? 0, m.leaderCommit);
           this.joinTargetTerm = m.term;
+          this.noteCommittedPoint(this.joinTarget, m.term);
         }
         this.handleAppend(from, m);
         this.judgeJoin();
@@ -1593,6 +1638,7 @@ export class Raft {
         if (this.role === 'leader')
           throw new RaftInvariantError(`two leaders in term ${this.term}: ${this.id} and ${from}`);
         if (this.role !== 'follower') this.becomeFollower(this.term, from, 'leader_seen');
+        this.noteCommittedPoint(m.meta.index, m.meta.term);
         this.handleInstallSnapshot(from, m);
         this.judgeJoin();
         return;

@@ -106,6 +106,8 @@ export interface RaftStatus {
    * acknowledges anything (`RaftConfig.joinTarget`).
    */
   joinTarget: number | null;
+  /** The term of the append the target came from (0: unknown); null without a target. */
+  joinTargetTerm: number | null;
 }
 
 /**

@@ -170,23 +170,25 @@ export type FreshStart = 'join' | 'bootstrap';
  * Marks `dir` (claimed, holding no Raft state) as started fresh, or records the target found
  * (`target`): see the module doc. Durable when it returns.
  */
-export function markJoinPending(dir: string, mode: FreshStart, target?: number): void {
-  writeDurably(
-    resolve(dir),
-    JOINING,
-    `${JSON.stringify(target === undefined ? { mode } : { mode, target })}\n`,
-  );
+export function markJoinPending(dir: string, mode: FreshStart, target?: number, term?: number): void {
+  const marker = target === undefined ? { mode } : { mode, target, ...(term ? { term } : {}) };
+  writeDurably(resolve(dir), JOINING, `${JSON.stringify(marker)}\n`);
 }
 
-/** The unjudged fresh start of `dir` (its target once known), or null when there is none. */
-export function joinPending(dir: string): { mode: FreshStart; target?: number } | null {
+/**
+ * The unjudged fresh start of `dir` (its target, and the term of the append it came from, once
+ * known), or null when there is none.
+ */
+export function joinPending(dir: string): { mode: FreshStart; target?: number; term?: number } | null {
   const path = join(resolve(dir), JOINING);
   if (!existsSync(path)) return null;
   try {
-    const v = JSON.parse(readFileSync(path, 'utf8')) as { mode?: unknown; target?: unknown };
+    const v = JSON.parse(readFileSync(path, 'utf8')) as { mode?: unknown; target?: unknown; term?: unknown };
     // A marker without a mode is from a release that only marked joins.
     const mode: FreshStart = v.mode === 'bootstrap' ? 'bootstrap' : 'join';
-    return Number.isSafeInteger(v.target) ? { mode, target: v.target as number } : { mode };
+    if (!Number.isSafeInteger(v.target)) return { mode };
+    const term = Number.isSafeInteger(v.term) ? { term: v.term as number } : {};
+    return { mode, target: v.target as number, ...term };
   } catch {
     // Damaged (or from a release that wrote text): still unjudged, target unknown, judged the
     // stricter way.

@@ -205,7 +205,7 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
   const startedAs = opts.join ? 'join' : 'bootstrap';
   const marked = joinPending(opts.dataDir);
   if (holdsNoRaftState(opts.dataDir) && marked?.mode !== startedAs)
-    markJoinPending(opts.dataDir, startedAs, marked?.target);
+    markJoinPending(opts.dataDir, startedAs, marked?.target, marked?.term);
   const joining = joinPending(opts.dataDir);
   const freshJoin = joining?.mode === 'join';
   const freshBootstrap = joining?.mode === 'bootstrap';
@@ -290,6 +290,7 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
         freshJoin,
         freshBootstrap,
         ...(joining?.target !== undefined ? { joinTarget: joining.target } : {}),
+        ...(joining?.term !== undefined ? { joinTargetTerm: joining.term } : {}),
       },
       observer: {
         onRoleChange(_id, t: { from: NodeRole; to: NodeRole; event: string; term: number }) {
@@ -337,7 +338,8 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
             // acknowledgements leave after this hook): see RaftConfig.joinTarget.
             const target = node.status().joinTarget;
             if (target !== null && target !== savedJoinTarget) {
-              markJoinPending(opts.dataDir, freshBootstrap ? 'bootstrap' : 'join', target);
+              const term = node.status().joinTargetTerm ?? undefined;
+              markJoinPending(opts.dataDir, freshBootstrap ? 'bootstrap' : 'join', target, term);
               savedJoinTarget = target;
             }
             reportJoinCheck(node.status().joinCheck);

@@ -79,7 +79,7 @@ export class SimCluster {
    * What `consensus serve` keeps in a member's `JOINING` file while a fresh start is unjudged
    * (runtime/server/server.ts): durable, recorded at every persist, before acknowledgements leave.
    */
-  private readonly freshMarkers = new Map<string, { target?: number }>();
+  private readonly freshMarkers = new Map<string, { target?: number; term?: number }>();
 
   private noteFreshStart(id: string): void {
     const marker = this.freshMarkers.get(id);
@@ -87,7 +87,10 @@ export class SimCluster {
     if (!marker || !raft) return;
     const s = raft.status();
     if (s.joinCheck === 'ok') this.freshMarkers.delete(id);
-    else if (s.joinTarget !== null) marker.target = s.joinTarget;
+    else if (s.joinTarget !== null && s.joinTarget !== marker.target) {
+      marker.target = s.joinTarget;
+      marker.term = s.joinTargetTerm ?? 0;
+    }
   }
 
   /** Creates the world and starts every member; resolves once all are running. */
@@ -121,7 +124,12 @@ export class SimCluster {
       ...this.opts.config,
       ...this.opts.nodeConfig?.(id),
       ...(marker
-        ? { freshBootstrap: true, ...(marker.target !== undefined ? { joinTarget: marker.target } : {}) }
+        ? {
+            freshBootstrap: true,
+            ...(marker.target !== undefined
+              ? { joinTarget: marker.target, joinTargetTerm: marker.term }
+              : {}),
+          }
         : {}),
     };
     const checker = this.checker;

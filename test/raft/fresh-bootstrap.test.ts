@@ -5,8 +5,8 @@
  * elected and overwrite entries the wiped member had helped commit. Such a start is also how a
  * cluster forms, where every member is empty and must vote at once. A member started that way
  * (`freshBootstrap`) now votes only for candidates with an empty log until its log reaches the
- * commit index of the first append it received (its target, kept across restarts); it may
- * campaign meanwhile.
+ * commit index of the first append it received (its target, kept across restarts), and campaigns
+ * only while its own log is empty; both only until it hears of commits.
  */
 import { describe, expect, it } from 'vitest';
 import type { AppendRequest, RaftMessage } from '../../generated/index.js';
@@ -81,7 +81,9 @@ describe('a voter whose data dir was emptied, back with the static member list (
     // Restarted from its partial log (shorter than the lagger's), with the target its first run
     // made durable. A member restored from a log would grant the lagger its vote.
     net.crash(wiped);
-    net.restart(wiped, { freshBootstrap: true, joinTarget: target as number });
+    const targetTerm = net.core(wiped).status().joinTargetTerm as number;
+    expect(targetTerm).toBeGreaterThan(0);
+    net.restart(wiped, { freshBootstrap: true, joinTarget: target as number, joinTargetTerm: targetTerm });
     expect(net.core(wiped).status().joinCheck).toBe('pending');
     net.crash(leader);
     net.restart(lagger);
@@ -125,6 +127,43 @@ describe('a voter whose data dir was emptied, partly caught up', () => {
       net.elect();
       net.run(300);
       for (const id of [leader, lagger, wiped])
+        expect(net.appliedCommands(id).slice(0, written.length), `seed ${seed} ${id}`).toEqual(written);
+    }
+  });
+});
+
+describe('a voter whose data dir was emptied, that has heard of commits but holds no entry yet', () => {
+  it('neither campaigns nor votes for an empty candidate (a member that never started)', () => {
+    // A second review: it heard from the leader (target above 0) and got no entry yet; the leader
+    // died and the third member, never started before, came up empty. The two elected each other
+    // and overwrote what the leader and the emptied member had committed.
+    for (const seed of [1, 2, 3, 4, 5, 6]) {
+      const net = new CoreNet(ids3, { freshBootstrap: true }, seed);
+      net.crash('c');
+      const leader = net.elect();
+      const wiped = ids3.find((id) => id !== leader && id !== 'c') as string;
+      const written = ['w0', 'w1', 'w2', 'w3'];
+      for (const w of written) net.propose(leader, w);
+      net.run(100);
+      expect(net.appliedCommands(wiped)).toEqual(written);
+      net.crash(wiped);
+      net.filter = (_from, to, m: RaftMessage) =>
+        to === wiped && m.type === 'AppendRequest' && (m as AppendRequest).entries.length > 0;
+      net.wipeAndBootstrap(wiped);
+      net.run(100);
+      expect(net.core(wiped).status().joinTarget).toBeGreaterThan(0);
+      expect(net.core(wiped).log.lastIndex()).toBe(0);
+      net.filter = null;
+      net.crash(leader);
+      net.wipeAndBootstrap('c');
+      net.run(3000);
+      expect(net.leaders(), `seed ${seed}`).toEqual([]);
+      // The old leader is back (judged long ago: its marker is gone). The emptied member votes for
+      // it, its log covering the committed point the emptied member heard of.
+      net.restart(leader, { freshBootstrap: false });
+      expect(net.elect()).toBe(leader);
+      net.run(300);
+      for (const id of ids3)
         expect(net.appliedCommands(id).slice(0, written.length), `seed ${seed} ${id}`).toEqual(written);
     }
   });
