@@ -362,7 +362,8 @@ export class Raft {
       this.joinTarget = config.joinTarget ?? null;
       if (config.freshBootstrap && this.joinTarget !== null && this.joinTarget > 0) {
         this.joinTargetTerm = config.joinTargetTerm ?? 0;
-        this.noteCommittedPoint(this.joinTarget, this.joinTargetTerm);
+        // Without its term the point admits no candidate until an append brings one.
+        this.noteCommittedPoint(this.joinTarget, this.joinTargetTerm || Number.POSITIVE_INFINITY);
       }
       this.judgeJoin();
     }
@@ -698,11 +699,18 @@ export class Raft {
     }
   }
 
-  /** Keeps the newer of the known committed point and (index, term); see `committedPoint`. */
+  /**
+   * Keeps the newer of the known committed point and (index, term); see `committedPoint`. A point
+   * of unknown term (Infinity: a restored target) gives way to any point at least as high.
+   */
   private noteCommittedPoint(index: number, term: number): void {
     if (this.freshStart !== 'bootstrap' || this.joinCheck !== 'pending' || index <= 0) return;
     const p = this.committedPoint;
-    if (!p || index > p.index || (index === p.index && term > p.term)) this.committedPoint = { index, term };
+    const newer =
+      !p ||
+      index > p.index ||
+      (index === p.index && (term > p.term || (p.term === Number.POSITIVE_INFINITY && term > 0)));
+    if (newer) this.committedPoint = { index, term };
   }
 
   /** A fresh bootstrap that has not caught up knows entries were committed: an empty log lacks them. */
@@ -1627,7 +1635,15 @@ export class Raft {
         // old frame (an earlier leader's, or one that waited in a send queue) may predate the
         // change that made this member a voter.
         if (this.joinCheck === 'pending' && (this.joinTarget === null || m.term > this.joinTargetTerm)) {
-          this.joinTarget = Math.max(this.joinTarget ?? 0, m.leaderCommit);
+          // A fresh bootstrap also reaches to the end of this append: the leader sends from its
+          // view of what this member holds, so an entry it acknowledged before its log was lost
+          // and that commits only later (a slow acknowledgement elsewhere) lies below it, while
+          // the commit index may not cover it yet. (A review lost such an entry.)
+          const reach =
+            this.freshStart === 'bootstrap'
+              ? Math.max(m.leaderCommit, m.prevLogIndex + m.entries.length)
+              : m.leaderCommit;
+          this.joinTarget = Math.max(this.joinTarget ?? 0, reach);
           this.joinTargetTerm = m.term;
           this.noteCommittedPoint(this.joinTarget, m.term);
         }

@@ -210,6 +210,7 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
   const freshJoin = joining?.mode === 'join';
   const freshBootstrap = joining?.mode === 'bootstrap';
   let savedJoinTarget = joining?.target;
+  let savedJoinTargetTerm = joining?.term;
   let joinReported: JoinCheck | null = joining ? 'pending' : null;
   /** Says the check's verdict once; the marker goes once the member may vote as usual. */
   const reportJoinCheck = (verdict: JoinCheck | null): void => {
@@ -337,10 +338,11 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
             // The target MUST be durable before this member acknowledges anything (the
             // acknowledgements leave after this hook): see RaftConfig.joinTarget.
             const target = node.status().joinTarget;
-            if (target !== null && target !== savedJoinTarget) {
-              const term = node.status().joinTargetTerm ?? undefined;
+            const term = node.status().joinTargetTerm ?? undefined;
+            if (target !== null && (target !== savedJoinTarget || term !== savedJoinTargetTerm)) {
               markJoinPending(opts.dataDir, freshBootstrap ? 'bootstrap' : 'join', target, term);
               savedJoinTarget = target;
+              savedJoinTargetTerm = term;
             }
             reportJoinCheck(node.status().joinCheck);
           }

@@ -87,7 +87,7 @@ export class SimCluster {
     if (!marker || !raft) return;
     const s = raft.status();
     if (s.joinCheck === 'ok') this.freshMarkers.delete(id);
-    else if (s.joinTarget !== null && s.joinTarget !== marker.target) {
+    else if (s.joinTarget !== null) {
       marker.target = s.joinTarget;
       marker.term = s.joinTargetTerm ?? 0;
     }

@@ -169,6 +169,98 @@ describe('a voter whose data dir was emptied, that has heard of commits but hold
   });
 });
 
+describe('third review: what the emptied member heard must cover what it acknowledged', () => {
+  it('an entry it acknowledged that commits only after the leader first heard from it again survives', () => {
+    // Five members; x is acknowledged by the leader and W, then W's dir is emptied. The leader's
+    // first heartbeat to W carries commit k (x is not committed yet); Y's slow acknowledgement then
+    // commits x. Before, W took (k, term) as its point and voted for a member holding k entries.
+    const ids5 = ['a', 'b', 'c', 'd', 'e'];
+    for (const seed of [1, 2, 3, 4, 5, 6]) {
+      const net = new CoreNet(ids5, {}, seed);
+      const L = net.elect();
+      const [W, Y, X, Z] = ids5.filter((i) => i !== L) as [string, string, string, string];
+      for (let i = 0; i < 3; i++) net.propose(L, `p${i}`);
+      net.run(50);
+      const k = net.core(L).status().commitIndex;
+      net.cutLink(L, X);
+      net.cutLink(L, Z);
+      const held: { from: string; to: string; m: RaftMessage }[] = [];
+      let holding = (from: string, to: string, m: RaftMessage) =>
+        (from === Y && to === L && m.type === 'AppendResponse') || (from === W && to === L);
+      net.filter = (from, to, m) => {
+        if (!holding(from, to, m)) return false;
+        held.push({ from, to, m });
+        return true;
+      };
+      expect(net.propose(L, 'x').index).toBe(k + 1);
+      expect(net.core(W).log.lastIndex()).toBe(k + 1);
+      // W's acknowledgement reaches the leader (before W loses its dir); Y's stays held, and so
+      // does everything W sends after (its link to the leader is down: it cannot catch up).
+      net.queue.push(...held.filter((h) => h.from === W));
+      held.splice(0, held.length, ...held.filter((h) => h.from !== W));
+      const hold = holding;
+      holding = () => false;
+      net.deliver();
+      holding = hold;
+      expect(net.core(L).status().commitIndex).toBe(k);
+      net.wipeAndBootstrap(W);
+      for (let t = 0; t < 400 && net.core(W).status().joinTarget === null; t += 5) net.run(5);
+      expect(net.core(W).status().joinTarget).toBeGreaterThan(k);
+      expect(net.core(W).status().joinCheck).toBe('pending');
+      // Y's slow acknowledgement: x commits on {L, W (before), Y}.
+      holding = (from, to) => from === W && to === L;
+      net.queue.unshift(...held.filter((h) => h.from === Y));
+      net.deliver();
+      expect(net.core(L).status().commitIndex).toBe(k + 1);
+      net.filter = null;
+      net.crash(L);
+      net.crash(Y);
+      net.heal();
+      net.run(3000);
+      // X and Z lack x; W's vote is needed and refused.
+      expect(net.leaders(), `seed ${seed}`).toEqual([]);
+      net.restart(L);
+      net.restart(Y);
+      const next = net.elect(5000);
+      net.run(300);
+      expect(net.appliedCommands(next), `seed ${seed}`).toContain('x');
+    }
+  });
+
+  it('a target restored without its term admits no candidate until an append brings one', () => {
+    // L holds uncommitted y0..y4 of term 1; M commits z with W in term 2; W's dir is emptied and
+    // its marker holds the target only. L (a longer log, an older last term) must not win.
+    for (const seed of [1, 2, 3, 4]) {
+      const net = new CoreNet(ids3, {}, seed);
+      const L = net.elect();
+      net.propose(L, 'p0');
+      net.run(50);
+      net.isolate(L);
+      for (let i = 0; i < 5; i++) net.propose(L, `y${i}`);
+      net.crash(L);
+      net.heal();
+      const M = net.elect();
+      const W = ids3.find((i) => i !== L && i !== M) as string;
+      net.propose(M, 'z');
+      net.run(50);
+      const target = net.core(M).status().commitIndex;
+      expect(net.core(L).log.lastIndex()).toBeGreaterThan(target);
+      net.crash(W);
+      net.wipeAndBootstrap(W);
+      net.crash(W);
+      net.restart(W, { freshBootstrap: true, joinTarget: target });
+      net.crash(M);
+      net.restart(L, { freshBootstrap: false });
+      net.run(3000);
+      expect(net.leaders(), `seed ${seed}`).toEqual([]);
+      net.restart(M, { freshBootstrap: false });
+      const next = net.elect(5000);
+      net.run(300);
+      expect(net.appliedCommands(next), `seed ${seed}`).toContain('z');
+    }
+  });
+});
+
 describe('a cluster that is forming (every member started fresh with the static member list)', () => {
   it('elects at once, and every member is judged at its first append', () => {
     const net = new CoreNet(ids3, { freshBootstrap: true }, 3);
