@@ -32,6 +32,21 @@ function committedWithoutTheLagger(seed: number, cfg: Partial<RaftConfig> = {}) 
   return { net, leader, lagger, wiped, written, laggerLast: net.core(lagger).log.lastIndex() };
 }
 
+/**
+ * Empties `wiped`'s dir and restarts it as a fresh bootstrap whose catch-up stops at `partial`
+ * entries (appends reaching past it are dropped), then runs 200 ms.
+ */
+function wipeWithSlowCatchUp(net: CoreNet, wiped: string, partial: number): void {
+  net.crash(wiped);
+  net.filter = (_from, to, m: RaftMessage) =>
+    to === wiped &&
+    m.type === 'AppendRequest' &&
+    (m as AppendRequest).entries.length > 0 &&
+    (m as AppendRequest).prevLogIndex + (m as AppendRequest).entries.length > partial;
+  net.wipeAndBootstrap(wiped);
+  net.run(200);
+}
+
 describe('a voter whose data dir was emptied, back with the static member list (stable storage, §5.2)', () => {
   it('does not help a lagging member win: the entries it helped commit survive', () => {
     const { net, leader, lagger, wiped, written } = committedWithoutTheLagger(5);
@@ -63,16 +78,9 @@ describe('a voter whose data dir was emptied, back with the static member list (
     const { net, leader, lagger, wiped, written, laggerLast } = committedWithoutTheLagger(9, {
       maxAppendEntries: 1,
     });
-    net.crash(wiped);
     // Catch-up is slow: the wiped member gets fewer entries in its first run than the lagger has.
     const partial = laggerLast - 2;
-    net.filter = (_from, to, m: RaftMessage) =>
-      to === wiped &&
-      m.type === 'AppendRequest' &&
-      (m as AppendRequest).entries.length > 0 &&
-      (m as AppendRequest).prevLogIndex + (m as AppendRequest).entries.length > partial;
-    net.wipeAndBootstrap(wiped);
-    net.run(200);
+    wipeWithSlowCatchUp(net, wiped, partial);
     const target = net.core(wiped).status().joinTarget;
     expect(target).toBeGreaterThanOrEqual(written.length);
     expect(net.core(wiped).log.lastIndex()).toBe(partial);
@@ -107,15 +115,8 @@ describe('a voter whose data dir was emptied, partly caught up', () => {
       const { net, leader, lagger, wiped, written, laggerLast } = committedWithoutTheLagger(seed, {
         maxAppendEntries: 1,
       });
-      net.crash(wiped);
       const partial = laggerLast + 3;
-      net.filter = (_from, to, m: RaftMessage) =>
-        to === wiped &&
-        m.type === 'AppendRequest' &&
-        (m as AppendRequest).entries.length > 0 &&
-        (m as AppendRequest).prevLogIndex + (m as AppendRequest).entries.length > partial;
-      net.wipeAndBootstrap(wiped);
-      net.run(200);
+      wipeWithSlowCatchUp(net, wiped, partial);
       expect(net.core(wiped).log.lastIndex()).toBe(partial);
       expect(net.core(wiped).status().joinTarget).toBeGreaterThan(partial);
       net.filter = null;
