@@ -1,15 +1,22 @@
 import { describe, expect, it } from 'vitest';
+import type { Env } from '../../runtime/env/types.js';
 import {
   drainSnapshotSteps,
   encodeKvCommand,
   KvStateMachine,
   type StateMachine,
 } from '../../runtime/node/kv-state-machine.js';
-import { createNode } from '../../runtime/node/node.js';
+import { createNode, type NodeConfig } from '../../runtime/node/node.js';
 import { SimpleLogStore } from '../../runtime/node/simple-log-store.js';
 import type { Snapshot } from '../../runtime/raft/types.js';
 import { createWorld } from '../../sim/world.js';
 import { installSnapshotFromB, manualEnv, settleMicrotasks } from '../helpers/manual-env.js';
+
+/** Member a of {a, b, c} on `env`, its log in a simulated file system (seeded `seed`). */
+function memberAOfThree(env: Env, sm: StateMachine, seed: number, config?: NodeConfig) {
+  const store = new SimpleLogStore(createWorld({ seed }).createEnv('a').fs);
+  return createNode({ id: 'a', peers: ['a', 'b', 'c'], env, logStore: store, stateMachine: sm, config });
+}
 
 /**
  * Node driver, local snapshots: a state machine with `snapshotSteps` is serialised a step at a
@@ -94,15 +101,7 @@ describe('node driver: a snapshot serialised in steps', () => {
         },
       };
     };
-    const store = new SimpleLogStore(createWorld({ seed: 1 }).createEnv('a').fs);
-    const node = await createNode({
-      id: 'a',
-      peers: ['a', 'b', 'c'],
-      env,
-      logStore: store,
-      stateMachine: sm,
-      config: { snapshotInterval: 2 },
-    });
+    const node = await memberAOfThree(env, sm, 1, { snapshotInterval: 2 });
     const put = (i: number) => encodeKvCommand({ op: 'put', key: `k${i}`, value: `v${i}` });
     deliver('b', {
       type: 'AppendRequest',
@@ -154,14 +153,7 @@ describe('node driver: a snapshot serialised in steps', () => {
         },
       };
     };
-    const store = new SimpleLogStore(createWorld({ seed: 2 }).createEnv('a').fs);
-    const node = await createNode({
-      id: 'a',
-      peers: ['a', 'b', 'c'],
-      env,
-      logStore: store,
-      stateMachine: sm,
-    });
+    const node = await memberAOfThree(env, sm, 2);
     due.length = 0; // the election timer: not part of this test
     const data = enc(JSON.stringify([['k1', 'v1']]));
     deliver('b', installSnapshotFromB(5, data));
