@@ -44,7 +44,11 @@ export interface StateMachine {
   restoreSteps?(snapshot: Uint8Array): Iterator<void, void, void>;
 }
 
-/** A byte-level coordination state machine; `machine` is the typed one underneath (queries, events). */
+/**
+ * A byte-level coordination state machine; `machine` is the typed one underneath (queries, events).
+ * Results of `machine.applyCommand` may share bytes with the state: encode or copy them, never
+ * write into them.
+ */
 export interface CoordinationReplica extends StateMachine {
   readonly machine: CoordinationStateMachine;
 }
