@@ -369,7 +369,8 @@ async function clientVerb(verb: string, args: string[]): Promise<number> {
           [
             `leader ${s.leaderId ?? '(none)'} term ${s.term} commit ${s.commitIndex} applied ${s.appliedIndex} (answered by ${s.id}, ${s.role})`,
             ...s.members.map(
-              (m) => `  ${m.id}\t${m.role}\t${m.address ?? ''}${m.id === s.leaderId ? '\tleader' : ''}`,
+              (m) =>
+                `  ${m.id}\t${m.role}${m.joint === 'incoming' ? ' (being added)' : m.joint === 'outgoing' ? ' (being removed)' : ''}\t${m.address ?? ''}${m.id === s.leaderId ? '\tleader' : ''}`,
             ),
           ].join('\n'),
           s,

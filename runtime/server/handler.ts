@@ -550,12 +550,16 @@ export function createRequestHandler(o: RequestHandlerOptions): RequestHandler {
       syncStalls: s.syncStalls,
       joinCheck: s.joinCheck,
       members: [
-        ...voters.map((id) => ({
-          id,
-          role: 'voter' as const,
-          address: addr(id),
-          match: s.role === 'leader' ? match(id) : null,
-        })),
+        ...voters.map((id) => {
+          const joint = jointSide(s.config, id);
+          return {
+            id,
+            role: 'voter' as const,
+            address: addr(id),
+            match: s.role === 'leader' ? match(id) : null,
+            ...(joint ? { joint } : {}),
+          };
+        }),
         ...s.config.learners.map((id) => ({
           id,
           role: 'learner' as const,
@@ -811,4 +815,21 @@ export function serveClientProtocol(
         ),
     );
   });
+}
+
+/**
+ * Where voter `id` stands in a joint configuration (`ServerStatus.members[].joint`): only in the new
+ * half ('incoming'), only in the old one ('outgoing'), or in both or no change in progress
+ * (undefined).
+ */
+export function jointSide(
+  config: { voters: readonly string[]; votersOutgoing: readonly string[] },
+  id: string,
+): 'incoming' | 'outgoing' | undefined {
+  if (config.votersOutgoing.length === 0) return undefined;
+  const inNew = config.voters.includes(id);
+  const inOld = config.votersOutgoing.includes(id);
+  if (inNew && !inOld) return 'incoming';
+  if (inOld && !inNew) return 'outgoing';
+  return undefined;
 }

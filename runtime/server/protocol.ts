@@ -36,9 +36,23 @@ export interface ServerStatus {
   waitingRequests: number;
   /** Times this member, as leader, stepped down because a log save stalled (maxSyncStallMs). */
   syncStalls: number;
-  /** For a member started on an empty data dir with --join: 'pending', 'ok' or 'lost_log'; else null. */
+  /**
+   * For a member started on an empty data dir (with --join, or with the static member list):
+   * 'pending', 'ok' or 'lost_log'; else null.
+   */
   joinCheck: 'pending' | 'ok' | 'lost_log' | null;
-  members: { id: string; role: 'voter' | 'learner'; address: string | null; match: number | null }[];
+  /**
+   * The voters of both halves of a joint configuration (a voter change in progress) and the
+   * learners. `joint` marks, while the change is in progress, a voter only in the new half
+   * ('incoming': being added) or only in the old one ('outgoing': being removed).
+   */
+  members: {
+    id: string;
+    role: 'voter' | 'learner';
+    address: string | null;
+    match: number | null;
+    joint?: 'incoming' | 'outgoing';
+  }[];
 }
 
 const utf8 = new TextEncoder();
