@@ -5,7 +5,12 @@
  * once, and the default backoff cap is one second.
  */
 import { afterEach, expect, it } from 'vitest';
-import { createTcpNetwork, resolveLimits, type TcpNetwork } from '../../runtime/transport/index.js';
+import {
+  createTcpNetwork,
+  resolveLimits,
+  type TcpNetwork,
+  type TransportLimits,
+} from '../../runtime/transport/index.js';
 import { type LinkProxy, startLinkProxy } from '../helpers/link-proxy.js';
 import { until } from '../helpers/until.js';
 import { freePort, Inbox } from './helpers.js';
@@ -16,6 +21,25 @@ afterEach(async () => {
   await Promise.all([...nets.splice(0).map((n) => n.close()), ...proxies.splice(0).map((p) => p.close())]);
 });
 
+/** Node 'a' (peer b at `bAddress`, no jitter) started; `failed()` counts its failed outbound attempts. */
+async function startA(bAddress: string, limits: TransportLimits) {
+  const a = createTcpNetwork({
+    nodeId: 'a',
+    clusterId: 'c1',
+    listen: { host: '127.0.0.1', port: 0 },
+    peers: { b: bAddress },
+    limits,
+    random: () => 0.9999,
+  });
+  nets.push(a);
+  const portA = (await a.start()).port;
+  let failed = 0;
+  a.onEvent((e) => {
+    if (e.type === 'connection-closed' && e.direction === 'outbound') failed++;
+  });
+  return { a, portA, failed: () => failed };
+}
+
 it('an inbound connection from a peer ends the outbound backoff to it at once', async () => {
   const listen = { host: '127.0.0.1', port: 0 };
   const b = createTcpNetwork({ nodeId: 'b', clusterId: 'c1', listen, peers: {} });
@@ -25,24 +49,15 @@ it('an inbound connection from a peer ends the outbound backoff to it at once', 
   const link = await startLinkProxy(portB);
   proxies.push(link);
   link.cut();
-  const a = createTcpNetwork({
-    nodeId: 'a',
-    clusterId: 'c1',
-    listen,
-    peers: { b: link.address },
-    // Backoff without jitter: 200, 400, 800, then 1600 ms after the fourth failed attempt.
-    limits: { handshakeTimeoutMs: 300, reconnectBaseMs: 200, reconnectMaxMs: 5000 },
-    random: () => 0.9999,
-  });
-  nets.push(a);
-  const portA = (await a.start()).port;
-  let failed = 0;
-  a.onEvent((e) => {
-    if (e.type === 'connection-closed' && e.direction === 'outbound') failed++;
+  // Backoff without jitter: 200, 400, 800, then 1600 ms after the fourth failed attempt.
+  const { a, portA, failed } = await startA(link.address, {
+    handshakeTimeoutMs: 300,
+    reconnectBaseMs: 200,
+    reconnectMaxMs: 5000,
   });
   const inboxB = new Inbox(b);
   a.send('b', new TextEncoder().encode('queued while the link was cut'));
-  await until('four failed attempts of a to reach b', () => failed >= 4);
+  await until('four failed attempts of a to reach b', () => failed() >= 4);
 
   link.heal();
   const healedAt = performance.now();
@@ -55,25 +70,14 @@ it('an inbound connection from a peer ends the outbound backoff to it at once', 
 });
 
 it("a member that starts after its peer dials it once listening, which ends the peer's backoff to it", async () => {
-  const listen = { host: '127.0.0.1', port: 0 };
   const portB = await freePort();
-  const a = createTcpNetwork({
-    nodeId: 'a',
-    clusterId: 'c1',
-    listen,
-    peers: { b: `127.0.0.1:${portB}` },
-    // One failed attempt puts the next one 10 s away (no jitter).
-    limits: { reconnectBaseMs: 10_000, reconnectMaxMs: 10_000 },
-    random: () => 0.9999,
-  });
-  nets.push(a);
-  const portA = (await a.start()).port;
-  let failed = 0;
-  a.onEvent((e) => {
-    if (e.type === 'connection-closed' && e.direction === 'outbound') failed++;
+  // One failed attempt puts the next one 10 s away (no jitter).
+  const { a, portA, failed } = await startA(`127.0.0.1:${portB}`, {
+    reconnectBaseMs: 10_000,
+    reconnectMaxMs: 10_000,
   });
   a.send('b', new TextEncoder().encode('sent before b started'));
-  await until('a failed to reach b', () => failed >= 1);
+  await until('a failed to reach b', () => failed() >= 1);
 
   // b starts and sends nothing: it only announces itself.
   const b = createTcpNetwork({
