@@ -43,6 +43,8 @@ import {
 import { errorResult } from '../coordination/state-machine.js';
 import { drainSnapshotSteps, type StateMachine } from '../node/kv-state-machine.js';
 import { joinParts, partsAtHand } from '../wire/parts.js';
+import { encodeUtf8Into } from '../wire/utf8.js';
+import { decodeUtf8, utf8ByteLength } from '../wire/v1.js';
 
 /** First byte of a version-2 dedup snapshot (a JSON version 1 starts with '{'). */
 const DEDUP_SNAPSHOT_V2 = 0xd2;
@@ -75,13 +77,23 @@ export interface Envelope {
 const utf8 = new TextEncoder();
 const utf8d = new TextDecoder('utf-8', { fatal: true });
 
-function writeUvarint(out: number[], n: number): void {
+/** Bytes of `n` as an unsigned LEB128 varint (arithmetic, not bitwise: sequences exceed 2^32). */
+function uvarintSize(n: number): number {
+  let size = 1;
+  for (let v = n; v >= 0x80; v = Math.floor(v / 0x80)) size++;
+  return size;
+}
+
+/** Writes `n` as an unsigned LEB128 varint at `at`; returns the position after it. */
+function writeUvarintAt(out: Uint8Array, at: number, n: number): number {
   let v = n;
+  let p = at;
   while (v >= 0x80) {
-    out.push((v % 0x80) | 0x80);
+    out[p++] = (v % 0x80) | 0x80;
     v = Math.floor(v / 0x80);
   }
-  out.push(v);
+  out[p++] = v;
+  return p;
 }
 
 function readUvarint(b: Uint8Array, pos: { p: number }): number {
@@ -99,16 +111,13 @@ function readUvarint(b: Uint8Array, pos: { p: number }): number {
 
 /** Encodes an envelope (see module doc). */
 export function encodeEnvelope(e: Envelope): Uint8Array {
-  const id = utf8.encode(e.clientId);
-  const head: number[] = [ENVELOPE_MAGIC];
-  writeUvarint(head, id.length);
-  const seq: number[] = [];
-  writeUvarint(seq, e.sequence);
-  const out = new Uint8Array(head.length + id.length + seq.length + e.command.length);
-  out.set(head, 0);
-  out.set(id, head.length);
-  out.set(seq, head.length + id.length);
-  out.set(e.command, head.length + id.length + seq.length);
+  const idBytes = utf8ByteLength(e.clientId);
+  const out = new Uint8Array(1 + uvarintSize(idBytes) + idBytes + uvarintSize(e.sequence) + e.command.length);
+  out[0] = ENVELOPE_MAGIC;
+  let at = writeUvarintAt(out, 1, idBytes);
+  at = encodeUtf8Into(e.clientId, out, at);
+  at = writeUvarintAt(out, at, e.sequence);
+  out.set(e.command, at);
   return out;
 }
 
@@ -119,7 +128,7 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope | null {
     const pos = { p: 1 };
     const len = readUvarint(bytes, pos);
     if (pos.p + len > bytes.length) return null;
-    const clientId = utf8d.decode(bytes.subarray(pos.p, pos.p + len));
+    const clientId = decodeUtf8(bytes, pos.p, pos.p + len);
     pos.p += len;
     const sequence = readUvarint(bytes, pos);
     return { clientId, sequence, command: bytes.subarray(pos.p) };

@@ -69,6 +69,21 @@ export function utf8ByteLength(s: string): number {
 }
 
 /**
+ * Decodes `buf[start, end)` as UTF-8; invalid UTF-8 throws (a TypeError, TextDecoder's `fatal`).
+ * Short ASCII strings, the usual ids and keys, skip the TextDecoder call.
+ */
+export function decodeUtf8(buf: Uint8Array, start: number, end: number): string {
+  const n = end - start;
+  if (n < 64) {
+    let i = start;
+    while (i < end && (buf[i] as number) < 0x80) i++;
+    if (i === end)
+      return n === 0 ? '' : String.fromCharCode.apply(null, buf.subarray(start, end) as unknown as number[]);
+  }
+  return utf8Decoder.decode(buf.subarray(start, end));
+}
+
+/**
  * A binary writer for frames. `reset()` starts a frame, `finish()` returns it as a view that is
  * never overwritten: later frames are written after it in the same chunk, and when a chunk is full
  * a fresh one is allocated (the old one stays alive as long as views of it do). This avoids one
@@ -381,19 +396,8 @@ export class Reader {
     const buf = this.buf;
     if (n > buf.length - this.pos) throw new DecodeError(`string length ${n} exceeds the frame`, at);
     const start = this.pos;
-    if (n < 64) {
-      // ASCII fast path: no TextDecoder call for short ASCII strings.
-      let i = 0;
-      while (i < n && (buf[start + i] as number) < 0x80) i++;
-      if (i === n) {
-        this.pos = start + n;
-        return n === 0
-          ? ''
-          : String.fromCharCode.apply(null, buf.subarray(start, start + n) as unknown as number[]);
-      }
-    }
     try {
-      const s = utf8Decoder.decode(buf.subarray(start, start + n));
+      const s = decodeUtf8(buf, start, start + n);
       this.pos = start + n;
       return s;
     } catch {

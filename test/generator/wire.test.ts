@@ -1,9 +1,11 @@
 /** runtime/wire/v1.ts: the primitives the generated codecs are built on. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { encodeUtf8Into } from '../../runtime/wire/utf8.js';
 import {
   createMachine,
   DecodeError,
+  decodeUtf8,
   IllegalTransition,
   indexTransitions,
   Reader,
@@ -145,6 +147,58 @@ describe('utf8ByteLength', () => {
         },
       ),
       { numRuns: 2000 },
+    );
+  });
+});
+
+describe('encodeUtf8Into / decodeUtf8', () => {
+  const encoder = new TextEncoder();
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  // Mixed: ASCII runs (the fast paths), every UTF-8 width, and lone surrogates (U+FFFD on encode).
+  const strings = fc.oneof(
+    fc.string({ unit: 'binary' }),
+    fc.string({ unit: fc.integer({ min: 0xd7f0, max: 0xe010 }).map((c) => String.fromCharCode(c)) }),
+    fc.string({ maxLength: 80 }),
+  );
+
+  it('writes the bytes TextEncoder writes, at an offset, and returns the end (property)', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 4 }), strings, (prefix, s) => {
+        const want = encoder.encode(s);
+        const out = new Uint8Array(prefix.length + utf8ByteLength(s) + 2).fill(0xee);
+        const end = encodeUtf8Into(s, out, prefix.length);
+        expect(end).toBe(prefix.length + want.length);
+        expect(out.subarray(prefix.length, end)).toEqual(want);
+        expect(out[end]).toBe(0xee); // nothing written past the end
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('reads what TextDecoder reads, and refuses what it refuses (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          strings.map((s) => encoder.encode(s)),
+          fc.uint8Array({ maxLength: 80 }),
+          fc.uint8Array({ maxLength: 80, max: 0x7f }),
+        ),
+        fc.nat(3),
+        (bytes, pad) => {
+          const buf = new Uint8Array(pad + bytes.length + pad).fill(0x41);
+          buf.set(bytes, pad);
+          let want: string | Error;
+          try {
+            want = decoder.decode(bytes);
+          } catch (e) {
+            want = e as Error;
+          }
+          if (want instanceof Error)
+            expect(() => decodeUtf8(buf, pad, pad + bytes.length)).toThrow(TypeError);
+          else expect(decodeUtf8(buf, pad, pad + bytes.length)).toBe(want);
+        },
+      ),
+      { numRuns: 3000 },
     );
   });
 });
