@@ -109,8 +109,21 @@ export function createNodeFileSystem(rootDir: string, opts: NodeFileSystemOption
    * and the pending write's fdatasync would sync that file instead.
    */
   const users = new Map<Promise<FileHandle>, { count: number; wake?: () => void }>();
+  /** Handles whose open completed, by their promise: a WAL write uses one without a yield. */
+  const opened = new WeakMap<Promise<FileHandle>, FileHandle>();
+  /** The last path resolved (a WAL writes the same segment path at every commit). */
+  let lastPath = '';
+  let lastResolved = '';
 
   function resolve(path: string): string {
+    if (path === lastPath) return lastResolved;
+    const abs = resolveUncached(path);
+    lastPath = path;
+    lastResolved = abs;
+    return abs;
+  }
+
+  function resolveUncached(path: string): string {
     const n = normalize(path);
     if (isAbsolute(path) || n === '..' || n.startsWith(`..${sep}`)) {
       const e = new Error(`path '${path}' escapes the data dir ${root}`) as Error & { code: string };
@@ -126,7 +139,10 @@ export function createNodeFileSystem(rootDir: string, opts: NodeFileSystemOption
     if (existing) return existing;
     const opening = open(abs, constants.O_RDWR | constants.O_CREAT, 0o644);
     handles.set(abs, opening);
-    opening.catch(() => handles.delete(abs));
+    opening.then(
+      (fh) => opened.set(opening, fh),
+      () => handles.delete(abs),
+    );
     if (handles.size > maxOpen) {
       // Closes the oldest handle nobody is using the descriptor of (it would wait for them).
       for (const [k, h] of handles) {
@@ -184,9 +200,11 @@ export function createNodeFileSystem(rootDir: string, opts: NodeFileSystemOption
       const cached = handle(resolve(path));
       acquire(cached);
       try {
-        // Runs after the microtasks queued before it (e.g. the transport's flush of the appends
-        // this batch goes with): awaiting the handle always yields once.
-        const h = await cached;
+        // An open handle is used at once: a yield here put the rest of the socket read's callback
+        // and the process's other microtasks between a follower's receipt of entries and its
+        // write. Callers that want the transport to flush first yield themselves (the node does,
+        // after sending a leader's appends).
+        const h = opened.get(cached) ?? (await cached);
         const started = performance.now();
         try {
           if (diskFast && opts.syncOnLoopThread?.() && bytes.length <= blockingMaxInline && !helper?.busy) {
