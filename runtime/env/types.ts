@@ -31,6 +31,12 @@ export interface Network {
    * simulator's network has no connections and ignores the result.
    */
   onReceive(handler: (from: string, frame: Uint8Array) => void): void;
+  /**
+   * Optional: writes what `send` queued so far now, rather than once the current microtasks are
+   * done (a transport that batches a tick's sends into one write per peer). The node calls it
+   * after a Ready's messages, so that they leave before it writes its log or applies entries.
+   */
+  flush?(): void;
 }
 
 /**

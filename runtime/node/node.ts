@@ -381,8 +381,9 @@ export class RaftNode {
     const early = this.unsafeSendBeforePersist ? rd.messages : this.sendableBeforePersist(rd);
     const late = early.length === rd.messages.length ? [] : rd.messages.filter((m) => !early.includes(m));
     this.send(early);
-    // The transport writes them in a microtask: let it, before this batch's records are encoded.
-    if (early.length > 0) await Promise.resolve();
+    // They leave before this batch's records are encoded: at once where the transport can flush,
+    // else in the microtask it writes them in.
+    if (early.length > 0 && !this.flushSent()) await Promise.resolve();
     if (this.stopped) return;
     this.saveStartedAt = this.env.clock.now();
     if (rd.snapshot) {
@@ -401,10 +402,12 @@ export class RaftNode {
     // Contract: entries and hard state are durable BEFORE the other messages are sent.
     this.send(late);
     if (late.length > 0 && rd.committedEntries.length > 0) {
-      // Let the transport write the acknowledgements (it flushes in a microtask) before applying:
-      // the leader is waiting for them, while nobody waits for a follower's apply.
-      await Promise.resolve();
-      if (this.stopped) return;
+      // The acknowledgements leave before applying: the leader is waiting for them, while nobody
+      // waits for a follower's apply.
+      if (!this.flushSent()) {
+        await Promise.resolve();
+        if (this.stopped) return;
+      }
     }
     if (rd.snapshot) {
       // A large snapshot is decoded in steps, the event loop running between them (heartbeats are
@@ -466,6 +469,18 @@ export class RaftNode {
           m.message.type === 'TimeoutNow') &&
         m.message.term === d.term,
     );
+  }
+
+  /**
+   * Makes the messages sent so far leave now, through the transport's `flush`: true. False when
+   * the transport has none: they leave in the microtask it writes them in, which the caller lets
+   * run by awaiting one.
+   */
+  private flushSent(): boolean {
+    const net = this.env.network;
+    if (!net.flush) return false;
+    net.flush();
+    return true;
   }
 
   private send(messages: Ready['messages']): void {

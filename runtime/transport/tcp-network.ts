@@ -764,7 +764,10 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
   function scheduleFlush(p: Peer): void {
     if (p.flushScheduled) return;
     p.flushScheduled = true;
-    queueMicrotask(() => flush(p));
+    queueMicrotask(() => {
+      // Already written if `flush()` ran meanwhile.
+      if (p.flushScheduled) flush(p);
+    });
   }
 
   function scheduleReconnect(p: Peer): void {
@@ -1006,6 +1009,10 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
 
     onReceive(handler: (from: string, frame: Uint8Array) => void): void {
       handlers.push(handler);
+    },
+
+    flush(): void {
+      for (const p of peers.values()) if (p.flushScheduled) flush(p);
     },
 
     onClientRequest(handler: ClientRequestHandler): void {
