@@ -31,6 +31,8 @@ export function createTcpClientConnection(options: TcpClientOptions): TcpClientC
   let ready = false;
   let connecting: Promise<void> | undefined;
   let closed = false;
+  /** Requests queued behind `connect()`'s promise that have not been sent yet. */
+  let awaitingConnect = 0;
   /** The member that accepted the last completed handshake (its ACK's responder id). */
   let memberId: string | null = null;
   // Liveness (see TcpClientOptions.liveness): when anything last arrived, the timer checking
@@ -206,28 +208,40 @@ export function createTcpClientConnection(options: TcpClientOptions): TcpClientC
         opts.signal?.removeEventListener('abort', onAbort);
       }
       pending.set(id, entry);
+      const enqueue = (): void => {
+        if (pending.get(id) !== entry) return; // timed out or aborted meanwhile
+        const s = socket;
+        if (!s || !ready) {
+          pending.delete(id);
+          entry.reject(new TransportError('connection-lost', 'not connected'));
+          return;
+        }
+        const head = Buffer.allocUnsafe(8);
+        head.writeUInt32BE(frame.length + 4, 0);
+        head.writeUInt32BE(id, 4);
+        // Requests made in the same tick (many callers woken by one batch of replies) leave in
+        // one writev. Counted as sent from here: a connection lost before the flush makes the
+        // outcome indeterminate, never a silent "not sent".
+        if (outbox.length === 0) queueMicrotask(() => flushOutbox(s));
+        outbox.push(head, frame);
+        entry.sent = true;
+        entry.sentAt = performance.now();
+        if (!probing) armLiveness();
+      };
+      // Connected (the usual case): queued now, without a turn through `connect()`'s promise,
+      // unless requests made earlier still wait for that turn (they go first).
+      if (ready && socket && !closed && awaitingConnect === 0) {
+        enqueue();
+        return;
+      }
+      awaitingConnect++;
       connect().then(
         () => {
-          if (pending.get(id) !== entry) return; // timed out or aborted meanwhile
-          const s = socket;
-          if (!s || !ready) {
-            pending.delete(id);
-            entry.reject(new TransportError('connection-lost', 'not connected'));
-            return;
-          }
-          const head = Buffer.allocUnsafe(8);
-          head.writeUInt32BE(frame.length + 4, 0);
-          head.writeUInt32BE(id, 4);
-          // Requests made in the same tick (many callers woken by one batch of replies) leave in
-          // one writev. Counted as sent from here: a connection lost before the flush makes the
-          // outcome indeterminate, never a silent "not sent".
-          if (outbox.length === 0) queueMicrotask(() => flushOutbox(s));
-          outbox.push(head, frame);
-          entry.sent = true;
-          entry.sentAt = performance.now();
-          if (!probing) armLiveness();
+          awaitingConnect--;
+          enqueue();
         },
         (err: unknown) => {
+          awaitingConnect--;
           if (pending.get(id) !== entry) return;
           pending.delete(id);
           entry.reject(
