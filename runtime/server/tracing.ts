@@ -14,7 +14,7 @@
  *
  * Contract: every span started is ended exactly once (`close()` ends an election still open).
  */
-import { type Span, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
+import { ProxyTracerProvider, type Span, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
 
 /** The tracer name used for every span. */
 export const TRACER_NAME = 'vibee-consensus';
@@ -45,9 +45,26 @@ export interface ServerTracingOptions {
 
 const CANDIDATE = new Set(['pre_candidate', 'candidate']);
 
+/** The API's no-op provider, which the global provider delegates to until an SDK registers. */
+const NOOP_PROVIDER = new ProxyTracerProvider().getDelegate();
+
+/**
+ * True while no SDK is registered globally. Checked per span, so one registered later is used
+ * from then on; meanwhile a proposal skips the no-op span, which was a sixth of the leader's work
+ * between a client's request and the appends it sends.
+ */
+function globalTracingOff(): boolean {
+  const p = trace.getTracerProvider();
+  return p instanceof ProxyTracerProvider && p.getDelegate() === NOOP_PROVIDER;
+}
+
+/** What a span not started ends with. */
+const NOT_STARTED: EndSpan = () => undefined;
+
 /** Creates the server's tracing hooks (see module doc). */
 export function createServerTracing(o: ServerTracingOptions): ServerTracing {
   const tracer = o.tracer ?? trace.getTracer(TRACER_NAME);
+  const off = o.tracer ? () => false : globalTracingOff;
   const base = { 'consensus.node': o.nodeId };
   let election: { span: Span; start: number } | null = null;
 
@@ -91,12 +108,14 @@ export function createServerTracing(o: ServerTracingOptions): ServerTracing {
       endElection(t.to === 'leader' ? 'won' : 'lost', t.term);
     },
     proposal(commandType) {
+      if (off()) return NOT_STARTED;
       const span = tracer.startSpan('consensus.propose', {
         attributes: { ...base, 'consensus.command': commandType },
       });
       return ender(span, () => ({}));
     },
     lockWait(name) {
+      if (off()) return NOT_STARTED;
       const start = o.now();
       const span = tracer.startSpan('consensus.lock_wait', {
         attributes: { ...base, 'consensus.lock': name },
