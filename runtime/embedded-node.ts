@@ -129,6 +129,8 @@ function subdirFs(fs: FileSystem, dir: string): FileSystem {
     writeDurable:
       fs.writeDurable &&
       ((path, offset, bytes) => fs.writeDurable?.(p(path), offset, bytes) as Promise<void>),
+    writeDurableNow:
+      fs.writeDurableNow && ((path, offset, bytes) => fs.writeDurableNow?.(p(path), offset, bytes) === true),
     rename: (from, to) => fs.rename(p(from), p(to)),
     remove: (path) => fs.remove(p(path)),
     list: (d) => fs.list(p(d)),

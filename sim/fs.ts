@@ -23,9 +23,11 @@
 import type { FileSystem } from '../runtime/env/types.js';
 import type { Prng } from './prng.js';
 
-/** The `FileSystem` operation names (for fault injection and counters). */
-/** The operations the simulated disk implements (the optional `writeDurable` is not one). */
-export type FsOp = Exclude<keyof FileSystem, 'writeDurable'>;
+/**
+ * The `FileSystem` operations the simulated disk implements, by name (for fault injection and
+ * counters); not the optional `writeDurable` and `writeDurableNow`.
+ */
+export type FsOp = Exclude<keyof FileSystem, 'writeDurable' | 'writeDurableNow'>;
 
 /** Error codes the simulated disk produces (Node-like). */
 export type FsErrorCode =

@@ -167,6 +167,23 @@ export function createNodeFileSystem(rootDir: string, opts: NodeFileSystemOption
     u.wake?.();
   }
 
+  /**
+   * pwrite + fdatasync on this thread when `syncOnLoopThread` allows it now (and the disk is fast,
+   * the write small, no helper write pending): true once durable, false when not done.
+   */
+  function writeOnLoopThread(h: FileHandle, offset: number, bytes: Uint8Array): boolean {
+    if (!(diskFast && opts.syncOnLoopThread?.() && bytes.length <= blockingMaxInline && !helper?.busy))
+      return false;
+    const started = performance.now();
+    try {
+      writeAllSync(h.fd, offset, bytes);
+      fdatasyncSync(h.fd);
+    } finally {
+      diskFast = performance.now() - started <= waitMs;
+    }
+    return true;
+  }
+
   async function drop(abs: string): Promise<void> {
     const h = handles.get(abs);
     if (!h) return;
@@ -196,6 +213,12 @@ export function createNodeFileSystem(rootDir: string, opts: NodeFileSystemOption
     async write(path, offset, bytes) {
       await writeAll(await handle(resolve(path)), offset, bytes);
     },
+    writeDurableNow(path, offset, bytes) {
+      const cached = handles.get(resolve(path));
+      const h = cached && opened.get(cached);
+      // Nothing else runs until this returns: the handle cannot be closed meanwhile.
+      return h !== undefined && writeOnLoopThread(h, offset, bytes);
+    },
     async writeDurable(path, offset, bytes) {
       const cached = handle(resolve(path));
       acquire(cached);
@@ -205,13 +228,9 @@ export function createNodeFileSystem(rootDir: string, opts: NodeFileSystemOption
         // write. Callers that want the transport to flush first yield themselves (the node does,
         // after sending a leader's appends).
         const h = opened.get(cached) ?? (await cached);
+        if (writeOnLoopThread(h, offset, bytes)) return;
         const started = performance.now();
         try {
-          if (diskFast && opts.syncOnLoopThread?.() && bytes.length <= blockingMaxInline && !helper?.busy) {
-            writeAllSync(h.fd, offset, bytes);
-            fdatasyncSync(h.fd);
-            return;
-          }
           if (helper && bytes.length <= blockingMax && !helper.busy) {
             const running = helper.writeDurable(h.fd, offset, bytes, waitMs);
             if (running === null || (await running) === 'done') return;

@@ -57,6 +57,12 @@ export interface FileSystem {
    * durability contract as the two calls; an implementation may do both in one step.
    */
   writeDurable?(path: string, offset: number, bytes: Uint8Array): Promise<void>;
+  /**
+   * Optional: `writeDurable` on the calling thread, when the implementation can do it that way
+   * right now. True once the bytes are durable; false when it did nothing (use `writeDurable`).
+   * Throws the write's error.
+   */
+  writeDurableNow?(path: string, offset: number, bytes: Uint8Array): boolean;
   rename(from: string, to: string): Promise<void>;
   remove(path: string): Promise<void>;
   /** Names (not paths) of the entries in `dir`; empty when the dir does not exist. */

@@ -37,6 +37,13 @@ export interface LogStore {
    */
   save(hardState: HardState | undefined, entries: readonly LogEntry[]): Promise<void>;
   /**
+   * Optional: `save`, completed on the calling thread when the store can: returns undefined once
+   * durable, else a promise like `save`'s (the save is under way; await it). Throws synchronously
+   * what `save` would reject with. The node uses it so that a follower's acknowledgement leaves
+   * right after its fdatasync, not after the event loop's turn.
+   */
+  saveNow?(hardState: HardState | undefined, entries: readonly LogEntry[]): Promise<void> | undefined;
+  /**
    * Atomically records `snapshot` as the latest one and drops entries at or below its index. With
    * `replaceLog` (a snapshot installed from the leader) every stored entry is dropped too.
    */

@@ -394,7 +394,14 @@ export class RaftNode {
       if (this.snapshotRun) await this.snapshotRun;
       await this.store.saveSnapshot(rd.snapshot, true);
     }
-    if (rd.entries.length > 0 || rd.hardState) await this.store.save(rd.hardState, rd.entries);
+    if (rd.entries.length > 0 || rd.hardState) {
+      // Completed here when the store can (a follower's WAL written on this thread): its
+      // acknowledgement then leaves at once, not after this event-loop turn.
+      const saving = this.store.saveNow
+        ? this.store.saveNow(rd.hardState, rd.entries)
+        : this.store.save(rd.hardState, rd.entries);
+      if (saving) await saving;
+    }
     this.saveStartedAt = null;
     if (this.stopped) return;
     if (rd.hardState) this.durableHardState = rd.hardState;

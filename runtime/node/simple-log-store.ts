@@ -120,7 +120,7 @@ export class SimpleLogStore implements LogStore {
   private tail: Promise<void> = Promise.resolve();
 
   save(hardState: HardState | undefined, entries: readonly LogEntry[]): Promise<void> {
-    return this.exclusive(() => this.saveNow(hardState, entries));
+    return this.exclusive(() => this.persist(hardState, entries));
   }
 
   saveSnapshot(snapshot: Snapshot, replaceLog: boolean): Promise<void> {
@@ -131,7 +131,7 @@ export class SimpleLogStore implements LogStore {
     return this.exclusive(() => this.compactNow(index));
   }
 
-  private async saveNow(hardState: HardState | undefined, entries: readonly LogEntry[]): Promise<void> {
+  private async persist(hardState: HardState | undefined, entries: readonly LogEntry[]): Promise<void> {
     if (!this.initialized) throw new Error('SimpleLogStore: load() first');
     const recs: Uint8Array[] = [];
     for (const e of entries) {

@@ -262,17 +262,29 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
   // (kept until HTTP exists). A save of a commit-only hard state resolves at once and rides with
   // the next sync: it is no fsync, and counting it would halve the histogram's mean.
   const saveTimes: number[] = [];
-  const rawSave = store.save.bind(store);
-  store.save = (hs, entries) => {
-    const wal = store.storage.wal;
-    const syncsBefore = wal.syncCount;
+  const rawSaveNow = store.saveNow.bind(store);
+  const observeSave = (syncsBefore: number, t0: number): void => {
+    if (store.storage.wal.syncCount === syncsBefore) return;
+    const s = (performance.now() - t0) / 1000;
+    if (http) http.fsyncSeconds.observe(s);
+    else if (saveTimes.length < 1000) saveTimes.push(s);
+  };
+  store.saveNow = (hs, entries) => {
+    const syncsBefore = store.storage.wal.syncCount;
     const t0 = performance.now();
-    return rawSave(hs, entries).then(() => {
-      if (wal.syncCount === syncsBefore) return;
-      const s = (performance.now() - t0) / 1000;
-      if (http) http.fsyncSeconds.observe(s);
-      else if (saveTimes.length < 1000) saveTimes.push(s);
-    });
+    const saving = rawSaveNow(hs, entries);
+    if (!saving) {
+      observeSave(syncsBefore, t0);
+      return undefined;
+    }
+    return saving.then(() => observeSave(syncsBefore, t0));
+  };
+  store.save = (hs, entries) => {
+    try {
+      return store.saveNow(hs, entries) ?? Promise.resolve();
+    } catch (e) {
+      return Promise.reject(e);
+    }
   };
   const replica = createCoordinationReplica({ conflictRules: opts.conflictRules });
   const dedup = new DedupStateMachine(replica);

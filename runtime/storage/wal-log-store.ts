@@ -3,9 +3,9 @@
  * snapshot store (see `openStorage`). Entries are stored as generated `LogEntry` codec bytes, so the
  * WAL stays opaque to the protocol; the snapshot's configuration is the generated `ClusterConfig`.
  *
- * Contract (from LogStore): every promise resolves only once its effect is durable, with one
- * exception: a `save` that carries no entries and a hard state differing only in `commit`
- * resolves at once and is made durable by the next sync (see `save`).
+ * Contract (from LogStore): every promise resolves only once its effect is durable, and `saveNow`
+ * returns undefined only once it is, with one exception: a save that carries no entries and a hard
+ * state differing only in `commit` completes at once and is made durable by the next sync.
  */
 import {
   type ClusterConfig,
@@ -24,6 +24,7 @@ export interface WalLogStore extends LogStore {
   readonly storage: Storage;
   /** What the last `load` found and repaired (null before `load`). */
   readonly recovered: Recovered | null;
+  saveNow(hardState: HardState | undefined, entries: readonly LogEntry[]): Promise<void> | undefined;
   close(): Promise<void>;
 }
 
@@ -37,6 +38,31 @@ export function createWalLogStore(fs: FileSystem, options: StorageOptions = {}):
   const opened = (): Storage => {
     if (!storage) throw new Error('WalLogStore: load() must complete before use');
     return storage;
+  };
+  const saveNow = (
+    hardState: HardState | undefined,
+    entries: readonly LogEntry[],
+  ): Promise<void> | undefined => {
+    const wal = opened().wal;
+    if (entries.length === 0 && hardState) {
+      const cur = wal.hardState;
+      if (hardState.term === cur.term && hardState.votedFor === cur.votedFor) {
+        // Only the commit index moved: buffer it without an fdatasync of its own (it becomes
+        // durable with the next sync). The commit index is volatile Raft state: recovery may
+        // restore a lower one and the leader re-establishes it, so nothing acknowledged is lost,
+        // while syncing it would put a third fdatasync on every commit's path (etcd's MustSync
+        // makes the same exception).
+        if (hardState.commit !== cur.commit)
+          wal.append([], { term: hardState.term, votedFor: hardState.votedFor, commit: hardState.commit });
+        return undefined;
+      }
+    }
+    return wal.saveNow(
+      entries.map((e) => ({ index: e.index, term: e.term, payload: encodeLogEntry(e) })),
+      hardState
+        ? { term: hardState.term, votedFor: hardState.votedFor, commit: hardState.commit }
+        : undefined,
+    );
   };
   return {
     get storage() {
@@ -57,35 +83,13 @@ export function createWalLogStore(fs: FileSystem, options: StorageOptions = {}):
         : null;
       return { hardState, entries, snapshot };
     },
+    saveNow,
     save(hardState, entries) {
-      const wal = opened().wal;
-      if (entries.length === 0 && hardState) {
-        const cur = wal.hardState;
-        if (hardState.term === cur.term && hardState.votedFor === cur.votedFor) {
-          // Only the commit index moved: buffer it without an fdatasync of its own (it becomes
-          // durable with the next sync). The commit index is volatile Raft state: recovery may
-          // restore a lower one and the leader re-establishes it, so nothing acknowledged is lost,
-          // while syncing it would put a third fdatasync on every commit's path (etcd's MustSync
-          // makes the same exception).
-          try {
-            if (hardState.commit !== cur.commit)
-              wal.append([], {
-                term: hardState.term,
-                votedFor: hardState.votedFor,
-                commit: hardState.commit,
-              });
-            return Promise.resolve();
-          } catch (e) {
-            return Promise.reject(e);
-          }
-        }
+      try {
+        return saveNow(hardState, entries) ?? Promise.resolve();
+      } catch (e) {
+        return Promise.reject(e);
       }
-      return wal.save(
-        entries.map((e) => ({ index: e.index, term: e.term, payload: encodeLogEntry(e) })),
-        hardState
-          ? { term: hardState.term, votedFor: hardState.votedFor, commit: hardState.commit }
-          : undefined,
-      );
     },
     async saveSnapshot(snapshot, replaceLog) {
       const st = opened();

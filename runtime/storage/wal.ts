@@ -305,11 +305,66 @@ export class Wal {
   /** `append` then `sync`: resolves when these entries and hard state are durable. */
   save(entries: readonly WalEntry[], hardState?: HardState): Promise<void> {
     try {
-      this.append(entries, hardState);
+      return this.saveNow(entries, hardState) ?? Promise.resolve();
     } catch (e) {
       return Promise.reject(e);
     }
-    return this.sync();
+  }
+
+  /**
+   * `save`, done on the calling thread when it can be: when the file system writes durably that
+   * way now (`FileSystem.writeDurableNow`), no flush is running, and the records fit in the current
+   * segment. Returns undefined once they are durable, else `sync`'s promise. Throws `append`'s
+   * errors, and the StorageFailedError of a failed write, synchronously.
+   */
+  saveNow(entries: readonly WalEntry[], hardState?: HardState): Promise<void> | undefined {
+    this.append(entries, hardState);
+    return this.syncNow() ? undefined : this.sync();
+  }
+
+  /**
+   * Writes and syncs every pending record on this thread if it can (see `saveNow`): true once
+   * they are durable, false when nothing was written. The same bytes at the same offset as
+   * `writeBatch` would write; state changes only after the write succeeded.
+   */
+  private syncNow(): boolean {
+    if (this.flushing || this.failure || this.closed || this.pending.length === 0) return false;
+    const writeNow = this.fs.writeDurableNow;
+    if (!writeNow) return false;
+    const batch = this.pending;
+    const start = this.writeOffset;
+    let end = start;
+    for (const r of batch) end += recordSize(r.payload.length);
+    // A rollover (or a record larger than a segment) takes `writeBatch`.
+    if (end + SEAL_SIZE > this.capacity) return false;
+    const buf = new Uint8Array(end - start);
+    let at = 0;
+    let seq = this.nextSeq;
+    for (const r of batch) at += writeRecord(buf, at, r.type, seq++, start, r.payload);
+    const path = this.currentPath;
+    let written: boolean;
+    try {
+      written = writeNow.call(this.fs, path, start, buf);
+    } catch (e) {
+      this.fail(`write to ${path}`, e);
+      throw this.failure;
+    }
+    if (!written) return false;
+    this.pending = [];
+    this.nextSeq = seq;
+    for (const r of batch) r.apply(this.disk);
+    this.writeOffset = end;
+    this.counters.writes++;
+    this.counters.syncs++;
+    this.counters.bytesWritten += buf.length;
+    this.durable += batch.length;
+    this.durableSnapshotIndex = this.disk.snapshot.index;
+    if (this.waiters.length > 0) {
+      const still: Waiter[] = [];
+      for (const w of this.waiters) w.target <= this.durable ? w.resolve() : still.push(w);
+      this.waiters = still;
+    }
+    return true;
   }
 
   /**
