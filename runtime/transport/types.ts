@@ -202,6 +202,8 @@ export interface TcpNetwork extends Network {
   /** Stops listening, closes every connection and timer; queued frames are dropped. */
   close(): Promise<void>;
   metrics(): TransportMetrics;
+  /** Writes the frames `send` queued to connected peers now, not in this tick's microtask. */
+  flush(): void;
   /** Replaces the peer address map (membership change); removed peers are disconnected. */
   setPeers(peers: Record<string, string>): void;
   onClientRequest(handler: ClientRequestHandler): void;

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { COALESCE_MAX_BYTES, writeChunks } from '../../runtime/transport/framing.js';
 import {
   encodeFrame,
   FrameDecoder,
@@ -7,6 +8,45 @@ import {
   reconnectDelay,
   TransportError,
 } from '../../runtime/transport/index.js';
+
+/** A socket stand-in that records what `writeChunks` does. */
+function recordingSink(result = true) {
+  const calls: string[] = [];
+  const written: Uint8Array[] = [];
+  return {
+    calls,
+    written,
+    write(c: Uint8Array) {
+      calls.push(`write ${c.length}`);
+      written.push(c);
+      return result;
+    },
+    cork: () => calls.push('cork'),
+    uncork: () => calls.push('uncork'),
+  };
+}
+
+describe('writeChunks', () => {
+  it('copies chunks up to COALESCE_MAX_BYTES into one write, in order', () => {
+    const chunks = [Uint8Array.of(1, 2), Uint8Array.of(3), new Uint8Array(COALESCE_MAX_BYTES - 3).fill(4)];
+    const sink = recordingSink(false);
+    expect(writeChunks(sink, chunks)).toBe(false);
+    expect(sink.calls).toEqual([`write ${COALESCE_MAX_BYTES}`]);
+    expect(Buffer.from(sink.written[0]!).equals(Buffer.concat(chunks))).toBe(true);
+  });
+
+  it('writes larger batches corked, chunk by chunk, and a single chunk as it is', () => {
+    const big = [Uint8Array.of(9), new Uint8Array(COALESCE_MAX_BYTES)];
+    const sink = recordingSink();
+    expect(writeChunks(sink, big)).toBe(true);
+    expect(sink.calls).toEqual(['cork', 'write 1', `write ${COALESCE_MAX_BYTES}`, 'uncork']);
+    expect(sink.written).toEqual(big);
+    const one = Uint8Array.of(7);
+    const single = recordingSink();
+    writeChunks(single, [one]);
+    expect(single.written[0]).toBe(one);
+  });
+});
 
 describe('framing', () => {
   it('round-trips any frames under any chunking, holding only unreturned received bytes', () => {

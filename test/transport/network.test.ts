@@ -41,6 +41,27 @@ describe('TCP network', () => {
     expect(m.activeInbound).toBe(2);
   });
 
+  it('frames of every size sent in one tick arrive whole and in order, batched into writes or not', async () => {
+    const c = await startCluster(['a', 'b']);
+    cleanups.push(c.close);
+    const inbox = new Inbox(c.nets.b!);
+    c.nets.a!.send('b', bytes('hello'));
+    await inbox.until(() => inbox.frames.length === 1, 'b receives the first frame');
+    // Around the 64 KiB batch limit (4-byte headers included), far above it, and small ones between.
+    const sizes = [1, 100, 64 * 1024 - 4, 64 * 1024 - 3, 0, 10, 200 * 1024, 7, 30_000, 40_000, 65_000, 3];
+    const sent = sizes.map((n, i) => Uint8Array.from({ length: n }, (_, k) => (i * 31 + k) & 0xff));
+    const before = c.nets.a!.metrics();
+    for (const f of sent) c.nets.a!.send('b', f);
+    c.nets.a!.flush();
+    await inbox.until(() => inbox.frames.length === 1 + sent.length, 'b receives every frame');
+    expect(inbox.frames.slice(1).map((f) => Buffer.from(f.frame).toString('hex'))).toEqual(
+      sent.map((f) => Buffer.from(f).toString('hex')),
+    );
+    const after = c.nets.a!.metrics();
+    expect(after.framesOut - before.framesOut).toBe(sent.length);
+    expect(after.bytesOut - before.bytesOut).toBe(sizes.reduce((t, n) => t + 4 + n, 0));
+  });
+
   it('delivers to itself without a socket and counts frames to unknown peers or too large as dropped', async () => {
     const c = await startCluster(['a']);
     cleanups.push(c.close);
