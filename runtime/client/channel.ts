@@ -449,11 +449,11 @@ export function createTcpChannel(o: TcpChannelOptions): Channel & { readonly cur
         async (r, timeoutMs, at) => {
           // Per attempt (calls run concurrently): the endpoint this attempt goes to.
           const started = clock.now();
-          const target = await resolveTarget(
-            current ?? nextEndpoint(),
-            Math.min(IDENTIFY_WAIT_MS, timeoutMs / 2),
-            opts.signal,
-          );
+          const endpoint = current ?? nextEndpoint();
+          // A configured endpoint is its own target (no await on the usual path).
+          const target = o.endpoints.includes(endpoint)
+            ? endpoint
+            : await resolveTarget(endpoint, Math.min(IDENTIFY_WAIT_MS, timeoutMs / 2), opts.signal);
           at.target = target;
           const bytes = await conn(target).request(encodeClientMessage(r), {
             signal: opts.signal,

@@ -342,19 +342,41 @@ class ChannelClient implements Client {
       await this.askedForIndex;
     }
     this.maybeStartEpoch();
-    if (this.epochStart > 0 && this.seq + 1 >= this.epochStart + SEQUENCE_EPOCH) {
-      // The epoch is used up: half a million commands went out without a newer committed index
-      // coming back (a new epoch needs one). Ask a member for one.
+    if (this.epochUsedUp()) {
+      // Half a million commands went out without a newer committed index coming back (a new
+      // epoch needs one). Ask a member for one.
       await this.status();
       this.maybeStartEpoch();
-      if (this.seq + 1 >= this.epochStart + SEQUENCE_EPOCH)
+      if (this.epochUsedUp())
         throw new RequestRejectedError('unavailable', 'no newer committed log index to number commands with');
     }
-    for (;;) {
-      const oldest = this.outstanding.values().next();
-      if (oldest.done || this.seq + 1 - oldest.value < SEQUENCE_SPAN) break;
-      await new Promise<void>((r) => this.spanWaiters.push(r));
-    }
+    while (this.spanFull()) await new Promise<void>((r) => this.spanWaiters.push(r));
+    return this.nextSequence(counted);
+  }
+
+  /**
+   * `takeSequence` when it need not wait, the usual case: the sequence, without a promise to
+   * await; null when it must wait (use `takeSequence`).
+   */
+  private takeSequenceNow(counted: boolean): number | null {
+    if (this.knownIndex === 0) return null;
+    this.maybeStartEpoch();
+    if (this.epochUsedUp() || this.spanFull()) return null;
+    return this.nextSequence(counted);
+  }
+
+  /** The current epoch has no sequence left. */
+  private epochUsedUp(): boolean {
+    return this.epochStart > 0 && this.seq + 1 >= this.epochStart + SEQUENCE_EPOCH;
+  }
+
+  /** The next sequence would be SEQUENCE_SPAN or more above the oldest counted one in flight. */
+  private spanFull(): boolean {
+    const oldest = this.outstanding.values().next();
+    return !oldest.done && this.seq + 1 - oldest.value >= SEQUENCE_SPAN;
+  }
+
+  private nextSequence(counted: boolean): number {
     const sequence = ++this.seq;
     if (counted) this.outstanding.add(sequence);
     return sequence;
@@ -403,7 +425,8 @@ class ChannelClient implements Client {
     opts: { signal?: AbortSignal; deadline: number },
     renumbered = false,
   ): Promise<CommandResult> {
-    const sequence = await this.takeSequence(this.waitFor(cmd) === 0);
+    const counted = this.waitFor(cmd) === 0;
+    const sequence = this.takeSequenceNow(counted) ?? (await this.takeSequence(counted));
     const report = { maybeApplied: true };
     let res: ClientResponse;
     try {

@@ -171,11 +171,13 @@ export function createTcpClientConnection(options: TcpClientOptions): TcpClientC
     return connecting;
   }
 
-  async function request(frame: Uint8Array, opts: RequestOptions = {}): Promise<Uint8Array> {
-    if (closed) throw new TransportError('closed', 'client connection closed');
+  // Not async: an async function returning this promise would settle its own one a few microtask
+  // turns later, on every reply.
+  function request(frame: Uint8Array, opts: RequestOptions = {}): Promise<Uint8Array> {
+    if (closed) return Promise.reject(new TransportError('closed', 'client connection closed'));
     if (frame.length + 4 > maxFrameBytes)
-      throw new TransportError('frame-too-large', 'request exceeds maximum frame size');
-    opts.signal?.throwIfAborted();
+      return Promise.reject(new TransportError('frame-too-large', 'request exceeds maximum frame size'));
+    if (opts.signal?.aborted) return Promise.reject(opts.signal.reason);
     const id = nextId;
     nextId = nextId >= 0xffffffff ? 1 : nextId + 1;
     const timeoutMs = opts.timeoutMs ?? 10_000;
