@@ -349,7 +349,11 @@ export class Wal {
       this.fail(`write to ${path}`, e);
       throw this.failure;
     }
-    if (!written) return false;
+    if (!written) {
+      // `sync` runs `writeBatch` on this very batch next: it writes these bytes, not encode again.
+      this.prepared = { batch, start, buf, nextSeq: seq };
+      return false;
+    }
     this.pending = [];
     this.nextSeq = seq;
     for (const r of batch) r.apply(this.disk);
@@ -492,8 +496,16 @@ export class Wal {
     return posix.join(this.dir, (this.segments[this.segments.length - 1] as SegmentInfo).name);
   }
 
+  /**
+   * A batch `syncNow` encoded but could not write on the calling thread. Valid only for that batch
+   * at that offset (nothing can be written in between: `sync` starts the flush at once).
+   */
+  private prepared: { batch: PendingRecord[]; start: number; buf: Uint8Array; nextSeq: number } | null = null;
+
   /** Writes records (rolling segments over as needed), then syncs. One unsynced write at a time. */
   private async writeBatch(batch: PendingRecord[]): Promise<void> {
+    const prepared = this.prepared;
+    this.prepared = null;
     let i = 0;
     while (i < batch.length) {
       const start = this.writeOffset;
@@ -513,12 +525,19 @@ export class Wal {
         await this.rollover();
         continue;
       }
-      const buf = new Uint8Array(end - start);
-      let at = 0;
-      for (let k = i; k < j; k++) {
-        const r = batch[k] as PendingRecord;
-        at += writeRecord(buf, at, r.type, this.nextSeq++, start, r.payload);
-        r.apply(this.disk);
+      let buf: Uint8Array;
+      if (prepared?.batch === batch && i === 0 && j === batch.length && prepared.start === start) {
+        buf = prepared.buf;
+        this.nextSeq = prepared.nextSeq;
+        for (const r of batch) r.apply(this.disk);
+      } else {
+        buf = new Uint8Array(end - start);
+        let at = 0;
+        for (let k = i; k < j; k++) {
+          const r = batch[k] as PendingRecord;
+          at += writeRecord(buf, at, r.type, this.nextSeq++, start, r.payload);
+          r.apply(this.disk);
+        }
       }
       // The last write of the batch and its sync are one call when the file system offers it.
       const last = j === batch.length && this.fs.writeDurable !== undefined;
