@@ -89,6 +89,8 @@ export interface BoundedSync {
    * not (yet, or any more) running: other writes must go elsewhere.
    */
   readonly busy: boolean;
+  /** True while a write that outlived its wait is still running (the part of `busy` that is a write). */
+  readonly writing: boolean;
   /**
    * Writes `bytes` to `fd` at `offset` and fdatasyncs `fd` on the helper thread, blocking this
    * thread for at most `waitMs`. Returns null once the data is durable, or throws the write's
@@ -194,6 +196,9 @@ function createBoundedSync(maxBytes: number): BoundedSync {
     ready,
     get busy() {
       return pending !== null || !online || broken;
+    },
+    get writing() {
+      return pending !== null;
     },
     writeDurable(fd, at, bytes, waitMs) {
       if (pending || !online || broken) throw new Error('bounded sync is busy');

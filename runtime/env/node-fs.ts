@@ -172,7 +172,9 @@ export function createNodeFileSystem(rootDir: string, opts: NodeFileSystemOption
    * the write small, no helper write pending): true once durable, false when not done.
    */
   function writeOnLoopThread(h: FileHandle, offset: number, bytes: Uint8Array): boolean {
-    if (!(diskFast && opts.syncOnLoopThread?.() && bytes.length <= blockingMaxInline && !helper?.busy))
+    // Only a helper write still running stands in the way (two writers to one file); a helper that
+    // is starting or died does not.
+    if (!(diskFast && opts.syncOnLoopThread?.() && bytes.length <= blockingMaxInline && !helper?.writing))
       return false;
     const started = performance.now();
     try {
