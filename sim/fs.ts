@@ -76,6 +76,12 @@ export interface SimDiskOptions {
   tornWriteProbability?: number;
   /** Probability that a surviving torn write has a zero-filled tail up to its full length. Default 0.25. */
   zeroFillProbability?: number;
+  /**
+   * Probability that `writeDurableNow` writes and syncs at once (a disk fast enough for a member
+   * to write on its own thread, as a follower does under `consensus serve`); otherwise it declines
+   * and the write takes the asynchronous path. Default 0: the file system has no `writeDurableNow`.
+   */
+  syncWriteProbability?: number;
 }
 
 /** How the disk settles promises: `defer(delayMs, fn)` runs `fn` later (the world passes an
@@ -143,6 +149,7 @@ export class SimDisk {
   private dirDurableCapture = new Map<string, number>();
   private readonly latencyRng: Prng;
   private readonly crashRng: Prng;
+  private readonly syncWriteRng: Prng;
   private readonly opts: Required<Omit<SimDiskOptions, 'syncLatency' | 'opLatency'>> &
     Pick<SimDiskOptions, 'syncLatency' | 'opLatency'>;
   /** Counters (all incarnations). */
@@ -172,9 +179,11 @@ export class SimDisk {
   ) {
     this.latencyRng = rng.fork('latency');
     this.crashRng = rng.fork('crash');
+    this.syncWriteRng = rng.fork('sync-write');
     this.opts = {
       tornWriteProbability: opts.tornWriteProbability ?? 0.5,
       zeroFillProbability: opts.zeroFillProbability ?? 0.25,
+      syncWriteProbability: opts.syncWriteProbability ?? 0,
       syncLatency: opts.syncLatency,
       opLatency: opts.opLatency,
     };
@@ -222,7 +231,7 @@ export class SimDisk {
     const epoch = this.epoch;
     const run = <T>(op: FsOp, path: string, fn: () => T, isSync = false): Promise<T> =>
       this.exec(epoch, op, path, fn, isSync);
-    return {
+    const fs: FileSystem = {
       readFile: (path) => run('readFile', path, () => this.doReadFile(normalizePath(path, 'readFile'))),
       write: (path, offset, bytes) =>
         run('write', path, () => this.doWrite(normalizePath(path, 'write'), offset, bytes)),
@@ -238,6 +247,29 @@ export class SimDisk {
         run<void>('syncDir', dir, () => this.doSyncDir(normalizePath(dir, 'syncDir')) as never, true),
       size: (path) => run('size', path, () => this.doSize(normalizePath(path, 'size'))),
     };
+    if (this.opts.syncWriteProbability > 0)
+      fs.writeDurableNow = (path, offset, bytes) => this.writeDurableNow(epoch, path, offset, bytes);
+    return fs;
+  }
+
+  /**
+   * `write` + `sync` completed synchronously, when the draw says the disk is fast enough now
+   * (`syncWriteProbability`): true once durable. Counted and fault-injected as a write and a sync:
+   * an injected write failure writes nothing, an injected sync failure leaves the bytes volatile.
+   * A dead incarnation writes nothing (false: its asynchronous write never settles either).
+   */
+  private writeDurableNow(epoch: number, path: string, offset: number, bytes: Uint8Array): boolean {
+    if (epoch !== this.epoch || !this.syncWriteRng.chance(this.opts.syncWriteProbability)) return false;
+    const p = normalizePath(path, 'write');
+    this.stats.ops.write++;
+    const writeFault = this.failures.get('write')?.shift();
+    if (writeFault) throw new SimFsError(writeFault, 'write', p);
+    this.doWrite(p, offset, bytes);
+    this.stats.ops.sync++;
+    const syncFault = this.failures.get('sync')?.shift();
+    if (syncFault) throw new SimFsError(syncFault, 'sync', p);
+    this.doSync(p)();
+    return true;
   }
 
   /** The volatile content of a file (what a read sees now), or null; for tests and tools. */

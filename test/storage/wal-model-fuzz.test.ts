@@ -21,6 +21,16 @@ describe('WAL model fuzz on the crashing simulated disk', () => {
       'sparse, arbitrary terms, leader snapshots, concurrent compaction',
       { leaderSnapshots: true, concurrentCompaction: true },
     ],
+    [
+      'zero, raft-like, concurrent compaction, leader snapshots, half the saves on the calling thread',
+      {
+        raftLike: true,
+        preallocate: 'zero',
+        concurrentCompaction: true,
+        leaderSnapshots: true,
+        saveNow: true,
+      },
+    ],
   ] as const) {
     it(name, async () => {
       const fails: string[] = [];

@@ -71,7 +71,32 @@ function crashingFs(
       }
       return f(...a);
     };
+  const writeNow = inner.writeDurableNow;
   return {
+    // Counted like the asynchronous calls: at the crash point the process dies before writing
+    // (false: the write falls back to the asynchronous path, which a crashed disk never settles);
+    // an injected failure is thrown, as the real one is.
+    ...(writeNow && {
+      writeDurableNow: (path: string, offset: number, bytes: Uint8Array): boolean => {
+        if (ctl.crashed) return false;
+        ctl.calls++;
+        if (
+          ctl.calls >= ctl.failAt &&
+          (ctl.failOp === undefined || ctl.failOp === 'writeDurableNow') &&
+          ctl.failAt > 0
+        ) {
+          ctl.failAt = 0;
+          throw Object.assign(new Error('EIO: injected writeDurableNow'), { code: 'EIO' });
+        }
+        if (ctl.calls === ctl.crashAt) {
+          ctl.crashed = true;
+          disk.crash();
+          ctl.onCrash();
+          return false;
+        }
+        return writeNow(path, offset, bytes);
+      },
+    }),
     readFile: wrap(inner.readFile, 'readFile'),
     write: wrap(inner.write, 'write'),
     truncate: wrap(inner.truncate, 'truncate'),
@@ -101,6 +126,11 @@ export interface FuzzOptions {
   injectOp?: string;
   /** harness self-check: acknowledge at append time (must produce failures) */
   sanityAckEarly?: boolean;
+  /**
+   * Half the appends go through `saveNow`, and the disk completes half the writes offered to
+   * `writeDurableNow` synchronously: the WAL's synchronous save path under the same crashes.
+   */
+  saveNow?: boolean;
 }
 
 export const STATS = {
@@ -121,7 +151,11 @@ export interface FuzzResult {
 
 export async function fuzzSeed(seed: number, o: FuzzOptions = {}): Promise<FuzzResult> {
   const rnd = new Prng(`review-${seed}`);
-  const disk = new SimDisk(new Prng(`disk-${seed}`), { defer: (_ms, fn) => queueMicrotask(fn) });
+  const disk = new SimDisk(
+    new Prng(`disk-${seed}`),
+    { defer: (_ms, fn) => queueMicrotask(fn) },
+    { syncWriteProbability: o.saveNow ? 0.5 : 0 },
+  );
   const sopts = { segmentSize: o.segmentSize ?? 4096, preallocate: o.preallocate ?? 'sparse' } as const;
   let model: ModelState = {
     snap: { index: 0, term: 0 },
@@ -242,8 +276,11 @@ export async function fuzzSeed(seed: number, o: FuzzOptions = {}): Promise<FuzzR
             votedFor: rnd.chance(0.5) ? `n${rnd.int(1, 3)}` : cur.hs.votedFor,
             commit: Math.min(cur.hs.commit + rnd.int(0, 3), from - 1 + n),
           };
+          // `saveNow`: durable on return (undefined), or a promise like `sync`'s.
+          let saving: Promise<void> | undefined | null = null;
           try {
-            wal.append(es, withHs ? hs : undefined);
+            if (o.saveNow && rnd.chance(0.5)) saving = wal.saveNow(es, withHs ? hs : undefined);
+            else wal.append(es, withHs ? hs : undefined);
           } catch (e) {
             if (e instanceof RangeError) continue;
             throw e;
@@ -258,7 +295,12 @@ export async function fuzzSeed(seed: number, o: FuzzOptions = {}): Promise<FuzzR
           if (withHs) steps.push(step((s) => (s.hs = { ...hs })));
           const last = steps[steps.length - 1] as number;
           if (o.sanityAckEarly) ack(last);
-          if (rnd.chance(0.7)) {
+          if (saving === undefined) ack(last);
+          else if (saving) {
+            const p = saving.then(() => ack(last));
+            if (rnd.chance(0.5)) await Promise.race([p, crashP]);
+            else inflight.push(p.catch(() => undefined));
+          } else if (rnd.chance(0.7)) {
             const p = wal.sync().then(() => ack(last));
             if (rnd.chance(0.5)) await Promise.race([p, crashP]);
             else inflight.push(p.catch(() => undefined));
