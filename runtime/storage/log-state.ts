@@ -75,9 +75,7 @@ export class LogState {
   /** A durable snapshot now covers the log up to `s.index`. Stale markers are ignored. */
   markSnapshot(s: SnapshotMeta): void {
     if (s.index <= this.snapshot.index) return;
-    const known = this.termAt(s.index);
-    const keepsLog = s.index <= this.lastIndex && (s.index <= this.offset || known === s.term);
-    if (keepsLog) {
+    if (this.snapshotKeepsLog(s)) {
       const drop = Math.max(0, s.index - this.offset);
       this.terms.splice(0, drop);
       if (this.keepPayloads) this.payloads.splice(0, drop);
@@ -88,6 +86,15 @@ export class LogState {
       this.payloads = [];
     }
     this.snapshot = { index: s.index, term: s.term };
+  }
+
+  /**
+   * Whether a snapshot marker `s` (above the current snapshot) keeps the entries after its index:
+   * the log reaches it and holds its entry with its term, or that entry lies below what is held
+   * here (compacted: nothing here can contradict it).
+   */
+  snapshotKeepsLog(s: SnapshotMeta): boolean {
+    return s.index <= this.lastIndex && (s.index <= this.offset || this.termAt(s.index) === s.term);
   }
 
   /** The kept entries after the snapshot, in order (recovery only). */

@@ -383,6 +383,12 @@ export class Wal {
       return Promise.reject(e);
     }
     const m = { index: meta.index, term: meta.term };
+    // A marker that replaces the log (it does not hold the snapshot's entry) goes after an explicit
+    // truncation. Replayed alone, once compaction removed the segment holding the entries up to
+    // the marker, the marker could not tell and kept what the snapshot replaced (the WAL fuzz:
+    // a snapshot recorded at recovery, its truncation lost in the crash before).
+    if (m.index > this.mem.snapshot.index && m.index < this.mem.lastIndex && !this.mem.snapshotKeepsLog(m))
+      this.truncateSuffix(m.index + 1);
     this.enqueue({
       type: RecordType.Snapshot,
       payload: encodeSnapshotMeta(m),

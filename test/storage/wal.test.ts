@@ -101,6 +101,29 @@ describe.each(fileSystems)('WAL on %s fs', (_name, make) => {
     expect(show(recovered.entries)).toEqual(show(entries(151, 300, 1)));
   });
 
+  it('a marker that discards the log still does after compaction removed the entries it was judged by', async () => {
+    // The WAL fuzz (seed 502 of the EIO cases): a snapshot recorded at recovery, with no
+    // truncation before it, below the first entry of a later segment. Once compaction removed the
+    // earlier segment, the marker replayed alone kept the entries the snapshot had replaced.
+    t = await make();
+    const { wal } = await openWal(t.fs, 'wal', { segmentSize: SMALL });
+    // One entry per save: the one that rolled over is alone in the second segment, which starts
+    // after `base`.
+    for (let i = 1; wal.segmentFiles().length < 2; i++) await wal.save([entry(i, 1)]);
+    const base = wal.lastIndex - 1;
+    await wal.save(entries(base + 2, base + 30, 1));
+    // A snapshot of another history below the second segment's first entry (term 1 there, not 5).
+    await wal.markSnapshot({ index: base - 4, term: 5 });
+    expect(wal.lastIndex).toBe(base - 4);
+    await wal.markSnapshot({ index: base, term: 6 });
+    expect(await wal.compact(base)).toBe(1);
+    await wal.close();
+    const { recovered } = await openWal(await t.restart(), 'wal', { segmentSize: SMALL });
+    expect(recovered.snapshot).toEqual({ index: base, term: 6 });
+    expect(show(recovered.entries)).toEqual([]);
+    expect(recovered.lastIndex).toBe(base);
+  });
+
   it('a snapshot marker with a different term discards the log (installed snapshot)', async () => {
     t = await make();
     const { wal } = await openWal(t.fs, 'wal', { segmentSize: SMALL });
