@@ -227,8 +227,8 @@ export function createNodeFileSystem(rootDir: string, opts: NodeFileSystemOption
       try {
         // An open handle is used at once: a yield here put the rest of the socket read's callback
         // and the process's other microtasks between a follower's receipt of entries and its
-        // write. Callers that want the transport to flush first yield themselves (the node does,
-        // after sending a leader's appends).
+        // write. Callers that want their messages out first send them first (the node flushes a
+        // leader's appends before its save).
         const h = opened.get(cached) ?? (await cached);
         if (writeOnLoopThread(h, offset, bytes)) return;
         const started = performance.now();

@@ -408,13 +408,12 @@ export class RaftNode {
     this.observer.onPersisted?.(this.id, rd.hardState, rd.entries);
     // Contract: entries and hard state are durable BEFORE the other messages are sent.
     this.send(late);
-    if (late.length > 0 && rd.committedEntries.length > 0) {
-      // The acknowledgements leave before applying: the leader is waiting for them, while nobody
-      // waits for a follower's apply.
-      if (!this.flushSent()) {
-        await Promise.resolve();
-        if (this.stopped) return;
-      }
+    // The acknowledgements leave now, before anything is applied: the leader is waiting for them,
+    // while nobody waits for a follower's apply. Without a flush, the transport's microtask writes
+    // them; let it run first when there is something to apply.
+    if (late.length > 0 && !this.flushSent() && rd.committedEntries.length > 0) {
+      await Promise.resolve();
+      if (this.stopped) return;
     }
     if (rd.snapshot) {
       // A large snapshot is decoded in steps, the event loop running between them (heartbeats are
