@@ -99,6 +99,27 @@ export interface WalStats {
   segmentsRemoved: number;
 }
 
+/**
+ * Encodes `batch[from, to)` as records lying from segment offset `start` on (`bytes` in all),
+ * numbered from `seq`.
+ */
+function encodeRecords(
+  batch: readonly PendingRecord[],
+  from: number,
+  to: number,
+  start: number,
+  bytes: number,
+  seq: number,
+): Uint8Array {
+  const buf = new Uint8Array(bytes);
+  let at = 0;
+  for (let k = from; k < to; k++) {
+    const r = batch[k] as PendingRecord;
+    at += writeRecord(buf, at, r.type, seq + (k - from), start, r.payload);
+  }
+  return buf;
+}
+
 /** Segment file name for segment number `n` (the number is the sort key). */
 export function segmentFileName(n: number): string {
   return `${String(n).padStart(20, '0')}.wal`;
@@ -337,10 +358,8 @@ export class Wal {
     for (const r of batch) end += recordSize(r.payload.length);
     // A rollover (or a record larger than a segment) takes `writeBatch`.
     if (end + SEAL_SIZE > this.capacity) return false;
-    const buf = new Uint8Array(end - start);
-    let at = 0;
-    let seq = this.nextSeq;
-    for (const r of batch) at += writeRecord(buf, at, r.type, seq++, start, r.payload);
+    const buf = encodeRecords(batch, 0, batch.length, start, end - start, this.nextSeq);
+    const seq = this.nextSeq + batch.length;
     const path = this.currentPath;
     let written: boolean;
     try {
@@ -351,7 +370,7 @@ export class Wal {
     }
     if (!written) {
       // `sync` runs `writeBatch` on this very batch next: it writes these bytes, not encode again.
-      this.prepared = { batch, start, buf, nextSeq: seq };
+      this.prepared = { batch, start, buf };
       return false;
     }
     this.pending = [];
@@ -361,14 +380,18 @@ export class Wal {
     this.counters.writes++;
     this.counters.syncs++;
     this.counters.bytesWritten += buf.length;
-    this.durable += batch.length;
-    this.durableSnapshotIndex = this.disk.snapshot.index;
-    if (this.waiters.length > 0) {
-      const still: Waiter[] = [];
-      for (const w of this.waiters) w.target <= this.durable ? w.resolve() : still.push(w);
-      this.waiters = still;
-    }
+    this.markDurable(this.durable + batch.length);
     return true;
+  }
+
+  /** Records up to the `upto`-th appended one are durable: resolves the syncs waiting for them. */
+  private markDurable(upto: number): void {
+    this.durable = upto;
+    this.durableSnapshotIndex = this.disk.snapshot.index;
+    if (this.waiters.length === 0) return;
+    const still: Waiter[] = [];
+    for (const w of this.waiters) w.target <= upto ? w.resolve() : still.push(w);
+    this.waiters = still;
   }
 
   /**
@@ -487,11 +510,7 @@ export class Wal {
           this.fail(`write to ${this.currentPath}`, e);
           return;
         }
-        this.durable = upto;
-        this.durableSnapshotIndex = this.disk.snapshot.index;
-        const still: Waiter[] = [];
-        for (const w of this.waiters) w.target <= upto ? w.resolve() : still.push(w);
-        this.waiters = still;
+        this.markDurable(upto);
       }
     } finally {
       this.flushing = false;
@@ -506,7 +525,7 @@ export class Wal {
    * A batch `syncNow` encoded but could not write on the calling thread. Valid only for that batch
    * at that offset (nothing can be written in between: `sync` starts the flush at once).
    */
-  private prepared: { batch: PendingRecord[]; start: number; buf: Uint8Array; nextSeq: number } | null = null;
+  private prepared: { batch: PendingRecord[]; start: number; buf: Uint8Array } | null = null;
 
   /** Writes records (rolling segments over as needed), then syncs. One unsynced write at a time. */
   private async writeBatch(batch: PendingRecord[]): Promise<void> {
@@ -531,20 +550,12 @@ export class Wal {
         await this.rollover();
         continue;
       }
-      let buf: Uint8Array;
-      if (prepared?.batch === batch && i === 0 && j === batch.length && prepared.start === start) {
-        buf = prepared.buf;
-        this.nextSeq = prepared.nextSeq;
-        for (const r of batch) r.apply(this.disk);
-      } else {
-        buf = new Uint8Array(end - start);
-        let at = 0;
-        for (let k = i; k < j; k++) {
-          const r = batch[k] as PendingRecord;
-          at += writeRecord(buf, at, r.type, this.nextSeq++, start, r.payload);
-          r.apply(this.disk);
-        }
-      }
+      const buf =
+        prepared?.batch === batch && i === 0 && j === batch.length && prepared.start === start
+          ? prepared.buf
+          : encodeRecords(batch, i, j, start, end - start, this.nextSeq);
+      this.nextSeq += j - i;
+      for (let k = i; k < j; k++) (batch[k] as PendingRecord).apply(this.disk);
       // The last write of the batch and its sync are one call when the file system offers it.
       const last = j === batch.length && this.fs.writeDurable !== undefined;
       if (last) await this.fs.writeDurable?.(this.currentPath, start, buf);
