@@ -9,6 +9,7 @@ import client from 'prom-client';
 import type { RaftNode } from '../node/node.js';
 import type { TcpNetwork } from '../transport/types.js';
 import type { ServerStatus } from './protocol.js';
+import type { SampleBuffer } from './sample-buffer.js';
 
 /** What the metrics endpoint reads. */
 export interface MetricsSources {
@@ -17,13 +18,16 @@ export interface MetricsSources {
   status(): ServerStatus;
   /** Counters kept by the server. */
   counters(): { elections: number; duplicates: number };
+  /**
+   * fsync latencies in seconds, recorded by the server and moved into `consensus_fsync_seconds`
+   * at scrape time (or when the buffer fills). None: the histogram stays empty.
+   */
+  fsyncSamples?: SampleBuffer;
 }
 
 /** A running HTTP endpoint. */
 export interface HttpEndpoint {
   readonly port: number;
-  /** The fsync (LogStore.save) latency histogram, in seconds; the server observes into it. */
-  readonly fsyncSeconds: client.Histogram;
   close(): Promise<void>;
 }
 
@@ -151,6 +155,9 @@ export function createMetricsRegistry(src: MetricsSources): {
     help: 'Latency of log saves that waited for a WAL write + fdatasync (commit-only saves ride along, not counted)',
     buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2],
     registers: [registry],
+    collect() {
+      src.fsyncSamples?.drain((s) => this.observe(s));
+    },
   });
   // Process metrics (resident memory, open file descriptors, heap, event-loop lag), collected once
   // per process however many members it runs: what a review of floods had to read from /proc.
@@ -172,6 +179,8 @@ export async function startHttp(
   src: MetricsSources,
 ): Promise<HttpEndpoint> {
   const { registry, fsyncSeconds } = createMetricsRegistry(src);
+  const samples = src.fsyncSamples;
+  if (samples) samples.sink = (s) => fsyncSeconds.observe(s);
   /** Open connections in arrival order, and those that completed at least one request. */
   const open = new Set<Socket>();
   const served = new WeakSet<Socket>();
@@ -232,9 +241,9 @@ export async function startHttp(
   });
   return {
     port: (server.address() as AddressInfo).port,
-    fsyncSeconds,
     close: () =>
       new Promise<void>((resolve) => {
+        if (samples) samples.sink = null;
         server.closeAllConnections();
         server.close(() => resolve());
       }),

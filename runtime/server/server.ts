@@ -51,6 +51,7 @@ import {
 import { type HttpEndpoint, startHttp } from './http.js';
 import { coordinationDutyHooks, startLeaderDuties } from './leader-duties.js';
 import type { ServerStatus } from './protocol.js';
+import { createSampleBuffer } from './sample-buffer.js';
 import { createServerTracing } from './tracing.js';
 
 /** A host and port. */
@@ -258,16 +259,14 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
   const env: Env = { clock, random, network, fs };
   const store = createWalLogStore(fs, { onWarning: (message) => log.warn({}, message) });
   let http: HttpEndpoint | undefined;
-  // fsync latency: the saves that waited for a WAL write + fdatasync, observed into the histogram
-  // (kept until HTTP exists). A save of a commit-only hard state resolves at once and rides with
-  // the next sync: it is no fsync, and counting it would halve the histogram's mean.
-  const saveTimes: number[] = [];
+  // fsync latency: the saves that waited for a WAL write + fdatasync, recorded for the histogram
+  // (moved into it at scrape time: see sample-buffer.ts). A save of a commit-only hard state
+  // resolves at once and rides with the next sync: it is no fsync, and counting it would halve the
+  // histogram's mean.
+  const fsyncSamples = createSampleBuffer();
   const rawSaveNow = store.saveNow.bind(store);
   const observeSave = (syncsBefore: number, t0: number): void => {
-    if (store.storage.wal.syncCount === syncsBefore) return;
-    const s = (performance.now() - t0) / 1000;
-    if (http) http.fsyncSeconds.observe(s);
-    else if (saveTimes.length < 1000) saveTimes.push(s);
+    if (store.storage.wal.syncCount !== syncsBefore) fsyncSamples.record((performance.now() - t0) / 1000);
   };
   store.saveNow = (hs, entries) => {
     const syncsBefore = store.storage.wal.syncCount;
@@ -411,6 +410,7 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
     addressOf,
     tracing,
     resolveAddress: resolveEndpoint,
+    decodedProposals: dedup,
     beforeConfChange(cc) {
       if (cc.changeType === 'remove_node' || !cc.address) return;
       proposedAddresses[cc.nodeId] = cc.address;
@@ -452,8 +452,8 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
         network,
         status: () => handler.status(),
         counters: () => ({ ...counters, duplicates: dedup.duplicates }),
+        fsyncSamples,
       });
-      for (const s of saveTimes) http.fsyncSeconds.observe(s);
       log.info({ port: http.port }, 'http listening');
     }
   } catch (e) {
