@@ -245,7 +245,13 @@ export async function createNode(opts: CreateNodeOptions): Promise<EmbeddedNode>
   // Real env with the coordination machine: serve the client protocol on the member's port.
   let server: RequestHandler | null = null;
   if (network && replica && record) {
-    server = createRequestHandler({ node, replica, clock, addressOf: addressResolver(node, record) });
+    server = createRequestHandler({
+      node,
+      replica,
+      clock,
+      addressOf: addressResolver(node, record),
+      ...(sm instanceof DedupStateMachine ? { decodedProposals: sm } : {}),
+    });
     serveClientProtocol(network, server);
   }
   let port: number | null = null;

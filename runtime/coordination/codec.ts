@@ -51,6 +51,14 @@ export interface StateMachine {
  */
 export interface CoordinationReplica extends StateMachine {
   readonly machine: CoordinationStateMachine;
+  /** The codec of its log entries and results. */
+  readonly codec: CommandCodec;
+  /**
+   * `apply` of bytes whose `codec.decodeCommand` is `command`, without decoding them again (the
+   * leader decoded its clients' commands on receipt). `command` is not modified, and must not be
+   * modified or applied again by the caller.
+   */
+  applyDecoded(command: CommandMessage, index: number): Uint8Array;
 }
 
 /** Wraps a typed machine with a codec. */
@@ -61,6 +69,8 @@ export function createCoordinationReplica(
   const machine = new CoordinationStateMachine(options);
   return {
     machine,
+    codec,
+    applyDecoded: (command, index) => codec.encodeResult(machine.applyCommand(command, index)),
     apply(command: Uint8Array, index: number): Uint8Array {
       let cmd: CommandMessage;
       try {

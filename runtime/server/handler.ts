@@ -45,7 +45,7 @@ import { NodeStopped, ProposalDropped, ProposalIndeterminate, type RaftNode } fr
 import { ProposalRejected, type RejectReason } from '../raft/errors.js';
 import { parseEndpoint } from '../transport/socket-util.js';
 import type { TcpNetwork } from '../transport/types.js';
-import { encodeEnvelope, onInnerRestored } from './envelope.js';
+import { type DecodedProposals, encodeEnvelope, onInnerRestored } from './envelope.js';
 import { jsonPayload, response, type ServerStatus } from './protocol.js';
 import type { ServerTracing } from './tracing.js';
 
@@ -70,6 +70,11 @@ export interface RequestHandlerOptions {
    * simulator and embedded nodes do no DNS).
    */
   resolveAddress?(address: string): Promise<{ ips: string[]; port: number } | null>;
+  /**
+   * The state machine's memo of decoded proposals (`DedupStateMachine`): the handler leaves each
+   * client command it decoded there, so the leader's apply does not decode it again.
+   */
+  decodedProposals?: DecodedProposals;
 }
 
 /** The request handler (see module doc). */
@@ -115,6 +120,8 @@ function okRead(extra: Partial<CommandResult>): CommandResult {
 /** Creates the handler (see module doc). */
 export function createRequestHandler(o: RequestHandlerOptions): RequestHandler {
   const { node, replica, clock } = o;
+  // Only a command the replica would decode the same way may skip its decoding at apply.
+  const rememberDecoded = replica.codec.decodeCommand === decodeCommandMessage;
   const inflight = new Map<string, Promise<ClientResponse>>();
   const closers = new Set<() => void>();
   let closed = false;
@@ -412,12 +419,10 @@ export function createRequestHandler(o: RequestHandlerOptions): RequestHandler {
     let index: number;
     const endPropose = o.tracing?.proposal(cmd.type);
     try {
-      const r = await withDeadline(
-        node.propose(
-          encodeEnvelope({ clientId: req.clientId, sequence: req.sequence, command: req.payload }),
-        ),
-        req.deadlineMs,
-      );
+      const envelope = { clientId: req.clientId, sequence: req.sequence, command: req.payload };
+      const entry = encodeEnvelope(envelope);
+      if (rememberDecoded) o.decodedProposals?.rememberDecoded(entry, envelope, cmd);
+      const r = await withDeadline(node.propose(entry), req.deadlineMs);
       if (r === 'deadline' || r === 'closed') {
         endPropose?.({ ok: false, detail: r });
         early?.cancel();
