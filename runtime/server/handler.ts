@@ -45,6 +45,7 @@ import { NodeStopped, ProposalDropped, ProposalIndeterminate, type RaftNode } fr
 import { ProposalRejected, type RejectReason } from '../raft/errors.js';
 import { parseEndpoint } from '../transport/socket-util.js';
 import type { TcpNetwork } from '../transport/types.js';
+import { createDeadlineSet } from './deadline-set.js';
 import { type DecodedProposals, encodeEnvelope, onInnerRestored } from './envelope.js';
 import { jsonPayload, response, type ServerStatus } from './protocol.js';
 import type { ServerTracing } from './tracing.js';
@@ -123,7 +124,8 @@ export function createRequestHandler(o: RequestHandlerOptions): RequestHandler {
   // Only a command the replica would decode the same way may skip its decoding at apply.
   const rememberDecoded = replica.codec.decodeCommand === decodeCommandMessage;
   const inflight = new Map<string, Promise<ClientResponse>>();
-  const closers = new Set<() => void>();
+  /** Request deadlines, and what `close` ends ('closed'). */
+  const deadlines = createDeadlineSet(clock);
   let closed = false;
 
   const notLeader = (requestId: number): ClientResponse => {
@@ -169,23 +171,16 @@ export function createRequestHandler(o: RequestHandlerOptions): RequestHandler {
   /** Races `p` against the request deadline (0: none) and the handler's close. */
   const withDeadline = <T>(p: Promise<T>, deadlineMs: number): Promise<T | 'deadline' | 'closed'> =>
     new Promise((resolve, reject) => {
-      const timer = deadlineMs > 0 ? clock.setTimer(deadlineMs, () => finish('deadline')) : null;
-      const onClose = () => finish('closed');
-      closers.add(onClose);
-      function finish(v: 'deadline' | 'closed'): void {
-        if (timer !== null) clock.clearTimer(timer);
-        closers.delete(onClose);
-        resolve(v);
-      }
+      const d = deadlines.add(deadlineMs > 0 ? clock.now() + deadlineMs : Number.POSITIVE_INFINITY, () =>
+        resolve(closed ? 'closed' : 'deadline'),
+      );
       p.then(
         (v) => {
-          if (timer !== null) clock.clearTimer(timer);
-          closers.delete(onClose);
+          deadlines.remove(d);
           resolve(v);
         },
         (e) => {
-          if (timer !== null) clock.clearTimer(timer);
-          closers.delete(onClose);
+          deadlines.remove(d);
           reject(e);
         },
       );
@@ -710,7 +705,7 @@ export function createRequestHandler(o: RequestHandlerOptions): RequestHandler {
       closed = true;
       unsubscribe();
       unsubscribeRestore();
-      for (const c of [...closers]) c();
+      deadlines.expireAll();
     },
   };
 }
