@@ -14,7 +14,6 @@
  * to earlier, synced data.
  */
 import { crc32 } from 'node:zlib';
-import { utf8ByteLength } from '../wire/v1.js';
 
 /** Bytes before the payload. */
 export const RECORD_HEADER_SIZE = 24;
@@ -185,8 +184,19 @@ export class PayloadError extends Error {
   override readonly name = 'PayloadError';
 }
 
+/**
+ * The last vote encoded, as UTF-8: a member saves its hard state with every append it takes (the
+ * commit moves), while the vote changes once a term at most.
+ */
+let lastVote: { id: string; bytes: Uint8Array } = { id: '', bytes: new Uint8Array(0) };
+
+function voteBytes(votedFor: string): Uint8Array {
+  if (votedFor !== lastVote.id) lastVote = { id: votedFor, bytes: utf8.encode(votedFor) };
+  return lastVote.bytes;
+}
+
 function hardStateSize(hs: HardState): number {
-  return 20 + (hs.votedFor === null ? 0 : utf8ByteLength(hs.votedFor));
+  return 20 + (hs.votedFor === null ? 0 : voteBytes(hs.votedFor).length);
 }
 
 function putHardState(view: DataView, bytes: Uint8Array, at: number, hs: HardState): number {
@@ -196,9 +206,10 @@ function putHardState(view: DataView, bytes: Uint8Array, at: number, hs: HardSta
     view.setUint32(at + 16, NULL_STRING, true);
     return at + 20;
   }
-  const { written } = utf8.encodeInto(hs.votedFor, bytes.subarray(at + 20));
-  view.setUint32(at + 16, written, true);
-  return at + 20 + written;
+  const vote = voteBytes(hs.votedFor);
+  bytes.set(vote, at + 20);
+  view.setUint32(at + 16, vote.length, true);
+  return at + 20 + vote.length;
 }
 
 function getHardState(view: DataView, bytes: Uint8Array, at: number): [HardState, number] {

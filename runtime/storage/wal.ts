@@ -517,9 +517,14 @@ export class Wal {
     }
   }
 
+  /** The current segment's path, joined once per segment (it is asked for at every write). */
   private get currentPath(): string {
-    return posix.join(this.dir, (this.segments[this.segments.length - 1] as SegmentInfo).name);
+    const name = (this.segments[this.segments.length - 1] as SegmentInfo).name;
+    if (name !== this.currentPathOf.name) this.currentPathOf = { name, path: posix.join(this.dir, name) };
+    return this.currentPathOf.path;
   }
+
+  private currentPathOf = { name: '', path: '' };
 
   /**
    * A batch `syncNow` encoded but could not write on the calling thread. Valid only for that batch
