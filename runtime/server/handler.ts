@@ -40,12 +40,12 @@ import {
 import type { CoordinationReplica } from '../coordination/codec.js';
 import { errorResult } from '../coordination/state-machine.js';
 import type { CoordinationEvent } from '../coordination/types.js';
+import { createDeadlineSet } from '../env/deadline-set.js';
 import type { Clock } from '../env/types.js';
 import { NodeStopped, ProposalDropped, ProposalIndeterminate, type RaftNode } from '../node/node.js';
 import { ProposalRejected, type RejectReason } from '../raft/errors.js';
 import { parseEndpoint } from '../transport/socket-util.js';
 import type { TcpNetwork } from '../transport/types.js';
-import { createDeadlineSet } from './deadline-set.js';
 import { type DecodedProposals, encodeEnvelope, onInnerRestored } from './envelope.js';
 import { jsonPayload, response, type ServerStatus } from './protocol.js';
 import type { ServerTracing } from './tracing.js';

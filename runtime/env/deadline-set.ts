@@ -1,14 +1,15 @@
 /**
- * Many pending deadlines behind one timer: the request handler races every proposal against its
- * request's deadline, and a `setTimer` + `clearTimer` per request (a Node Timeout object, a timer
- * list insert, an unenroll on the reply's path) cost a few microseconds of every put on a cold
- * cache, for a deadline that almost never fires.
+ * Many pending deadlines behind one timer: the server's request handler races every proposal
+ * against its request's deadline, and the TCP client every request against its timeout. A
+ * `setTimer` + `clearTimer` per request (a Node Timeout object, a timer-list insert, an unenroll
+ * on the reply's path) cost a few microseconds of every put on a cold cache, for a deadline that
+ * almost never fires.
  *
  * One timer is armed for the earliest deadline added since it last fired. Removing a deadline
  * does not move it: when it fires it expires what is due and re-arms for the earliest left, so a
  * steady stream of requests with 10 s deadlines costs about one sweep of the pending ones per 10 s.
  */
-import type { Clock, TimerHandle } from '../env/types.js';
+import type { Clock, TimerHandle } from './types.js';
 
 /** A pending deadline (opaque). */
 export interface Deadline {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createDeadlineSet } from '../../runtime/server/deadline-set.js';
+import { createDeadlineSet } from '../../runtime/env/deadline-set.js';
 import { createWorld } from '../../sim/world.js';
 
 /** A deadline set on a simulated node's clock, and a way to move virtual time. */
