@@ -110,6 +110,6 @@ describe('a forgotten client (sequence epochs)', () => {
     const old = new DedupStateMachine(new CountingKv(), { maxClients: 4 });
     old.restore(new Uint8Array(v2));
     expect(old.inner.snapshot()).toEqual(inner);
-    expect(old.snapshot()[0]).toBe(0xd3);
+    expect(old.snapshot()[0]).toBe(0xd4);
   });
 });
