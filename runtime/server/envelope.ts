@@ -614,6 +614,27 @@ function* writeDedupSnapshot(
 }
 
 /**
+ * The client table of a dedup snapshot as `DedupStateMachine.snapshot()` writes it (version 4),
+ * for inspection and tests: per client id, its floor, last index and the cached sequences.
+ * @throws Error when `snapshot` is not a version-4 dedup snapshot, or is damaged.
+ */
+export function readDedupSnapshotTable(snapshot: Uint8Array): {
+  forgottenUpTo: number;
+  clients: Map<string, { floor: number; lastIndex: number; sequences: number[] }>;
+} {
+  if (snapshot[0] !== DEDUP_SNAPSHOT_V4 || snapshot.length < 5)
+    throw new Error(`not a version-4 dedup snapshot (first byte ${snapshot[0]})`);
+  const view = Buffer.from(snapshot.buffer, snapshot.byteOffset, snapshot.length);
+  const steps = readClientTable(view, 5 + view.readUInt32BE(1));
+  let r = steps.next();
+  while (!r.done) r = steps.next();
+  const clients = new Map<string, { floor: number; lastIndex: number; sequences: number[] }>();
+  for (const [id, rec] of r.value.table)
+    clients.set(id, { floor: rec.floor, lastIndex: rec.lastIndex, sequences: [...rec.results.keys()] });
+  return { forgottenUpTo: r.value.forgottenUpTo, clients };
+}
+
+/**
  * Decodes a version-4 client table from `at` to the end of `view`, yielding every
  * `SNAPSHOT_STEP_RESULTS` results or `SNAPSHOT_STEP_RESULT_BYTES` bytes of them. Numbers are
  * big-endian; a result's bytes are copied (the snapshot buffer is not kept alive by them).

@@ -11,21 +11,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEmbeddedClient } from '../../runtime/client/client.js';
 import { createCoordinationReplica } from '../../runtime/coordination/codec.js';
 import { createNode, type EmbeddedNode } from '../../runtime/embedded-node.js';
-import { DedupStateMachine, SEQUENCE_EPOCH } from '../../runtime/server/envelope.js';
+import { DedupStateMachine, readDedupSnapshotTable, SEQUENCE_EPOCH } from '../../runtime/server/envelope.js';
 import { freePorts } from '../server/helpers.js';
 
 const text = (b: Uint8Array | null) => (b ? new TextDecoder().decode(b) : null);
 
-/** The dedup table as a snapshot records it: client id -> [floor, lastIndex, sequences]. */
+/** The dedup table as a snapshot records it: client id -> cached sequences. */
 function table(dedup: DedupStateMachine): { forgottenUpTo: number; clients: Map<string, number[]> } {
-  const snap = dedup.snapshot();
-  const inner = Buffer.from(snap.buffer, snap.byteOffset, snap.length).readUInt32BE(1);
-  const doc = JSON.parse(new TextDecoder().decode(snap.subarray(5 + inner)));
+  const t = readDedupSnapshotTable(dedup.snapshot());
   return {
-    forgottenUpTo: doc.forgottenUpTo,
-    clients: new Map(
-      doc.clients.map((c: [string, number, number, [number, string][]]) => [c[0], c[3].map((r) => r[0])]),
-    ),
+    forgottenUpTo: t.forgottenUpTo,
+    clients: new Map([...t.clients].map(([id, c]) => [id, c.sequences])),
   };
 }
 
