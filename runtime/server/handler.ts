@@ -639,7 +639,17 @@ export function createRequestHandler(o: RequestHandlerOptions): RequestHandler {
     });
   }
 
-  async function handle(req: ClientRequest): Promise<ClientResponse> {
+  /**
+   * A command to a running leader, the common case, goes straight to `commandOnce`: through
+   * `handleAny`, an async function returning a promise, its response settled three microtask turns
+   * later, and a put's reply waited for them behind the node's Ready loop.
+   */
+  function handle(req: ClientRequest): Promise<ClientResponse> {
+    if (req.kind === 'command' && !closed && !node.error && node.role === 'leader') return commandOnce(req);
+    return handleAny(req);
+  }
+
+  async function handleAny(req: ClientRequest): Promise<ClientResponse> {
     if (closed) return response(req.requestId, 'indeterminate', { errorCode: 'server_closing' });
     if (req.kind === 'status') return response(req.requestId, 'ok', { payload: jsonPayload(status()) });
     // A member stopped on an error (a failed disk) appended nothing for this request: like a
@@ -686,10 +696,14 @@ export function createRequestHandler(o: RequestHandlerOptions): RequestHandler {
         return mapError(req.requestId, e);
       }
     }
-    // kind=command: join an attempt of the same (client, sequence) still running here.
+    return commandOnce(req);
+  }
+
+  /** kind=command on the leader: joins an attempt of the same (client, sequence) still running here. */
+  function commandOnce(req: ClientRequest): Promise<ClientResponse> {
     const key = `${req.clientId}\u0000${req.sequence}`;
     const running = req.sequence > 0 ? inflight.get(key) : undefined;
-    if (running) return { ...(await running), requestId: req.requestId };
+    if (running) return running.then((r) => ({ ...r, requestId: req.requestId }));
     const p = command(req);
     if (req.sequence > 0) {
       inflight.set(key, p);
