@@ -208,6 +208,77 @@ describe('createNodeFileSystem syncOnLoopThread', () => {
   });
 });
 
+describe('createNodeFileSystem syncOnLoopThread with a helper that is not running', () => {
+  /** The process's helper replaced by `fake` while `fn` runs (boundedSync() reads this global). */
+  async function withHelper(fake: BoundedSync, fn: () => Promise<void>): Promise<void> {
+    const key = Symbol.for('vibee-consensus.bounded-sync.v1');
+    const g = globalThis as { [key: symbol]: unknown };
+    const saved = g[key];
+    g[key] = fake;
+    try {
+      await fn();
+    } finally {
+      g[key] = saved;
+    }
+  }
+
+  for (const state of ['starting', 'dead'] as const) {
+    it(`a ${state} helper (busy, not writing) leaves the loop-thread write to the loop thread`, async () => {
+      const dir = await mkdtemp(join(tmpdir(), `vibee-bsync-${state}-`));
+      let helperCalls = 0;
+      const fake: BoundedSync = {
+        maxBytes: 64 * 1024,
+        ready: Promise.resolve(state === 'starting'),
+        busy: true,
+        writing: false,
+        writeDurable() {
+          helperCalls++;
+          throw new Error('bounded sync is busy');
+        },
+        holdForTest: () => () => {},
+      };
+      await withHelper(fake, async () => {
+        const fs = createNodeFileSystem(dir, { syncOnLoopThread: () => true });
+        try {
+          await fs.writeDurable?.('wal', 0, new Uint8Array([1, 2]));
+          // The synchronous form too: what a follower's WAL takes for its acknowledgement.
+          expect(fs.writeDurableNow?.('wal', 2, new Uint8Array([3]))).toBe(true);
+          expect(await fs.readFile('wal')).toEqual(new Uint8Array([1, 2, 3]));
+          expect(helperCalls).toBe(0);
+        } finally {
+          await fs.close();
+          await rm(dir, { recursive: true, force: true });
+        }
+      });
+    });
+  }
+
+  it('a helper write still running keeps the loop thread off the file (two writers)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'vibee-bsync-writing-'));
+    const fake: BoundedSync = {
+      maxBytes: 64 * 1024,
+      ready: Promise.resolve(true),
+      busy: true,
+      writing: true,
+      writeDurable() {
+        throw new Error('bounded sync is busy');
+      },
+      holdForTest: () => () => {},
+    };
+    await withHelper(fake, async () => {
+      const fs = createNodeFileSystem(dir, { syncOnLoopThread: () => true });
+      try {
+        await fs.writeDurable?.('wal', 0, new Uint8Array([1]));
+        expect(fs.writeDurableNow?.('wal', 1, new Uint8Array([2]))).toBe(false);
+        expect(await fs.readFile('wal')).toEqual(new Uint8Array([1]));
+      } finally {
+        await fs.close();
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+  });
+});
+
 describe('createNodeFileSystem syncOnLoopThread on a slow disk', () => {
   it('after a durable write slower than blockingSyncWaitMs, writes take the bounded path until one is fast again', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'vibee-bsync-slow-'));
