@@ -32,16 +32,36 @@ interface Entry extends Deadline {
   readonly onExpire: () => void;
 }
 
+/**
+ * The longest delay armed at once: Node runs a longer `setTimeout` after 1 ms (with a warning), so
+ * a deadline 30 days out (a lock wait) is reached in steps of this, re-armed by each sweep.
+ */
+export const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+
+/** Options of `createDeadlineSet`. */
+export interface DeadlineSetOptions {
+  /**
+   * `unref` the timer where the clock's handles have it (Node timers): the set's timer stays armed
+   * after its deadlines were removed, until the earliest it was armed for, and must not keep the
+   * process alive by itself. For owners whose pending deadlines always have something else keeping
+   * the process up (a running node, a socket). Default false.
+   */
+  unref?: boolean;
+}
+
 /** Creates an empty set on `clock`. */
-export function createDeadlineSet(clock: Clock): DeadlineSet {
+export function createDeadlineSet(clock: Clock, opts: DeadlineSetOptions = {}): DeadlineSet {
   const pending = new Set<Entry>();
   let timer: TimerHandle | null = null;
   let timerAt = Number.POSITIVE_INFINITY;
 
   const arm = (at: number): void => {
     if (timer !== null) clock.clearTimer(timer);
-    timerAt = at;
-    timer = clock.setTimer(Math.max(0, at - clock.now()), sweep);
+    const now = clock.now();
+    const delay = Math.min(MAX_TIMER_DELAY_MS, Math.max(0, at - now));
+    timerAt = now + delay;
+    timer = clock.setTimer(delay, sweep);
+    if (opts.unref) (timer as { unref?: () => void } | null)?.unref?.();
   };
 
   function sweep(): void {

@@ -125,7 +125,9 @@ export function createRequestHandler(o: RequestHandlerOptions): RequestHandler {
   const rememberDecoded = replica.codec.decodeCommand === decodeCommandMessage;
   const inflight = new Map<string, Promise<ClientResponse>>();
   /** Request deadlines, and what `close` ends ('closed'). */
-  const deadlines = createDeadlineSet(clock);
+  // Unref'd: a pending request always has its node's timers and sockets keeping the process up,
+  // and the set's timer outlives the requests it was armed for.
+  const deadlines = createDeadlineSet(clock, { unref: true });
   let closed = false;
 
   const notLeader = (requestId: number): ClientResponse => {

@@ -44,7 +44,7 @@ export function createTcpClientConnection(options: TcpClientOptions): TcpClientC
    * Request timeouts behind one timer (a setTimeout + clearTimeout per request cost about 4 us of
    * a sequential put here). Unref'd: while a request is pending its socket keeps the process up.
    */
-  const deadlines = createDeadlineSet(createRealClock({ unref: true }));
+  const deadlines = createDeadlineSet(createRealClock(), { unref: true });
   let livenessTimer: ReturnType<typeof setTimeout> | undefined;
   let probing = false;
   let dropReason = '';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createDeadlineSet } from '../../runtime/env/deadline-set.js';
+import { createDeadlineSet, MAX_TIMER_DELAY_MS } from '../../runtime/env/deadline-set.js';
+import type { Clock } from '../../runtime/env/types.js';
 import { createWorld } from '../../sim/world.js';
 
 /** A deadline set on a simulated node's clock, and a way to move virtual time. */
@@ -51,5 +52,30 @@ describe('deadline set (one timer for many request deadlines)', () => {
     expect(fired.sort()).toEqual(['open-ended', 'timed']);
     await advance(2000);
     expect(fired).toHaveLength(2);
+  });
+
+  it('reaches a deadline beyond the longest timer Node arms (2^31-1 ms) in steps, never arming more', () => {
+    let now = 0;
+    const armed: { ms: number; fn: () => void }[] = [];
+    const clock: Clock = {
+      now: () => now,
+      setTimer: (ms, fn) => {
+        armed.push({ ms, fn });
+        return armed.length;
+      },
+      clearTimer: () => {},
+    };
+    const set = createDeadlineSet(clock);
+    const fired: number[] = [];
+    const thirtyDays = 30 * 86_400_000;
+    set.add(thirtyDays, () => fired.push(now));
+    expect(armed.map((a) => a.ms)).toEqual([MAX_TIMER_DELAY_MS]);
+    now = MAX_TIMER_DELAY_MS;
+    armed[0]?.fn();
+    expect(fired).toEqual([]);
+    expect(armed.map((a) => a.ms)).toEqual([MAX_TIMER_DELAY_MS, thirtyDays - MAX_TIMER_DELAY_MS]);
+    now = thirtyDays;
+    armed[1]?.fn();
+    expect(fired).toEqual([thirtyDays]);
   });
 });

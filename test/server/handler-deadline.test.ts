@@ -33,4 +33,24 @@ describe('request handler deadlines', () => {
     );
     expect(r.v?.status).toBe('timeout');
   });
+
+  it('a request that completed leaves no timer keeping the process alive', async () => {
+    const f = fakeLeader();
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    try {
+      const before = timers();
+      const put = {
+        type: 'KvPut',
+        key: 'k',
+        value: new Uint8Array([1]),
+        context: { entries: [] },
+        actor: 'a',
+      };
+      const r = await f.send('c', 1, put as never, 86_400_000);
+      expect(r.status).toBe('ok');
+      expect(timers()).toBe(before);
+    } finally {
+      f.handler.close();
+    }
+  });
 });
