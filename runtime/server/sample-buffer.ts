@@ -12,8 +12,9 @@ export interface SampleBuffer {
   /** Hands the pending samples to `into`, oldest first, and forgets them. */
   drain(into: (value: number) => void): void;
   /**
-   * Where a full buffer drains by itself (on the next turn, `setImmediate`). Null (the default)
-   * while nothing consumes the samples: the first `max` are kept for a consumer attached later.
+   * Where a full buffer drains by itself (on the next turn, `setImmediate`; samples recorded in
+   * between are dropped). Null (the default) while nothing consumes the samples: the first `max`
+   * are kept for a consumer attached later.
    */
   sink: ((value: number) => void) | null;
 }
