@@ -124,9 +124,11 @@ export function createRequestHandler(o: RequestHandlerOptions): RequestHandler {
   // Only a command the replica would decode the same way may skip its decoding at apply.
   const rememberDecoded = replica.codec.decodeCommand === decodeCommandMessage;
   const inflight = new Map<string, Promise<ClientResponse>>();
-  /** Request deadlines, and what `close` ends ('closed'). */
-  // Unref'd: a pending request always has its node's timers and sockets keeping the process up,
-  // and the set's timer outlives the requests it was armed for.
+  /**
+   * Request deadlines, and what `close` ends ('closed'). Unref'd: a pending request always has its
+   * node's timers and sockets keeping the process up, and the set's timer outlives the requests it
+   * was armed for.
+   */
   const deadlines = createDeadlineSet(clock, { unref: true });
   let closed = false;
 
