@@ -30,6 +30,9 @@ import { allWorkloads, defaultWorkloads } from './workloads/index.js';
  */
 export const DEFAULT_WARMUP_MS = 10_000;
 
+/** Default unmeasured sequential puts by each target right before each measured workload (`prime`). */
+export const DEFAULT_PRIME_OPS = 200;
+
 /** Options of `runSuite` (also what `parseBenchArgs` produces). */
 export interface SuiteOptions {
   /** Columns to run, in table order (default `['ours', 'etcd']`). */
@@ -48,6 +51,8 @@ export interface SuiteOptions {
   noFloor?: boolean;
   /** Unmeasured warm-up per target, ms (default DEFAULT_WARMUP_MS; 0 disables). */
   warmUpMs?: number;
+  /** Unmeasured puts before each measured workload (default DEFAULT_PRIME_OPS; 0 disables). */
+  primeOps?: number;
   /** Interleaved passes over the workloads (default 1; see rounds.ts). */
   rounds?: number;
   lockApi?: 'v3lock' | 'recipe';
@@ -146,6 +151,7 @@ export async function runSuite(opts: SuiteOptions = {}, hooks: SuiteHooks = {}):
       columns: wanted,
       jsonSamples: opts.samples ?? false,
       warmUpMs: opts.warmUpMs ?? DEFAULT_WARMUP_MS,
+      primeOps: opts.primeOps ?? DEFAULT_PRIME_OPS,
       rounds: opts.rounds ?? 1,
       ...(floor === undefined ? {} : { floor }),
       ...(opts.json === undefined ? {} : { json: opts.json }),
@@ -175,6 +181,7 @@ export function parseBenchArgs(argv: string[]): SuiteOptions {
       'no-floor': { type: 'boolean' },
       samples: { type: 'boolean' },
       'warmup-ms': { type: 'string' },
+      'prime-ops': { type: 'string' },
       rounds: { type: 'string' },
     },
   });
@@ -223,6 +230,13 @@ export function parseBenchArgs(argv: string[]): SuiteOptions {
     const n = Number(warm);
     if (!Number.isFinite(n) || n < 0) throw new Error(`--warmup-ms must be a number >= 0, got ${warm}`);
     opts.warmUpMs = n;
+  }
+  const primeOps = values['prime-ops'];
+  if (primeOps !== undefined) {
+    const n = Number(primeOps);
+    if (!Number.isInteger(n) || n < 0 || n > 100_000)
+      throw new Error(`--prime-ops must be an integer from 0 to 100000, got ${primeOps}`);
+    opts.primeOps = n;
   }
   return opts;
 }

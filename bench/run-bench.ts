@@ -11,7 +11,7 @@ import { renderPlot } from './plot.js';
 import { type BenchReport, createProgress, formatTable, toJson } from './report.js';
 import { mergeRounds, roundOrder } from './rounds.js';
 import type { BenchTarget } from './targets/types.js';
-import { warmUp } from './warm-up.js';
+import { prime, warmUp } from './warm-up.js';
 import type { Workload, WorkloadResult } from './workloads/types.js';
 
 /** Options of `runBench`. */
@@ -39,6 +39,8 @@ export interface RunBenchOptions {
   progressStream?: NodeJS.WriteStream;
   /** Unmeasured warm-up per target before its first workload, in ms (default 0; see warm-up.ts). */
   warmUpMs?: number;
+  /** Unmeasured sequential puts by a target right before each of its workloads (default 0; `prime`). */
+  primeOps?: number;
   /**
    * Passes over the workloads (default 1). With more, the targets alternate their order per round
    * and each figure is the median of its rounds (`rounds.ts`).
@@ -57,6 +59,7 @@ export async function runBench(opts: RunBenchOptions): Promise<BenchReport> {
   const startedAt = new Date().toISOString();
   const progress = createProgress(opts.progressStream ?? process.stdout);
   const warmUpMs = opts.warmUpMs ?? 0;
+  const primeOps = opts.primeOps ?? 0;
   for (const t of warmUpMs > 0 ? opts.targets : []) {
     progress.update(`${t.name} warm-up`, 0, 1);
     try {
@@ -79,6 +82,10 @@ export async function runBench(opts: RunBenchOptions): Promise<BenchReport> {
         const label = `${tag}${t.name} ${w.id}`;
         const t0 = performance.now();
         try {
+          if (primeOps > 0) {
+            progress.update(`${label} (priming)`, 0, 1);
+            await prime(t, `${runId}/${t.name}`, primeOps);
+          }
           results.push(
             await w.run(t, {
               runId: `${runId}/${t.name}${rounds > 1 ? `/r${round}` : ''}`,

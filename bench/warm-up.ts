@@ -26,3 +26,14 @@ export async function warmUp(target: BenchTarget, runId: string, ms: number): Pr
     for (let k = 0; k < 10; k++) await (await target.lock(`${prefix}/lock`)).release();
   }
 }
+
+/**
+ * `ops` unmeasured sequential puts (keys under `RUN/prime/`), run by each target right before each
+ * of its measured workloads. Without it the first measurement of a round depends on how long the
+ * target sat idle before it: in round 1 ours waited out etcd's 10 s warm-up (our cluster is quiet
+ * while idle) while etcd measured right after its own, and the first 1,000 puts after 10 s idle
+ * ran at p50 0.69-0.86 ms against 0.62-0.64 ms for the next 1,000.
+ */
+export async function prime(target: BenchTarget, runId: string, ops: number): Promise<void> {
+  for (let i = 0; i < ops; i++) await target.put(`${runId}/prime/${i % 100}`, VALUE);
+}

@@ -125,6 +125,61 @@ describe('interleaved rounds (--rounds)', () => {
     expect(report.results.filter((r) => r.workload === 'kills').map((r) => r.ops)).toEqual([2, 2]);
   });
 
+  it('with primeOps, each target puts that many times right before each of its workloads, unmeasured', async () => {
+    const calls: string[] = [];
+    const keys: string[] = [];
+    const target = (name: string): BenchTarget => {
+      const t = recordingTarget(name, calls, () => 0);
+      return {
+        ...t,
+        put: async (key, value) => {
+          keys.push(key);
+          await t.put(key, value);
+        },
+      };
+    };
+    const report = await runBench({
+      targets: [target('a'), target('b')],
+      workloads: [putLatency({ ops: 3 })],
+      rounds: 2,
+      primeOps: 2,
+      out: null,
+    });
+    // Round 1: a primes then measures, b primes then measures; round 2 reversed.
+    expect(calls).toEqual([
+      'a',
+      'a',
+      'a',
+      'a',
+      'a',
+      'b',
+      'b',
+      'b',
+      'b',
+      'b',
+      'b',
+      'b',
+      'b',
+      'b',
+      'b',
+      'a',
+      'a',
+      'a',
+      'a',
+      'a',
+    ]);
+    expect(keys.filter((k) => k.includes('/prime/'))).toHaveLength(8);
+    // The primes are not in the figures: 3 measured puts per round and target.
+    expect(report.results.map((r) => r.ops)).toEqual([6, 6]);
+  });
+
+  it('--prime-ops takes an integer from 0 to 100000', () => {
+    expect(parseBenchArgs(['--prime-ops', '0']).primeOps).toBe(0);
+    expect(parseBenchArgs(['--prime-ops', '500']).primeOps).toBe(500);
+    for (const bad of ['-1', '1.5', 'x', '100001'])
+      expect(() => parseBenchArgs(['--prime-ops', bad])).toThrow(/--prime-ops/);
+  });
+
   it('--rounds takes an integer from 1 to 100', () => {
     expect(parseBenchArgs(['--rounds', '5']).rounds).toBe(5);
     for (const bad of ['0', '1.5', 'x', '101'])
